@@ -1,0 +1,20 @@
+"""The one exception the provider raises to answer FAILED."""
+
+from __future__ import annotations
+
+
+class ProviderError(Exception):
+    """A failure to report to CloudFormation.
+
+    ``reason`` becomes the FAILED answer's Reason: it names the property or Connect error that caused
+    the failure and says what to do. ``physical_resource_id`` is set when a group exists that
+    CloudFormation must know about (for example a group that ended CREATION_FAILED), so that the
+    rollback's Delete removes it. ``code`` names the cause for metrics: a Connect error code, or one of
+    the provider's own (InvalidProperties, CreationFailed, ...).
+    """
+
+    def __init__(self, reason: str, physical_resource_id: str | None = None, code: str = "InvalidProperties") -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.physical_resource_id = physical_resource_id
+        self.code = code

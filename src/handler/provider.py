@@ -1,0 +1,276 @@
+"""crhelper, with the traps of version 2.0.12 taken out (see docs/design.md and shared crhelper notes).
+
+``Provider`` keeps crhelper's flow (create/update/delete functions, ``init_failure``, scheduled polling)
+and changes what would hurt in production:
+
+- it waits in the invocation and sets up crhelper's polling only when the invocation's time runs low,
+  instead of always (crhelper's first poll comes a minute later even when the group is ready in 3 s);
+- it answers exactly once per invocation, through ``response`` (bounded retries, 4096-byte cap,
+  Reason cut at the end rather than the start), never through crhelper's sender;
+- it never sleeps on Delete, never logs the event or the ResponseURL, and leaves logging to Powertools;
+- it builds the EventBridge and Lambda clients that polling needs only when polling starts.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
+
+import boto3
+import crhelper.resource_helper as crhelper_module
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
+from botocore.config import Config
+from crhelper import CfnResource
+
+import lifecycle
+import response
+from errors import ProviderError
+from lifecycle import Pending, Request
+from waiting import Budget, LambdaContext
+
+# A poll invocation must end before the next one fires (crhelper's rule fires every minute).
+POLL_INVOCATION_LIMIT = 45.0
+# EventBridge keeps a target's Input to 8192 characters; the event travels in it.
+MAX_POLL_INPUT = 8192
+# Rule names and permission statement ids are the logical id plus 8 random characters.
+MAX_RULE_NAME = 64
+# crhelper's own timer answers FAILED if the handler overruns; leave it time to deliver that answer.
+TIMER_MARGIN = 10.0
+AWS_CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=5, read_timeout=20)
+
+Handler = Callable[[Request, Budget], "lifecycle.Result"]
+Resumer = Callable[[Request, Mapping[str, str], Budget], "lifecycle.Result"]
+
+
+class _LazyClient:
+    """A boto3 client built on first use, so that a cold start that never polls never pays for it."""
+
+    def __init__(self, service: str, kwargs: dict[str, Any]) -> None:
+        self._service, self._kwargs, self._client = service, kwargs, None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._client is None:
+            create: Callable[..., Any] = boto3.client  # crhelper asks for lambda, events and logs by name
+            self._client = create(self._service, **self._kwargs, config=AWS_CLIENT_CONFIG)
+        return getattr(self._client, name)
+
+
+class _LazyBoto3:
+    @staticmethod
+    def client(service: str, **kwargs: Any) -> _LazyClient:
+        return _LazyClient(service, kwargs)
+
+
+@contextlib.contextmanager
+def _lazy_clients() -> Iterator[None]:
+    real = getattr(crhelper_module, "boto3")  # noqa: B009 - crhelper's type stubs do not declare it
+    setattr(crhelper_module, "boto3", _LazyBoto3)  # noqa: B010
+    try:
+        yield
+    finally:
+        setattr(crhelper_module, "boto3", real)  # noqa: B010
+
+
+class Provider(CfnResource):
+    """The custom resource: runs lifecycle handlers and answers CloudFormation exactly once."""
+
+    # crhelper 2.0.12 internals used here; its type stubs declare only the public API.
+    _event: dict[str, Any]
+    _context: Any
+    _response_url: str
+    _events_client: Any
+    _lambda_client: Any
+    _polling_interval: int
+    _timer: threading.Timer | None
+    _rand_string: Callable[[int], str]
+
+    def __init__(self, *, region: str, handle: Handler, resume: Resumer, logger: Logger, metrics: Metrics) -> None:
+        with _lazy_clients():
+            super().__init__(log_level="WARNING", boto_level="WARNING", polling_interval=1, sleep_on_delete=0)
+        # crhelper logs the whole event, ResponseURL included, at DEBUG: keep it quiet whatever the root level.
+        logging.getLogger("crhelper").setLevel(logging.WARNING)
+        self._function_region = region
+        self._handle = handle
+        self._resume = resume
+        self._logger = logger
+        self._metrics = metrics
+        self._answer_lock = threading.Lock()
+        self._answered = False
+        self._pending: Pending | None = None
+        self._error_code = ""
+        for register in (self.create, self.update, self.delete):
+            register(self._start)
+        for register in (self.poll_create, self.poll_update, self.poll_delete):
+            register(self._poll)
+
+    def __call__(self, event: dict[str, Any], context: Any) -> None:
+        self._answered, self._pending, self._error_code = False, None, ""
+        started = time.monotonic()
+        try:
+            super().__call__(event, context)
+        finally:
+            self._record(event, started)
+
+    # --- what runs for each event -------------------------------------------------------------------
+
+    def _start(self, event: dict[str, Any], context: LambdaContext) -> str | None:
+        request = Request.from_event(event, self._function_region)
+        return self._settle(self._handle(request, Budget.from_context(context)))
+
+    def _poll(self, event: dict[str, Any], context: LambdaContext) -> str | None:
+        request = Request.from_event(event, self._function_region)
+        budget = Budget.from_context(context, limit=POLL_INVOCATION_LIMIT)
+        return self._settle(self._resume(request, event["CrHelperData"]["State"], budget))
+
+    def _settle(self, result: lifecycle.Result) -> str | None:
+        if isinstance(result, Pending):
+            self._pending = result
+            self._logger.info("Connect is still working; handing over to scheduled polling", extra=result.state)
+            self.Data = {"State": result.state}
+            return None
+        self.Data = dict(result.data)
+        return result.physical_resource_id
+
+    # --- crhelper overrides -------------------------------------------------------------------------
+
+    def _log_setup(self, event: dict[str, Any], context: Any) -> None:
+        """Powertools owns logging; crhelper would reset the root logger on every event."""
+
+    def _poll_enabled(self) -> bool:
+        return "CrHelperPoll" in self._event or self._pending is not None
+
+    def _wrap_function(self, func: Callable[[dict[str, Any], Any], str | None] | None) -> None:
+        try:
+            self.PhysicalResourceId = (func(self._event, self._context) if func else "") or ""
+        except ProviderError as error:
+            self._fail(error.reason, error.code, error.physical_resource_id)
+        except Exception as error:
+            self._logger.exception("Unexpected error")
+            self._fail(
+                f"Unexpected error in the provider: {type(error).__name__}: {error}. "
+                "Retry the stack operation; if it happens again, report it with the function's logs.",
+                "Unexpected",
+                None,
+            )
+
+    def _fail(self, reason: str, code: str, physical_id: str | None) -> None:
+        self._logger.error("Request failed", extra={"reason": reason, "error_code": code})
+        self.Status, self.Reason, self._error_code = crhelper_module.FAILED, reason, code
+        self.PhysicalResourceId = physical_id or ""
+
+    def _setup_polling(self) -> None:
+        state = self.Data.get("State", {})
+        size = len(json.dumps({**self._event, "CrHelperData": self.Data, "CrHelperPoll": True})) + 200
+        if size > MAX_POLL_INPUT:
+            raise ProviderError(
+                f"Connect is still working on {state.get('GroupArn')} and this invocation is out of time, but the "
+                f"event ({size} characters) is too large for scheduled polling (EventBridge keeps {MAX_POLL_INPUT}). "
+                "Use fewer or shorter tags, or raise the function's timeout.",
+                physical_resource_id=self._pending_group_for_create(),
+                code="PollingUnavailable",
+            )
+        try:
+            super()._setup_polling()  # type: ignore[misc]
+        except Exception as error:
+            self._remove_polling_quietly()
+            raise ProviderError(
+                f"Connect is still working on {state.get('GroupArn')}, but scheduled polling could not be set up "
+                f"({type(error).__name__}: {error}). Check the provider's EventBridge and Lambda permissions.",
+                physical_resource_id=self._pending_group_for_create(),
+                code="PollingUnavailable",
+            ) from error
+
+    def _remove_polling(self) -> None:
+        self._remove_polling_quietly()
+
+    def _remove_polling_quietly(self) -> None:
+        # A rule left behind would fire again; its poll answers the same again, so never fail the answer.
+        try:
+            super()._remove_polling()  # type: ignore[misc]
+        except Exception:
+            self._logger.exception("Could not remove the polling rule, target or permission")
+        self.Data.pop("State", None)
+
+    def _put_rule(self) -> str:
+        response_ = self._events_client.put_rule(
+            Name=self._short_name(),
+            ScheduleExpression=f"rate({self._polling_interval} minute{'s' if self._polling_interval != 1 else ''})",
+            State="ENABLED",
+        )
+        return str(response_["RuleArn"])
+
+    def _add_permission(self, rule_arn: str) -> str:
+        statement_id = self._short_name()
+        self._lambda_client.add_permission(
+            FunctionName=self._context.function_name,
+            StatementId=statement_id,
+            Action="lambda:InvokeFunction",
+            Principal="events.amazonaws.com",
+            SourceArn=rule_arn,
+        )
+        return statement_id
+
+    def _short_name(self) -> str:
+        return str(self._event["LogicalResourceId"])[: MAX_RULE_NAME - 8] + self._rand_string(8)
+
+    def _set_timeout(self) -> None:
+        seconds = self._context.get_remaining_time_in_millis() / 1000.0 - TIMER_MARGIN
+        self._timer = threading.Timer(max(0.0, seconds), self._timeout)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def _timeout(self) -> None:
+        self._error_code = "Timeout"
+        self._send(
+            crhelper_module.FAILED,
+            "The provider ran out of time before Connect finished. Raise the function's timeout (900 s is the "
+            "maximum) and retry the stack operation; check the group's status in the Connect console.",
+        )
+
+    def _send(self, status: str | None = None, reason: str = "", send_response: Any = None) -> None:
+        with self._answer_lock:
+            if self._answered:
+                self._logger.warning("A second answer for this request was suppressed")
+                return
+            self._answered = True
+        if (status or self.Status) == crhelper_module.FAILED:
+            self._error_code = self._error_code or "Unexpected"
+        body = response.build_body(
+            status=status or self.Status,
+            reason=reason if status else self.Reason,
+            physical_resource_id=self.PhysicalResourceId
+            or self._event.get("PhysicalResourceId")
+            or self._pending_group_for_create()
+            or self.generate_physical_id(self._event),
+            event=self._event,
+            data=self.Data,
+        )
+        remaining = self._context.get_remaining_time_in_millis() / 1000.0
+        deadline = time.monotonic() + max(1.0, min(60.0, remaining - 1.0))
+        response.send(self._response_url, body, deadline=deadline)
+
+    def _pending_group_for_create(self) -> str | None:
+        """On a failed Create, the group that exists, so that the rollback's Delete removes it."""
+        if self._event.get("RequestType") == "Create" and self._pending is not None:
+            return self._pending.group_arn
+        return None
+
+    # --- observability ------------------------------------------------------------------------------
+
+    def _record(self, event: Mapping[str, Any], started: float) -> None:
+        operation = str(event.get("RequestType", "Unknown"))
+        self._metrics.add_metric(
+            name=f"{operation}Duration", unit=MetricUnit.Milliseconds, value=(time.monotonic() - started) * 1000
+        )
+        if self._error_code:
+            with single_metric(
+                name="Failures", unit=MetricUnit.Count, value=1, namespace=self._metrics.namespace
+            ) as metric:
+                metric.add_dimension(name="Operation", value=operation)
+                metric.add_dimension(name="ErrorCode", value=self._error_code)
