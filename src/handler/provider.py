@@ -41,7 +41,8 @@ MAX_POLL_INPUT = 8192
 # Rule names and permission statement ids are the logical id plus 8 random characters.
 MAX_RULE_NAME = 64
 # crhelper's own timer answers FAILED if the handler overruns; leave it time to deliver that answer.
-TIMER_MARGIN = 10.0
+# It fires after the lifecycle's own budget ends (waiting.HANDOVER_SHARE), so it is only a last resort.
+TIMER_MARGIN, TIMER_SHARE = 10.0, 0.1
 AWS_CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=5, read_timeout=20)
 
 Handler = Callable[[Request, Budget], "lifecycle.Result"]
@@ -90,7 +91,17 @@ class Provider(CfnResource):
     _timer: threading.Timer | None
     _rand_string: Callable[[int], str]
 
-    def __init__(self, *, region: str, handle: Handler, resume: Resumer, logger: Logger, metrics: Metrics) -> None:
+    def __init__(
+        self,
+        *,
+        region: str,
+        handle: Handler,
+        resume: Resumer,
+        logger: Logger,
+        metrics: Metrics,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         with _lazy_clients():
             super().__init__(log_level="WARNING", boto_level="WARNING", polling_interval=1, sleep_on_delete=0)
         # crhelper logs the whole event, ResponseURL included, at DEBUG: keep it quiet whatever the root level.
@@ -100,6 +111,7 @@ class Provider(CfnResource):
         self._resume = resume
         self._logger = logger
         self._metrics = metrics
+        self._clock, self._sleep = clock, sleep
         self._answer_lock = threading.Lock()
         self._answered = False
         self._pending: Pending | None = None
@@ -121,11 +133,11 @@ class Provider(CfnResource):
 
     def _start(self, event: dict[str, Any], context: LambdaContext) -> str | None:
         request = Request.from_event(event, self._function_region)
-        return self._settle(self._handle(request, Budget.from_context(context)))
+        return self._settle(self._handle(request, Budget.from_context(context, self._clock, self._sleep)))
 
     def _poll(self, event: dict[str, Any], context: LambdaContext) -> str | None:
         request = Request.from_event(event, self._function_region)
-        budget = Budget.from_context(context, limit=POLL_INVOCATION_LIMIT)
+        budget = Budget.from_context(context, self._clock, self._sleep, limit=POLL_INVOCATION_LIMIT)
         return self._settle(self._resume(request, event["CrHelperData"]["State"], budget))
 
     def _settle(self, result: lifecycle.Result) -> str | None:
@@ -220,7 +232,8 @@ class Provider(CfnResource):
         return str(self._event["LogicalResourceId"])[: MAX_RULE_NAME - 8] + self._rand_string(8)
 
     def _set_timeout(self) -> None:
-        seconds = self._context.get_remaining_time_in_millis() / 1000.0 - TIMER_MARGIN
+        remaining = self._context.get_remaining_time_in_millis() / 1000.0
+        seconds = remaining - min(TIMER_MARGIN, remaining * TIMER_SHARE)
         self._timer = threading.Timer(max(0.0, seconds), self._timeout)
         self._timer.daemon = True
         self._timer.start()

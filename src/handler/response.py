@@ -56,20 +56,22 @@ def build_body(
             physical_resource_id=physical_resource_id,
             event=event,
         )
-    while len(encoded) > MAX_BODY_BYTES and body["Reason"] != TRUNCATION_MARK:
-        # JSON escapes make the encoded Reason longer than its text, so cut until it fits.
-        excess = len(encoded) - MAX_BODY_BYTES
-        body["Reason"] = cut(body["Reason"], len(body["Reason"].encode()) - excess - len(TRUNCATION_MARK))
+    if len(encoded) > MAX_BODY_BYTES:
+        body["Reason"] = _longest_fitting_start(body, body["Reason"])
         encoded = _encode(body)
     return encoded
 
 
-def cut(text: str, max_bytes: int) -> str:
-    """Keep the start of ``text`` within ``max_bytes`` UTF-8 bytes, marking the cut."""
-    raw = text.encode()
-    if len(raw) <= max_bytes:
-        return text
-    return raw[: max(0, max_bytes)].decode("utf-8", errors="ignore") + TRUNCATION_MARK
+def _longest_fitting_start(body: dict[str, Any], reason: str) -> str:
+    """The longest start of ``reason`` (marked as cut) whose encoded body fits; JSON escapes vary in size."""
+    low, high = 0, len(reason)
+    while low < high:
+        middle = (low + high + 1) // 2
+        if len(_encode({**body, "Reason": reason[:middle] + TRUNCATION_MARK})) <= MAX_BODY_BYTES:
+            low = middle
+        else:
+            high = middle - 1
+    return reason[:low] + TRUNCATION_MARK
 
 
 def fit_physical_id(physical_id: str) -> str:

@@ -1,0 +1,132 @@
+"""Unit-test fixtures: real botocore clients behind Stubber, a fake clock, and no sockets."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+
+from waiting import Budget
+
+EVENTS = Path(__file__).parent.parent / "events"
+ACCOUNT = "123456789012"
+INSTANCE_ID = "11111111-2222-3333-4444-555555555555"
+INSTANCE_ARN = f"arn:aws:connect:us-east-1:{ACCOUNT}:instance/{INSTANCE_ID}"
+GROUP_ID = "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"
+GROUP_ARN = f"arn:aws:connect:us-east-1:{ACCOUNT}:traffic-distribution-group/{GROUP_ID}"
+NEW_GROUP_ID = "ffffffff-bbbb-cccc-dddd-eeeeeeeeeeee"
+NEW_GROUP_ARN = f"arn:aws:connect:us-east-1:{ACCOUNT}:traffic-distribution-group/{NEW_GROUP_ID}"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # Unit tests never touch the network: any socket is a bug in the test or the code.
+    for item in items:
+        if "tests/unit" in str(item.fspath):
+            item.add_marker(pytest.mark.disable_socket)
+
+
+def load_event(name: str, **overrides: Any) -> dict[str, Any]:
+    event: dict[str, Any] = json.loads((EVENTS / f"{name}.json").read_text())
+    event.update(overrides)
+    return event
+
+
+class FakeClock:
+    """Monotonic time that moves only when the code sleeps."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.sleeps: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def budget(clock: FakeClock) -> Budget:
+    return Budget(deadline=clock() + 600, clock=clock, sleep=clock.sleep)
+
+
+class Regions:
+    """The ``clients`` callable of the lifecycle: one stubbed client, and the regions it was asked for."""
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+        self.asked: list[str] = []
+
+    def __call__(self, region: str) -> Any:
+        self.asked.append(region)
+        return self.client
+
+
+@pytest.fixture
+def connect_client() -> Any:
+    return boto3.client(
+        "connect", region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing"
+    )
+
+
+@pytest.fixture
+def stub(connect_client: Any) -> Iterator[Stubber]:
+    with Stubber(connect_client) as stubber:
+        yield stubber
+        stubber.assert_no_pending_responses()
+
+
+@pytest.fixture
+def clients(connect_client: Any) -> Regions:
+    return Regions(connect_client)
+
+
+def group(
+    status: str = "ACTIVE",
+    *,
+    arn: str = GROUP_ARN,
+    name: str = "primary-tdg",
+    description: str | None = "Calls between us-east-1 and us-west-2",
+    tags: dict[str, str] | None = None,
+    is_default: bool = False,
+) -> dict[str, Any]:
+    """A DescribeTrafficDistributionGroup response."""
+    body: dict[str, Any] = {
+        "Id": arn.rsplit("/", 1)[1],
+        "Arn": arn,
+        "Name": name,
+        "InstanceArn": INSTANCE_ARN,
+        "Status": status,
+        "Tags": tags if tags is not None else {"team": "contact-center"},
+        "IsDefault": is_default,
+    }
+    if description is not None:
+        body["Description"] = description
+    return {"TrafficDistributionGroup": body}
+
+
+def describe(stub: Stubber, status: str = "ACTIVE", *, arn: str = GROUP_ARN, **kwargs: Any) -> None:
+    stub.add_response(
+        "describe_traffic_distribution_group", group(status, arn=arn, **kwargs), {"TrafficDistributionGroupId": arn}
+    )
+
+
+def describe_missing(stub: Stubber, arn: str = GROUP_ARN) -> None:
+    stub.add_client_error(
+        "describe_traffic_distribution_group",
+        "ResourceNotFoundException",
+        "Traffic distribution group not found",
+        404,
+        expected_params={"TrafficDistributionGroupId": arn},
+    )

@@ -1,0 +1,264 @@
+"""The Lambda entry point end to end in process: crhelper wiring, one answer per event, polling, logs.
+
+Connect, EventBridge and Lambda are real botocore clients behind Stubber; the answer is captured where
+``response.send`` would PUT it.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from botocore.stub import ANY, Stubber
+
+import app
+import response
+from provider import Provider
+from tests.unit.conftest import GROUP_ARN, FakeClock, Regions, describe, describe_missing, load_event
+
+
+class FakeContext:
+    """What Lambda passes as context, with remaining time that follows the fake clock."""
+
+    function_name = "connect-tdg-provider"
+    function_version = "$LATEST"
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:connect-tdg-provider"
+    memory_limit_in_mb = 256
+
+    def __init__(self, clock: FakeClock, timeout_s: float = 900) -> None:
+        self.aws_request_id = str(uuid.uuid4())
+        self._clock, self._deadline = clock, clock() + timeout_s
+
+    def get_remaining_time_in_millis(self) -> int:
+        return int((self._deadline - self._clock()) * 1000)
+
+
+@pytest.fixture
+def answers(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
+    sent: list[dict[str, Any]] = []
+
+    def capture(url: str, body: bytes, *, deadline: float) -> bool:
+        sent.append({"url": url, **json.loads(body)})
+        return True
+
+    monkeypatch.setattr(response, "send", capture)
+    return sent
+
+
+def aws_client(service: str) -> Any:
+    return boto3.client(service, region_name="us-east-1", aws_access_key_id="t", aws_secret_access_key="t")
+
+
+@pytest.fixture
+def provider(monkeypatch: pytest.MonkeyPatch, clients: Regions, clock: FakeClock) -> Iterator[Provider]:
+    """app's own wiring, with the fake clock and stubbed clients."""
+    helper = Provider(
+        region="us-east-1",
+        handle=lambda request, budget: app.lifecycle.handle(request, clients, budget),
+        resume=lambda request, state, budget: app.lifecycle.resume(request, state, clients, budget),
+        logger=app.logger,
+        metrics=app.metrics,
+        clock=clock,
+        sleep=clock.sleep,
+    )
+    helper._events_client = aws_client("events")
+    helper._lambda_client = aws_client("lambda")
+    monkeypatch.setattr(app, "helper", helper)
+    yield helper
+
+
+@pytest.fixture
+def polling(provider: Provider) -> Iterator[tuple[Stubber, Stubber]]:
+    with Stubber(provider._events_client) as events, Stubber(provider._lambda_client) as lambda_:
+        yield events, lambda_
+        events.assert_no_pending_responses()
+        lambda_.assert_no_pending_responses()
+
+
+class Capture:
+    """Matches any expected parameter in Stubber, and keeps what was sent."""
+
+    value: Any = None
+
+    def __eq__(self, other: object) -> bool:
+        self.value = other
+        return True
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+def invoke(event: dict[str, Any], clock: FakeClock, timeout_s: float = 900) -> None:
+    app.handler(event, FakeContext(clock, timeout_s))
+
+
+def test_create_answers_once_with_attributes(
+    stub: Stubber, provider: Provider, answers: list[dict[str, Any]], clock: FakeClock
+) -> None:
+    stub.add_response("create_traffic_distribution_group", {"Id": GROUP_ARN[-36:], "Arn": GROUP_ARN}, None)
+    describe(stub, "CREATION_IN_PROGRESS")
+    describe(stub, "ACTIVE")
+
+    invoke(load_event("create"), clock)
+
+    assert len(answers) == 1
+    assert answers[0]["Status"] == "SUCCESS"
+    assert answers[0]["PhysicalResourceId"] == GROUP_ARN
+    assert answers[0]["Data"]["Arn"] == GROUP_ARN
+    assert set(answers[0]["Data"]) == {"Id", "Arn", "InstanceArn", "Status", "IsDefault"}
+
+
+def test_invalid_properties_fail_once_with_an_id_that_delete_ignores(
+    provider: Provider, answers: list[dict[str, Any]], clock: FakeClock
+) -> None:
+    event = load_event("create")
+    event["ResourceProperties"]["Descripton"] = "typo"
+
+    invoke(event, clock)
+
+    assert [a["Status"] for a in answers] == ["FAILED"]
+    assert answers[0]["Reason"].startswith("Unknown property Descripton.")
+    physical_id = answers[0]["PhysicalResourceId"]
+    assert physical_id.startswith("consumer_Tdg_")
+
+    invoke(load_event("delete", PhysicalResourceId=physical_id, ResourceProperties=event["ResourceProperties"]), clock)
+    assert [a["Status"] for a in answers] == ["FAILED", "SUCCESS"]
+    assert answers[1]["PhysicalResourceId"] == physical_id
+
+
+def test_creation_failed_returns_the_group_so_rollback_deletes_it(
+    stub: Stubber, provider: Provider, answers: list[dict[str, Any]], clock: FakeClock
+) -> None:
+    stub.add_response("create_traffic_distribution_group", {"Id": GROUP_ARN[-36:], "Arn": GROUP_ARN}, None)
+    describe(stub, "CREATION_FAILED")
+
+    invoke(load_event("create"), clock)
+
+    assert [(a["Status"], a["PhysicalResourceId"]) for a in answers] == [("FAILED", GROUP_ARN)]
+
+
+def test_delete_answers_as_soon_as_the_group_is_gone_without_sleeping(
+    stub: Stubber, provider: Provider, answers: list[dict[str, Any]], clock: FakeClock
+) -> None:
+    describe(stub)
+    stub.add_response("delete_traffic_distribution_group", {}, {"TrafficDistributionGroupId": GROUP_ARN})
+    describe_missing(stub)
+
+    invoke(load_event("delete"), clock)
+
+    assert [a["Status"] for a in answers] == ["SUCCESS"]
+    assert clock.sleeps == [1.0]  # one poll interval, no crhelper sleep_on_delete
+
+
+def test_unexpected_error_is_one_failed_answer(
+    stub: Stubber, provider: Provider, answers: list[dict[str, Any]], clock: FakeClock
+) -> None:
+    stub.add_response("create_traffic_distribution_group", {"Id": GROUP_ARN[-36:], "Arn": GROUP_ARN}, None)
+    stub.add_response(
+        "describe_traffic_distribution_group",
+        {"TrafficDistributionGroup": {"Id": GROUP_ARN[-36:]}},  # Connect never omits Arn; the provider must not crash
+    )
+
+    invoke(load_event("create"), clock)
+
+    assert [a["Status"] for a in answers] == ["FAILED"]
+    assert answers[0]["Reason"].startswith("Unexpected error in the provider: KeyError")
+
+
+def test_slow_creation_hands_over_to_polling_and_leaves_nothing_behind(
+    stub: Stubber,
+    provider: Provider,
+    polling: tuple[Stubber, Stubber],
+    answers: list[dict[str, Any]],
+    clock: FakeClock,
+) -> None:
+    events, lambda_ = polling
+    rule_arn = "arn:aws:events:us-east-1:123456789012:rule/TdgABCDEFGH"
+    stub.add_response("create_traffic_distribution_group", {"Id": GROUP_ARN[-36:], "Arn": GROUP_ARN}, None)
+    for _ in range(3):
+        describe(stub, "CREATION_IN_PROGRESS")
+    events.add_response(
+        "put_rule", {"RuleArn": rule_arn}, {"Name": ANY, "ScheduleExpression": "rate(1 minute)", "State": "ENABLED"}
+    )
+    lambda_.add_response(
+        "add_permission",
+        {"Statement": "{}"},
+        {
+            "FunctionName": "connect-tdg-provider",
+            "StatementId": ANY,
+            "Action": "lambda:InvokeFunction",
+            "Principal": "events.amazonaws.com",
+            "SourceArn": rule_arn,
+        },
+    )
+    targets = Capture()
+    events.add_response("put_targets", {"FailedEntryCount": 0}, {"Rule": "TdgABCDEFGH", "Targets": targets})
+
+    invoke(load_event("create"), clock, timeout_s=4)
+
+    assert answers == []
+    assert targets.value[0]["Arn"] == "arn:aws:lambda:us-east-1:123456789012:function:connect-tdg-provider"
+    poll_event = json.loads(targets.value[0]["Input"])
+    assert poll_event["CrHelperPoll"] is True
+    assert poll_event["CrHelperData"]["State"] == {"Phase": "create", "GroupArn": GROUP_ARN}
+
+    describe(stub, "ACTIVE")
+    events.add_response("remove_targets", {"FailedEntryCount": 0}, {"Rule": "TdgABCDEFGH", "Ids": ["1"]})
+    lambda_.add_response("remove_permission", {}, {"FunctionName": "connect-tdg-provider", "StatementId": ANY})
+    events.add_response("delete_rule", {}, {"Name": "TdgABCDEFGH"})
+
+    invoke(poll_event, clock)
+
+    assert len(answers) == 1
+    assert answers[0]["Status"] == "SUCCESS"
+    assert answers[0]["PhysicalResourceId"] == GROUP_ARN
+    assert answers[0]["Data"]["Status"] == "ACTIVE"
+    assert "State" not in answers[0]["Data"] and "PhysicalResourceId" not in answers[0]["Data"]
+
+
+def test_timer_and_handler_never_answer_twice(
+    provider: Provider, answers: list[dict[str, Any]], clock: FakeClock
+) -> None:
+    provider._event, provider._context = load_event("create"), FakeContext(clock)
+    provider._response_url = provider._event["ResponseURL"]
+    provider._answered = False
+
+    provider._timeout()
+    provider._send()
+
+    assert [a["Status"] for a in answers] == ["FAILED"]
+    assert answers[0]["Reason"].startswith("The provider ran out of time")
+
+
+def test_logs_carry_the_request_and_never_the_response_url(
+    stub: Stubber,
+    provider: Provider,
+    answers: list[dict[str, Any]],
+    clock: FakeClock,
+    capfd: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    caplog.set_level("DEBUG")
+    log_stream = io.StringIO()
+    monkeypatch.setattr(app.logger.registered_handler, "stream", log_stream)
+    stub.add_client_error("create_traffic_distribution_group", "AccessDeniedException", "no", 403)
+
+    invoke(load_event("create"), clock)
+
+    out = capfd.readouterr()
+    logs = log_stream.getvalue() + out.out + out.err + caplog.text
+    assert "SECRETSIGNATURE" not in logs and "X-Amz-Signature" not in logs
+    records = [json.loads(line) for line in log_stream.getvalue().splitlines()]
+    failure = next(r for r in records if r["message"] == "Request failed")
+    assert failure["RequestId"] == "1f0c9a5e-create-4d2b-9d1e-000000000001"
+    assert failure["LogicalResourceId"] == "Tdg"
+    assert failure["RequestType"] == "Create"
+    assert failure["StackId"].startswith("arn:aws:cloudformation")
+    metrics = [json.loads(line) for line in out.out.splitlines() if '"_aws"' in line]
+    assert any("CreateDuration" in m for m in metrics)
+    assert any(m.get("ErrorCode") == "AccessDeniedException" for m in metrics)

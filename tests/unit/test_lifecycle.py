@@ -1,0 +1,393 @@
+"""The lifecycle of a group, with Connect played by Stubber (every request checked against the real model)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from botocore.stub import Stubber
+
+import lifecycle
+from errors import ProviderError
+from lifecycle import Done, Pending, Request
+from tests.unit.conftest import (
+    GROUP_ARN,
+    INSTANCE_ARN,
+    NEW_GROUP_ARN,
+    FakeClock,
+    Regions,
+    describe,
+    describe_missing,
+    load_event,
+)
+from waiting import Budget
+
+CREATE_PARAMS = {
+    "Name": "primary-tdg",
+    "Description": "Calls between us-east-1 and us-west-2",
+    "InstanceId": INSTANCE_ARN,
+    "ClientToken": "1f0c9a5e-create-4d2b-9d1e-000000000001",
+    "Tags": {"team": "contact-center"},
+}
+ATTRIBUTES = {
+    "Id": GROUP_ARN.rsplit("/", 1)[1],
+    "Arn": GROUP_ARN,
+    "InstanceArn": INSTANCE_ARN,
+    "Status": "ACTIVE",
+    "IsDefault": "false",
+}
+
+
+def request(name: str, **overrides: Any) -> Request:
+    return Request.from_event(load_event(name, **overrides), "us-east-1")
+
+
+def created(stub: Stubber, arn: str = GROUP_ARN, **params: Any) -> None:
+    stub.add_response(
+        "create_traffic_distribution_group",
+        {"Id": arn.rsplit("/", 1)[1], "Arn": arn},
+        {key: value for key, value in {**CREATE_PARAMS, **params}.items() if value is not None},
+    )
+
+
+def with_props(name: str, **changes: Any) -> dict[str, Any]:
+    props = dict(load_event(name)["ResourceProperties"])
+    props.update(changes)
+    return {key: value for key, value in props.items() if value is not None}
+
+
+class TestCreate:
+    def test_creates_with_request_id_as_token_and_answers_when_active(
+        self, stub: Stubber, clients: Regions, budget: Budget, clock: FakeClock
+    ) -> None:
+        created(stub)
+        describe(stub, "CREATION_IN_PROGRESS")
+        describe(stub, "ACTIVE")
+
+        result = lifecycle.handle(request("create"), clients, budget)
+
+        assert result == Done(GROUP_ARN, ATTRIBUTES)
+        assert clock.sleeps == [1.0]
+
+    def test_repeated_delivery_sends_the_same_client_token(
+        self, stub: Stubber, clients: Regions, budget: Budget
+    ) -> None:
+        # Connect answers a repeated ClientToken with the group it already made; the provider must reuse it.
+        for _ in range(2):
+            created(stub)
+            describe(stub, "ACTIVE")
+
+        first = lifecycle.handle(request("create"), clients, budget)
+        second = lifecycle.handle(request("create"), clients, budget)
+
+        assert first == second == Done(GROUP_ARN, ATTRIBUTES)
+
+    def test_calls_connect_in_the_region_of_the_instance_arn(
+        self, stub: Stubber, clients: Regions, budget: Budget
+    ) -> None:
+        arn = INSTANCE_ARN.replace("us-east-1", "eu-west-2")
+        created(stub, InstanceId=arn)
+        describe(stub, "ACTIVE")
+
+        lifecycle.handle(request("create", ResourceProperties=with_props("create", InstanceId=arn)), clients, budget)
+
+        assert clients.asked[0] == "eu-west-2"
+
+    def test_bare_instance_id_uses_the_function_region(self, stub: Stubber, clients: Regions, budget: Budget) -> None:
+        bare = INSTANCE_ARN.rsplit("/", 1)[1]
+        created(stub, InstanceId=bare, Tags=None, Description=None)
+        describe(stub, "ACTIVE")
+        props = with_props("create", InstanceId=bare, Tags=None, Description=None)
+
+        event = load_event("create", ResourceProperties=props)
+        lifecycle.handle(Request.from_event(event, "eu-central-1"), clients, budget)
+
+        assert clients.asked == ["eu-central-1"]
+
+    def test_creation_failed_answers_failed_with_the_group_arn(
+        self, stub: Stubber, clients: Regions, budget: Budget
+    ) -> None:
+        created(stub)
+        describe(stub, "CREATION_FAILED")
+
+        with pytest.raises(ProviderError) as failure:
+            lifecycle.handle(request("create"), clients, budget)
+
+        assert failure.value.physical_resource_id == GROUP_ARN
+        assert failure.value.reason.startswith("Connect could not create traffic distribution group 'primary-tdg'")
+        assert "CREATION_FAILED" in failure.value.reason
+
+    def test_hands_over_to_polling_when_time_runs_out(self, stub: Stubber, clients: Regions, clock: FakeClock) -> None:
+        budget = Budget(deadline=clock() + 3, clock=clock, sleep=clock.sleep)
+        created(stub)
+        for _ in range(3):
+            describe(stub, "CREATION_IN_PROGRESS")
+
+        result = lifecycle.handle(request("create"), clients, budget)
+
+        assert result == Pending({"Phase": "create", "GroupArn": GROUP_ARN}, group_arn=GROUP_ARN)
+        assert clock.now <= 1003
+
+    def test_resume_answers_once_the_group_is_active(self, stub: Stubber, clients: Regions, budget: Budget) -> None:
+        describe(stub, "CREATION_IN_PROGRESS")
+        describe(stub, "ACTIVE")
+
+        state = {"Phase": "create", "GroupArn": GROUP_ARN}
+        assert lifecycle.resume(request("create"), state, clients, budget) == Done(GROUP_ARN, ATTRIBUTES)
+
+    def test_polls_no_faster_than_once_a_second_and_backs_off(
+        self, stub: Stubber, clients: Regions, budget: Budget, clock: FakeClock
+    ) -> None:
+        created(stub)
+        for _ in range(6):
+            describe(stub, "CREATION_IN_PROGRESS")
+        describe(stub, "ACTIVE")
+
+        lifecycle.handle(request("create"), clients, budget)
+
+        assert min(clock.sleeps) >= 1.0
+        assert clock.sleeps == sorted(clock.sleeps)
+        assert max(clock.sleeps) <= 1.5
+
+    @pytest.mark.parametrize(
+        ("code", "status", "expected"),
+        [
+            ("ResourceConflictException", 409, "unique Name per instance"),
+            ("ResourceNotFoundException", 404, "home region"),
+            ("InvalidRequestException", 400, "must be replicated"),
+            ("ServiceQuotaExceededException", 402, "quota"),
+            ("AccessDeniedException", 403, "ConnectInstanceArns"),
+        ],
+    )
+    def test_connect_errors_name_the_cause_and_the_fix(
+        self, stub: Stubber, clients: Regions, budget: Budget, code: str, status: int, expected: str
+    ) -> None:
+        stub.add_client_error("create_traffic_distribution_group", code, "Connect says no", status)
+
+        with pytest.raises(ProviderError) as failure:
+            lifecycle.handle(request("create"), clients, budget)
+
+        assert failure.value.reason.startswith(f"Connect CreateTrafficDistributionGroup failed with {code}")
+        assert "Connect says no" in failure.value.reason
+        assert expected in failure.value.reason
+        assert failure.value.code == code
+
+    def test_retries_throttling_and_not_ready(
+        self, stub: Stubber, clients: Regions, budget: Budget, clock: FakeClock
+    ) -> None:
+        stub.add_client_error("create_traffic_distribution_group", "ThrottlingException", "Rate exceeded", 429)
+        stub.add_client_error("create_traffic_distribution_group", "ResourceNotReadyException", "not yet", 409)
+        stub.add_client_error("create_traffic_distribution_group", "InternalServiceException", "oops", 500)
+        created(stub)
+        stub.add_client_error("describe_traffic_distribution_group", "ThrottlingException", "Rate exceeded", 429)
+        describe(stub, "ACTIVE")
+
+        assert lifecycle.handle(request("create"), clients, budget) == Done(GROUP_ARN, ATTRIBUTES)
+        assert len(clock.sleeps) == 4
+
+    def test_gives_up_on_endless_throttling_with_a_clear_reason(
+        self, stub: Stubber, clients: Regions, budget: Budget
+    ) -> None:
+        for _ in range(8):
+            stub.add_client_error("create_traffic_distribution_group", "ThrottlingException", "Rate exceeded", 429)
+
+        with pytest.raises(ProviderError) as failure:
+            lifecycle.handle(request("create"), clients, budget)
+
+        assert "ThrottlingException after 8 attempts" in failure.value.reason
+        assert "Retry later" in failure.value.reason
+
+    def test_unknown_resource_type_lists_the_valid_ones(self, clients: Regions, budget: Budget) -> None:
+        with pytest.raises(ProviderError, match="Custom::TrafficDistributionGroup"):
+            lifecycle.handle(request("create", ResourceType="AWS::CloudFormation::CustomResource"), clients, budget)
+
+
+class TestUpdate:
+    def test_unchanged_answers_same_id_with_full_attributes(
+        self, stub: Stubber, clients: Regions, budget: Budget
+    ) -> None:
+        describe(stub)
+
+        assert lifecycle.handle(request("update"), clients, budget) == Done(GROUP_ARN, ATTRIBUTES)
+
+    def test_tag_change_is_done_in_place(self, stub: Stubber, clients: Regions, budget: Budget) -> None:
+        new = with_props("update", Tags=[{"Key": "team", "Value": "voice"}, {"Key": "cost", "Value": "42"}])
+        old = with_props("update", Tags=[{"Key": "team", "Value": "contact-center"}, {"Key": "gone", "Value": "x"}])
+        describe(stub, tags={"team": "contact-center", "gone": "x", "owner": "someone-else"})
+        stub.add_response("untag_resource", {}, {"resourceArn": GROUP_ARN, "tagKeys": ["gone"]})
+        stub.add_response("tag_resource", {}, {"resourceArn": GROUP_ARN, "tags": {"team": "voice", "cost": "42"}})
+
+        result = lifecycle.handle(request("update", ResourceProperties=new, OldResourceProperties=old), clients, budget)
+
+        assert result.physical_resource_id == GROUP_ARN
+
+    def test_id_to_arn_of_the_same_instance_is_not_a_replacement(
+        self, stub: Stubber, clients: Regions, budget: Budget
+    ) -> None:
+        describe(stub)
+        new = with_props("update", InstanceId=INSTANCE_ARN.rsplit("/", 1)[1])
+
+        assert lifecycle.handle(request("update", ResourceProperties=new), clients, budget).physical_resource_id == (
+            GROUP_ARN
+        )
+
+    def test_rename_replaces_with_update_request_id_as_token(
+        self, stub: Stubber, clients: Regions, budget: Budget
+    ) -> None:
+        describe(stub)
+        created(stub, NEW_GROUP_ARN, Name="secondary-tdg", ClientToken="1f0c9a5e-update-4d2b-9d1e-000000000002")
+        describe(stub, "ACTIVE", arn=NEW_GROUP_ARN, name="secondary-tdg")
+
+        new = with_props("update", Name="secondary-tdg")
+        result = lifecycle.handle(request("update", ResourceProperties=new), clients, budget)
+
+        assert isinstance(result, Done)
+        assert result.physical_resource_id == NEW_GROUP_ARN
+        assert result.data["Arn"] == NEW_GROUP_ARN
+
+    def test_rollback_to_the_current_group_does_not_replace(
+        self, stub: Stubber, clients: Regions, budget: Budget
+    ) -> None:
+        # A failed rename rolls back: the old properties come back as ResourceProperties for the same group.
+        describe(stub)
+        failed = with_props("update", Name="secondary-tdg")
+
+        result = lifecycle.handle(request("update", OldResourceProperties=failed), clients, budget)
+
+        assert result == Done(GROUP_ARN, ATTRIBUTES)
+
+    def test_description_change_with_same_name_explains_the_conflict(
+        self, stub: Stubber, clients: Regions, budget: Budget
+    ) -> None:
+        describe(stub)
+        stub.add_client_error("create_traffic_distribution_group", "ResourceConflictException", "Name in use", 409)
+
+        new = with_props("update", Description="New words")
+        with pytest.raises(ProviderError) as failure:
+            lifecycle.handle(request("update", ResourceProperties=new), clients, budget)
+
+        assert "still held by the group this update replaces" in failure.value.reason
+        assert "Change Name in the same update" in failure.value.reason
+        assert failure.value.physical_resource_id is None
+
+    def test_failed_replacement_deletes_the_new_group(self, stub: Stubber, clients: Regions, budget: Budget) -> None:
+        describe(stub)
+        created(stub, NEW_GROUP_ARN, Name="secondary-tdg", ClientToken="1f0c9a5e-update-4d2b-9d1e-000000000002")
+        describe(stub, "CREATION_FAILED", arn=NEW_GROUP_ARN, name="secondary-tdg")
+        describe(stub, "CREATION_FAILED", arn=NEW_GROUP_ARN, name="secondary-tdg")
+        stub.add_response("delete_traffic_distribution_group", {}, {"TrafficDistributionGroupId": NEW_GROUP_ARN})
+        describe(stub, "PENDING_DELETION", arn=NEW_GROUP_ARN, name="secondary-tdg")
+        describe_missing(stub, NEW_GROUP_ARN)
+
+        with pytest.raises(ProviderError) as failure:
+            lifecycle.handle(
+                request("update", ResourceProperties=with_props("update", Name="secondary-tdg")), clients, budget
+            )
+
+        assert failure.value.physical_resource_id is None  # the stack keeps the old group's id
+        assert f"The replacement group {NEW_GROUP_ARN} was deleted" in failure.value.reason
+
+    def test_group_deleted_outside_cloudformation(self, stub: Stubber, clients: Regions, budget: Budget) -> None:
+        describe_missing(stub)
+
+        with pytest.raises(ProviderError, match="deleted outside CloudFormation"):
+            lifecycle.handle(request("update"), clients, budget)
+
+    def test_invalid_properties_fail_before_any_call(self, clients: Regions, budget: Budget) -> None:
+        with pytest.raises(ProviderError, match="Descripton"):
+            lifecycle.handle(
+                request("update", ResourceProperties=with_props("update", Descripton="x")), clients, budget
+            )
+
+
+class TestDelete:
+    def test_deletes_and_answers_when_gone(self, stub: Stubber, clients: Regions, budget: Budget) -> None:
+        describe(stub)
+        stub.add_response("delete_traffic_distribution_group", {}, {"TrafficDistributionGroupId": GROUP_ARN})
+        describe(stub, "PENDING_DELETION")
+        describe_missing(stub)
+
+        assert lifecycle.handle(request("delete"), clients, budget) == Done(GROUP_ARN)
+
+    @pytest.mark.parametrize("physical_id", ["consumer_Tdg_AB12CD34", "", "not-a-group"])
+    def test_ids_that_are_not_groups_succeed_without_calls(
+        self, clients: Regions, budget: Budget, physical_id: str
+    ) -> None:
+        result = lifecycle.handle(request("delete", PhysicalResourceId=physical_id), clients, budget)
+
+        assert result == Done(physical_id)
+        assert clients.asked == []
+
+    def test_invalid_properties_do_not_block_delete(self, clients: Regions, budget: Budget) -> None:
+        event = {"PhysicalResourceId": "consumer_Tdg_AB12CD34", "ResourceProperties": {"Bogus": "1"}}
+
+        assert lifecycle.handle(request("delete", **event), clients, budget) == Done("consumer_Tdg_AB12CD34")
+
+    def test_group_already_gone_succeeds(self, stub: Stubber, clients: Regions, budget: Budget) -> None:
+        describe_missing(stub)
+
+        assert lifecycle.handle(request("delete"), clients, budget) == Done(GROUP_ARN)
+
+    def test_gone_between_describe_and_delete_succeeds(self, stub: Stubber, clients: Regions, budget: Budget) -> None:
+        describe(stub)
+        stub.add_client_error("delete_traffic_distribution_group", "ResourceNotFoundException", "gone", 404)
+        describe_missing(stub)
+
+        assert lifecycle.handle(request("delete"), clients, budget) == Done(GROUP_ARN)
+
+    def test_in_use_says_what_holds_the_group(self, stub: Stubber, clients: Regions, budget: Budget) -> None:
+        describe(stub)
+        stub.add_client_error(
+            "delete_traffic_distribution_group",
+            "ResourceInUseException",
+            "Phone number +15550100 is claimed to this traffic distribution group",
+            409,
+        )
+
+        with pytest.raises(ProviderError) as failure:
+            lifecycle.handle(request("delete"), clients, budget)
+
+        assert failure.value.reason.startswith("Traffic distribution group 'primary-tdg'")
+        assert "+15550100" in failure.value.reason
+        assert "Release the phone numbers" in failure.value.reason
+        assert failure.value.physical_resource_id == GROUP_ARN
+
+    def test_default_group_cannot_be_deleted(self, stub: Stubber, clients: Regions, budget: Budget) -> None:
+        describe(stub, is_default=True)
+
+        with pytest.raises(ProviderError, match="default traffic distribution group"):
+            lifecycle.handle(request("delete"), clients, budget)
+
+    def test_deletion_failed(self, stub: Stubber, clients: Regions, budget: Budget) -> None:
+        describe(stub)
+        stub.add_response("delete_traffic_distribution_group", {}, {"TrafficDistributionGroupId": GROUP_ARN})
+        describe(stub, "DELETION_FAILED")
+
+        with pytest.raises(ProviderError, match="DELETION_FAILED"):
+            lifecycle.handle(request("delete"), clients, budget)
+
+    def test_waits_for_a_group_still_being_created_before_deleting(
+        self, stub: Stubber, clients: Regions, budget: Budget
+    ) -> None:
+        describe(stub, "CREATION_IN_PROGRESS")
+        describe(stub, "ACTIVE")
+        stub.add_response("delete_traffic_distribution_group", {}, {"TrafficDistributionGroupId": GROUP_ARN})
+        describe_missing(stub)
+
+        assert lifecycle.handle(request("delete"), clients, budget) == Done(GROUP_ARN)
+
+    def test_hands_over_and_resumes_without_deleting_twice(
+        self, stub: Stubber, clients: Regions, clock: FakeClock
+    ) -> None:
+        short = Budget(deadline=clock() + 1.5, clock=clock, sleep=clock.sleep)
+        describe(stub)
+        stub.add_response("delete_traffic_distribution_group", {}, {"TrafficDistributionGroupId": GROUP_ARN})
+        describe(stub, "PENDING_DELETION")
+
+        pending = lifecycle.handle(request("delete"), clients, short)
+        assert isinstance(pending, Pending)
+
+        describe(stub, "PENDING_DELETION")
+        describe_missing(stub)
+        long = Budget(deadline=clock() + 60, clock=clock, sleep=clock.sleep)
+        assert lifecycle.resume(request("delete"), pending.state, clients, long) == Done(GROUP_ARN)
