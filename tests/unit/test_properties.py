@@ -47,7 +47,7 @@ def test_instance_arn_region_wins_over_function_region() -> None:
         ({"Name": ["a"]}, "Property Name must be a string, not a list."),
         (
             {"InstanceId": "arn:aws:connect:us-east-1:123:queue/1"},
-            "is neither a Connect instance id nor an instance ARN",
+            "neither a Connect instance id nor",
         ),
         ({"Descripton": "typo"}, "Unknown property Descripton."),
         ({"Foo": "1", "Bar": "2"}, "Unknown properties Bar, Foo."),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
@@ -74,8 +74,8 @@ def test_physical_id_is_capped_at_1kb_and_stable() -> None:
 class FakeConnection:
     """Plays S3 behind the pre-signed URL: each PUT takes the next outcome from ``script``."""
 
-    script: list[Any] = []
-    requests: list[tuple[str, str, bytes, dict[str, str]]] = []
+    script: ClassVar[list[Any]] = []
+    requests: ClassVar[list[tuple[str, str, bytes, dict[str, str]]]] = []
 
     def __init__(self, host: str, port: int | None, *, context: Any, timeout: float) -> None:
         self.host = host
