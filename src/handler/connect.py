@@ -16,6 +16,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError, ConnectionError, HTTPClientError
 
+from distribution import Distribution
 from errors import ProviderError
 from properties import GroupProperties, GroupRef
 from waiting import Budget
@@ -151,6 +152,20 @@ def untag_group(client: ConnectClient, arn: str, keys: list[str], budget: Budget
     _call(lambda: client.untag_resource(resourceArn=arn, tagKeys=keys), budget)
 
 
+def get_distribution(client: ConnectClient, group: GroupRef, budget: Budget) -> Distribution:
+    response = _call(lambda: client.get_traffic_distribution(Id=group.value), budget)
+    return Distribution.from_api(response)
+
+
+def update_distribution(client: ConnectClient, group: GroupRef, distribution: Distribution, budget: Budget) -> None:
+    _call(
+        lambda: client.update_traffic_distribution(Id=group.value, **distribution.request()),
+        budget,
+        # Another change to the group may still be finishing; it clears within seconds.
+        extra_transient={"ResourceConflictException"},
+    )
+
+
 class _Missing(Exception):
     """The resource does not exist (ResourceNotFoundException)."""
 
@@ -216,6 +231,10 @@ _ADVICE: dict[str | tuple[str, str], str] = {
     "ResourceNotReadyException": "The instance is not ready yet (its replication may still be running); retry later.",
     "ResourceInUseException": (
         "Release the phone numbers claimed to the group, or move them to another group, then retry."
+    ),
+    ("UpdateTrafficDistribution", "InvalidRequestException"): (
+        "Check that each config lists exactly the two regions the instance is replicated to, in steps of 10 "
+        "that add up to 100, and that SignInConfig is set only on the instance's default group."
     ),
     "ThrottlingException": (
         "Other automation may be using the account's Connect API quota (about 2 requests/s). Retry later."

@@ -14,15 +14,24 @@ from typing import TYPE_CHECKING, Any
 
 import connect
 from connect import Group
+from distribution import Distribution
 from errors import ProviderError
-from properties import GroupProperties, GroupRef, InstanceRef, parse_group_properties, parse_tags
+from properties import (
+    GroupProperties,
+    GroupRef,
+    InstanceRef,
+    parse_distribution_properties,
+    parse_group_properties,
+    parse_tags,
+)
 from waiting import Budget, wait_for
 
 if TYPE_CHECKING:
     from mypy_boto3_connect import ConnectClient
 
 GROUP_TYPE = "Custom::TrafficDistributionGroup"
-RESOURCE_TYPES = (GROUP_TYPE,)
+DISTRIBUTION_TYPE = "Custom::TrafficDistribution"
+RESOURCE_TYPES = (GROUP_TYPE, DISTRIBUTION_TYPE)
 
 # Gives the Connect client for a region: Connect must be called in the instance's home region.
 Clients = Callable[[str], "ConnectClient"]
@@ -69,28 +78,30 @@ class Pending:
 
 Result = Done | Pending
 
-# The phases an unfinished request can be in, as kept in Pending.state["Phase"].
-CREATING, REPLACING, DELETING = "create", "replace", "delete"
+# The phases an unfinished request can be in, as kept in Pending.state["Phase"]: a new group (its failure
+# leaves it for the rollback's Delete), a replacement (its failure deletes it), an existing group, a delete.
+CREATING, REPLACING, UPDATING, DELETING = "create", "replace", "update", "delete"
 
 
 def handle(request: Request, clients: Clients, budget: Budget) -> Result:
     """Run one Create, Update or Delete event."""
+    if request.request_type == "Delete":
+        return delete(request, clients, budget)
     check_resource_type(request)
+    if request.resource_type == DISTRIBUTION_TYPE:
+        return distribute(request, clients, budget)
     if request.request_type == "Create":
         return create(request, clients, budget)
-    if request.request_type == "Update":
-        return update(request, clients, budget)
-    return delete(request, clients, budget)
+    return update(request, clients, budget)
 
 
 def resume(request: Request, state: Mapping[str, str], clients: Clients, budget: Budget) -> Result:
     """Carry on with a request that an earlier invocation handed over to scheduled polling."""
-    arn = state["GroupArn"]
-    ref = _group_ref(arn, request.region)
+    ref = _group_ref(state["GroupArn"], request.region)
     phase = state["Phase"]
     if phase == DELETING:
         return _settle_deleted(clients(ref.region), ref, budget, already_requested=True)
-    return _settle_new_group(clients(ref.region), ref, budget, replacing=phase == REPLACING)
+    return _converge(clients, ref, _desired_distribution(request), budget, phase=phase)
 
 
 def check_resource_type(request: Request) -> None:
@@ -103,9 +114,8 @@ def check_resource_type(request: Request) -> None:
 
 def create(request: Request, clients: Clients, budget: Budget) -> Result:
     desired = parse_group_properties(request.properties, request.region)
-    client = clients(desired.instance.region)
-    arn = connect.create_group(client, desired, request.request_id, budget)
-    return _settle_new_group(client, _group_ref(arn, request.region), budget, replacing=False)
+    arn = connect.create_group(clients(desired.instance.region), desired, request.request_id, budget)
+    return _converge(clients, _group_ref(arn, request.region), desired.distribution, budget, phase=CREATING)
 
 
 def update(request: Request, clients: Clients, budget: Budget) -> Result:
@@ -127,11 +137,24 @@ def update(request: Request, clients: Clients, budget: Budget) -> Result:
         return _replace(request, desired, clients, budget)
     old_tags = _lenient_tags(request.old_properties)
     _apply_tags(client, current, desired.tags, old_tags, budget)
-    return Done(physical_id, current.attributes())
+    return _converge(clients, ref, desired.distribution, budget, phase=UPDATING)
+
+
+def distribute(request: Request, clients: Clients, budget: Budget) -> Result:
+    """Create or Update of a Custom::TrafficDistribution: apply the distribution to an existing group.
+
+    Its physical id is the group's ARN, so pointing it at another group is a replacement.
+    """
+    desired = parse_distribution_properties(request.properties)
+    return _converge(clients, desired.group, desired.distribution, budget, phase=UPDATING)
 
 
 def delete(request: Request, clients: Clients, budget: Budget) -> Result:
     physical_id = request.physical_resource_id or ""
+    if request.resource_type != GROUP_TYPE:
+        # Custom::TrafficDistribution leaves traffic as it is: a stack delete must never move live calls.
+        # Nothing is ever made under an unknown type, so there is nothing to delete either.
+        return Done(physical_id)
     ref = GroupRef.parse(physical_id, _lenient_region(request))
     if ref is None:
         # Not a group: crhelper's invented id after a Create that failed before a group existed.
@@ -170,27 +193,47 @@ def _replace(request: Request, desired: GroupProperties, clients: Clients, budge
                 code=error.code,
             ) from error
         raise
-    return _settle_new_group(client, _group_ref(arn, request.region), budget, replacing=True)
+    return _converge(clients, _group_ref(arn, request.region), desired.distribution, budget, phase=REPLACING)
 
 
-def _settle_new_group(client: ConnectClient, ref: GroupRef, budget: Budget, *, replacing: bool) -> Result:
+def _converge(clients: Clients, ref: GroupRef, distribution: Distribution, budget: Budget, *, phase: str) -> Result:
+    """Wait until the group is ACTIVE, apply the distribution if it differs, and wait until ACTIVE again.
+
+    Safe to run again from the start: a later poll finds the distribution applied and only waits.
+    """
+    client = clients(distribution.serving_region(ref.region))
+    applied = distribution.is_empty()
+
+    def ready() -> Group | None:
+        nonlocal applied
+        group = _settled(connect.describe_group(client, ref, budget), ref)
+        if group is None:
+            return None
+        if not applied:
+            applied = True
+            if not distribution.satisfied_by(connect.get_distribution(client, ref, budget)):
+                connect.update_distribution(client, ref, distribution, budget)
+                return None  # the group passes through UPDATE_IN_PROGRESS
+        return group
+
     try:
-        group = wait_for(lambda: _settled(connect.describe_group(client, ref, budget), ref), budget)
+        group = wait_for(ready, budget)
+        if group is None:
+            return Pending({"Phase": phase, "GroupArn": ref.value}, group_arn=ref.value)
+        applied_now = connect.get_distribution(client, ref, budget)
     except ProviderError as error:
-        if replacing:
+        if phase == REPLACING:
             raise _after_cleanup(client, ref, budget, error) from error
         raise
-    if group is None:
-        return Pending({"Phase": REPLACING if replacing else CREATING, "GroupArn": ref.value}, group_arn=ref.value)
-    return Done(ref.value, group.attributes())
+    return Done(ref.value, {**group.attributes(), **applied_now.attributes()})
 
 
 def _settled(group: Group | None, ref: GroupRef) -> Group | None:
     """The group once it is ACTIVE; None while Connect is still creating it; FAILED otherwise."""
     if group is None:
         raise ProviderError(
-            f"Traffic distribution group {ref.value} disappeared while it was being created. "
-            "Something outside CloudFormation deleted it; retry the stack operation.",
+            f"Traffic distribution group {ref.value} does not exist (any more). If the stack created it, "
+            "something outside CloudFormation deleted it; check the ARN and retry the stack operation.",
             code="GroupGone",
         )
     if group.status == "ACTIVE":
@@ -292,6 +335,12 @@ def _same_instance(instance_arn: str, desired: InstanceRef) -> bool:
         return instance_arn == desired.given
     # A bare id means the function's region; compare the parts an ARN and an id share.
     return instance_arn.endswith(f"instance/{desired.instance_id}") and f":{desired.region}:" in instance_arn
+
+
+def _desired_distribution(request: Request) -> Distribution:
+    if request.resource_type == DISTRIBUTION_TYPE:
+        return parse_distribution_properties(request.properties).distribution
+    return parse_group_properties(request.properties, request.region).distribution
 
 
 def _group_ref(arn: str, region: str) -> GroupRef:

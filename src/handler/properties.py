@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from distribution import Distribution, parse_distribution
 from errors import ProviderError
 
 # CloudFormation adds these to every custom resource; they are not ours to validate.
@@ -80,6 +81,15 @@ class GroupProperties:
     instance: InstanceRef
     description: str | None = None
     tags: dict[str, str] = field(default_factory=dict)
+    distribution: Distribution = field(default_factory=Distribution)
+
+
+@dataclass(frozen=True)
+class DistributionProperties:
+    """The desired distribution of a group the stack does not own (``Custom::TrafficDistribution``)."""
+
+    group: GroupRef
+    distribution: Distribution
 
 
 def parse_group_properties(raw: Mapping[str, Any] | None, default_region: str) -> GroupProperties:
@@ -88,17 +98,45 @@ def parse_group_properties(raw: Mapping[str, Any] | None, default_region: str) -
     Raises ProviderError naming the first property that breaks a rule.
     """
     props = dict(raw or {})
-    reject_unknown(props, {"Name", "InstanceId", "Description", "Tags"})
+    if "SignInConfig" in props:
+        raise ProviderError(
+            "SignInConfig cannot be set on Custom::TrafficDistributionGroup: Connect accepts it only on an "
+            "instance's default group, and a group this provider creates is never the default. Declare a "
+            "Custom::TrafficDistribution with TrafficDistributionGroupId set to the default group's ARN."
+        )
+    reject_unknown(props, {"Name", "InstanceId", "Description", "Tags", "TelephonyConfig", "AgentConfig"})
     name = _text(props, "Name", required=True, max_len=128)
     instance_id = _text(props, "InstanceId", required=True, max_len=250)
     description = _text(props, "Description", required=False, max_len=250)
     assert name is not None and instance_id is not None  # required=True guarantees it
+    instance = InstanceRef.parse(instance_id, default_region)
     return GroupProperties(
         name=name,
-        instance=InstanceRef.parse(instance_id, default_region),
+        instance=instance,
         description=description,
         tags=parse_tags(props.get("Tags")),
+        distribution=parse_distribution(props, home_region=instance.region),
     )
+
+
+def parse_distribution_properties(raw: Mapping[str, Any] | None) -> DistributionProperties:
+    """Validate ``ResourceProperties`` of a ``Custom::TrafficDistribution``."""
+    props = dict(raw or {})
+    reject_unknown(props, {"TrafficDistributionGroupId", "TelephonyConfig", "AgentConfig", "SignInConfig"})
+    value = _text(props, "TrafficDistributionGroupId", required=True, max_len=250)
+    assert value is not None
+    group = GroupRef.parse(value, "")
+    if group is None or group.value == group.group_id:
+        raise ProviderError(
+            f"TrafficDistributionGroupId {value!r} is not a traffic distribution group ARN "
+            "(arn:aws:connect:REGION:ACCOUNT:traffic-distribution-group/ID). Give the ARN: it works from any region."
+        )
+    distribution = parse_distribution(props, home_region=group.region)
+    if distribution.is_empty():
+        raise ProviderError(
+            "Custom::TrafficDistribution needs at least one of TelephonyConfig, AgentConfig and SignInConfig."
+        )
+    return DistributionProperties(group=group, distribution=distribution)
 
 
 def reject_unknown(props: Mapping[str, Any], known: set[str]) -> None:

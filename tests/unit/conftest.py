@@ -130,3 +130,21 @@ def describe_missing(stub: Stubber, arn: str = GROUP_ARN) -> None:
         404,
         expected_params={"TrafficDistributionGroupId": arn},
     )
+
+
+def traffic(telephony: dict[str, int] | None = None, agent: dict[str, int] | None = None, **extra: Any) -> dict[str, Any]:
+    """A GetTrafficDistribution response; 100 % in us-east-1 unless told otherwise."""
+    telephony = telephony or {"us-east-1": 100, "us-west-2": 0}
+    agent = agent or telephony
+    body: dict[str, Any] = {
+        "Id": GROUP_ID,
+        "Arn": GROUP_ARN,
+        "TelephonyConfig": {"Distributions": [{"Region": r, "Percentage": p} for r, p in telephony.items()]},
+        "AgentConfig": {"Distributions": [{"Region": r, "Percentage": p} for r, p in agent.items()]},
+    }
+    body.update(extra)
+    return body
+
+
+def get_traffic(stub: Stubber, arn: str = GROUP_ARN, **kwargs: Any) -> None:
+    stub.add_response("get_traffic_distribution", traffic(**kwargs), {"Id": arn})

@@ -19,7 +19,7 @@ from botocore.stub import ANY, Stubber
 import app
 import response
 from provider import Provider
-from tests.unit.conftest import GROUP_ARN, FakeClock, Regions, describe, describe_missing, load_event
+from tests.unit.conftest import GROUP_ARN, FakeClock, Regions, describe, describe_missing, get_traffic, load_event
 
 
 class FakeContext:
@@ -102,6 +102,7 @@ def test_create_answers_once_with_attributes(
     stub.add_response("create_traffic_distribution_group", {"Id": GROUP_ARN[-36:], "Arn": GROUP_ARN}, None)
     describe(stub, "CREATION_IN_PROGRESS")
     describe(stub, "ACTIVE")
+    get_traffic(stub)
 
     invoke(load_event("create"), clock)
 
@@ -109,7 +110,10 @@ def test_create_answers_once_with_attributes(
     assert answers[0]["Status"] == "SUCCESS"
     assert answers[0]["PhysicalResourceId"] == GROUP_ARN
     assert answers[0]["Data"]["Arn"] == GROUP_ARN
-    assert set(answers[0]["Data"]) == {"Id", "Arn", "InstanceArn", "Status", "IsDefault"}
+    assert set(answers[0]["Data"]) == {
+        *("Id", "Arn", "InstanceArn", "Status", "IsDefault"),
+        *("TelephonyDistribution", "AgentDistribution"),
+    }
 
 
 def test_invalid_properties_fail_once_with_an_id_that_delete_ignores(
@@ -207,6 +211,7 @@ def test_slow_creation_hands_over_to_polling_and_leaves_nothing_behind(
     assert poll_event["CrHelperData"]["State"] == {"Phase": "create", "GroupArn": GROUP_ARN}
 
     describe(stub, "ACTIVE")
+    get_traffic(stub)
     events.add_response("remove_targets", {"FailedEntryCount": 0}, {"Rule": "TdgABCDEFGH", "Ids": ["1"]})
     lambda_.add_response("remove_permission", {}, {"FunctionName": "connect-tdg-provider", "StatementId": ANY})
     events.add_response("delete_rule", {}, {"Name": "TdgABCDEFGH"})

@@ -18,6 +18,7 @@ from tests.unit.conftest import (
     Regions,
     describe,
     describe_missing,
+    get_traffic,
     load_event,
 )
 from waiting import Budget
@@ -35,6 +36,8 @@ ATTRIBUTES = {
     "InstanceArn": INSTANCE_ARN,
     "Status": "ACTIVE",
     "IsDefault": "false",
+    "TelephonyDistribution": "us-east-1=100,us-west-2=0",
+    "AgentDistribution": "us-east-1=100,us-west-2=0",
 }
 
 
@@ -63,6 +66,7 @@ class TestCreate:
         created(stub)
         describe(stub, "CREATION_IN_PROGRESS")
         describe(stub, "ACTIVE")
+        get_traffic(stub)
 
         result = lifecycle.handle(request("create"), clients, budget)
 
@@ -76,6 +80,7 @@ class TestCreate:
         for _ in range(2):
             created(stub)
             describe(stub, "ACTIVE")
+            get_traffic(stub)
 
         first = lifecycle.handle(request("create"), clients, budget)
         second = lifecycle.handle(request("create"), clients, budget)
@@ -88,6 +93,7 @@ class TestCreate:
         arn = INSTANCE_ARN.replace("us-east-1", "eu-west-2")
         created(stub, InstanceId=arn)
         describe(stub, "ACTIVE")
+        get_traffic(stub)
 
         lifecycle.handle(request("create", ResourceProperties=with_props("create", InstanceId=arn)), clients, budget)
 
@@ -97,12 +103,13 @@ class TestCreate:
         bare = INSTANCE_ARN.rsplit("/", 1)[1]
         created(stub, InstanceId=bare, Tags=None, Description=None)
         describe(stub, "ACTIVE")
+        get_traffic(stub)
         props = with_props("create", InstanceId=bare, Tags=None, Description=None)
 
         event = load_event("create", ResourceProperties=props)
         lifecycle.handle(Request.from_event(event, "eu-central-1"), clients, budget)
 
-        assert clients.asked == ["eu-central-1"]
+        assert clients.asked[0] == "eu-central-1"  # Create; the group ARN names the region after that
 
     def test_creation_failed_answers_failed_with_the_group_arn(
         self, stub: Stubber, clients: Regions, budget: Budget
@@ -131,6 +138,7 @@ class TestCreate:
     def test_resume_answers_once_the_group_is_active(self, stub: Stubber, clients: Regions, budget: Budget) -> None:
         describe(stub, "CREATION_IN_PROGRESS")
         describe(stub, "ACTIVE")
+        get_traffic(stub)
 
         state = {"Phase": "create", "GroupArn": GROUP_ARN}
         assert lifecycle.resume(request("create"), state, clients, budget) == Done(GROUP_ARN, ATTRIBUTES)
@@ -142,6 +150,7 @@ class TestCreate:
         for _ in range(6):
             describe(stub, "CREATION_IN_PROGRESS")
         describe(stub, "ACTIVE")
+        get_traffic(stub)
 
         lifecycle.handle(request("create"), clients, budget)
 
@@ -181,6 +190,7 @@ class TestCreate:
         created(stub)
         stub.add_client_error("describe_traffic_distribution_group", "ThrottlingException", "Rate exceeded", 429)
         describe(stub, "ACTIVE")
+        get_traffic(stub)
 
         assert lifecycle.handle(request("create"), clients, budget) == Done(GROUP_ARN, ATTRIBUTES)
         assert len(clock.sleeps) == 4
@@ -207,6 +217,8 @@ class TestUpdate:
         self, stub: Stubber, clients: Regions, budget: Budget
     ) -> None:
         describe(stub)
+        describe(stub)
+        get_traffic(stub)
 
         assert lifecycle.handle(request("update"), clients, budget) == Done(GROUP_ARN, ATTRIBUTES)
 
@@ -216,6 +228,8 @@ class TestUpdate:
         describe(stub, tags={"team": "contact-center", "gone": "x", "owner": "someone-else"})
         stub.add_response("untag_resource", {}, {"resourceArn": GROUP_ARN, "tagKeys": ["gone"]})
         stub.add_response("tag_resource", {}, {"resourceArn": GROUP_ARN, "tags": {"team": "voice", "cost": "42"}})
+        describe(stub)
+        get_traffic(stub)
 
         result = lifecycle.handle(request("update", ResourceProperties=new, OldResourceProperties=old), clients, budget)
 
@@ -225,6 +239,8 @@ class TestUpdate:
         self, stub: Stubber, clients: Regions, budget: Budget
     ) -> None:
         describe(stub)
+        describe(stub)
+        get_traffic(stub)
         new = with_props("update", InstanceId=INSTANCE_ARN.rsplit("/", 1)[1])
 
         assert lifecycle.handle(request("update", ResourceProperties=new), clients, budget).physical_resource_id == (
@@ -237,6 +253,7 @@ class TestUpdate:
         describe(stub)
         created(stub, NEW_GROUP_ARN, Name="secondary-tdg", ClientToken="1f0c9a5e-update-4d2b-9d1e-000000000002")
         describe(stub, "ACTIVE", arn=NEW_GROUP_ARN, name="secondary-tdg")
+        get_traffic(stub, NEW_GROUP_ARN)
 
         new = with_props("update", Name="secondary-tdg")
         result = lifecycle.handle(request("update", ResourceProperties=new), clients, budget)
@@ -250,6 +267,8 @@ class TestUpdate:
     ) -> None:
         # A failed rename rolls back: the old properties come back as ResourceProperties for the same group.
         describe(stub)
+        describe(stub)
+        get_traffic(stub)
         failed = with_props("update", Name="secondary-tdg")
 
         result = lifecycle.handle(request("update", OldResourceProperties=failed), clients, budget)

@@ -1,0 +1,63 @@
+# Connect traffic distribution group provider. `make help` lists the targets.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+SAM_VENV := .venv-sam
+STAMP := $(VENV)/.installed-$(shell cat requirements-dev.txt src/handler/requirements.txt | sha1sum | cut -c1-12)
+export SAM_CLI_TELEMETRY := 0
+# Tests and the demo never need real credentials or a real region; these keep boto3 from looking for them.
+LOCAL_AWS := AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_DEFAULT_REGION=us-east-1 AWS_REGION=us-east-1
+
+.PHONY: help install test unit e2e lint format demo bench build deploy clean
+
+help: ## List the targets
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+$(STAMP): requirements-dev.txt src/handler/requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	rm -f $(VENV)/.installed-* && touch $@
+
+install: $(STAMP) ## Create .venv with the pinned development dependencies
+
+test: $(STAMP) ## Run unit and end-to-end tests (offline)
+	$(LOCAL_AWS) $(BIN)/python -m pytest -p no:cacheprovider
+
+unit: $(STAMP) ## Run the unit tests only (no sockets)
+	$(LOCAL_AWS) $(BIN)/python -m pytest -p no:cacheprovider tests/unit
+
+e2e: $(STAMP) ## Run the emulator, driver and end-to-end tests only
+	$(LOCAL_AWS) $(BIN)/python -m pytest -p no:cacheprovider -m e2e
+
+lint: $(STAMP) ## ruff, mypy and cfn-lint
+	$(BIN)/ruff check src local tests
+	$(BIN)/ruff format --check src local tests
+	$(BIN)/mypy
+	$(BIN)/cfn-lint template.yaml examples/*.yaml
+
+format: $(STAMP) ## Format the code with ruff
+	$(BIN)/ruff format src local tests
+	$(BIN)/ruff check --fix src local tests
+
+demo: $(STAMP) ## Run a consumer stack's whole life against the local emulator
+	$(LOCAL_AWS) $(BIN)/python -m local.demo
+
+bench: $(STAMP) ## Measure latency, cold start and size; writes docs/benchmarks.md (several minutes)
+	$(LOCAL_AWS) $(BIN)/python -m local.bench
+
+$(SAM_VENV)/bin/sam: requirements-sam.txt
+	$(PYTHON) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/python -m pip install --quiet -r requirements-sam.txt
+	touch $@
+
+build: $(SAM_VENV)/bin/sam ## sam build (needs Python 3.13 on PATH, or set PYENV_VERSION)
+	$(SAM_VENV)/bin/sam validate --lint
+	$(SAM_VENV)/bin/sam build
+
+deploy: build ## sam deploy with samconfig.toml (needs AWS credentials)
+	$(SAM_VENV)/bin/sam deploy
+
+clean: ## Remove the virtualenvs and build output
+	rm -rf $(VENV) $(SAM_VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,185 @@
+"""Traffic distribution: TelephonyConfig, AgentConfig and SignInConfig, validated before any API call.
+
+Connect's rules, from its API reference and admin guide: every config lists both linked regions,
+percentages are whole numbers in steps of 10 that add up to 100, and SignInConfig is accepted only on
+an instance's default group. CloudFormation sends numbers and booleans as strings.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from errors import ProviderError
+
+CONFIGS = ("TelephonyConfig", "AgentConfig", "SignInConfig")
+# The attribute (for !GetAtt) that shows each config as "region=value,region=value".
+ATTRIBUTE_NAMES = {
+    "TelephonyConfig": "TelephonyDistribution",
+    "AgentConfig": "AgentDistribution",
+    "SignInConfig": "SignInDistribution",
+}
+_REGION = re.compile(r"^[a-z]{2}(-[a-z]+){1,2}-\d$")
+_WHOLE_NUMBER = re.compile(r"^\d{1,3}$")
+LINKED_REGIONS = 2
+
+
+@dataclass(frozen=True)
+class Distribution:
+    """Desired or actual distribution. Each config maps region to a percentage (or to Enabled for sign-in)."""
+
+    telephony: dict[str, int] | None = None
+    agent: dict[str, int] | None = None
+    sign_in: dict[str, bool] | None = None
+
+    def is_empty(self) -> bool:
+        return self.telephony is None and self.agent is None and self.sign_in is None
+
+    def request(self) -> dict[str, Any]:
+        """The UpdateTrafficDistribution arguments, without Id."""
+        request: dict[str, Any] = {}
+        if self.telephony is not None:
+            request["TelephonyConfig"] = {"Distributions": _percentages(self.telephony)}
+        if self.agent is not None:
+            request["AgentConfig"] = {"Distributions": _percentages(self.agent)}
+        if self.sign_in is not None:
+            request["SignInConfig"] = {
+                "Distributions": [{"Region": r, "Enabled": on} for r, on in sorted(self.sign_in.items())]
+            }
+        return request
+
+    def serving_region(self, default: str) -> str:
+        """Where to call UpdateTrafficDistribution: Connect asks for the region that should take the calls,
+        which is also the one that works when the other region is down."""
+        if not self.telephony:
+            return default
+        top = max(self.telephony.values())
+        leaders = sorted(region for region, share in self.telephony.items() if share == top)
+        return default if default in leaders else leaders[0]
+
+    def satisfied_by(self, actual: Distribution) -> bool:
+        """Whether ``actual`` already has every config this one asks for."""
+        return all(
+            wanted is None or wanted == have
+            for wanted, have in (
+                (self.telephony, actual.telephony),
+                (self.agent, actual.agent),
+                (self.sign_in, actual.sign_in),
+            )
+        )
+
+    def attributes(self) -> dict[str, str]:
+        """``!GetAtt`` values such as TelephonyDistribution = "us-east-1=90,us-west-2=10"."""
+        result: dict[str, str] = {}
+        for config, values in (
+            ("TelephonyConfig", self.telephony),
+            ("AgentConfig", self.agent),
+            ("SignInConfig", self.sign_in),
+        ):
+            if values is not None:
+                result[ATTRIBUTE_NAMES[config]] = ",".join(
+                    f"{region}={_text(value)}" for region, value in sorted(values.items())
+                )
+        return result
+
+    @classmethod
+    def from_api(cls, response: Mapping[str, Any]) -> Distribution:
+        """Read a GetTrafficDistribution response."""
+
+        def entries(config: str, key: str) -> dict[str, Any] | None:
+            raw = response.get(config)
+            if not raw or not raw.get("Distributions"):
+                return None
+            return {entry["Region"]: entry[key] for entry in raw["Distributions"]}
+
+        return cls(
+            telephony=entries("TelephonyConfig", "Percentage"),
+            agent=entries("AgentConfig", "Percentage"),
+            sign_in=entries("SignInConfig", "Enabled"),
+        )
+
+
+def parse_distribution(props: Mapping[str, Any], *, home_region: str | None) -> Distribution:
+    """Validate the configs present in ``props``; ``home_region``, when known, must be one of the regions."""
+    return Distribution(
+        telephony=_parse_percentages(props, "TelephonyConfig", home_region),
+        agent=_parse_percentages(props, "AgentConfig", home_region),
+        sign_in=_parse_sign_in(props, home_region),
+    )
+
+
+def _parse_percentages(props: Mapping[str, Any], config: str, home_region: str | None) -> dict[str, int] | None:
+    entries = _entries(props, config, "Percentage", home_region)
+    if entries is None:
+        return None
+    shares = {region: _percentage(config, region, value) for region, value in entries.items()}
+    total = sum(shares.values())
+    if total != 100:
+        raise ProviderError(
+            f"{config}: the percentages add up to {total}; they must add up to 100 "
+            f"(for example {', '.join(f'{r}=' for r in shares)} 100 and 0)."
+        )
+    return shares
+
+
+def _parse_sign_in(props: Mapping[str, Any], home_region: str | None) -> dict[str, bool] | None:
+    entries = _entries(props, "SignInConfig", "Enabled", home_region)
+    if entries is None:
+        return None
+    return {region: _boolean(region, value) for region, value in entries.items()}
+
+
+def _entries(props: Mapping[str, Any], config: str, key: str, home_region: str | None) -> dict[str, Any] | None:
+    raw = props.get(config)
+    if raw is None:
+        return None
+    example = f"{config}: {{Distributions: [{{Region: us-east-1, {key}: ...}}, {{Region: us-west-2, {key}: ...}}]}}"
+    if not isinstance(raw, Mapping) or set(raw) != {"Distributions"} or not isinstance(raw["Distributions"], list):
+        raise ProviderError(f"{config} must have exactly one key, Distributions, with a list: {example}.")
+    entries: dict[str, Any] = {}
+    for index, entry in enumerate(raw["Distributions"]):
+        if not isinstance(entry, Mapping) or set(entry) != {"Region", key}:
+            raise ProviderError(f"{config}.Distributions[{index}] must have exactly Region and {key}: {example}.")
+        region = entry["Region"]
+        if not isinstance(region, str) or not _REGION.match(region):
+            raise ProviderError(f"{config}: {region!r} is not an AWS region name such as us-east-1.")
+        if region in entries:
+            raise ProviderError(f"{config}: region {region} appears twice; list each region once.")
+        entries[region] = entry[key]
+    if len(entries) != LINKED_REGIONS:
+        raise ProviderError(
+            f"{config} lists {len(entries)} region(s); list both regions of the replicated instance, "
+            "as Connect requires, even one that gets 0."
+        )
+    if home_region is not None and home_region not in entries:
+        raise ProviderError(
+            f"{config} does not list {home_region}, the instance's home region; list both linked regions."
+        )
+    return entries
+
+
+def _percentage(config: str, region: str, value: Any) -> int:
+    text = str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+    if not isinstance(text, str) or not _WHOLE_NUMBER.match(text) or int(text) > 100 or int(text) % 10:
+        raise ProviderError(
+            f"{config}: the percentage for {region} is {value!r}; use a whole number from 0 to 100 in steps of 10."
+        )
+    return int(text)
+
+
+def _boolean(region: str, value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    raise ProviderError(f"SignInConfig: Enabled for {region} is {value!r}; use true or false.")
+
+
+def _percentages(values: Mapping[str, int]) -> list[dict[str, Any]]:
+    return [{"Region": region, "Percentage": share} for region, share in sorted(values.items())]
+
+
+def _text(value: int | bool) -> str:
+    return ("true" if value else "false") if isinstance(value, bool) else str(value)
