@@ -132,7 +132,9 @@ def describe_missing(stub: Stubber, arn: str = GROUP_ARN) -> None:
     )
 
 
-def traffic(telephony: dict[str, int] | None = None, agent: dict[str, int] | None = None, **extra: Any) -> dict[str, Any]:
+def traffic(
+    telephony: dict[str, int] | None = None, agent: dict[str, int] | None = None, **extra: Any
+) -> dict[str, Any]:
     """A GetTrafficDistribution response; 100 % in us-east-1 unless told otherwise."""
     telephony = telephony or {"us-east-1": 100, "us-west-2": 0}
     agent = agent or telephony

@@ -1,0 +1,271 @@
+"""Traffic distribution as code: validation before any call, in-place updates, and Custom::TrafficDistribution."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from botocore.stub import Stubber
+
+import lifecycle
+from distribution import Distribution, parse_distribution
+from errors import ProviderError
+from lifecycle import Done, Request
+from tests.unit.conftest import (
+    GROUP_ARN,
+    GROUP_ID,
+    INSTANCE_ARN,
+    NEW_GROUP_ARN,
+    Regions,
+    describe,
+    get_traffic,
+    load_event,
+)
+from waiting import Budget
+
+FAILOVER = {
+    "TelephonyConfig": {
+        "Distributions": [{"Region": "us-east-1", "Percentage": "0"}, {"Region": "us-west-2", "Percentage": "100"}]
+    },
+    "AgentConfig": {
+        "Distributions": [{"Region": "us-east-1", "Percentage": "0"}, {"Region": "us-west-2", "Percentage": "100"}]
+    },
+}
+FAILOVER_REQUEST = {
+    "Id": GROUP_ARN,
+    "TelephonyConfig": {
+        "Distributions": [{"Region": "us-east-1", "Percentage": 0}, {"Region": "us-west-2", "Percentage": 100}]
+    },
+    "AgentConfig": {
+        "Distributions": [{"Region": "us-east-1", "Percentage": 0}, {"Region": "us-west-2", "Percentage": 100}]
+    },
+}
+WEST = {"us-east-1": 0, "us-west-2": 100}
+
+
+def config(*pairs: tuple[Any, Any], key: str = "Percentage") -> dict[str, Any]:
+    return {"Distributions": [{"Region": region, key: value} for region, value in pairs]}
+
+
+class TestValidation:
+    def test_strings_are_parsed_as_whole_numbers(self) -> None:
+        parsed = parse_distribution(
+            {"TelephonyConfig": config(("us-east-1", "90"), ("us-west-2", "10"))}, home_region="us-east-1"
+        )
+
+        assert parsed == Distribution(telephony={"us-east-1": 90, "us-west-2": 10})
+        assert parsed.attributes() == {"TelephonyDistribution": "us-east-1=90,us-west-2=10"}
+
+    @pytest.mark.parametrize(
+        ("props", "message"),
+        [
+            ({"TelephonyConfig": config(("us-east-1", "95"), ("us-west-2", "5"))}, "TelephonyConfig: the percentage"),
+            ({"AgentConfig": config(("us-east-1", "90.0"), ("us-west-2", "10"))}, "steps of 10"),
+            ({"AgentConfig": config(("us-east-1", "-10"), ("us-west-2", "110"))}, "from 0 to 100"),
+            ({"TelephonyConfig": config(("us-east-1", "60"), ("us-west-2", "60"))}, "add up to 120"),
+            ({"TelephonyConfig": config(("us-east-1", "100"))}, "lists 1 region(s); list both regions"),
+            ({"TelephonyConfig": config(("us-east-1", "50"), ("us-east-1", "50"))}, "us-east-1 appears twice"),
+            ({"TelephonyConfig": config(("US-EAST-1", "50"), ("us-west-2", "50"))}, "is not an AWS region name"),
+            ({"TelephonyConfig": config(("eu-west-1", "50"), ("us-west-2", "50"))}, "does not list us-east-1"),
+            ({"TelephonyConfig": {"Distribution": []}}, "exactly one key, Distributions"),
+            ({"TelephonyConfig": {"Distributions": [{"Region": "us-east-1"}]}}, "exactly Region and Percentage"),
+            ({"TelephonyConfig": config(("us-east-1", True), ("us-west-2", "0"))}, "whole number"),
+        ],
+    )
+    def test_rules_name_the_config(self, props: dict[str, Any], message: str) -> None:
+        with pytest.raises(ProviderError) as failure:
+            parse_distribution(props, home_region="us-east-1")
+
+        assert message in failure.value.reason
+
+    def test_sign_in_booleans_arrive_as_strings(self) -> None:
+        parsed = parse_distribution(
+            {"SignInConfig": config(("us-east-1", "true"), ("us-west-2", "false"), key="Enabled")}, home_region=None
+        )
+
+        assert parsed.sign_in == {"us-east-1": True, "us-west-2": False}
+        assert parsed.attributes() == {"SignInDistribution": "us-east-1=true,us-west-2=false"}
+
+    def test_sign_in_rejects_other_words(self) -> None:
+        with pytest.raises(ProviderError, match="use true or false"):
+            parse_distribution(
+                {"SignInConfig": config(("us-east-1", "yes"), ("us-west-2", "no"), key="Enabled")}, home_region=None
+            )
+
+    @pytest.mark.parametrize(
+        ("telephony", "expected"),
+        [(None, "us-east-1"), ({"us-east-1": 50, "us-west-2": 50}, "us-east-1"), (WEST, "us-west-2")],
+    )
+    def test_update_is_called_in_the_region_that_takes_the_calls(
+        self, telephony: dict[str, int] | None, expected: str
+    ) -> None:
+        assert Distribution(telephony=telephony).serving_region("us-east-1") == expected
+
+
+def group_request(request_type: str, **changes: Any) -> Request:
+    event = load_event(request_type.lower())
+    event["ResourceProperties"] = {**event["ResourceProperties"], **changes}
+    return Request.from_event(event, "us-east-1")
+
+
+def distribution_request(request_type: str, old: dict[str, Any] | None = None, **props: Any) -> Request:
+    event = load_event(request_type.lower(), ResourceType="Custom::TrafficDistribution")
+    event["ResourceProperties"] = {"ServiceToken": "arn:x", "TrafficDistributionGroupId": GROUP_ARN, **props}
+    if old is not None:
+        event["OldResourceProperties"] = old
+    return Request.from_event(event, "us-east-1")
+
+
+class TestGroupWithDistribution:
+    def test_create_applies_the_configs_once_active_and_waits_for_active_again(
+        self, stub: Stubber, clients: Regions, budget: Budget
+    ) -> None:
+        stub.add_response("create_traffic_distribution_group", {"Id": GROUP_ID, "Arn": GROUP_ARN}, None)
+        describe(stub, "CREATION_IN_PROGRESS")
+        describe(stub, "ACTIVE")
+        get_traffic(stub)
+        stub.add_response("update_traffic_distribution", {}, FAILOVER_REQUEST)
+        describe(stub, "UPDATE_IN_PROGRESS")
+        describe(stub, "ACTIVE")
+        get_traffic(stub, telephony=WEST)
+
+        result = lifecycle.handle(group_request("Create", **FAILOVER), clients, budget)
+
+        assert isinstance(result, Done)
+        assert result.data["TelephonyDistribution"] == "us-east-1=0,us-west-2=100"
+        assert result.data["AgentDistribution"] == "us-east-1=0,us-west-2=100"
+        assert set(clients.asked) == {"us-east-1", "us-west-2"}
+
+    def test_update_of_distribution_only_is_in_place(self, stub: Stubber, clients: Regions, budget: Budget) -> None:
+        describe(stub)
+        describe(stub)
+        get_traffic(stub)
+        stub.add_response("update_traffic_distribution", {}, FAILOVER_REQUEST)
+        describe(stub, "UPDATE_IN_PROGRESS")
+        describe(stub, "ACTIVE")
+        get_traffic(stub, telephony=WEST)
+
+        result = lifecycle.handle(group_request("Update", **FAILOVER), clients, budget)
+
+        assert result.physical_resource_id == GROUP_ARN
+
+    def test_an_already_applied_distribution_is_not_sent_again(
+        self, stub: Stubber, clients: Regions, budget: Budget
+    ) -> None:
+        describe(stub)
+        describe(stub)
+        get_traffic(stub, telephony=WEST)
+        get_traffic(stub, telephony=WEST)
+
+        assert lifecycle.handle(group_request("Update", **FAILOVER), clients, budget).physical_resource_id == GROUP_ARN
+
+    def test_replacement_applies_the_configs_to_the_new_group(
+        self, stub: Stubber, clients: Regions, budget: Budget
+    ) -> None:
+        describe(stub)
+        stub.add_response("create_traffic_distribution_group", {"Id": NEW_GROUP_ARN[-36:], "Arn": NEW_GROUP_ARN}, None)
+        describe(stub, "ACTIVE", arn=NEW_GROUP_ARN, name="renamed")
+        get_traffic(stub, NEW_GROUP_ARN)
+        stub.add_response("update_traffic_distribution", {}, {**FAILOVER_REQUEST, "Id": NEW_GROUP_ARN})
+        describe(stub, "ACTIVE", arn=NEW_GROUP_ARN, name="renamed")
+        get_traffic(stub, NEW_GROUP_ARN, telephony=WEST)
+
+        result = lifecycle.handle(group_request("Update", Name="renamed", **FAILOVER), clients, budget)
+
+        assert result.physical_resource_id == NEW_GROUP_ARN
+
+    def test_sign_in_config_fails_before_any_call_and_points_to_the_other_type(
+        self, clients: Regions, budget: Budget
+    ) -> None:
+        sign_in = config(("us-east-1", "true"), ("us-west-2", "true"), key="Enabled")
+
+        with pytest.raises(ProviderError) as failure:
+            lifecycle.handle(group_request("Create", SignInConfig=sign_in), clients, budget)
+
+        assert "Custom::TrafficDistribution" in failure.value.reason
+        assert clients.asked == []
+
+    def test_connect_rejection_explains_the_rules(self, stub: Stubber, clients: Regions, budget: Budget) -> None:
+        describe(stub)
+        describe(stub)
+        get_traffic(stub)
+        stub.add_client_error("update_traffic_distribution", "InvalidRequestException", "Region not linked", 400)
+
+        with pytest.raises(ProviderError) as failure:
+            lifecycle.handle(group_request("Update", **FAILOVER), clients, budget)
+
+        assert failure.value.reason.startswith("Connect UpdateTrafficDistribution failed with InvalidRequestException")
+        assert "exactly the two regions" in failure.value.reason
+
+
+class TestTrafficDistribution:
+    def test_create_on_the_default_group_with_sign_in(self, stub: Stubber, clients: Regions, budget: Budget) -> None:
+        sign_in = config(("us-east-1", "true"), ("us-west-2", "false"), key="Enabled")
+        describe(stub, is_default=True)
+        get_traffic(stub)
+        stub.add_response(
+            "update_traffic_distribution",
+            {},
+            {
+                "Id": GROUP_ARN,
+                "SignInConfig": {
+                    "Distributions": [
+                        {"Region": "us-east-1", "Enabled": True},
+                        {"Region": "us-west-2", "Enabled": False},
+                    ]
+                },
+            },
+        )
+        describe(stub, is_default=True)
+        get_traffic(
+            stub,
+            SignInConfig={
+                "Distributions": [{"Region": "us-east-1", "Enabled": True}, {"Region": "us-west-2", "Enabled": False}]
+            },
+        )
+
+        result = lifecycle.handle(distribution_request("Create", SignInConfig=sign_in), clients, budget)
+
+        assert isinstance(result, Done)
+        assert result.physical_resource_id == GROUP_ARN
+        assert result.data["SignInDistribution"] == "us-east-1=true,us-west-2=false"
+
+    def test_delete_leaves_traffic_alone(self, clients: Regions, budget: Budget) -> None:
+        event = load_event("delete", ResourceType="Custom::TrafficDistribution")
+
+        assert lifecycle.handle(Request.from_event(event, "us-east-1"), clients, budget) == Done(GROUP_ARN)
+        assert clients.asked == []
+
+    def test_failover_is_an_update(self, stub: Stubber, clients: Regions, budget: Budget) -> None:
+        describe(stub)
+        get_traffic(stub)
+        stub.add_response("update_traffic_distribution", {}, FAILOVER_REQUEST)
+        describe(stub)
+        get_traffic(stub, telephony=WEST)
+
+        result = lifecycle.handle(distribution_request("Update", **FAILOVER), clients, budget)
+
+        assert result.physical_resource_id == GROUP_ARN
+        assert clients.asked == ["us-west-2"]  # called where the calls will go, which works if us-east-1 is down
+
+    @pytest.mark.parametrize(
+        ("props", "message"),
+        [
+            ({}, "needs at least one of TelephonyConfig"),
+            ({"TrafficDistributionGroupId": GROUP_ID, **FAILOVER}, "is not a traffic distribution group ARN"),
+            ({"TrafficDistributionGroupId": INSTANCE_ARN, **FAILOVER}, "is not a traffic distribution group ARN"),
+            ({"Name": "x", **FAILOVER}, "Unknown property Name"),
+        ],
+    )
+    def test_bad_properties(self, clients: Regions, budget: Budget, props: dict[str, Any], message: str) -> None:
+        with pytest.raises(ProviderError, match=message):
+            lifecycle.handle(distribution_request("Create", **props), clients, budget)
+        assert clients.asked == []
+
+    def test_unknown_type_fails_and_lists_the_valid_ones(self, clients: Regions, budget: Budget) -> None:
+        event = load_event("create", ResourceType="Custom::TrafficDistributionGroups")
+
+        with pytest.raises(ProviderError) as failure:
+            lifecycle.handle(Request.from_event(event, "us-east-1"), clients, budget)
+
+        assert "Custom::TrafficDistributionGroup, Custom::TrafficDistribution" in failure.value.reason
