@@ -41,6 +41,9 @@ FAILOVER_REQUEST = {
     },
 }
 WEST = {"us-east-1": 0, "us-west-2": 100}
+SIGN_IN_EAST_ONLY = {
+    "Distributions": [{"Region": "us-east-1", "Enabled": True}, {"Region": "us-west-2", "Enabled": False}]
+}
 
 
 def config(*pairs: tuple[Any, Any], key: str = "Percentage") -> dict[str, Any]:
@@ -219,9 +222,7 @@ class TestTrafficDistribution:
         describe(stub, is_default=True)
         get_traffic(
             stub,
-            SignInConfig={
-                "Distributions": [{"Region": "us-east-1", "Enabled": True}, {"Region": "us-west-2", "Enabled": False}]
-            },
+            SignInConfig=SIGN_IN_EAST_ONLY,
         )
 
         result = lifecycle.handle(distribution_request("Create", SignInConfig=sign_in), clients, budget)

@@ -61,7 +61,8 @@ def test_bad_properties_name_the_rule(changes: dict[str, Any], message: str) -> 
 
 
 def test_unknown_property_lists_the_valid_ones() -> None:
-    with pytest.raises(ProviderError, match="Valid properties are AgentConfig, Description, InstanceId, Name, Tags, TelephonyConfig"):
+    valid = "Valid properties are AgentConfig, Description, InstanceId, Name, Tags, TelephonyConfig"
+    with pytest.raises(ProviderError, match=valid):
         parse(Descripton="typo")
 
 
