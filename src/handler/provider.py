@@ -1,4 +1,4 @@
-"""crhelper, with the traps of version 2.0.12 taken out (see docs/design.md and shared crhelper notes).
+"""crhelper, with the traps of version 2.0.12 taken out (docs/design.md lists them).
 
 ``Provider`` keeps crhelper's flow (create/update/delete functions, ``init_failure``, scheduled polling)
 and changes what would hurt in production:
