@@ -1,0 +1,435 @@
+"""The provider's SAM template: its key settings, a least-privilege role, and a clean cfn-lint run.
+
+The IAM checks resolve the template's intrinsic functions for a made-up deployment (account, region,
+function name, parameter values) and evaluate the role's statements the way IAM would for the calls
+the function makes, so that a missing grant, a grant too wide, or a broken condition fails here
+rather than in a stack.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cfnlint.api import lint_file
+from cfnlint.decode import cfn_yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+TEMPLATE = ROOT / "template.yaml"
+LINTED = [TEMPLATE, *sorted((ROOT / "examples").glob("*.yaml"))]
+
+# A made-up deployment: the provider in eu-west-1, Connect instances elsewhere.
+ACCOUNT = "111122223333"
+REGION = "eu-west-1"
+FUNCTION_NAME = "connect-tdg-provider-Function-AbC123dEf456"
+FUNCTION_ARN = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{FUNCTION_NAME}"
+LOG_GROUP = f"/aws/lambda/{FUNCTION_NAME}"
+LOG_STREAM_ARN = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{LOG_GROUP}:log-stream:2025/01/01/[$LATEST]abc"
+INSTANCE_ARN = f"arn:aws:connect:us-east-1:{ACCOUNT}:instance/11111111-2222-3333-4444-555555555555"
+OTHER_INSTANCE_ARN = f"arn:aws:connect:us-west-2:{ACCOUNT}:instance/99999999-2222-3333-4444-555555555555"
+GROUP_ARN = f"arn:aws:connect:us-west-2:{ACCOUNT}:traffic-distribution-group/aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"
+RULE_ARN = f"arn:aws:events:{REGION}:{ACCOUNT}:rule/TdgABCDEFGH"
+
+GROUP_ACTIONS = [
+    "connect:CreateTrafficDistributionGroup",
+    "connect:DescribeTrafficDistributionGroup",
+    "connect:DeleteTrafficDistributionGroup",
+    "connect:GetTrafficDistribution",
+    "connect:UpdateTrafficDistribution",
+    "connect:TagResource",
+    "connect:UntagResource",
+]
+POLLING_RULE_ACTIONS = ["events:PutRule", "events:DeleteRule", "events:RemoveTargets"]
+LOG_ACTIONS = ["logs:CreateLogStream", "logs:PutLogEvents"]
+XRAY_ACTIONS = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]
+# Everything the role may do. A new action must be added here on purpose (and to docs/iam.md).
+ALL_ACTIONS = {
+    *GROUP_ACTIONS,
+    *POLLING_RULE_ACTIONS,
+    "events:PutTargets",
+    "lambda:AddPermission",
+    "lambda:RemovePermission",
+    *LOG_ACTIONS,
+    *XRAY_ACTIONS,
+}
+# Services whose actions all support resource-level permissions: "*" is never needed for them.
+SCOPED_SERVICES = ("connect:", "events:", "lambda:", "logs:")
+
+
+@pytest.fixture(scope="module")
+def template() -> dict[str, Any]:
+    loaded = cfn_yaml.load(str(TEMPLATE))
+    assert isinstance(loaded, dict)
+    return loaded
+
+
+def resources_of_type(template: Mapping[str, Any], kind: str) -> dict[str, Any]:
+    return {name: r for name, r in template["Resources"].items() if r["Type"] == kind}
+
+
+# --- the function ----------------------------------------------------------------------------------
+
+
+def test_function_runs_the_handler_on_python_3_13_arm64_with_900_s(template: Mapping[str, Any]) -> None:
+    (props,) = [f["Properties"] for f in resources_of_type(template, "AWS::Serverless::Function").values()]
+
+    assert props["Runtime"] == "python3.13"
+    assert props["Handler"] == "app.handler"
+    assert props["CodeUri"] == "src/handler/"
+    assert props["Timeout"] == 900
+    assert props["Architectures"] == ["arm64"]
+    assert props["MemorySize"] == 256
+    assert props["Role"] == {"Fn::GetAtt": ["FunctionRole", "Arn"]}
+
+
+def test_function_environment_configures_powertools(template: Mapping[str, Any]) -> None:
+    variables = template["Resources"]["Function"]["Properties"]["Environment"]["Variables"]
+
+    assert variables["POWERTOOLS_SERVICE_NAME"] == "connect-tdg-provider"
+    assert variables["POWERTOOLS_METRICS_NAMESPACE"] == "ConnectTdgProvider"
+    assert variables["POWERTOOLS_LOG_LEVEL"] == {"Ref": "LogLevel"}
+    assert variables["POWERTOOLS_TRACER_CAPTURE_RESPONSE"] == "false"
+    assert template["Parameters"]["LogLevel"]["Default"] == "INFO"
+
+
+def test_tracing_follows_the_enable_tracing_parameter(template: Mapping[str, Any]) -> None:
+    props = template["Resources"]["Function"]["Properties"]
+
+    assert template["Parameters"]["EnableTracing"]["Default"] == "false"
+    assert template["Conditions"]["TracingEnabled"] == {"Fn::Equals": [{"Ref": "EnableTracing"}, "true"]}
+    assert props["Tracing"] == {"Fn::If": ["TracingEnabled", "Active", "PassThrough"]}
+
+
+def test_async_invocations_are_retried_twice_within_the_longest_service_timeout(
+    template: Mapping[str, Any],
+) -> None:
+    config = template["Resources"]["Function"]["Properties"]["EventInvokeConfig"]
+
+    assert config["MaximumRetryAttempts"] == 2
+    # The last retry after two timed-out attempts starts ~2 x 900 s + back-off (1 and 2 min) after the
+    # event arrived; after 3600 s (the largest ServiceTimeout) CloudFormation no longer waits.
+    assert 2 * 900 + 3 * 60 <= config["MaximumEventAgeInSeconds"] <= 3600
+    assert "DestinationConfig" not in config
+
+
+def test_function_logs_to_its_own_group_with_retention(template: Mapping[str, Any]) -> None:
+    group = template["Resources"]["FunctionLogGroup"]
+
+    assert group["Type"] == "AWS::Logs::LogGroup"
+    assert group["Properties"]["LogGroupName"] == {"Fn::Sub": "/aws/lambda/${Function}"}
+    assert group["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionInDays"}
+    assert template["Parameters"]["LogRetentionInDays"]["Default"] == 30
+    assert group["DeletionPolicy"] == "Retain"
+    assert group["UpdateReplacePolicy"] == "Retain"
+
+
+def test_service_token_is_exported_under_the_stack_name(template: Mapping[str, Any]) -> None:
+    output = template["Outputs"]["ServiceToken"]
+
+    assert output["Value"] == {"Fn::GetAtt": ["Function", "Arn"]}
+    assert output["Export"]["Name"] == {"Fn::Sub": "${AWS::StackName}-ServiceToken"}
+
+
+# --- IAM: resolving the template for one deployment ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """Values for the template's parameters, conditions and references in one made-up stack."""
+
+    instance_arns: tuple[str, ...] = ()
+    tracing: bool = False
+
+    @property
+    def conditions(self) -> dict[str, bool]:
+        return {"HasInstanceArns": bool(self.instance_arns), "TracingEnabled": self.tracing}
+
+    def ref(self, name: str) -> Any:
+        refs: dict[str, Any] = {
+            "AWS::Partition": "aws",
+            "AWS::Region": REGION,
+            "AWS::AccountId": ACCOUNT,
+            "AWS::StackName": "connect-tdg-provider",
+            "ConnectInstanceArns": list(self.instance_arns) or [""],
+            "EnableTracing": "true" if self.tracing else "false",
+            "Function": FUNCTION_NAME,
+            "FunctionLogGroup": LOG_GROUP,
+            "FunctionRole": "connect-tdg-provider-FunctionRole-XYZ",
+        }
+        return refs[name]
+
+    def get_att(self, resource: str, attribute: str) -> str:
+        return {("Function", "Arn"): FUNCTION_ARN}[(resource, attribute)]
+
+    def resolve(self, value: Any) -> Any:
+        """Evaluate Ref, Fn::Sub, Fn::GetAtt and Fn::If; AWS::NoValue becomes None."""
+        if isinstance(value, list):
+            return [item for item in (self.resolve(v) for v in value) if item is not None]
+        if not isinstance(value, Mapping):
+            return value
+        if set(value) == {"Ref"}:
+            return None if value["Ref"] == "AWS::NoValue" else self.ref(value["Ref"])
+        if set(value) == {"Fn::GetAtt"}:
+            return self.get_att(*value["Fn::GetAtt"])
+        if set(value) == {"Fn::Sub"}:
+            assert isinstance(value["Fn::Sub"], str), "only the one-argument form of Fn::Sub is resolved"
+            return re.sub(r"\$\{([^}]+)\}", lambda m: self._sub(m.group(1)), value["Fn::Sub"])
+        if set(value) == {"Fn::If"}:
+            condition, when_true, when_false = value["Fn::If"]
+            return self.resolve(when_true if self.conditions[condition] else when_false)
+        return {key: self.resolve(v) for key, v in value.items()}
+
+    def _sub(self, name: str) -> str:
+        if "." in name:
+            return self.get_att(*name.split(".", 1))
+        resolved = self.ref(name)
+        assert isinstance(resolved, str)
+        return resolved
+
+
+DEPLOYMENTS = [
+    pytest.param(Deployment(), id="any-instance"),
+    pytest.param(Deployment(instance_arns=(INSTANCE_ARN,)), id="pinned-instance"),
+    pytest.param(Deployment(tracing=True), id="tracing"),
+]
+
+
+def policy_documents(template: Mapping[str, Any]) -> Iterator[Any]:
+    for role in resources_of_type(template, "AWS::IAM::Role").values():
+        for policy in role["Properties"].get("Policies", []):
+            yield policy["PolicyDocument"]
+        assert not role["Properties"].get("ManagedPolicyArns"), "managed policies are not least privilege"
+    for kind in ("AWS::IAM::RolePolicy", "AWS::IAM::Policy"):
+        for policy in resources_of_type(template, kind).values():
+            yield policy["Properties"]["PolicyDocument"]
+
+
+def statements(template: Mapping[str, Any], deployment: Deployment) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
+    for document in policy_documents(template):
+        resolved = deployment.resolve(document)
+        found.extend(resolved["Statement"] if isinstance(resolved["Statement"], list) else [resolved["Statement"]])
+    return found
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def matches(pattern: str, value: str) -> bool:
+    """IAM's wildcard match: * is any run of characters (across : and /), ? is one character."""
+    regex = "".join(".*" if ch == "*" else "." if ch == "?" else re.escape(ch) for ch in pattern)
+    return re.fullmatch(regex, value) is not None
+
+
+@dataclass
+class Request:
+    action: str
+    resource: str
+    context: dict[str, list[str]] = field(default_factory=dict)
+
+
+def condition_holds(operator: str, key: str, expected: Any, context: Mapping[str, list[str]]) -> bool:
+    wanted = [str(v) for v in as_list(expected)]
+    present = context.get(key)
+    if operator == "Null":
+        return (present is None) == (wanted == ["true"])
+    if operator.startswith("ForAllValues:"):
+        base = operator.split(":", 1)[1]
+        return all(condition_holds(base, key, expected, {key: [v]}) for v in present or [])
+    if present is None:
+        return False
+    if operator == "StringEquals":
+        return any(v in wanted for v in present)
+    if operator == "ArnEquals":
+        return any(matches(w, v) for w in wanted for v in present)
+    raise AssertionError(f"condition operator {operator} is not modelled by this test; add it")
+
+
+def allowed(policy: list[dict[str, Any]], request: Request) -> bool:
+    for statement in policy:
+        assert statement["Effect"] == "Allow"
+        if not any(matches(a, request.action) for a in as_list(statement["Action"])):
+            continue
+        if not any(matches(r, request.resource) for r in as_list(statement["Resource"])):
+            continue
+        conditions = statement.get("Condition", {})
+        if all(
+            condition_holds(operator, key, expected, request.context)
+            for operator, pairs in conditions.items()
+            for key, expected in pairs.items()
+        ):
+            return True
+    return False
+
+
+def calls_the_function_makes(deployment: Deployment) -> list[Request]:
+    calls = [Request("connect:CreateTrafficDistributionGroup", INSTANCE_ARN)]
+    calls += [Request(action, GROUP_ARN) for action in GROUP_ACTIONS]
+    calls += [Request(action, RULE_ARN) for action in POLLING_RULE_ACTIONS]
+    calls += [
+        Request("events:PutTargets", RULE_ARN, {"events:TargetArn": [FUNCTION_ARN]}),
+        Request("lambda:AddPermission", FUNCTION_ARN, {"lambda:Principal": ["events.amazonaws.com"]}),
+        Request("lambda:RemovePermission", FUNCTION_ARN),
+    ]
+    calls += [Request(action, LOG_STREAM_ARN) for action in LOG_ACTIONS]
+    if deployment.tracing:
+        calls += [Request(action, "*") for action in XRAY_ACTIONS]
+    return calls
+
+
+# --- IAM: what the role allows ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("deployment", DEPLOYMENTS)
+def test_role_allows_every_call_the_function_makes(template: Mapping[str, Any], deployment: Deployment) -> None:
+    policy = statements(template, deployment)
+
+    denied = [call for call in calls_the_function_makes(deployment) if not allowed(policy, call)]
+
+    assert denied == []
+
+
+@pytest.mark.parametrize("deployment", DEPLOYMENTS)
+def test_role_grants_no_action_beyond_the_known_list(template: Mapping[str, Any], deployment: Deployment) -> None:
+    granted = {action for s in statements(template, deployment) for action in as_list(s["Action"])}
+
+    assert all("*" not in action and "?" not in action for action in granted)
+    assert granted <= ALL_ACTIONS
+    assert granted >= ALL_ACTIONS - set(XRAY_ACTIONS)
+
+
+@pytest.mark.parametrize("deployment", DEPLOYMENTS)
+def test_no_scoped_service_action_has_a_star_resource(template: Mapping[str, Any], deployment: Deployment) -> None:
+    for statement in statements(template, deployment):
+        if any(str(a).startswith(SCOPED_SERVICES) for a in as_list(statement["Action"])):
+            for resource in as_list(statement["Resource"]):
+                assert resource != "*", statement.get("Sid")
+                assert f":{ACCOUNT}:" in resource, f"{statement.get('Sid')}: {resource} does not pin the account"
+
+
+def expected_resources(deployment: Deployment) -> dict[str, set[str]]:
+    """The exact Resource of every action: the resource types the Service Authorization Reference names."""
+    instances = set(deployment.instance_arns) or {f"arn:aws:connect:*:{ACCOUNT}:instance/*"}
+    groups = {f"arn:aws:connect:*:{ACCOUNT}:traffic-distribution-group/*"}
+    expected = {action: set(groups) for action in GROUP_ACTIONS}
+    expected["connect:CreateTrafficDistributionGroup"] |= instances
+    for action in [*POLLING_RULE_ACTIONS, "events:PutTargets"]:
+        expected[action] = {f"arn:aws:events:{REGION}:{ACCOUNT}:rule/*"}
+    for action in ["lambda:AddPermission", "lambda:RemovePermission"]:
+        expected[action] = {FUNCTION_ARN}
+    for action in LOG_ACTIONS:
+        expected[action] = {f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{LOG_GROUP}:log-stream:*"}
+    if deployment.tracing:
+        expected |= {action: {"*"} for action in XRAY_ACTIONS}
+    return expected
+
+
+@pytest.mark.parametrize("deployment", DEPLOYMENTS)
+def test_each_action_is_granted_on_exactly_its_resource_types(
+    template: Mapping[str, Any], deployment: Deployment
+) -> None:
+    granted: dict[str, set[str]] = {}
+    for statement in statements(template, deployment):
+        for action in as_list(statement["Action"]):
+            granted.setdefault(action, set()).update(as_list(statement["Resource"]))
+
+    assert granted == expected_resources(deployment)
+
+
+def test_xray_is_granted_only_with_tracing(template: Mapping[str, Any]) -> None:
+    without = statements(template, Deployment())
+    with_tracing = statements(template, Deployment(tracing=True))
+
+    assert not any(allowed(without, Request(action, "*")) for action in XRAY_ACTIONS)
+    assert all(allowed(with_tracing, Request(action, "*")) for action in XRAY_ACTIONS)
+
+
+@pytest.mark.parametrize(
+    ("request_", "why"),
+    [
+        (Request("events:PutTargets", RULE_ARN, {"events:TargetArn": [FUNCTION_ARN + "2"]}), "another target"),
+        (
+            Request(
+                "events:PutTargets", RULE_ARN, {"events:TargetArn": [FUNCTION_ARN, f"arn:aws:sqs:{REGION}:{ACCOUNT}:q"]}
+            ),
+            "an extra target",
+        ),
+        (Request("events:PutTargets", RULE_ARN), "a request without targets"),
+        (Request("events:PutRule", f"arn:aws:events:us-east-1:{ACCOUNT}:rule/TdgABCDEFGH"), "another region"),
+        (Request("events:DeleteRule", f"arn:aws:events:{REGION}:444455556666:rule/x"), "another account"),
+        (
+            Request("lambda:AddPermission", FUNCTION_ARN, {"lambda:Principal": ["s3.amazonaws.com"]}),
+            "another principal",
+        ),
+        (Request("lambda:AddPermission", FUNCTION_ARN, {"lambda:Principal": ["444455556666"]}), "another account"),
+        (
+            Request(
+                "lambda:AddPermission",
+                f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:other",
+                {"lambda:Principal": ["events.amazonaws.com"]},
+            ),
+            "another function",
+        ),
+        (Request("lambda:RemovePermission", f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:other"), "another function"),
+        (
+            Request("logs:PutLogEvents", f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/lambda/other:log-stream:s"),
+            "another log group",
+        ),
+        (
+            Request("logs:CreateLogGroup", f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{LOG_GROUP}"),
+            "log group creation",
+        ),
+        (
+            Request("connect:CreateTrafficDistributionGroup", "arn:aws:connect:us-east-1:444455556666:instance/x"),
+            "another account's instance",
+        ),
+        (
+            Request(
+                "connect:DeleteTrafficDistributionGroup",
+                "arn:aws:connect:us-west-2:444455556666:traffic-distribution-group/x",
+            ),
+            "another account's group",
+        ),
+        (Request("connect:DeleteTrafficDistributionGroup", INSTANCE_ARN), "an instance"),
+        (Request("connect:TagResource", INSTANCE_ARN), "tagging an instance"),
+        (Request("connect:ListTagsForResource", GROUP_ARN), "an action the code does not call"),
+    ],
+)
+def test_role_denies_what_the_function_does_not_need(template: Mapping[str, Any], request_: Request, why: str) -> None:
+    assert not allowed(statements(template, Deployment()), request_), why
+
+
+def test_pinned_instances_narrow_create_to_them(template: Mapping[str, Any]) -> None:
+    policy = statements(template, Deployment(instance_arns=(INSTANCE_ARN,)))
+
+    assert allowed(policy, Request("connect:CreateTrafficDistributionGroup", INSTANCE_ARN))
+    assert not allowed(policy, Request("connect:CreateTrafficDistributionGroup", OTHER_INSTANCE_ARN))
+
+
+def test_instance_arn_parameter_accepts_arns_and_the_empty_default(template: Mapping[str, Any]) -> None:
+    parameter = template["Parameters"]["ConnectInstanceArns"]
+    pattern = re.compile(parameter["AllowedPattern"])
+
+    assert parameter["Type"] == "CommaDelimitedList"
+    assert parameter["Default"] == ""
+    assert all(pattern.fullmatch(v) for v in ["", INSTANCE_ARN, OTHER_INSTANCE_ARN])
+    assert not any(pattern.fullmatch(v) for v in ["*", " " + INSTANCE_ARN, GROUP_ARN, "arn:aws:connect:*:1:instance/*"])
+
+
+# --- cfn-lint --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", LINTED, ids=lambda p: p.relative_to(ROOT).as_posix())
+def test_cfn_lint_finds_nothing(path: Path) -> None:
+    findings = lint_file(path)
+
+    assert [f"{m.rule.id} {m.linenumber}: {m.message}" for m in findings] == []
+
+
+def test_examples_are_linted() -> None:
+    assert {p.name for p in LINTED} >= {"template.yaml", "stack.yaml", "failover.yaml"}
