@@ -1,0 +1,1 @@
+"""Local development tooling (emulators, harnesses). Not shipped with the Lambda."""

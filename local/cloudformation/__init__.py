@@ -1,0 +1,62 @@
+"""A local stand-in for CloudFormation's custom-resource machinery.
+
+* :class:`ResponseServer`: the HTTPS side of the pre-signed ``ResponseURL``, recording every answer.
+* :class:`LambdaFunction`: one invocation = one fresh Python process, like Lambda (see ``local/invoke.py``).
+* :class:`StackDriver`: create / update / delete stack operations over a template's custom resources,
+  with rollback, cleanup, polling through EventBridge rules, protocol checks and a timeline.
+
+The CloudFormation rules that are implemented, and where they are documented, are listed in
+:mod:`local.cloudformation.driver`.
+"""
+
+from .driver import (
+    FunctionLike,
+    RequestRecord,
+    ResponseSink,
+    RulesSource,
+    Stack,
+    StackDriver,
+    StackOperationError,
+    StackResource,
+    TimelineRecord,
+    is_custom_resource,
+    schedule_interval_s,
+)
+from .function import DUMMY_CREDENTIALS, Invocation, LambdaFunction
+from .server import MAX_RESPONSE_BYTES, FaultKind, ResponseServer
+from .template import (
+    NO_VALUE,
+    ResolutionError,
+    Resolver,
+    TemplateError,
+    load_template,
+    resolve_parameters,
+    stringify,
+)
+
+__all__ = [
+    "DUMMY_CREDENTIALS",
+    "MAX_RESPONSE_BYTES",
+    "NO_VALUE",
+    "FaultKind",
+    "FunctionLike",
+    "Invocation",
+    "LambdaFunction",
+    "RequestRecord",
+    "ResolutionError",
+    "Resolver",
+    "ResponseServer",
+    "ResponseSink",
+    "RulesSource",
+    "Stack",
+    "StackDriver",
+    "StackOperationError",
+    "StackResource",
+    "TemplateError",
+    "TimelineRecord",
+    "is_custom_resource",
+    "load_template",
+    "resolve_parameters",
+    "schedule_interval_s",
+    "stringify",
+]

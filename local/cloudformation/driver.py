@@ -1,0 +1,1066 @@
+"""StackDriver: run a template's custom resources through create / update / delete stack operations.
+
+The rules implemented, with where they are documented:
+
+Requests (docs: "Custom resource request objects", crpg-ref-requests; "Create/Update/Delete request for
+CloudFormation custom resources", crpg-ref-requesttypes-*):
+
+* Every request carries RequestType, ServiceToken, ResponseURL, StackId, RequestId (new per request),
+  LogicalResourceId, ResourceType and ResourceProperties; Update adds OldResourceProperties, Update and
+  Delete add the current PhysicalResourceId.
+* ResourceProperties hold *all* the template properties, ServiceToken and ServiceTimeout included, with every
+  scalar turned into a string (not in the reference pages; reported in aws-cloudformation/
+  cloudformation-coverage-roadmap#1037 and aws/aws-cdk#15249, #4000: "custom resource properties are always
+  stringified by CloudFormation").
+* ServiceTimeout: 1..3600 s, default 3600; without an answer by then the request fails ("If no response is
+  received before the timeout period ends, the request is considered unsuccessful", crpg-ref). Here, a request
+  for which every invocation has ended, no answer arrived and no polling rule is pending can never be answered:
+  it fails at once, as it would after ServiceTimeout, and is reported as a protocol violation.
+
+Responses (docs: "Custom resource response objects", crpg-ref-responses):
+
+* body <= 4096 bytes; Status SUCCESS or FAILED; Reason required when FAILED; PhysicalResourceId a non-empty
+  string of at most 1 KB; StackId, RequestId and LogicalResourceId copied from the request; Data an object
+  whose keys ``!GetAtt`` can read; NoEcho a boolean.
+* "If the value returned [for PhysicalResourceId on Update] is different, CloudFormation recognizes the update
+  as a replacement and sends a delete request to the old resource" (crpg-ref-responses,
+  crpg-ref-requesttypes-update, AWS::CloudFormation::CustomResource "Replacing a custom resource during an
+  update"). On Delete the answer must carry the request's id.
+* A FAILED Create whose answer has no usable PhysicalResourceId still gets a rollback Delete, with an id
+  CloudFormation made up (remind101/empire#918, cloudformation-coverage-roadmap#1814).
+
+Stack operations (docs: "Understand update behaviors of stack resources", "Monitor the progress of a stack
+update"; aws-cdk custom-resources README "When there are errors" / "Important cases to handle"):
+
+* create: resources in dependency order; on a failure, ROLLBACK_IN_PROGRESS: Delete every resource that got a
+  Create request, the failed one included, in reverse order -> ROLLBACK_COMPLETE (ROLLBACK_FAILED if a Delete
+  fails). A stack in ROLLBACK_COMPLETE can only be deleted.
+* update: the same template with the same parameters is refused ("No updates are to be performed.");
+  changed resources get Update (unchanged ones nothing), new ones Create, in dependency order. A
+  changed ServiceToken is refused ("Modifying service token is not allowed."). When all succeed:
+  UPDATE_COMPLETE_CLEANUP_IN_PROGRESS -> Delete the replaced old physical ids (with their old properties) and
+  the removed resources, in reverse dependency order -> UPDATE_COMPLETE. A failed Delete in a cleanup phase
+  does not fail the stack ("Update successful. One or more resources could not be deleted.",
+  rvedotrc/aws-cloudformation-stack-states#2).
+* update failure: UPDATE_ROLLBACK_IN_PROGRESS, walking the changes back in reverse order: every resource
+  updated in place, the failed one included, gets an Update with ResourceProperties = the old properties,
+  OldResourceProperties = the new ones and the current (= old) PhysicalResourceId ("If an Update event fails,
+  CloudFormation will issue an additional Update with the previous properties", aws-cdk README). A resource
+  whose update was a *replacement* is not updated again: the old physical resource was never touched, so
+  CloudFormation goes back to it (old id, old properties, old Data). Then UPDATE_ROLLBACK_COMPLETE_CLEANUP_
+  IN_PROGRESS: Delete the NEW physical ids of the replacements (with the new properties) and the resources
+  created by the failed update -> UPDATE_ROLLBACK_COMPLETE (UPDATE_ROLLBACK_FAILED if a rollback Update fails).
+  No AWS page states which id the rollback of a custom-resource replacement deletes (see go-to-k/cdkd#2598);
+  this follows the general "Replacement" behaviour (the new resource is the one created by the failed update).
+* delete: Delete in reverse dependency order -> DELETE_COMPLETE, or DELETE_FAILED keeping the resources that
+  could not be deleted and what they depend on.
+
+Not CloudFormation: resources are processed one at a time (CloudFormation runs independent ones in parallel);
+Lambda's asynchronous retries (twice, after about 1 and 2 minutes) happen only with ``retry_on_error=True``
+and immediately; EventBridge schedules are fired immediately in ``poll_mode="fast"``.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+import secrets
+import string
+import time
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final, Literal, Protocol
+
+from .function import Invocation
+from .template import (
+    ResolutionError,
+    Resolver,
+    TemplateError,
+    check_rules,
+    dependencies,
+    evaluate_conditions,
+    load_template,
+    resolve_parameters,
+    stringify,
+    topological_order,
+)
+
+__all__ = [
+    "FunctionLike",
+    "RequestRecord",
+    "ResponseSink",
+    "RulesSource",
+    "Stack",
+    "StackDriver",
+    "StackOperationError",
+    "StackResource",
+    "TimelineRecord",
+    "is_custom_resource",
+    "schedule_interval_s",
+]
+
+MAX_PHYSICAL_ID_BYTES: Final = 1024
+DEFAULT_SERVICE_TIMEOUT_S: Final = 3600
+NOT_EMULATED: Final = "<not-emulated>"
+PollMode = Literal["fast", "realtime"]
+
+
+class FunctionLike(Protocol):
+    """What the driver needs from a Lambda function (:class:`LambdaFunction` or a test double)."""
+
+    @property
+    def arn(self) -> str: ...
+
+    def invoke(self, event: Mapping[str, Any]) -> Invocation: ...
+
+
+class ResponseSink(Protocol):
+    """Where answers go: :class:`ResponseServer`, or a test double."""
+
+    def url_for(self, request_id: str, stack_id: str, logical_id: str) -> str: ...
+
+    def answers(self, request_id: str) -> list[dict[str, Any]]: ...
+
+    def secrets(self) -> list[str]: ...
+
+
+class RulesSource(Protocol):
+    """EventBridge rules as the emulator shows them: ``{"Name", "ScheduleExpression", "State", "Targets"}``."""
+
+    def rules(self) -> Sequence[Mapping[str, Any]]: ...
+
+
+class StackOperationError(Exception):
+    """The operation is refused before it starts (wrong stack status, invalid template or parameters)."""
+
+
+@dataclass
+class StackResource:
+    logical_id: str
+    resource_type: str
+    physical_id: str
+    properties: dict[str, Any]  # as sent in the last successful request (stringified)
+    data: dict[str, Any] = field(default_factory=dict)
+    no_echo: bool = False
+    status: str = ""
+
+
+@dataclass
+class Stack:
+    name: str
+    stack_id: str
+    region: str
+    account_id: str
+    status: str = ""
+    status_reason: str = ""
+    template: dict[str, Any] = field(default_factory=dict)
+    parameters: dict[str, Any] = field(default_factory=dict)
+    resources: dict[str, StackResource] = field(default_factory=dict)
+    outputs: dict[str, Any] = field(default_factory=dict)
+    exports: dict[str, Any] = field(default_factory=dict)
+    ignored: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class TimelineRecord:
+    t: float  # seconds since the driver was created
+    operation: str  # CreateStack | UpdateStack | DeleteStack
+    phase: str  # the stack status while this happened
+    request_type: str  # Create | Update | Delete, "" for stack status changes and notes
+    logical_id: str
+    physical_id: str
+    status: str  # SUCCESS | FAILED | a stack status | IGNORED | SKIPPED
+    reason: str = ""
+    data: dict[str, Any] = field(default_factory=dict)
+    duration_s: float = 0.0
+    invocations: int = 0
+    polls: int = 0
+    request_id: str = ""
+
+
+@dataclass
+class RequestRecord:
+    """One request sent to a custom resource provider and what came of it."""
+
+    operation: str
+    phase: str
+    event: dict[str, Any]
+    invocations: list[Invocation] = field(default_factory=list)
+    answers: list[dict[str, Any]] = field(default_factory=list)
+    polls: int = 0
+    status: str = ""  # SUCCESS | FAILED (FAILED also when there was no usable answer)
+    reason: str = ""
+    physical_id: str = ""
+    data: dict[str, Any] = field(default_factory=dict)
+    no_echo: bool = False
+    answered: bool = False
+    invoked: bool = False
+
+    @property
+    def request_id(self) -> str:
+        return str(self.event["RequestId"])
+
+    @property
+    def request_type(self) -> str:
+        return str(self.event["RequestType"])
+
+    @property
+    def logical_id(self) -> str:
+        return str(self.event["LogicalResourceId"])
+
+
+@dataclass
+class _Change:
+    kind: Literal["create", "update", "replace"]
+    logical_id: str
+    old: StackResource | None
+    new: StackResource | None
+    failed: bool = False
+
+
+def is_custom_resource(resource_type: str) -> bool:
+    return resource_type.startswith("Custom::") or resource_type == "AWS::CloudFormation::CustomResource"
+
+
+_RATE: Final = re.compile(r"^rate\((\d+)\s+(minute|minutes|hour|hours|day|days)\)$")
+
+
+def schedule_interval_s(expression: str) -> float:
+    """Seconds between two runs of an EventBridge ``rate(...)`` schedule."""
+    match = _RATE.match(expression.strip())
+    if not match:
+        raise ValueError(f"unsupported schedule expression {expression!r}")
+    unit = {"minute": 60, "hour": 3600, "day": 86400}[match.group(2).rstrip("s")]
+    return int(match.group(1)) * unit
+
+
+class StackDriver:
+    """Plays CloudFormation for one stack whose custom resources are served by local Lambda functions.
+
+    ``functions`` are registered by their ARN, the ServiceToken a template gives them (directly or through
+    ``!ImportValue`` of ``exports``). ``rules_source`` (the emulator) is read after an invocation that did not
+    answer, to fire crhelper's polling rule for that request.
+    """
+
+    def __init__(
+        self,
+        server: ResponseSink,
+        functions: Sequence[FunctionLike] | Mapping[str, FunctionLike] = (),
+        *,
+        stack_name: str = "tdg-stack",
+        region: str = "us-east-1",
+        account_id: str = "123456789012",
+        exports: Mapping[str, Any] | None = None,
+        rules_source: RulesSource | None = None,
+        poll_mode: PollMode = "fast",
+        max_polls: int = 20,
+        deliver_twice: bool = False,
+        retry_on_error: bool = False,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.server = server
+        self.functions: dict[str, FunctionLike] = (
+            dict(functions) if isinstance(functions, Mapping) else {f.arn: f for f in functions}
+        )
+        self.stack_name = stack_name
+        self.region = region
+        self.account_id = account_id
+        self.exports: dict[str, Any] = dict(exports or {})
+        self.rules_source = rules_source
+        if poll_mode not in ("fast", "realtime"):
+            raise ValueError(f"poll_mode must be 'fast' or 'realtime', not {poll_mode!r}")
+        self.poll_mode: PollMode = poll_mode
+        self.max_polls = max_polls
+        self.deliver_twice = deliver_twice
+        self.retry_on_error = retry_on_error
+        self._sleep = sleep
+        self.stack: Stack | None = None
+        self.timeline: list[TimelineRecord] = []
+        self.violations: list[str] = []
+        self.warnings: list[str] = []
+        self.requests: list[RequestRecord] = []
+        self._t0 = time.monotonic()
+        self._operation = ""
+
+    def register(self, function: FunctionLike, *, export_name: str | None = None) -> None:
+        """Serve ServiceToken ``function.arn`` with ``function`` (and export the ARN as ``export_name``)."""
+        self.functions[function.arn] = function
+        if export_name:
+            self.exports[export_name] = function.arn
+
+    # ============================================================================================
+    # Stack operations
+
+    def create_stack(
+        self, template: str | Path | Mapping[str, Any], parameters: Mapping[str, Any] | None = None
+    ) -> Stack:
+        if self.stack is not None and self.stack.status != "DELETE_COMPLETE":
+            raise StackOperationError(f"Stack [{self.stack_name}] already exists ({self.stack.status})")
+        stack = Stack(
+            name=self.stack_name,
+            stack_id=f"arn:aws:cloudformation:{self.region}:{self.account_id}:stack/{self.stack_name}/{uuid.uuid4()}",
+            region=self.region,
+            account_id=self.account_id,
+        )
+        tmpl, params = self._prepare(stack, template, parameters)
+        self.stack = stack
+        stack.template, stack.parameters = tmpl, params
+        self._operation = "CreateStack"
+        self._set_status(stack, "CREATE_IN_PROGRESS")
+        resolver, order = self._plan(stack, tmpl, params)
+        created: list[StackResource] = []
+        failure = ""
+        for lid in order:
+            definition = tmpl["Resources"][lid]
+            rtype = str(definition.get("Type", ""))
+            if not is_custom_resource(rtype):
+                self._note_ignored(stack, lid, rtype)
+                continue
+            try:
+                props = self._properties(resolver, definition)
+            except TemplateError as exc:
+                failure = f"{lid}: {exc}"
+                self._note(stack.status, "Create", lid, "", "FAILED", str(exc))
+                break
+            rec = self._request(stack, "Create", lid, rtype, props)
+            if rec.invoked:
+                res = StackResource(lid, rtype, rec.physical_id, props, rec.data, rec.no_echo, "CREATE_COMPLETE")
+                stack.resources[lid] = res
+                created.append(res)
+            if rec.status != "SUCCESS":
+                if rec.invoked:
+                    stack.resources[lid].status = "CREATE_FAILED"
+                failure = f"{lid}: {rec.reason}"
+                break
+        if not failure:
+            failure = self._resolve_outputs(stack, resolver, tmpl)
+        if not failure:
+            self._set_status(stack, "CREATE_COMPLETE")
+            return stack
+        stack.status_reason = f"The following resource(s) failed to create: [{failure}]"
+        self._set_status(stack, "ROLLBACK_IN_PROGRESS", stack.status_reason)
+        rollback_failed = False
+        for res in reversed(created):
+            rec = self._request(
+                stack, "Delete", res.logical_id, res.resource_type, res.properties, physical_id=res.physical_id
+            )
+            if rec.status == "SUCCESS":
+                del stack.resources[res.logical_id]
+            else:
+                rollback_failed = True
+                res.status = "DELETE_FAILED"
+        stack.outputs, stack.exports = {}, {}
+        self._set_status(stack, "ROLLBACK_FAILED" if rollback_failed else "ROLLBACK_COMPLETE", stack.status_reason)
+        return stack
+
+    def update_stack(
+        self, template: str | Path | Mapping[str, Any], parameters: Mapping[str, Any] | None = None
+    ) -> Stack:
+        stack = self._require("UpdateStack", {"CREATE_COMPLETE", "UPDATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE"})
+        tmpl, params = self._prepare(stack, template, parameters)
+        if tmpl == stack.template and params == stack.parameters:
+            raise StackOperationError("No updates are to be performed.")
+        old_template, old_params = stack.template, stack.parameters
+        old_order = self._order(old_template, self._conditions_of(stack, old_template, old_params))
+        self._operation = "UpdateStack"
+        self._set_status(stack, "UPDATE_IN_PROGRESS")
+        resolver, order = self._plan(stack, tmpl, params)
+        changes: list[_Change] = []
+        failure = ""
+        for lid in order:
+            definition = tmpl["Resources"][lid]
+            rtype = str(definition.get("Type", ""))
+            if not is_custom_resource(rtype):
+                self._note_ignored(stack, lid, rtype)
+                continue
+            current = stack.resources.get(lid)
+            try:
+                props = self._properties(resolver, definition)
+            except TemplateError as exc:
+                failure = f"{lid}: {exc}"
+                self._note(
+                    stack.status,
+                    "Update" if current else "Create",
+                    lid,
+                    current.physical_id if current else "",
+                    "FAILED",
+                    str(exc),
+                )
+                break
+            if current is None:
+                rec = self._request(stack, "Create", lid, rtype, props)
+                if rec.invoked:
+                    res = StackResource(lid, rtype, rec.physical_id, props, rec.data, rec.no_echo, "CREATE_COMPLETE")
+                    stack.resources[lid] = res
+                    changes.append(_Change("create", lid, None, res, failed=rec.status != "SUCCESS"))
+                if rec.status != "SUCCESS":
+                    failure = f"{lid}: {rec.reason}"
+                    break
+                continue
+            if current.resource_type != rtype:
+                failure = f"{lid}: Update of resource type is not permitted"
+                self._note(stack.status, "Update", lid, current.physical_id, "FAILED", failure)
+                break
+            if props == current.properties:
+                continue
+            if props.get("ServiceToken") != current.properties.get("ServiceToken"):
+                failure = f"{lid}: Modifying service token is not allowed."
+                self._note(
+                    stack.status,
+                    "Update",
+                    lid,
+                    current.physical_id,
+                    "FAILED",
+                    "Modifying service token is not allowed.",
+                )
+                changes.append(_Change("update", lid, copy.deepcopy(current), None, failed=True))
+                break
+            old = copy.deepcopy(current)
+            rec = self._request(
+                stack, "Update", lid, rtype, props, old_properties=current.properties, physical_id=current.physical_id
+            )
+            if rec.status != "SUCCESS":
+                current.status = "UPDATE_FAILED"
+                new = StackResource(lid, rtype, current.physical_id, props, {}, False, "UPDATE_FAILED")
+                changes.append(_Change("update", lid, old, new, failed=True))
+                failure = f"{lid}: {rec.reason}"
+                break
+            new = StackResource(lid, rtype, rec.physical_id, props, rec.data, rec.no_echo, "UPDATE_COMPLETE")
+            stack.resources[lid] = new
+            changes.append(_Change("replace" if rec.physical_id != old.physical_id else "update", lid, old, new))
+        if not failure:
+            failure = self._resolve_outputs(stack, resolver, tmpl)
+        if failure:
+            return self._rollback_update(stack, changes, failure, old_template, old_params)
+
+        stack.template, stack.parameters = tmpl, params
+        self._set_status(stack, "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS")
+        replaced = {c.logical_id: c.old for c in changes if c.kind == "replace" and c.old is not None}
+        removed = [lid for lid in stack.resources if lid not in set(order)]
+        cleanup_failed: list[str] = []
+        for lid in reversed(old_order + [r for r in removed if r not in old_order]):
+            old_res = replaced.get(lid)
+            if old_res is not None:
+                rec = self._request(
+                    stack, "Delete", lid, old_res.resource_type, old_res.properties, physical_id=old_res.physical_id
+                )
+                if rec.status != "SUCCESS":
+                    cleanup_failed.append(f"{lid} ({old_res.physical_id})")
+            if lid in removed:
+                res = stack.resources[lid]
+                rec = self._request(
+                    stack, "Delete", lid, res.resource_type, res.properties, physical_id=res.physical_id
+                )
+                if rec.status != "SUCCESS":
+                    cleanup_failed.append(f"{lid} ({res.physical_id})")
+                del stack.resources[lid]  # removed from the stack either way
+        reason = "Update successful. One or more resources could not be deleted." if cleanup_failed else ""
+        if cleanup_failed:
+            self.warnings.append(f"UpdateStack cleanup could not delete: {', '.join(cleanup_failed)}")
+        stack.status_reason = reason
+        self._set_status(stack, "UPDATE_COMPLETE", reason)
+        return stack
+
+    def delete_stack(self) -> Stack:
+        stack = self._require("DeleteStack", None)
+        self._operation = "DeleteStack"
+        self._set_status(stack, "DELETE_IN_PROGRESS")
+        graph = self._graph(stack.template, self._conditions_of(stack, stack.template, stack.parameters))
+        order = [lid for lid in topological_order(graph) if lid in stack.resources]
+        order += [lid for lid in stack.resources if lid not in order]
+        kept: set[str] = set()  # failed deletes and everything they depend on
+        for lid in reversed(order):
+            res = stack.resources[lid]
+            if lid in kept:
+                self._note(
+                    stack.status,
+                    "Delete",
+                    lid,
+                    res.physical_id,
+                    "SKIPPED",
+                    "a resource that depends on it could not be deleted",
+                )
+                continue
+            rec = self._request(stack, "Delete", lid, res.resource_type, res.properties, physical_id=res.physical_id)
+            if rec.status == "SUCCESS":
+                del stack.resources[lid]
+            else:
+                res.status = "DELETE_FAILED"
+                kept |= {lid} | _closure(graph, lid)
+        if stack.resources:
+            stack.status_reason = f"The following resource(s) failed to delete: [{', '.join(stack.resources)}]"
+            self._set_status(stack, "DELETE_FAILED", stack.status_reason)
+        else:
+            stack.outputs, stack.exports = {}, {}
+            self._set_status(stack, "DELETE_COMPLETE")
+        return stack
+
+    # ============================================================================================
+    # Update rollback
+
+    def _rollback_update(
+        self,
+        stack: Stack,
+        changes: list[_Change],
+        failure: str,
+        old_template: dict[str, Any],
+        old_params: dict[str, Any],
+    ) -> Stack:
+        stack.status_reason = f"The following resource(s) failed to update: [{failure}]"
+        self._set_status(stack, "UPDATE_ROLLBACK_IN_PROGRESS", stack.status_reason)
+        cleanup: list[StackResource] = []
+        rollback_failed = ""
+        for change in reversed(changes):
+            if change.kind == "create":
+                if change.new is not None:
+                    cleanup.append(change.new)
+                continue
+            assert change.old is not None
+            if change.kind == "replace":
+                stack.resources[change.logical_id] = copy.deepcopy(change.old)
+                stack.resources[change.logical_id].status = "UPDATE_COMPLETE"
+                if change.new is not None:
+                    cleanup.append(change.new)
+                self._note(
+                    stack.status,
+                    "",
+                    change.logical_id,
+                    change.old.physical_id,
+                    "RESTORED",
+                    f"replacement rolled back: {change.new.physical_id if change.new else ''} "
+                    "will be deleted in cleanup",
+                )
+                continue
+            if change.new is None:  # refused before any request was sent
+                continue
+            old = change.old
+            rec = self._request(
+                stack,
+                "Update",
+                change.logical_id,
+                old.resource_type,
+                old.properties,
+                old_properties=change.new.properties,
+                physical_id=old.physical_id,
+            )
+            if rec.status != "SUCCESS":
+                rollback_failed = f"{change.logical_id}: {rec.reason}"
+                stack.resources[change.logical_id].status = "UPDATE_FAILED"
+                break
+            restored = StackResource(
+                old.logical_id,
+                old.resource_type,
+                rec.physical_id,
+                old.properties,
+                rec.data,
+                rec.no_echo,
+                "UPDATE_COMPLETE",
+            )
+            stack.resources[change.logical_id] = restored
+            if rec.physical_id != old.physical_id:  # the rollback itself replaced it: the one it left goes
+                cleanup.append(
+                    StackResource(
+                        old.logical_id,
+                        old.resource_type,
+                        old.physical_id,
+                        change.new.properties,
+                        {},
+                        False,
+                        "UPDATE_COMPLETE",
+                    )
+                )
+        if rollback_failed:
+            stack.status_reason = f"The following resource(s) failed to update: [{rollback_failed}]"
+            self._set_status(stack, "UPDATE_ROLLBACK_FAILED", stack.status_reason)
+            return stack
+        self._set_status(stack, "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS")
+        cleanup_failed: list[str] = []
+        for res in cleanup:
+            rec = self._request(
+                stack, "Delete", res.logical_id, res.resource_type, res.properties, physical_id=res.physical_id
+            )
+            if rec.status != "SUCCESS":
+                cleanup_failed.append(f"{res.logical_id} ({res.physical_id})")
+            current = stack.resources.get(res.logical_id)
+            if current is not None and current.physical_id == res.physical_id:
+                del stack.resources[res.logical_id]
+        if cleanup_failed:
+            self.warnings.append(f"UpdateStack rollback cleanup could not delete: {', '.join(cleanup_failed)}")
+        stack.template, stack.parameters = old_template, old_params
+        resolver, _ = self._plan(stack, old_template, old_params, note=False)
+        if self._resolve_outputs(stack, resolver, old_template):
+            self.warnings.append("outputs of the previous template no longer resolve after the rollback")
+        self._set_status(stack, "UPDATE_ROLLBACK_COMPLETE", stack.status_reason)
+        return stack
+
+    # ============================================================================================
+    # One request
+
+    def _request(
+        self,
+        stack: Stack,
+        request_type: str,
+        logical_id: str,
+        resource_type: str,
+        properties: dict[str, Any],
+        *,
+        old_properties: dict[str, Any] | None = None,
+        physical_id: str | None = None,
+    ) -> RequestRecord:
+        phase = stack.status
+        request_id = str(uuid.uuid4())
+        event: dict[str, Any] = {
+            "RequestType": request_type,
+            "ServiceToken": properties.get("ServiceToken", ""),
+            "ResponseURL": self.server.url_for(request_id, stack.stack_id, logical_id),
+            "StackId": stack.stack_id,
+            "RequestId": request_id,
+            "LogicalResourceId": logical_id,
+            "ResourceType": resource_type,
+            "ResourceProperties": copy.deepcopy(properties),
+        }
+        if request_type == "Update":
+            event["OldResourceProperties"] = copy.deepcopy(old_properties or {})
+        if physical_id is not None:
+            event["PhysicalResourceId"] = physical_id
+        rec = RequestRecord(self._operation, phase, event)
+        self.requests.append(rec)
+        started = time.monotonic()
+        label = f"{self._operation} {request_type} {logical_id} ({request_id})"
+        service_timeout = _service_timeout(properties)
+
+        function = self.functions.get(str(event["ServiceToken"]))
+        if function is None:
+            rec.status, rec.reason = "FAILED", f"Invalid service token: {event['ServiceToken']!r} is not registered"
+            rec.physical_id = physical_id or ""
+            self._record_request(rec, started)
+            return rec
+
+        rec.invoked = True
+        rec.invocations += self._deliver(function, event)
+        answers = self.server.answers(request_id)
+        while not answers and rec.polls < self.max_polls:
+            if time.monotonic() - started > service_timeout:
+                break
+            targets = self._poll_targets(request_id)
+            if not targets:
+                break
+            if self.poll_mode == "realtime":
+                self._sleep(min(schedule_interval_s(str(rule.get("ScheduleExpression", ""))) for rule, _ in targets))
+            for _rule, target in targets:
+                target_fn = self._function_for_target(str(target.get("Arn", "")), function)
+                rec.invocations += self._deliver(target_fn, json.loads(str(target["Input"])))
+                rec.polls += 1
+            answers = self.server.answers(request_id)
+        rec.answers = answers
+        self._check_invocations(rec, label)
+        if not answers:
+            pending = self._poll_targets(request_id)
+            why = (
+                f"still polling after {rec.polls} polls (max_polls={self.max_polls})"
+                if pending
+                else "every invocation ended and no polling rule is pending"
+            )
+            self.violations.append(
+                f"{label}: no answer ({why}); CloudFormation would wait ServiceTimeout="
+                f"{service_timeout}s and fail the resource"
+            )
+            rec.status = "FAILED"
+            rec.reason = (
+                "CloudFormation did not receive a response from your Custom Resource. "
+                "Please check your custom resource function's logs."
+            )
+            rec.physical_id = physical_id or self._made_up_physical_id(logical_id)
+        else:
+            self._evaluate_answers(rec, label, physical_id)
+            leftover = self._poll_targets(request_id)
+            if leftover:
+                names = sorted({str(rule.get("Name", "?")) for rule, _ in leftover})
+                self.violations.append(f"{label}: polling rule(s) left behind after the answer: {names}")
+        self._record_request(rec, started)
+        return rec
+
+    def _deliver(self, function: FunctionLike, event: Mapping[str, Any]) -> list[Invocation]:
+        """One asynchronous delivery, with Lambda's retries and duplicate delivery when asked for."""
+        invocations = [function.invoke(event)]
+        if self.retry_on_error:
+            while invocations[-1].failed and len(invocations) < 3:
+                invocations.append(function.invoke(event))
+        if self.deliver_twice:
+            invocations.append(function.invoke(event))
+        return invocations
+
+    def _poll_targets(self, request_id: str) -> list[tuple[Mapping[str, Any], Mapping[str, Any]]]:
+        if self.rules_source is None:
+            return []
+        found: list[tuple[Mapping[str, Any], Mapping[str, Any]]] = []
+        for rule in self.rules_source.rules():
+            if str(rule.get("State", "ENABLED")) != "ENABLED":
+                continue
+            for target in rule.get("Targets") or []:
+                try:
+                    payload = json.loads(str(target.get("Input", "")))
+                except ValueError:
+                    continue
+                if isinstance(payload, dict) and payload.get("RequestId") == request_id:
+                    found.append((rule, target))
+        return found
+
+    def _function_for_target(self, arn: str, default: FunctionLike) -> FunctionLike:
+        if arn in self.functions:
+            return self.functions[arn]
+        name = arn.rsplit(":", 1)[-1]
+        for fn_arn, fn in self.functions.items():
+            if fn_arn.rsplit(":", 1)[-1] == name:
+                return fn
+        self.warnings.append(f"polling target {arn!r} is not a registered function; invoking the ServiceToken's")
+        return default
+
+    def _check_invocations(self, rec: RequestRecord, label: str) -> None:
+        secrets_ = [s for s in self.server.secrets() if s]
+        for inv in rec.invocations:
+            if any(s in inv.logs for s in secrets_):
+                self.violations.append(f"{label}: a ResponseURL signature appears in the function's logs")
+                break
+        for inv in rec.invocations:
+            if inv.timed_out:
+                self.warnings.append(f"{label}: invocation {inv.request_id} timed out")
+            elif inv.error:
+                self.warnings.append(
+                    f"{label}: invocation {inv.request_id} raised {inv.error.get('errorType')}: "
+                    f"{inv.error.get('errorMessage')}"
+                )
+
+    def _evaluate_answers(self, rec: RequestRecord, label: str, request_physical_id: str | None) -> None:
+        event = rec.event
+        first = rec.answers[0]
+        for other in rec.answers[1:]:
+            same = (
+                (other.get("body") == first.get("body"))
+                if first.get("body") is not None
+                else other.get("raw") == first.get("raw")
+            )
+            if not same:
+                self.violations.append(
+                    f"{label}: {len(rec.answers)} answers that differ: {first.get('raw')!r} vs {other.get('raw')!r}"
+                )
+                break
+        problems: list[str] = []  # make CloudFormation fail the resource
+        notes: list[str] = []  # protocol violations CloudFormation would let pass
+        for answer in rec.answers:
+            problems.extend(answer.get("violations") or [])
+        body = first.get("body")
+        if isinstance(body, Mapping):
+            status = body.get("Status")
+            if status not in ("SUCCESS", "FAILED"):
+                problems.append(f"Status must be SUCCESS or FAILED, got {status!r}")
+            reason = body.get("Reason")
+            if status == "FAILED" and (not isinstance(reason, str) or not reason.strip()):
+                notes.append("FAILED answer without a Reason")
+            pid = body.get("PhysicalResourceId")
+            if not isinstance(pid, str) or not pid:
+                problems.append(f"Invalid PhysicalResourceId {pid!r}: must be a non-empty string")
+            elif len(pid.encode()) > MAX_PHYSICAL_ID_BYTES:
+                problems.append(f"PhysicalResourceId is {len(pid.encode())} bytes, over 1 KB")
+            for key in ("StackId", "RequestId", "LogicalResourceId"):
+                if body.get(key) != event[key]:
+                    problems.append(f"{key} {body.get(key)!r} does not echo the request's {event[key]!r}")
+            data = body.get("Data")
+            if data is not None and not isinstance(data, Mapping):
+                problems.append(f"Data must be a JSON object, got {type(data).__name__}")
+            if "NoEcho" in body and not isinstance(body["NoEcho"], bool):
+                notes.append(f"NoEcho must be a boolean, got {body['NoEcho']!r}")
+            if (
+                rec.request_type == "Delete"
+                and isinstance(pid, str)
+                and pid
+                and request_physical_id is not None
+                and pid != request_physical_id
+            ):
+                notes.append(f"Delete answered PhysicalResourceId {pid!r}, the request's was {request_physical_id!r}")
+        for problem in dict.fromkeys(problems + notes):
+            self.violations.append(f"{label}: {problem}")
+        rec.answered = True
+        if problems or not isinstance(body, Mapping):
+            rec.status = "FAILED"
+            rec.reason = "; ".join(dict.fromkeys(problems)) or "unusable answer"
+            if any("bytes, over the 4096-byte limit" in p for p in problems):
+                rec.reason = "Response object is too long."
+            answered_pid = body.get("PhysicalResourceId") if isinstance(body, Mapping) else None
+            if request_physical_id is not None:
+                rec.physical_id = request_physical_id
+            elif isinstance(answered_pid, str) and answered_pid:
+                rec.physical_id = answered_pid
+            else:  # CloudFormation makes one up and still sends the rollback Delete with it
+                rec.physical_id = self._made_up_physical_id(rec.logical_id)
+            return
+        rec.status = str(body["Status"])
+        rec.reason = str(body.get("Reason") or "")
+        rec.physical_id = str(body["PhysicalResourceId"])
+        rec.data = dict(body.get("Data") or {})
+        rec.no_echo = bool(body.get("NoEcho") is True)
+        if rec.status == "FAILED" and request_physical_id is not None:
+            rec.physical_id = request_physical_id  # a failed Update/Delete leaves the resource as it was
+        if rec.request_type == "Delete" and request_physical_id is not None:
+            rec.physical_id = request_physical_id
+
+    def _made_up_physical_id(self, logical_id: str) -> str:
+        suffix = "".join(secrets.choice(string.ascii_uppercase + string.digits) for _ in range(12))
+        return f"{self.stack_name}-{logical_id}-{suffix}"
+
+    # ============================================================================================
+    # Template plumbing
+
+    def _prepare(
+        self, stack: Stack, template: str | Path | Mapping[str, Any], parameters: Mapping[str, Any] | None
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        try:
+            tmpl = load_template(template)
+            params = resolve_parameters(tmpl, parameters)
+            check_rules(tmpl, self._resolver(stack, tmpl, params))
+            self._order(tmpl, self._conditions_of(stack, tmpl, params))
+        except TemplateError as exc:
+            raise StackOperationError(str(exc)) from exc
+        return tmpl, params
+
+    def _pseudo(self, stack: Stack) -> dict[str, Any]:
+        return {
+            "AWS::AccountId": stack.account_id,
+            "AWS::Region": stack.region,
+            "AWS::StackName": stack.name,
+            "AWS::StackId": stack.stack_id,
+            "AWS::Partition": "aws",
+            "AWS::URLSuffix": "amazonaws.com",
+            "AWS::NotificationARNs": [],
+        }
+
+    def _resolver(self, stack: Stack, tmpl: Mapping[str, Any], params: Mapping[str, Any]) -> Resolver:
+        resources: Mapping[str, Any] = tmpl.get("Resources") or {}
+
+        def ref_resource(lid: str) -> Any:
+            rtype = str((resources.get(lid) or {}).get("Type", ""))
+            if not is_custom_resource(rtype):
+                return f"{NOT_EMULATED}:{lid}"
+            res = stack.resources.get(lid)
+            if res is None:
+                raise ResolutionError(f"resource {lid} does not exist (yet)")
+            return res.physical_id
+
+        def get_att(lid: str, attribute: str) -> Any:
+            rtype = str((resources.get(lid) or {}).get("Type", ""))
+            if not is_custom_resource(rtype):
+                return f"{NOT_EMULATED}:{lid}.{attribute}"
+            res = stack.resources.get(lid)
+            if res is None:
+                raise ResolutionError(f"resource {lid} does not exist (yet)")
+            if attribute not in res.data:
+                message = (
+                    f"CustomResource attribute error: Vendor response doesn't contain {attribute} key in "
+                    f"object {stack.stack_id}|{lid}|{res.physical_id}"
+                )
+                self.violations.append(
+                    f"{self._operation} !GetAtt {lid}.{attribute}: not in the answered Data (keys: {sorted(res.data)})"
+                )
+                raise ResolutionError(message)
+            return res.data[attribute]
+
+        return Resolver(
+            parameters=params,
+            pseudo=self._pseudo(stack),
+            resources=resources.keys(),
+            ref_resource=ref_resource,
+            get_att=get_att,
+            exports=self.exports,
+            mappings=tmpl.get("Mappings") or {},
+        )
+
+    def _conditions_of(self, stack: Stack, tmpl: Mapping[str, Any], params: Mapping[str, Any]) -> dict[str, bool]:
+        return evaluate_conditions(tmpl, self._resolver(stack, tmpl, params))
+
+    def _active(self, tmpl: Mapping[str, Any], conditions: Mapping[str, bool]) -> list[str]:
+        active = []
+        for lid, definition in (tmpl.get("Resources") or {}).items():
+            cond = (definition or {}).get("Condition")
+            if cond is not None and str(cond) not in conditions:
+                raise TemplateError(f"Template format error: Unresolved condition dependency {cond} in {lid}")
+            if cond is None or conditions[str(cond)]:
+                active.append(lid)
+        return active
+
+    def _graph(self, tmpl: Mapping[str, Any], conditions: Mapping[str, bool]) -> dict[str, set[str]]:
+        active = self._active(tmpl, conditions)
+        resources = tmpl.get("Resources") or {}
+        return {lid: dependencies(resources[lid] or {}, resources.keys()) & set(active) for lid in active}
+
+    def _order(self, tmpl: Mapping[str, Any], conditions: Mapping[str, bool]) -> list[str]:
+        return topological_order(self._graph(tmpl, conditions))
+
+    def _plan(
+        self, stack: Stack, tmpl: dict[str, Any], params: dict[str, Any], *, note: bool = True
+    ) -> tuple[Resolver, list[str]]:
+        resolver = self._resolver(stack, tmpl, params)
+        conditions = evaluate_conditions(tmpl, resolver)
+        order = self._order(tmpl, conditions)
+        if note:
+            for lid in tmpl.get("Resources") or {}:
+                if lid not in order:
+                    self._note(stack.status, "", lid, "", "SKIPPED", "its Condition is false")
+        return resolver, order
+
+    def _properties(self, resolver: Resolver, definition: Mapping[str, Any]) -> dict[str, Any]:
+        props = stringify(resolver.resolve(definition.get("Properties") or {}))
+        if not isinstance(props, dict) or not props.get("ServiceToken"):
+            raise TemplateError("ServiceToken is required for a custom resource")
+        if "ServiceTimeout" in props:
+            try:
+                timeout = int(str(props["ServiceTimeout"]))
+            except ValueError:
+                timeout = 0
+            if not 1 <= timeout <= DEFAULT_SERVICE_TIMEOUT_S:
+                raise TemplateError(
+                    f"ServiceTimeout must be an integer from 1 to 3600, got {props['ServiceTimeout']!r}"
+                )
+        return props
+
+    def _resolve_outputs(self, stack: Stack, resolver: Resolver, tmpl: Mapping[str, Any]) -> str:
+        """Resolve Outputs into ``stack.outputs``/``stack.exports``; an error message, or "" when fine."""
+        outputs: dict[str, Any] = {}
+        exports: dict[str, Any] = {}
+        for name, spec in (tmpl.get("Outputs") or {}).items():
+            spec = spec or {}
+            cond = spec.get("Condition")
+            if cond is not None and not resolver.condition(str(cond)):
+                continue
+            try:
+                value = stringify(resolver.resolve(spec.get("Value")))
+                if "Export" in spec:
+                    exports[str(resolver.resolve(spec["Export"].get("Name")))] = value
+            except TemplateError as exc:
+                self._note(stack.status, "", f"Outputs.{name}", "", "FAILED", str(exc))
+                return f"Outputs.{name}: {exc}"
+            outputs[name] = value
+        stack.outputs, stack.exports = outputs, exports
+        return ""
+
+    def _require(self, operation: str, allowed: set[str] | None) -> Stack:
+        stack = self.stack
+        if stack is None or stack.status == "DELETE_COMPLETE":
+            raise StackOperationError(f"Stack with id {self.stack_name} does not exist")
+        if allowed is not None and stack.status not in allowed:
+            raise StackOperationError(f"Stack:{stack.stack_id} is in {stack.status} state and can not be updated.")
+        if stack.status.endswith("_IN_PROGRESS"):
+            raise StackOperationError(f"{operation}: stack is in {stack.status}")
+        return stack
+
+    # ============================================================================================
+    # Timeline
+
+    def _now(self) -> float:
+        return round(time.monotonic() - self._t0, 3)
+
+    def _set_status(self, stack: Stack, status: str, reason: str = "") -> None:
+        stack.status = status
+        self.timeline.append(
+            TimelineRecord(self._now(), self._operation, status, "", stack.name, stack.stack_id, status, reason)
+        )
+
+    def _note(self, phase: str, request_type: str, logical_id: str, physical_id: str, status: str, reason: str) -> None:
+        self.timeline.append(
+            TimelineRecord(self._now(), self._operation, phase, request_type, logical_id, physical_id, status, reason)
+        )
+
+    def _note_ignored(self, stack: Stack, logical_id: str, resource_type: str) -> None:
+        if logical_id not in stack.ignored:
+            stack.ignored.append(logical_id)
+        self._note(
+            stack.status, "", logical_id, "", "IGNORED", f"{resource_type} is not a custom resource: not emulated"
+        )
+
+    def _record_request(self, rec: RequestRecord, started: float) -> None:
+        data = {k: "*****" for k in rec.data} if rec.no_echo else dict(rec.data)
+        self.timeline.append(
+            TimelineRecord(
+                t=self._now(),
+                operation=rec.operation,
+                phase=rec.phase,
+                request_type=rec.request_type,
+                logical_id=rec.logical_id,
+                physical_id=rec.physical_id,
+                status=rec.status,
+                reason=rec.reason,
+                data=data,
+                duration_s=round(time.monotonic() - started, 3),
+                invocations=len(rec.invocations),
+                polls=rec.polls,
+                request_id=rec.request_id,
+            )
+        )
+
+    def format_timeline(self, *, width: int = 40) -> str:
+        """The timeline as a text table (for ``make demo``)."""
+        header = (
+            "t(s)",
+            "operation",
+            "phase",
+            "request",
+            "logical id",
+            "physical id",
+            "status",
+            "inv",
+            "polls",
+            "dur(s)",
+            "reason / data",
+        )
+        rows: list[tuple[str, ...]] = [header]
+        for r in self.timeline:
+            is_stack = r.request_type == "" and r.physical_id.startswith("arn:aws:cloudformation:")
+            extra = r.reason or (json.dumps(r.data, sort_keys=True) if r.data else "")
+            rows.append(
+                (
+                    f"{r.t:.2f}",
+                    r.operation,
+                    "" if is_stack else r.phase,
+                    r.request_type or ("STACK" if is_stack else "-"),
+                    r.logical_id,
+                    "" if is_stack else _clip(r.physical_id, width),
+                    r.status,
+                    str(r.invocations) if r.request_type else "",
+                    str(r.polls) if r.request_type else "",
+                    f"{r.duration_s:.2f}" if r.request_type else "",
+                    _clip(extra, 2 * width),
+                )
+            )
+        widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+        lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows]
+        lines.insert(1, "  ".join("-" * w for w in widths))
+        if self.violations:
+            lines.append("")
+            lines.append(f"protocol violations ({len(self.violations)}):")
+            lines.extend(f"  - {v}" for v in self.violations)
+        return "\n".join(lines)
+
+
+def _clip(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _service_timeout(properties: Mapping[str, Any]) -> int:
+    try:
+        return int(str(properties.get("ServiceTimeout", DEFAULT_SERVICE_TIMEOUT_S)))
+    except ValueError:
+        return DEFAULT_SERVICE_TIMEOUT_S
+
+
+def _closure(graph: Mapping[str, set[str]], start: str) -> set[str]:
+    """Everything ``start`` depends on, transitively."""
+    seen: set[str] = set()
+    todo = list(graph.get(start, set()))
+    while todo:
+        node = todo.pop()
+        if node not in seen:
+            seen.add(node)
+            todo.extend(graph.get(node, set()))
+    return seen

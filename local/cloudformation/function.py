@@ -1,0 +1,225 @@
+"""Invoke a Python Lambda handler the way Lambda does: one fresh process per invocation, a clean environment,
+a context whose remaining time counts down, and a hard kill at the function timeout."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+import weakref
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final
+
+__all__ = ["DUMMY_CREDENTIALS", "Invocation", "LambdaFunction"]
+
+INVOKE_SCRIPT: Final = Path(__file__).resolve().parent.parent / "invoke.py"
+DUMMY_CREDENTIALS: Final = {
+    "AWS_ACCESS_KEY_ID": "AKIALOCALTESTING0000",
+    "AWS_SECRET_ACCESS_KEY": "local-testing-secret-key-not-a-real-one",
+    "AWS_SESSION_TOKEN": "local-testing-session-token",
+}
+_INIT_ALLOWANCE_S: Final = 10.0  # Lambda's init phase has its own 10 s limit, outside the function timeout
+
+
+@dataclass
+class Invocation:
+    """One invocation's outcome, as Lambda (and CloudWatch Logs) would show it."""
+
+    request_id: str
+    event: dict[str, Any]
+    logs: str = ""
+    exit_code: int | None = None
+    duration_s: float = 0.0
+    timed_out: bool = False
+    error: dict[str, Any] | None = None  # {"errorType", "errorMessage", "stackTrace"} when the handler raised
+    result: Any = None  # the handler's return value
+    started_at: float = 0.0  # time.time()
+    ended_at: float = 0.0
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def failed(self) -> bool:
+        """An error or a timeout: what Lambda's asynchronous invocation would retry."""
+        return self.timed_out or self.error is not None
+
+
+class LambdaFunction:
+    """A Python Lambda function made of ``code_dir`` and ``handler`` (``module.function``).
+
+    The subprocess environment is minimal and does not inherit the caller's: ``PATH``, ``HOME`` (a private
+    temporary directory), ``LANG``, ``TZ``, dummy credentials, ``AWS_REGION``/``AWS_DEFAULT_REGION``, the
+    ``AWS_LAMBDA_*`` variables of the runtime, ``AWS_CONFIG_FILE``/``AWS_SHARED_CREDENTIALS_FILE`` pointing at
+    nothing, ``SSL_CERT_FILE`` and ``AWS_ENDPOINT_URL`` when given, then ``env`` on top.
+    """
+
+    def __init__(
+        self,
+        code_dir: str | Path = "src/handler",
+        handler: str = "app.handler",
+        env: Mapping[str, str] | None = None,
+        timeout_s: float = 900,
+        function_name: str = "connect-tdg-provider",
+        region: str = "us-east-1",
+        *,
+        account_id: str = "123456789012",
+        memory_mb: int = 128,
+        ssl_cert_file: str | None = None,
+        endpoint_url: str | None = None,
+        grace_s: float = 1.0,
+        python: str = sys.executable,
+    ) -> None:
+        self.code_dir = Path(code_dir).resolve()
+        self.handler = handler
+        self.env = dict(env or {})
+        self.timeout_s = float(timeout_s)
+        self.function_name = function_name
+        self.region = region
+        self.account_id = account_id
+        self.memory_mb = memory_mb
+        self.ssl_cert_file = ssl_cert_file
+        self.endpoint_url = endpoint_url
+        self.grace_s = grace_s
+        self.python = python
+        self.invocations: list[Invocation] = []
+        self._home = tempfile.mkdtemp(prefix="lambda-home-")
+        weakref.finalize(self, shutil.rmtree, self._home, True)
+
+    @property
+    def arn(self) -> str:
+        return f"arn:aws:lambda:{self.region}:{self.account_id}:function:{self.function_name}"
+
+    def environment(self, request_id: str = "", log_stream_name: str = "") -> dict[str, str]:
+        env = {
+            "PATH": os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin"),
+            "HOME": self._home,
+            "LANG": "C.UTF-8",
+            "TZ": ":UTC",
+            **DUMMY_CREDENTIALS,
+            "AWS_REGION": self.region,
+            "AWS_DEFAULT_REGION": self.region,
+            "AWS_CONFIG_FILE": os.devnull,
+            "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+            "AWS_EC2_METADATA_DISABLED": "true",
+            "AWS_EXECUTION_ENV": f"AWS_Lambda_python{sys.version_info.major}.{sys.version_info.minor}",
+            "AWS_LAMBDA_FUNCTION_NAME": self.function_name,
+            "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(self.memory_mb),
+            "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{self.function_name}",
+            "AWS_LAMBDA_LOG_STREAM_NAME": log_stream_name,
+            "LAMBDA_TASK_ROOT": str(self.code_dir),
+            "_HANDLER": self.handler,
+        }
+        if self.ssl_cert_file:
+            env["SSL_CERT_FILE"] = self.ssl_cert_file
+        if self.endpoint_url:
+            env["AWS_ENDPOINT_URL"] = self.endpoint_url
+        env.update(self.env)
+        return env
+
+    def invoke(self, event: Mapping[str, Any]) -> Invocation:
+        """Run one invocation in a fresh process and wait for it (at most timeout + init allowance + grace)."""
+        request_id = str(uuid.uuid4())
+        day = time.strftime("%Y/%m/%d", time.gmtime())
+        log_stream = f"{day}/[$LATEST]{uuid.uuid4().hex}"
+        inv = Invocation(request_id=request_id, event=json.loads(json.dumps(event)))
+        with tempfile.TemporaryDirectory(prefix="lambda-invoke-") as tmp:
+            result_file = Path(tmp) / "result.json"
+            cmd = [
+                self.python,
+                "-I",
+                "-B",
+                "-u",
+                str(INVOKE_SCRIPT),
+                "--code-dir",
+                str(self.code_dir),
+                "--handler",
+                self.handler,
+                "--timeout-s",
+                repr(self.timeout_s),
+                "--function-name",
+                self.function_name,
+                "--region",
+                self.region,
+                "--account-id",
+                self.account_id,
+                "--memory-mb",
+                str(self.memory_mb),
+                "--request-id",
+                request_id,
+                "--log-stream-name",
+                log_stream,
+                "--result-file",
+                str(result_file),
+            ]
+            inv.started_at = time.time()
+            t0 = time.monotonic()
+            proc = subprocess.Popen(
+                cmd,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                env=self.environment(request_id, log_stream),
+                cwd=str(self.code_dir),
+                start_new_session=True,
+            )
+            killed = False
+            try:
+                out, _ = proc.communicate(
+                    json.dumps(event).encode(), timeout=self.timeout_s + _INIT_ALLOWANCE_S + self.grace_s
+                )
+            except subprocess.TimeoutExpired:
+                killed = True
+                _kill_group(proc)
+                out, _ = proc.communicate()
+            inv.duration_s = time.monotonic() - t0
+            inv.ended_at = time.time()
+            inv.exit_code = proc.returncode
+            report: dict[str, Any] = {}
+            if result_file.exists():
+                try:
+                    report = json.loads(result_file.read_text(encoding="utf-8"))
+                except ValueError:
+                    report = {}
+        logs = out.decode("utf-8", errors="replace")
+        if killed:
+            inv.timed_out = True
+            logs += f"{request_id} Task timed out after {self.timeout_s:.2f} seconds (killed by the driver)\n"
+            inv.error = {"errorType": "Sandbox.Timedout", "errorMessage": "killed after timeout", "stackTrace": []}
+        elif not report:
+            inv.error = {
+                "errorType": "Runtime.ExitError",
+                "errorMessage": f"RequestId: {request_id} Error: Runtime exited with error: "
+                f"exit status {proc.returncode}",
+                "stackTrace": [],
+            }
+        else:
+            inv.timed_out = bool(report.get("timed_out"))
+            if report.get("ok"):
+                inv.result = report.get("result")
+            else:
+                inv.error = report.get("error") or {"errorType": "Unknown", "errorMessage": "", "stackTrace": []}
+        billed = max(1, int(inv.duration_s * 1000 + 0.999))
+        inv.logs = (
+            f"START RequestId: {request_id} Version: $LATEST\n{logs}"
+            f"END RequestId: {request_id}\n"
+            f"REPORT RequestId: {request_id}\tDuration: {inv.duration_s * 1000:.2f} ms\tBilled Duration: {billed} ms"
+            f"\tMemory Size: {self.memory_mb} MB\n"
+        )
+        inv.meta = {"function_name": self.function_name, "log_stream_name": log_stream}
+        self.invocations.append(inv)
+        return inv
+
+
+def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        proc.kill()

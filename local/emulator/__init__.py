@@ -1,0 +1,20 @@
+"""Local emulator of the AWS APIs the traffic distribution group provider calls.
+
+    from local.emulator import Emulator
+
+    with Emulator() as emu:
+        instance_arn = emu.add_instance(home_region="us-east-1", replica_region="us-west-2")
+        os.environ["AWS_ENDPOINT_URL"] = emu.endpoint_url
+        ...
+
+One endpoint serves Amazon Connect (traffic distribution groups, tags), EventBridge rules
+and Lambda permissions (what crhelper's polling uses); the SigV4 credential scope of each
+request says which service and Region it is for. Routing, parsing, validation and
+responses come from botocore's own service models. See :class:`Emulator` for the knobs
+and the inspection API.
+"""
+
+from local.emulator.core import Emulator
+from local.emulator.errors import ApiError
+
+__all__ = ["ApiError", "Emulator"]

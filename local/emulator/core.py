@@ -1,0 +1,402 @@
+"""The :class:`Emulator`: one local endpoint for Connect, EventBridge and Lambda.
+
+A request goes: SigV4 credential scope (which service, which Region) -> the operation
+from botocore's model -> parameters -> fault injection -> model validation -> the
+service backend (under one lock) -> a response rendered from the model's output shape.
+Every request is recorded for :meth:`Emulator.calls`.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import logging
+import re
+import threading
+import time
+import traceback
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any, Protocol, Self
+
+from botocore.model import OperationModel
+
+from local.emulator.awslambda import LambdaBackend
+from local.emulator.connect import DELETED, ConnectBackend, Delays
+from local.emulator.errors import ApiError
+from local.emulator.events import EventsBackend
+from local.emulator.protocol import HttpRequest, HttpResponse, ServiceSpec
+from local.emulator.server import EmulatorHTTPServer
+
+_log = logging.getLogger(__name__)
+
+_CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/(\d{8})/([^/,\s]+)/([^/,\s]+)/aws4_request")
+
+FAULT_KINDS = frozenset({"throttle", "5xx", "drop", "drop_after"})
+
+# (code, HTTP status) per service. Connect and Lambda name their throttling and internal
+# errors in the model, with statuses; EventBridge's model names none, and AWS answers with
+# the generic ThrottlingException (400) and its model's InternalException (500).
+_FAULT_ERRORS: dict[str, dict[str, tuple[str, int]]] = {
+    "throttle": {
+        "connect": ("ThrottlingException", 429),
+        "lambda": ("TooManyRequestsException", 429),
+        "events": ("ThrottlingException", 400),
+    },
+    "5xx": {
+        "connect": ("InternalServiceException", 500),
+        "lambda": ("ServiceException", 500),
+        "events": ("InternalException", 500),
+    },
+}
+
+
+def _connect_validation_code(op: OperationModel) -> str:
+    """Connect has no ValidationException: it answers a constraint violation with the
+    parameter error the operation lists (InvalidParameterException where listed, e.g.
+    TagResource; InvalidRequestException otherwise, e.g. the TDG operations)."""
+    listed = {shape.name for shape in op.error_shapes}
+    return "InvalidParameterException" if "InvalidParameterException" in listed else "InvalidRequestException"
+
+
+class _Backend(Protocol):
+    OPERATIONS: frozenset[str]
+
+    def handle(self, operation: str, params: dict[str, Any], region: str, now: float) -> dict[str, Any]: ...
+
+
+@dataclass
+class _Fault:
+    kind: str
+    remaining: int
+    service: str | None
+
+
+class Emulator:
+    """Local stand-in for the AWS APIs the TDG provider calls.
+
+    Point boto3 at :attr:`endpoint_url` (``AWS_ENDPOINT_URL``); any credentials and Region
+    do, the Region in the SigV4 scope is the Region of the call. Lifecycle delays are in
+    seconds (floats). ``group_quota`` counts the live groups of an instance, the default
+    group included. ``delete_not_found_code`` is the error DeleteTrafficDistributionGroup
+    gives for an unknown group: the model lists no ResourceNotFoundException for it, so a
+    provider can be tested against another answer (e.g. ``"InvalidRequestException"``).
+    ``clock`` gives wall-clock seconds; every timestamp the emulator exposes comes from it.
+    """
+
+    def __init__(
+        self,
+        account_id: str = "123456789012",
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        creation_delay: float = 0.3,
+        deletion_delay: float = 0.3,
+        update_delay: float = 0.3,
+        group_quota: int = 10,
+        delete_not_found_code: str = "ResourceNotFoundException",
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.account_id = account_id
+        self._host = host
+        self._port = port
+        self._clock = clock
+        # What reset() starts from.
+        self._initial_delays = (creation_delay, deletion_delay, update_delay)
+        self._group_quota = group_quota
+        self._delete_not_found_code = delete_not_found_code
+        self._lock = threading.RLock()
+        self._specs = {
+            "connect": ServiceSpec("connect", validation_code=_connect_validation_code),
+            "events": ServiceSpec("events", validation_code=lambda op: "ValidationException"),
+            "lambda": ServiceSpec("lambda", validation_code=lambda op: "ValidationException", error_type_field=True),
+        }
+        self._server: EmulatorHTTPServer | None = None
+        self.reset()
+
+    # -- lifecycle -----------------------------------------------------------------------
+    def start(self) -> Self:
+        """Serve on a free port in a daemon thread; returns ``self``."""
+        if self._server is None:
+            self._server = EmulatorHTTPServer(self._host, self._port, self.handle)
+            self._server.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and close every connection. Safe to call twice."""
+        server, self._server = self._server, None
+        if server is not None:
+            server.close()
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    @property
+    def endpoint_url(self) -> str:
+        """``http://127.0.0.1:PORT``; only while started."""
+        if self._server is None:
+            raise RuntimeError("the emulator is not started")
+        return self._server.url
+
+    def reset(self) -> None:
+        """Forget all state: instances, groups, rules, permissions, calls, faults, knobs."""
+        creation, deletion, update = self._initial_delays
+        with self._lock:
+            self._connect = ConnectBackend(
+                self.account_id,
+                delays=Delays(creation=creation, deletion=deletion, update=update),
+                group_quota=self._group_quota,
+                delete_not_found_code=self._delete_not_found_code,
+            )
+            self._events = EventsBackend(self.account_id)
+            self._lambda = LambdaBackend(self.account_id)
+            self._backends: dict[str, _Backend] = {
+                "connect": self._connect,
+                "events": self._events,
+                "lambda": self._lambda,
+            }
+            self._calls: list[dict[str, Any]] = []
+            self._faults: dict[str, list[_Fault]] = {}
+            self._internal_errors: list[str] = []
+
+    # -- knobs -----------------------------------------------------------------------------
+    def add_instance(
+        self,
+        instance_id: str | None = None,
+        *,
+        home_region: str = "us-east-1",
+        replica_region: str | None = "us-west-2",
+        alias: str | None = None,
+    ) -> str:
+        """Create a Connect instance and return its ARN. A replicated instance (with
+        ``replica_region``) gets its default group (``<alias>-default``), ACTIVE at once."""
+        with self._lock:
+            instance = self._connect.add_instance(
+                instance_id, home_region=home_region, replica_region=replica_region, alias=alias, now=self._clock()
+            )
+            return instance.arn
+
+    def set_delays(
+        self,
+        creation: float | None = None,
+        deletion: float | None = None,
+        update: float | None = None,
+        name: str | None = None,
+    ) -> None:
+        """Set transition delays (seconds) for all groups, or only for groups named ``name``.
+        ``None`` leaves a delay as it is. A delay applies to transitions started afterwards."""
+        values = {
+            key: float(value)
+            for key, value in (("creation", creation), ("deletion", deletion), ("update", update))
+            if value is not None
+        }
+        if any(value < 0 for value in values.values()):
+            raise ValueError("delays must be >= 0")
+        with self._lock:
+            self._connect.set_delays(values, name)
+
+    def fail_creation(self, name: str | None, count: int = 1) -> None:
+        """The next ``count`` groups created with ``name`` (``None``: any name) end
+        CREATION_FAILED once their creation delay has passed."""
+        if count < 1:
+            raise ValueError("count must be >= 1")
+        with self._lock:
+            self._connect.fail_creation(name, count)
+
+    def fail_deletion(self, name: str | None, count: int = 1) -> None:
+        """The next ``count`` deletions of groups named ``name`` (``None``: any name) end
+        DELETION_FAILED once their deletion delay has passed."""
+        if count < 1:
+            raise ValueError("count must be >= 1")
+        with self._lock:
+            self._connect.fail_deletion(name, count)
+
+    def inject_fault(self, operation: str, kind: str, count: int = 1, *, service: str | None = None) -> None:
+        """Make the next ``count`` calls of ``operation`` fail.
+
+        ``kind``: ``"throttle"`` (the service's throttling error), ``"5xx"`` (its internal
+        error, HTTP 500), ``"drop"`` (socket closed, request not executed) or
+        ``"drop_after"`` (request executed, then the socket closed with no response: the
+        case idempotency tokens exist for). ``service`` ("connect", "events", "lambda")
+        disambiguates operation names several services share, such as ``TagResource``.
+        """
+        if kind not in FAULT_KINDS:
+            raise ValueError(f"unknown fault kind {kind!r}; one of {sorted(FAULT_KINDS)}")
+        if count < 1:
+            raise ValueError("count must be >= 1")
+        services = [service] if service else list(self._specs)
+        if not any(operation in self._specs[s].model.operation_names for s in services if s in self._specs):
+            raise ValueError(f"no operation {operation!r} in {services}")
+        with self._lock:
+            self._faults.setdefault(operation, []).append(_Fault(kind, count, service))
+
+    def claim_phone_number(self, group_arn: str, number: str = "+15550100") -> str:
+        """Claim ``number`` to the group (as ClaimPhoneNumber with a TDG target would);
+        returns the phone number ARN. Such a group cannot be deleted. KeyError for an unknown
+        or deleted group, ValueError for a number already claimed elsewhere."""
+        with self._lock:
+            return self._connect.claim_phone_number(group_arn, number, self._clock())
+
+    def release_phone_numbers(self, group_arn: str) -> list[str]:
+        """Release every number claimed to the group; returns the numbers released."""
+        with self._lock:
+            return self._connect.release_phone_numbers(group_arn, self._clock())
+
+    # -- inspection ------------------------------------------------------------------------
+    def groups(self, include_deleted: bool = False) -> list[dict[str, Any]]:
+        """Every group, oldest first, as plain dicts (see :meth:`group`)."""
+        with self._lock:
+            now = self._clock()
+            snaps = [self._connect.snapshot(g, now) for g in self._connect.groups.values()]
+        return [s for s in snaps if include_deleted or s["Status"] != DELETED]
+
+    def group(self, arn_or_id: str) -> dict[str, Any]:
+        """One group by ARN or id, deleted ones included (``Status == "DELETED"``).
+
+        Keys: Id, Arn, Name, Description, InstanceArn, InstanceId, Status (now), Tags,
+        IsDefault, Region (home), Distribution, LastFailoverTime, PhoneNumbers, ClientToken,
+        and the wall-clock times CreatedAt, ActiveAt (first ACTIVE), UpdatedAt (last update
+        finished), FailedAt, DeletionRequestedAt, DeletedAt (None until reached) plus
+        History [{Status, At}]. Raises KeyError for an unknown group.
+        """
+        with self._lock:
+            return self._connect.snapshot(self._connect.find(arn_or_id), self._clock())
+
+    def wait_for_status(self, arn_or_id: str, status: str, timeout: float = 5.0) -> dict[str, Any]:
+        """Poll :meth:`group` until its Status is ``status``; TimeoutError after ``timeout`` s."""
+        deadline = time.monotonic() + timeout
+        while True:
+            snapshot = self.group(arn_or_id)
+            if snapshot["Status"] == status:
+                return snapshot
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{arn_or_id} is {snapshot['Status']}, not {status}, after {timeout}s")
+            time.sleep(0.005)
+
+    def calls(self, operation: str | None = None, service: str | None = None) -> list[dict[str, Any]]:
+        """Recorded requests, oldest first: service, operation, params (boto3 member names),
+        region, time, status (HTTP status sent; None when dropped), error (code or None),
+        fault (kind injected or None)."""
+        with self._lock:
+            return [
+                copy.deepcopy(call)
+                for call in self._calls
+                if (operation is None or call["operation"] == operation)
+                and (service is None or call["service"] == service)
+            ]
+
+    def internal_errors(self) -> list[str]:
+        """Tracebacks of emulator bugs (answered as HTTP 500 ``InternalFailure``). botocore
+        retries 500s, so an end-to-end test should assert this list is empty."""
+        with self._lock:
+            return list(self._internal_errors)
+
+    def reset_calls(self) -> None:
+        with self._lock:
+            self._calls.clear()
+
+    def rules(self) -> list[dict[str, Any]]:
+        """EventBridge rules: Name, Arn, ScheduleExpression, EventPattern, State, Region,
+        EventBusName, Targets [{Id, Arn, Input, ...}]."""
+        with self._lock:
+            return self._events.snapshot()
+
+    def permissions(self) -> list[dict[str, Any]]:
+        """Lambda policy statements: FunctionName, Qualifier, Region, StatementId, SourceArn,
+        Principal, Action, Statement (the policy statement as AWS renders it)."""
+        with self._lock:
+            return self._lambda.snapshot()
+
+    # -- request handling ------------------------------------------------------------------
+    def _take_fault(self, service: str, operation: str) -> str | None:
+        with self._lock:
+            for fault in self._faults.get(operation, []):
+                if fault.remaining > 0 and fault.service in (None, service):
+                    fault.remaining -= 1
+                    return fault.kind
+        return None
+
+    def _record(self, **call: Any) -> dict[str, Any]:
+        entry = {"params": {}, "time": self._clock(), "status": None, "error": None, "fault": None, **call}
+        with self._lock:
+            self._calls.append(entry)
+        return entry
+
+    def handle(self, request: HttpRequest) -> HttpResponse:
+        """Answer one HTTP request (the server calls this from its worker threads)."""
+        match = _CREDENTIAL.search(request.headers.get("authorization", ""))
+        if not request.headers.get("authorization", "").startswith("AWS4-HMAC-SHA256") or match is None:
+            self._record(
+                service=None, operation=None, region=None, status=403, error="MissingAuthenticationTokenException"
+            )
+            body = json.dumps({"message": "Missing Authentication Token"}).encode()
+            return HttpResponse(
+                403,
+                {"x-amzn-ErrorType": "MissingAuthenticationTokenException", "Content-Type": "application/json"},
+                body,
+            )
+        region, service = match.group(3), match.group(4)
+        spec = self._specs.get(service)
+        if spec is None:
+            self._record(service=service, operation=None, region=region, status=400, error="UnknownServiceException")
+            body = json.dumps({"message": f"The emulator does not serve {service}"}).encode()
+            return HttpResponse(400, {"x-amzn-ErrorType": "UnknownServiceException"}, body)
+        try:
+            op, labels = spec.operation_for(request)
+        except ApiError as error:
+            self._record(service=service, operation=None, region=region, status=error.status or 400, error=error.code)
+            return spec.render_error(error)
+        call = self._record(service=service, operation=op.name, region=region)
+        response = self._execute(spec, op, labels, request, region, call)
+        with self._lock:
+            call["status"] = None if response.drop else response.status
+        return response
+
+    def _execute(
+        self,
+        spec: ServiceSpec,
+        op: OperationModel,
+        labels: dict[str, str],
+        request: HttpRequest,
+        region: str,
+        call: dict[str, Any],
+    ) -> HttpResponse:
+        backend = self._backends[spec.name]
+        try:
+            params = spec.parse(op, request, labels)
+            with self._lock:
+                call["params"] = copy.deepcopy(params)
+            if op.name not in backend.OPERATIONS:
+                raise ApiError("UnknownOperationException", f"{op.name} is not emulated", status=404)
+            fault = self._take_fault(spec.name, op.name)
+            with self._lock:
+                call["fault"] = fault
+            if fault == "drop":
+                return HttpResponse(0, drop=True)
+            if fault in _FAULT_ERRORS:
+                code, status = _FAULT_ERRORS[fault][spec.name]
+                raise ApiError(code, f"Injected fault: {fault}", status=status)
+            spec.validate(op, params)
+            with self._lock:
+                result = backend.handle(op.name, params, region, self._clock())
+            response = spec.render(op, result)
+            if fault == "drop_after":
+                return HttpResponse(0, drop=True)
+            return response
+        except ApiError as error:
+            with self._lock:
+                call["error"] = error.code
+            return spec.render_error(error)
+        except Exception as exc:  # noqa: BLE001 - an emulator bug must reach the client as a 500, not hang it
+            _log.exception("emulator failure in %s", op.name)
+            with self._lock:
+                call["error"] = "InternalFailure"
+                self._internal_errors.append(traceback.format_exc())
+            return spec.render_error(ApiError("InternalFailure", f"emulator error {uuid.uuid4()}: {exc}", status=500))

@@ -1,0 +1,179 @@
+"""Run ONE Lambda invocation of a Python handler, the way the Lambda Python runtime does.
+
+Started by :class:`local.cloudformation.LambdaFunction` as ``python -I -B -u local/invoke.py --code-dir ...``
+with the event JSON on stdin and a minimal environment. It
+
+1. puts ``--code-dir`` first on ``sys.path`` (``LAMBDA_TASK_ROOT``) and makes it the working directory;
+2. installs a root log handler like the runtime's (``[LEVEL]\\t<time>\\t<request id>\\t<message>``);
+3. imports the handler module (the init phase; an import error is reported as ``Runtime.ImportModuleError``);
+4. calls ``handler(event, context)`` with a context whose ``get_remaining_time_in_millis()`` counts down from
+   ``--timeout-s``, started right before the handler is called;
+5. at the deadline prints ``Task timed out after N seconds`` and exits at once (exit code 124), without
+   waiting for the handler, as Lambda does;
+6. writes ``{"ok", "result"|"error", "timed_out"}`` to ``--result-file`` and exits *without* waiting for
+   non-daemon threads (Lambda freezes the process when the handler returns).
+
+It deliberately imports nothing from the ``local`` package.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import logging
+import os
+import sys
+import threading
+import time
+import traceback
+from typing import Any
+
+TIMEOUT_EXIT_CODE = 124
+_FINISH = threading.Lock()  # the handler returning and the timeout firing must not both report
+
+
+class LambdaContext:
+    """The attributes and the method of the Lambda Python runtime's context object."""
+
+    def __init__(self, args: argparse.Namespace, deadline: float) -> None:
+        self.function_name: str = args.function_name
+        self.function_version: str = "$LATEST"
+        self.invoked_function_arn: str = f"arn:aws:lambda:{args.region}:{args.account_id}:function:{args.function_name}"
+        self.memory_limit_in_mb: int = args.memory_mb
+        self.aws_request_id: str = args.request_id
+        self.log_group_name: str = f"/aws/lambda/{args.function_name}"
+        self.log_stream_name: str = args.log_stream_name
+        self.identity: Any = None
+        self.client_context: Any = None
+        self._deadline = deadline
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+class _RequestIdFilter(logging.Filter):
+    def __init__(self, request_id: str) -> None:
+        super().__init__()
+        self.request_id = request_id
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.aws_request_id = self.request_id
+        return True
+
+
+def _setup_logging(request_id: str) -> None:
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(
+        logging.Formatter(
+            "[%(levelname)s]\t%(asctime)s.%(msecs)03dZ\t%(aws_request_id)s\t%(message)s", "%Y-%m-%dT%H:%M:%S"
+        )
+    )
+    handler.addFilter(_RequestIdFilter(request_id))
+    root = logging.getLogger()
+    root.addHandler(handler)
+    root.setLevel(os.environ.get("AWS_LAMBDA_LOG_LEVEL", "WARNING").upper())
+
+
+def _error(exc: BaseException, error_type: str | None = None) -> dict[str, Any]:
+    return {
+        "errorType": error_type or type(exc).__name__,
+        "errorMessage": str(exc),
+        "stackTrace": traceback.format_exception(type(exc), exc, exc.__traceback__),
+    }
+
+
+def _finish(result_file: str, payload: dict[str, Any], code: int) -> None:
+    _FINISH.acquire()  # never released: whoever gets here first ends the process
+    try:
+        with open(result_file, "w", encoding="utf-8") as fh:
+            json.dump(payload, fh, default=str)
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--code-dir", required=True)
+    parser.add_argument("--handler", required=True)
+    parser.add_argument("--timeout-s", type=float, required=True)
+    parser.add_argument("--function-name", required=True)
+    parser.add_argument("--region", required=True)
+    parser.add_argument("--account-id", required=True)
+    parser.add_argument("--memory-mb", type=int, default=128)
+    parser.add_argument("--request-id", required=True)
+    parser.add_argument("--log-stream-name", required=True)
+    parser.add_argument("--result-file", required=True)
+    args = parser.parse_args()
+
+    event = json.loads(sys.stdin.read())
+    code_dir = os.path.abspath(args.code_dir)
+    sys.path.insert(0, code_dir)
+    os.chdir(code_dir)
+    _setup_logging(args.request_id)
+
+    module_name, _, function_name = args.handler.rpartition(".")
+    try:
+        module = importlib.import_module(module_name)
+        handler = getattr(module, function_name)
+    except Exception as exc:  # noqa: BLE001 - reported like the runtime does
+        error_type = "Runtime.ImportModuleError" if isinstance(exc, ImportError) else "Runtime.HandlerNotFound"
+        if not isinstance(exc, ImportError | AttributeError):
+            error_type = "Runtime.UserCodeSyntaxError" if isinstance(exc, SyntaxError) else type(exc).__name__
+        err = _error(exc, error_type)
+        print(f"[ERROR] {error_type}: {exc}", file=sys.stderr)
+        _finish(args.result_file, {"ok": False, "error": err, "timed_out": False}, 1)
+        return
+
+    deadline = time.monotonic() + args.timeout_s
+    context = LambdaContext(args, deadline)
+
+    def watchdog() -> None:
+        left = deadline - time.monotonic()
+        if left > 0:
+            time.sleep(left)
+        print(
+            f"{time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())} {args.request_id} "
+            f"Task timed out after {args.timeout_s:.2f} seconds",
+            flush=True,
+        )
+        _finish(
+            args.result_file,
+            {
+                "ok": False,
+                "timed_out": True,
+                "error": {
+                    "errorType": "Sandbox.Timedout",
+                    "errorMessage": f"Task timed out after {args.timeout_s:.2f} seconds",
+                    "stackTrace": [],
+                },
+            },
+            TIMEOUT_EXIT_CODE,
+        )
+
+    threading.Thread(target=watchdog, name="lambda-timeout", daemon=True).start()
+    try:
+        result = handler(event, context)
+    except Exception as exc:  # noqa: BLE001 - the runtime reports any exception
+        err = _error(exc)
+        print(
+            f"[ERROR] {err['errorType']}: {err['errorMessage']}\nTraceback (most recent call last):\n"
+            + "".join(err["stackTrace"][1:]),
+            file=sys.stderr,
+            flush=True,
+        )
+        _finish(args.result_file, {"ok": False, "error": err, "timed_out": False}, 1)
+        return
+    try:
+        json.dumps(result)
+    except (TypeError, ValueError) as exc:
+        err = _error(exc, "Runtime.MarshalError")
+        _finish(args.result_file, {"ok": False, "error": err, "timed_out": False}, 1)
+        return
+    _finish(args.result_file, {"ok": True, "result": result, "timed_out": False}, 0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,901 @@
+"""The AWS emulator, driven the way the provider drives AWS: through real boto3 clients.
+
+Tests that open sockets (the emulator is an HTTP server) are marked ``e2e``; a few at the
+top drive the model-driven plumbing in-process. One server serves the module; each test
+starts from a clean state (``Emulator.reset``) and tiny lifecycle delays keep it fast.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Callable, Iterator
+from types import SimpleNamespace
+from typing import Any
+
+import boto3
+import pytest
+from botocore import UNSIGNED
+from botocore.config import Config
+from botocore.exceptions import ClientError, ConnectionClosedError, EndpointConnectionError
+from local.emulator import ApiError, Emulator
+from local.emulator.protocol import HttpRequest, ServiceSpec
+
+e2e = pytest.mark.e2e
+
+HOME, REPLICA, OTHER = "us-east-1", "us-west-2", "eu-west-1"
+DELAY = 0.05  # lifecycle delay used throughout; waits below are a few multiples of it
+# Per-name delay for a state a test asserts right after the call that started it: long enough
+# that a slow machine cannot see the transition happen first, never waited for in full.
+SETTLE = 0.4
+NO_RETRY = Config(retries={"total_max_attempts": 1})
+
+ClientFactory = Callable[..., Any]
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[Emulator]:
+    with Emulator(creation_delay=DELAY, deletion_delay=DELAY, update_delay=DELAY) as emu:
+        yield emu
+
+
+@pytest.fixture
+def emu(server: Emulator) -> Iterator[Emulator]:
+    server.reset()
+    yield server
+    assert server.internal_errors() == []
+
+
+@pytest.fixture(scope="module")
+def client(server: Emulator) -> ClientFactory:
+    """``client(service, region=HOME, validate=True, retries=1)``, cached per module."""
+    cache: dict[tuple[str, str, bool, int], Any] = {}
+
+    def make(service: str, region: str = HOME, *, validate: bool = True, retries: int = 1) -> Any:
+        key = (service, region, validate, retries)
+        if key not in cache:
+            cache[key] = boto3.session.Session().client(
+                service,  # type: ignore[call-overload]
+                region_name=region,
+                endpoint_url=server.endpoint_url,
+                aws_access_key_id="AKIDEXAMPLE",
+                aws_secret_access_key="not-a-secret",
+                config=Config(retries={"total_max_attempts": retries}, parameter_validation=validate),
+            )
+        return cache[key]
+
+    return make
+
+
+@pytest.fixture
+def connect(client: ClientFactory) -> Any:
+    return client("connect")
+
+
+@pytest.fixture
+def instance(emu: Emulator) -> str:
+    return emu.add_instance(home_region=HOME, replica_region=REPLICA)
+
+
+def error_of(excinfo: pytest.ExceptionInfo[ClientError]) -> tuple[str, int, str]:
+    response = excinfo.value.response
+    return response["Error"]["Code"], response["ResponseMetadata"]["HTTPStatusCode"], response["Error"]["Message"]
+
+
+def create(connect: Any, instance: str, name: str = "tdg", **kwargs: Any) -> dict[str, Any]:
+    response: dict[str, Any] = connect.create_traffic_distribution_group(Name=name, InstanceId=instance, **kwargs)
+    return response
+
+
+def active_group(emu: Emulator, connect: Any, instance: str, name: str = "tdg", **kwargs: Any) -> dict[str, Any]:
+    created = create(connect, instance, name, **kwargs)
+    emu.wait_for_status(created["Arn"], "ACTIVE")
+    return created
+
+
+def split(home: int, replica: int) -> dict[str, Any]:
+    return {"Distributions": [{"Region": HOME, "Percentage": home}, {"Region": REPLICA, "Percentage": replica}]}
+
+
+# -- in-process: routing, rendering, handling without a server -------------------------------
+
+
+def signed(service: str, region: str = HOME) -> dict[str, str]:
+    scope = f"AKIDEXAMPLE/20250101/{region}/{service}/aws4_request"
+    return {"authorization": f"AWS4-HMAC-SHA256 Credential={scope}, SignedHeaders=host, Signature=00"}
+
+
+def test_routes_come_from_the_botocore_model() -> None:
+    connect = ServiceSpec("connect", validation_code=lambda op: "InvalidRequestException")
+    arn = "arn:aws:connect:us-east-1:123456789012:traffic-distribution-group/0e0e0e0e-0000-4000-8000-000000000000"
+    encoded = arn.replace(":", "%3A").replace("/", "%2F")
+    request = HttpRequest("GET", f"/traffic-distribution-group/{encoded}", "", {}, b"")
+    op, labels = connect.operation_for(request)
+    assert op.name == "DescribeTrafficDistributionGroup"
+    assert connect.parse(op, request, labels) == {"TrafficDistributionGroupId": arn}
+    untag = HttpRequest("DELETE", f"/tags/{encoded}", "tagKeys=a&tagKeys=b", {}, b"")
+    op, labels = connect.operation_for(untag)
+    assert (op.name, connect.parse(op, untag, labels)) == ("UntagResource", {"resourceArn": arn, "tagKeys": ["a", "b"]})
+    lam = ServiceSpec("lambda", validation_code=lambda op: "ValidationException")
+    op, labels = lam.operation_for(HttpRequest("DELETE", "/2015-03-31/functions/fn/policy/sid", "", {}, b""))
+    assert (op.name, labels) == ("RemovePermission", {"FunctionName": "fn", "StatementId": "sid"})
+    with pytest.raises(ApiError) as excinfo:
+        connect.operation_for(HttpRequest("GET", "/no/such/path", "", {}, b""))
+    assert (excinfo.value.code, excinfo.value.status) == ("UnknownOperationException", 404)
+
+
+def test_rendering_refuses_output_the_model_forbids() -> None:
+    connect = ServiceSpec("connect", validation_code=lambda op: "InvalidRequestException")
+    op = connect.model.operation_model("CreateTrafficDistributionGroup")
+    assert connect.render(op, {"Id": "abc", "Arn": None}).status == 200
+    with pytest.raises(RuntimeError, match="invalid CreateTrafficDistributionGroup response"):
+        connect.render(op, {"Id": "not an id!"})
+    with pytest.raises(RuntimeError):
+        connect.render(op, {"Unknown": "member"})
+
+
+def test_handle_works_in_process() -> None:
+    emu = Emulator(creation_delay=0)  # never started: no socket involved
+    instance = emu.add_instance()
+    body = json.dumps({"Name": "direct", "InstanceId": instance}).encode()
+    response = emu.handle(HttpRequest("PUT", "/traffic-distribution-group", "", signed("connect"), body))
+    assert response.status == 200
+    assert emu.group(json.loads(response.body)["Id"])["Status"] == "ACTIVE"
+    unsigned = emu.handle(HttpRequest("GET", "/traffic-distribution-groups", "", {}, b""))
+    assert (unsigned.status, unsigned.headers["x-amzn-ErrorType"]) == (403, "MissingAuthenticationTokenException")
+    wrong = emu.handle(HttpRequest("POST", "/", "", {**signed("events"), "x-amz-target": "AWSEvents.Nope"}, b"{}"))
+    assert (wrong.status, json.loads(wrong.body)["__type"]) == (400, "UnknownOperationException")
+    assert [c["status"] for c in emu.calls()] == [200, 403, 400]
+
+
+def test_emulator_bugs_become_500_and_are_kept(monkeypatch: pytest.MonkeyPatch) -> None:
+    emu = Emulator()
+
+    def broken(*args: Any) -> dict[str, Any]:
+        raise KeyError("oops")
+
+    monkeypatch.setitem(emu._connect._handlers, "ListTrafficDistributionGroups", broken)
+    response = emu.handle(HttpRequest("GET", "/traffic-distribution-groups", "", signed("connect"), b""))
+    assert (response.status, response.headers["x-amzn-ErrorType"]) == (500, "InternalFailure")
+    (trace,) = emu.internal_errors()
+    assert "KeyError: 'oops'" in trace
+
+
+# -- transport, auth, routing ---------------------------------------------------------------
+
+
+@e2e
+def test_lifecycle_of_the_server_itself() -> None:
+    emu = Emulator()
+    with pytest.raises(RuntimeError):
+        _ = emu.endpoint_url
+    assert emu.start() is emu
+    url = emu.endpoint_url
+    assert url.startswith("http://127.0.0.1:")
+    emu.stop()
+    emu.stop()  # twice is fine
+    with pytest.raises(urllib.error.URLError):
+        urllib.request.urlopen(url + "/traffic-distribution-groups", timeout=2)  # noqa: S310 - local http
+
+
+@e2e
+def test_request_without_sigv4_is_rejected_with_403(emu: Emulator, client: ClientFactory) -> None:
+    with pytest.raises(urllib.error.HTTPError) as raw:
+        urllib.request.urlopen(emu.endpoint_url + "/traffic-distribution-groups", timeout=5)  # noqa: S310
+    assert raw.value.code == 403
+    unsigned = boto3.session.Session().client(
+        "connect",
+        region_name=HOME,
+        endpoint_url=emu.endpoint_url,
+        config=Config(signature_version=UNSIGNED, retries={"total_max_attempts": 1}),
+    )
+    with pytest.raises(ClientError) as excinfo:
+        unsigned.list_traffic_distribution_groups()
+    assert error_of(excinfo)[:2] == ("MissingAuthenticationTokenException", 403)
+    assert [c["status"] for c in emu.calls()] == [403, 403]
+
+
+@e2e
+def test_service_and_region_come_from_the_credential_scope(emu: Emulator, client: ClientFactory, instance: str) -> None:
+    client("connect", REPLICA).list_traffic_distribution_groups()
+    client("events", OTHER).put_rule(Name="r", ScheduleExpression="rate(5 minutes)")
+    client("lambda", HOME).add_permission(
+        FunctionName="fn", StatementId="s", Action="lambda:InvokeFunction", Principal="events.amazonaws.com"
+    )
+    seen = [(c["service"], c["operation"], c["region"], c["status"]) for c in emu.calls()]
+    assert seen == [
+        ("connect", "ListTrafficDistributionGroups", REPLICA, 200),
+        ("events", "PutRule", OTHER, 200),
+        ("lambda", "AddPermission", HOME, 201),
+    ]
+    assert emu.calls(service="events")[0]["params"] == {"Name": "r", "ScheduleExpression": "rate(5 minutes)"}
+    assert emu.calls(operation="AddPermission")[0]["time"] <= time.time()
+    emu.reset_calls()
+    assert emu.calls() == []
+
+
+@e2e
+def test_boto3_finds_the_emulator_through_aws_endpoint_url(
+    emu: Emulator, instance: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AWS_ENDPOINT_URL", emu.endpoint_url)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "not-a-secret")
+    plain = boto3.session.Session().client("connect", region_name=HOME, config=NO_RETRY)
+    groups = plain.list_traffic_distribution_groups(InstanceId=instance)["TrafficDistributionGroupSummaryList"]
+    assert [g["IsDefault"] for g in groups] == [True]
+
+
+@e2e
+def test_operation_not_emulated_is_an_unknown_operation(emu: Emulator, connect: Any) -> None:
+    with pytest.raises(ClientError) as excinfo:
+        connect.list_instances()
+    assert error_of(excinfo)[:2] == ("UnknownOperationException", 404)
+
+
+# -- model validation ------------------------------------------------------------------------
+
+
+@e2e
+@pytest.mark.parametrize(
+    ("kwargs", "fragment"),
+    [
+        ({"Name": "x" * 129}, "length less than or equal to 128"),
+        ({"Name": " leading-space"}, "regular expression pattern"),
+        ({"Description": "d" * 251}, "length less than or equal to 250"),
+        ({"Tags": {"aws:owner": "me"}}, "regular expression pattern"),
+        ({"Tags": {"k": "v" * 257}}, "length less than or equal to 256"),
+        ({"ClientToken": "t" * 501}, "length less than or equal to 500"),
+    ],
+)
+@e2e
+def test_create_rejects_model_violations_with_invalid_request(
+    emu: Emulator, connect: Any, instance: str, kwargs: dict[str, Any], fragment: str
+) -> None:
+    params = {"Name": "ok", "InstanceId": instance, **kwargs}
+    with pytest.raises(ClientError) as excinfo:
+        connect.create_traffic_distribution_group(**params)
+    code, status, message = error_of(excinfo)
+    # CreateTrafficDistributionGroup lists InvalidRequestException, not InvalidParameterException.
+    assert (code, status) == ("InvalidRequestException", 400)
+    assert fragment in message
+    assert emu.groups() == [g for g in emu.groups() if g["IsDefault"]]
+
+
+@e2e
+def test_missing_required_member_is_rejected(emu: Emulator, client: ClientFactory, instance: str) -> None:
+    unchecked = client("connect", validate=False)
+    with pytest.raises(ClientError) as excinfo:
+        unchecked.create_traffic_distribution_group(InstanceId=instance)
+    code, _, message = error_of(excinfo)
+    assert code == "InvalidRequestException"
+    assert "Value null at 'name'" in message
+
+
+@e2e
+def test_path_and_query_members_are_validated_too(emu: Emulator, connect: Any, client: ClientFactory) -> None:
+    with pytest.raises(ClientError) as excinfo:
+        connect.describe_traffic_distribution_group(TrafficDistributionGroupId="not-a-uuid")
+    assert error_of(excinfo)[:2] == ("InvalidRequestException", 400)
+    with pytest.raises(ClientError) as excinfo:
+        connect.list_traffic_distribution_groups(MaxResults=11)
+    assert "less than or equal to 10" in error_of(excinfo)[2]
+    with pytest.raises(ClientError) as excinfo:
+        client("connect", validate=False).list_traffic_distribution_groups(MaxResults="many")
+    assert "must be of type integer" in error_of(excinfo)[2]
+
+
+@e2e
+def test_tag_operations_reject_with_invalid_parameter(emu: Emulator, connect: Any, instance: str) -> None:
+    arn = create(connect, instance)["Arn"]
+    for tags in ({"aws:team": "x"}, {"k" * 129: "x"}, {"k": "v" * 257}):
+        with pytest.raises(ClientError) as excinfo:
+            connect.tag_resource(resourceArn=arn, tags=tags)
+        assert error_of(excinfo)[:2] == ("InvalidParameterException", 400)
+    with pytest.raises(ClientError) as excinfo:
+        connect.untag_resource(resourceArn=arn, tagKeys=[f"k{i}" for i in range(51)])
+    assert error_of(excinfo)[:2] == ("InvalidParameterException", 400)
+
+
+@e2e
+def test_distribution_members_are_range_and_pattern_checked(
+    emu: Emulator, connect: Any, client: ClientFactory, instance: str
+) -> None:
+    arn = active_group(emu, connect, instance)["Arn"]
+    with pytest.raises(ClientError) as excinfo:  # botocore itself would refuse -10
+        client("connect", validate=False).update_traffic_distribution(Id=arn, TelephonyConfig=split(110, -10))
+    code, _, message = error_of(excinfo)
+    assert code == "InvalidRequestException"
+    assert message.startswith("2 validation errors detected")
+    with pytest.raises(ClientError) as excinfo:
+        connect.update_traffic_distribution(
+            Id=arn, TelephonyConfig={"Distributions": [{"Region": "US_EAST_1", "Percentage": 100}]}
+        )
+    assert "regular expression pattern" in error_of(excinfo)[2]
+
+
+# -- create: idempotency, conflicts, quota, Regions -------------------------------------------
+
+
+@e2e
+def test_create_returns_id_and_arn_and_describe_parses(emu: Emulator, connect: Any, instance: str) -> None:
+    emu.set_delays(creation=SETTLE, name="calls")
+    created = create(connect, instance, "calls", Description="for calls", Tags={"team": "voice"})
+    instance_id = instance.rsplit("/", 1)[1]
+    assert created["Arn"] == f"arn:aws:connect:{HOME}:123456789012:traffic-distribution-group/{created['Id']}"
+    group = connect.describe_traffic_distribution_group(TrafficDistributionGroupId=created["Arn"])[
+        "TrafficDistributionGroup"
+    ]
+    assert group == {
+        "Id": created["Id"],
+        "Arn": created["Arn"],
+        "Name": "calls",
+        "Description": "for calls",
+        "InstanceArn": instance,
+        "Status": "CREATION_IN_PROGRESS",
+        "Tags": {"team": "voice"},
+        "IsDefault": False,
+    }
+    by_bare_instance_id = create(connect, instance_id, "by-id")
+    assert emu.group(by_bare_instance_id["Id"])["InstanceArn"] == instance
+
+
+@e2e
+def test_client_token_makes_create_idempotent(emu: Emulator, connect: Any, instance: str) -> None:
+    first = create(connect, instance, "same", ClientToken="token-1")
+    again = create(connect, instance, "same", ClientToken="token-1")
+    # Same token, other parameters: still the first group (the model has no error for it).
+    changed = create(connect, instance, "other-name", ClientToken="token-1", Description="changed")
+    assert first["Id"] == again["Id"] == changed["Id"]
+    assert [g["Name"] for g in emu.groups() if not g["IsDefault"]] == ["same"]
+    assert emu.group(first["Id"])["ClientToken"] == "token-1"
+
+
+@e2e
+def test_retry_after_lost_response_reuses_the_token(emu: Emulator, client: ClientFactory, instance: str) -> None:
+    emu.inject_fault("CreateTrafficDistributionGroup", "drop_after")
+    created = client("connect", retries=3).create_traffic_distribution_group(Name="retried", InstanceId=instance)
+    calls = emu.calls("CreateTrafficDistributionGroup")
+    assert [c["fault"] for c in calls] == ["drop_after", None]
+    assert calls[0]["params"]["ClientToken"] == calls[1]["params"]["ClientToken"]
+    assert [g["Id"] for g in emu.groups() if not g["IsDefault"]] == [created["Id"]]
+
+
+@e2e
+def test_live_groups_cannot_share_a_name(emu: Emulator, connect: Any, instance: str) -> None:
+    emu.set_delays(deletion=SETTLE, name="dup")
+    first = active_group(emu, connect, instance, "dup")
+    with pytest.raises(ClientError) as excinfo:
+        create(connect, instance, "dup")
+    assert error_of(excinfo)[:2] == ("ResourceConflictException", 409)
+    connect.delete_traffic_distribution_group(TrafficDistributionGroupId=first["Id"])
+    with pytest.raises(ClientError):  # PENDING_DELETION still holds the name
+        create(connect, instance, "dup")
+    emu.wait_for_status(first["Id"], "DELETED")
+    assert create(connect, instance, "dup")["Id"] != first["Id"]
+    other = emu.add_instance()
+    assert create(connect, other, "dup")  # names are per instance
+
+
+@e2e
+def test_group_quota_counts_the_default_group(emu: Emulator, connect: Any, instance: str) -> None:
+    for index in range(9):
+        create(connect, instance, f"g{index}")
+    with pytest.raises(ClientError) as excinfo:
+        create(connect, instance, "one-too-many")
+    assert error_of(excinfo)[:2] == ("ServiceQuotaExceededException", 402)
+
+
+@e2e
+def test_create_needs_a_known_replicated_instance_in_its_home_region(
+    emu: Emulator, client: ClientFactory, connect: Any, instance: str
+) -> None:
+    with pytest.raises(ClientError) as excinfo:
+        client("connect", REPLICA).create_traffic_distribution_group(Name="x", InstanceId=instance)
+    assert error_of(excinfo)[:2] == ("ResourceNotFoundException", 404)
+    with pytest.raises(ClientError) as excinfo:
+        create(connect, str(uuid.uuid4()))
+    assert error_of(excinfo)[:2] == ("ResourceNotFoundException", 404)
+    single = emu.add_instance(replica_region=None)
+    with pytest.raises(ClientError) as excinfo:
+        create(connect, single)
+    assert error_of(excinfo)[:2] == ("InvalidRequestException", 400)
+    assert [g for g in emu.groups() if g["InstanceArn"] == single] == []
+
+
+@e2e
+def test_bare_id_works_in_the_home_region_only_arn_everywhere(
+    emu: Emulator, client: ClientFactory, connect: Any, instance: str
+) -> None:
+    created = active_group(emu, connect, instance)
+    replica = client("connect", REPLICA)
+    with pytest.raises(ClientError) as excinfo:
+        replica.describe_traffic_distribution_group(TrafficDistributionGroupId=created["Id"])
+    assert error_of(excinfo)[:2] == ("ResourceNotFoundException", 404)
+    described = replica.describe_traffic_distribution_group(TrafficDistributionGroupId=created["Arn"])
+    assert described["TrafficDistributionGroup"]["Id"] == created["Id"]
+    replica.update_traffic_distribution(Id=created["Arn"], TelephonyConfig=split(0, 100))
+    assert replica.get_traffic_distribution(Id=created["Arn"])["TelephonyConfig"] == split(0, 100)
+    wrong_region_arn = created["Arn"].replace(HOME, OTHER)
+    with pytest.raises(ClientError):
+        connect.describe_traffic_distribution_group(TrafficDistributionGroupId=wrong_region_arn)
+
+
+# -- lifecycle --------------------------------------------------------------------------------
+
+
+@e2e
+def test_creation_and_deletion_follow_the_clock(emu: Emulator, connect: Any, instance: str) -> None:
+    emu.set_delays(creation=SETTLE, deletion=SETTLE, name="timed")
+    created = create(connect, instance, "timed")
+    assert emu.group(created["Id"])["Status"] == "CREATION_IN_PROGRESS"
+    time.sleep(SETTLE + DELAY)  # no calls meanwhile: the transition happens anyway
+    group = emu.group(created["Arn"])
+    assert group["Status"] == "ACTIVE"
+    assert group["ActiveAt"] - group["CreatedAt"] == pytest.approx(SETTLE)
+    connect.delete_traffic_distribution_group(TrafficDistributionGroupId=created["Arn"])
+    described = connect.describe_traffic_distribution_group(TrafficDistributionGroupId=created["Id"])
+    assert described["TrafficDistributionGroup"]["Status"] == "PENDING_DELETION"
+    gone = emu.wait_for_status(created["Id"], "DELETED")
+    assert gone["DeletedAt"] - gone["DeletionRequestedAt"] == pytest.approx(SETTLE)
+    assert [h["Status"] for h in gone["History"]] == ["CREATION_IN_PROGRESS", "ACTIVE", "PENDING_DELETION", "DELETED"]
+    with pytest.raises(ClientError) as excinfo:
+        connect.describe_traffic_distribution_group(TrafficDistributionGroupId=created["Id"])
+    assert error_of(excinfo)[:2] == ("ResourceNotFoundException", 404)
+    assert created["Id"] not in [g["Id"] for g in emu.groups()]
+    assert created["Id"] in [g["Id"] for g in emu.groups(include_deleted=True)]
+
+
+@e2e
+def test_delays_per_group_name(emu: Emulator, connect: Any, instance: str) -> None:
+    emu.set_delays(creation=5.0, name="slow")
+    emu.set_delays(creation=0.0)
+    slow, fast = create(connect, instance, "slow"), create(connect, instance, "fast")
+    assert emu.group(fast["Id"])["Status"] == "ACTIVE"
+    assert emu.group(slow["Id"])["Status"] == "CREATION_IN_PROGRESS"
+    with pytest.raises(ValueError):
+        emu.set_delays(update=-1)
+
+
+@e2e
+def test_failed_creation_and_failed_deletion(emu: Emulator, connect: Any, instance: str) -> None:
+    emu.fail_creation("broken")
+    broken = create(connect, instance, "broken")
+    assert emu.wait_for_status(broken["Id"], "CREATION_FAILED")["FailedAt"] is not None
+    connect.delete_traffic_distribution_group(TrafficDistributionGroupId=broken["Id"])  # allowed
+    emu.wait_for_status(broken["Id"], "DELETED")
+
+    emu.fail_creation(None, count=2)  # any name
+    ids = [create(connect, instance, f"any-{i}")["Id"] for i in range(3)]
+    for group_id, status in zip(ids, ["CREATION_FAILED", "CREATION_FAILED", "ACTIVE"], strict=True):
+        emu.wait_for_status(group_id, status)
+
+    emu.fail_deletion("sticky")
+    sticky = active_group(emu, connect, instance, "sticky")
+    connect.delete_traffic_distribution_group(TrafficDistributionGroupId=sticky["Id"])
+    emu.wait_for_status(sticky["Id"], "DELETION_FAILED")
+    connect.delete_traffic_distribution_group(TrafficDistributionGroupId=sticky["Id"])  # retry works
+    emu.wait_for_status(sticky["Id"], "DELETED")
+
+
+@e2e
+def test_group_must_be_settled_to_delete(emu: Emulator, connect: Any, instance: str) -> None:
+    emu.set_delays(creation=SETTLE)
+    created = create(connect, instance)
+    with pytest.raises(ClientError) as excinfo:
+        connect.delete_traffic_distribution_group(TrafficDistributionGroupId=created["Id"])
+    code, status, message = error_of(excinfo)
+    assert (code, status) == ("ResourceInUseException", 409)
+    assert "CREATION_IN_PROGRESS" in message
+
+
+@e2e
+def test_delete_of_unknown_group_and_its_knob(client: ClientFactory) -> None:
+    missing = str(uuid.uuid4())
+    with Emulator(delete_not_found_code="InvalidRequestException") as strict:
+        other = boto3.session.Session().client(
+            "connect",
+            region_name=HOME,
+            endpoint_url=strict.endpoint_url,
+            aws_access_key_id="a",
+            aws_secret_access_key="b",
+            config=NO_RETRY,
+        )
+        with pytest.raises(ClientError) as excinfo:
+            other.delete_traffic_distribution_group(TrafficDistributionGroupId=missing)
+        assert error_of(excinfo)[:2] == ("InvalidRequestException", 400)
+    with pytest.raises(ClientError) as excinfo:
+        client("connect").delete_traffic_distribution_group(TrafficDistributionGroupId=missing)
+    assert error_of(excinfo)[:2] == ("ResourceNotFoundException", 404)
+
+
+@e2e
+def test_claimed_phone_number_blocks_deletion(emu: Emulator, connect: Any, instance: str) -> None:
+    created = active_group(emu, connect, instance)
+    number_arn = emu.claim_phone_number(created["Arn"], "+15550199")
+    with pytest.raises(ClientError) as excinfo:
+        connect.delete_traffic_distribution_group(TrafficDistributionGroupId=created["Arn"])
+    code, status, message = error_of(excinfo)
+    assert (code, status) == ("ResourceInUseException", 409)
+    assert "+15550199" in message
+    extra: dict[str, Any] = dict(excinfo.value.response)  # members of the error shape, parsed by botocore
+    assert (extra["ResourceType"], extra["ResourceId"]) == ("PHONE_NUMBER", number_arn)
+    assert emu.release_phone_numbers(created["Arn"]) == ["+15550199"]
+    connect.delete_traffic_distribution_group(TrafficDistributionGroupId=created["Arn"])
+
+
+@e2e
+def test_default_group_exists_and_cannot_be_deleted(emu: Emulator, connect: Any) -> None:
+    instance = emu.add_instance(alias="shop")
+    (default,) = emu.groups()
+    assert (default["Name"], default["Status"], default["IsDefault"]) == ("shop-default", "ACTIVE", True)
+    with pytest.raises(ClientError) as excinfo:
+        connect.delete_traffic_distribution_group(TrafficDistributionGroupId=default["Arn"])
+    code, status, message = error_of(excinfo)
+    assert (code, status) == ("InvalidRequestException", 400)
+    assert "default" in message
+    assert emu.group(default["Id"])["InstanceArn"] == instance
+
+
+# -- traffic distribution ------------------------------------------------------------------------
+
+
+@e2e
+def test_initial_distribution_and_update_lifecycle(emu: Emulator, connect: Any, instance: str) -> None:
+    emu.set_delays(update=SETTLE)
+    created = active_group(emu, connect, instance)
+    initial = connect.get_traffic_distribution(Id=created["Id"])
+    assert initial["TelephonyConfig"] == initial["AgentConfig"] == split(100, 0)
+    assert "SignInConfig" not in initial and "LastFailoverTime" not in initial
+    connect.update_traffic_distribution(Id=created["Id"], TelephonyConfig=split(30, 70), AgentConfig=split(0, 100))
+    assert emu.group(created["Id"])["Status"] == "UPDATE_IN_PROGRESS"
+    with pytest.raises(ClientError) as excinfo:
+        connect.update_traffic_distribution(Id=created["Id"], TelephonyConfig=split(100, 0))
+    assert error_of(excinfo)[:2] == ("ResourceConflictException", 409)
+    current = connect.get_traffic_distribution(Id=created["Id"])
+    assert (current["TelephonyConfig"], current["AgentConfig"]) == (split(30, 70), split(0, 100))
+    assert current["LastFailoverTime"].timestamp() == pytest.approx(time.time(), abs=5)
+    settled = emu.wait_for_status(created["Id"], "ACTIVE")
+    assert settled["UpdatedAt"] is not None and settled["Distribution"]["TelephonyConfig"] == split(30, 70)
+
+
+@e2e
+def test_update_is_refused_while_creating(emu: Emulator, connect: Any, instance: str) -> None:
+    emu.set_delays(creation=SETTLE)
+    created = create(connect, instance)
+    with pytest.raises(ClientError) as excinfo:
+        connect.update_traffic_distribution(Id=created["Id"], TelephonyConfig=split(50, 50))
+    assert error_of(excinfo)[:2] == ("ResourceConflictException", 409)
+
+
+@e2e
+@pytest.mark.parametrize(
+    ("config", "fragment"),
+    [
+        ({"Distributions": [{"Region": HOME, "Percentage": 100}]}, "each Region"),
+        (
+            {
+                "Distributions": [
+                    {"Region": HOME, "Percentage": 50},
+                    {"Region": REPLICA, "Percentage": 50},
+                    {"Region": OTHER, "Percentage": 0},
+                ]
+            },
+            "each Region",
+        ),
+        ({"Distributions": [{"Region": HOME, "Percentage": 50}, {"Region": HOME, "Percentage": 50}]}, "each Region"),
+        (split(55, 45), "multiples of 10"),
+        (split(60, 30), "add up to 100"),
+    ],
+)
+@e2e
+def test_distribution_rules(emu: Emulator, connect: Any, instance: str, config: dict[str, Any], fragment: str) -> None:
+    created = active_group(emu, connect, instance)
+    for key in ("TelephonyConfig", "AgentConfig"):
+        with pytest.raises(ClientError) as excinfo:
+            connect.update_traffic_distribution(Id=created["Id"], **{key: config})
+        code, status, message = error_of(excinfo)
+        assert (code, status) == ("InvalidRequestException", 400)
+        assert fragment in message
+    assert emu.group(created["Id"])["Status"] == "ACTIVE"
+    with pytest.raises(ClientError):
+        connect.update_traffic_distribution(Id=created["Id"])  # nothing to update
+
+
+@e2e
+def test_sign_in_config_only_on_the_default_group(emu: Emulator, connect: Any, instance: str) -> None:
+    sign_in = {"Distributions": [{"Region": HOME, "Enabled": True}, {"Region": REPLICA, "Enabled": False}]}
+    created = active_group(emu, connect, instance)
+    with pytest.raises(ClientError) as excinfo:
+        connect.update_traffic_distribution(Id=created["Id"], SignInConfig=sign_in)
+    assert error_of(excinfo)[:2] == ("InvalidRequestException", 400)
+    (default,) = [g for g in emu.groups() if g["IsDefault"]]
+    assert connect.get_traffic_distribution(Id=default["Id"])["SignInConfig"] == {
+        "Distributions": [{"Region": HOME, "Enabled": True}, {"Region": REPLICA, "Enabled": True}]
+    }
+    connect.update_traffic_distribution(Id=default["Arn"], SignInConfig=sign_in)
+    assert connect.get_traffic_distribution(Id=default["Id"])["SignInConfig"] == sign_in
+    emu.wait_for_status(default["Id"], "ACTIVE")
+    nobody = {"Distributions": [{"Region": HOME, "Enabled": False}, {"Region": REPLICA, "Enabled": False}]}
+    with pytest.raises(ClientError):
+        connect.update_traffic_distribution(Id=default["Arn"], SignInConfig=nobody)
+
+
+# -- tags and listing --------------------------------------------------------------------------
+
+
+@e2e
+def test_tagging(emu: Emulator, connect: Any, client: ClientFactory, instance: str) -> None:
+    arn = create(connect, instance, Tags={"a": "1"})["Arn"]
+    connect.tag_resource(resourceArn=arn, tags={"b": "2", "a": "one"})
+    connect.untag_resource(resourceArn=arn, tagKeys=["b", "never-there"])
+    assert connect.list_tags_for_resource(resourceArn=arn)["tags"] == {"a": "one"}
+    assert emu.calls("UntagResource")[0]["params"] == {"resourceArn": arn, "tagKeys": ["b", "never-there"]}
+    with pytest.raises(ClientError) as excinfo:
+        connect.tag_resource(resourceArn=arn, tags={f"k{i}": "v" for i in range(50)})
+    assert error_of(excinfo)[:2] == ("InvalidParameterException", 400)
+    with pytest.raises(ClientError) as excinfo:
+        client("connect", REPLICA).list_tags_for_resource(resourceArn=arn)
+    assert error_of(excinfo)[:2] == ("ResourceNotFoundException", 404)
+    with pytest.raises(ClientError) as excinfo:
+        connect.list_tags_for_resource(resourceArn=arn.replace(arn.rsplit("/", 1)[1], str(uuid.uuid4())))
+    assert error_of(excinfo)[:2] == ("ResourceNotFoundException", 404)
+
+
+@e2e
+def test_list_paginates_and_filters(emu: Emulator, connect: Any, instance: str) -> None:
+    other = emu.add_instance()
+    ids = [create(connect, instance, f"g{i}")["Id"] for i in range(3)]
+    first = connect.list_traffic_distribution_groups(InstanceId=instance, MaxResults=2)
+    second = connect.list_traffic_distribution_groups(InstanceId=instance, MaxResults=2, NextToken=first["NextToken"])
+    assert "NextToken" not in second
+    listed = first["TrafficDistributionGroupSummaryList"] + second["TrafficDistributionGroupSummaryList"]
+    assert [g["Id"] for g in listed if not g["IsDefault"]] == ids
+    assert {g["InstanceArn"] for g in listed} == {instance}
+    everything = connect.list_traffic_distribution_groups()["TrafficDistributionGroupSummaryList"]
+    assert {g["InstanceArn"] for g in everything} == {instance, other}
+    paginated = connect.get_paginator("list_traffic_distribution_groups").paginate(InstanceId=instance)
+    assert sum(len(p["TrafficDistributionGroupSummaryList"]) for p in paginated) == 4
+    with pytest.raises(ClientError) as excinfo:
+        connect.list_traffic_distribution_groups(NextToken="garbage")
+    assert error_of(excinfo)[:2] == ("InvalidRequestException", 400)
+
+
+# -- fault injection ---------------------------------------------------------------------------
+
+
+@e2e
+@pytest.mark.parametrize(
+    ("service", "operation", "kind", "code", "status"),
+    [
+        ("connect", "ListTrafficDistributionGroups", "throttle", "ThrottlingException", 429),
+        ("connect", "ListTrafficDistributionGroups", "5xx", "InternalServiceException", 500),
+        ("events", "DescribeRule", "throttle", "ThrottlingException", 400),
+        ("events", "DescribeRule", "5xx", "InternalException", 500),
+        ("lambda", "RemovePermission", "throttle", "TooManyRequestsException", 429),
+        ("lambda", "RemovePermission", "5xx", "ServiceException", 500),
+    ],
+)
+@e2e
+def test_injected_errors(
+    emu: Emulator, client: ClientFactory, service: str, operation: str, kind: str, code: str, status: int
+) -> None:
+    calls: dict[str, Callable[[], Any]] = {
+        "connect": lambda: client("connect").list_traffic_distribution_groups(),
+        "events": lambda: client("events").describe_rule(Name="nope"),
+        "lambda": lambda: client("lambda").remove_permission(FunctionName="fn", StatementId="nope"),
+    }
+    real_answer = {"connect": "ok", "events": "ResourceNotFoundException", "lambda": "ResourceNotFoundException"}
+
+    def outcome() -> tuple[str, int]:
+        try:
+            calls[service]()
+        except ClientError as error:
+            return error.response["Error"]["Code"], error.response["ResponseMetadata"]["HTTPStatusCode"]
+        return "ok", 200
+
+    emu.inject_fault(operation, kind, count=2)
+    assert [outcome(), outcome()] == [(code, status)] * 2
+    assert outcome()[0] == real_answer[service]  # faults used up
+    assert [c["fault"] for c in emu.calls(operation)] == [kind, kind, None]
+
+
+@e2e
+def test_drop_closes_the_connection_without_executing(
+    emu: Emulator, connect: Any, client: ClientFactory, instance: str
+) -> None:
+    emu.inject_fault("CreateTrafficDistributionGroup", "drop")
+    with pytest.raises((ConnectionClosedError, EndpointConnectionError)):
+        create(connect, instance)
+    assert [g for g in emu.groups() if not g["IsDefault"]] == []
+    assert emu.calls("CreateTrafficDistributionGroup")[0]["status"] is None
+    emu.inject_fault("PutRule", "drop")
+    with pytest.raises((ConnectionClosedError, EndpointConnectionError)):
+        client("events").put_rule(Name="r", ScheduleExpression="rate(1 minute)")
+    assert create(connect, instance)["Id"]  # the next call is served normally
+
+
+@e2e
+def test_inject_fault_rejects_typos(emu: Emulator) -> None:
+    with pytest.raises(ValueError):
+        emu.inject_fault("CreateTrafficDistributionGroup", "explode")
+    with pytest.raises(ValueError):
+        emu.inject_fault("CreateTDG", "throttle")
+    with pytest.raises(ValueError):
+        emu.inject_fault("PutRule", "throttle", service="connect")
+
+
+@e2e
+def test_fault_can_target_one_service(emu: Emulator, client: ClientFactory, connect: Any, instance: str) -> None:
+    arn = create(connect, instance)["Arn"]
+    emu.inject_fault("TagResource", "throttle", service="events")
+    connect.tag_resource(resourceArn=arn, tags={"a": "b"})  # connect's TagResource unaffected
+    assert emu.calls("TagResource")[0]["fault"] is None
+
+
+# -- EventBridge and Lambda, as crhelper uses them -------------------------------------------------
+
+
+@pytest.fixture
+def crhelper_env(emu: Emulator, monkeypatch: pytest.MonkeyPatch) -> Emulator:
+    monkeypatch.setenv("AWS_ENDPOINT_URL", emu.endpoint_url)
+    monkeypatch.setenv("AWS_REGION", HOME)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "not-a-secret")
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
+    monkeypatch.delenv("AWS_SAM_LOCAL", raising=False)
+    return emu
+
+
+def crhelper_resource(logical_id: str, **event: Any) -> Any:
+    from crhelper import CfnResource
+
+    helper: Any = CfnResource(polling_interval=2, log_level="ERROR")
+    helper._event = {"LogicalResourceId": logical_id, "RequestType": "Create", **event}
+    helper._context = SimpleNamespace(function_name="tdg-provider")
+    return helper
+
+
+@e2e
+def test_crhelper_polling_setup_and_removal(crhelper_env: Emulator) -> None:
+    emu = crhelper_env
+    helper = crhelper_resource("TrafficGroup", ResourceProperties={"Name": "x"})
+    helper._setup_polling()
+    (rule,) = emu.rules()
+    assert rule["Name"].startswith("TrafficGroup") and len(rule["Name"]) == len("TrafficGroup") + 8
+    assert rule["Arn"] == f"arn:aws:events:{HOME}:123456789012:rule/{rule['Name']}"
+    assert (rule["ScheduleExpression"], rule["State"], rule["Region"]) == ("rate(2 minutes)", "ENABLED", HOME)
+    (target,) = rule["Targets"]
+    assert target["Arn"] == f"arn:aws:lambda:{HOME}:123456789012:function:tdg-provider"
+    assert json.loads(target["Input"])["CrHelperPoll"] is True
+    (permission,) = emu.permissions()
+    assert permission == {
+        "FunctionName": "tdg-provider",
+        "Qualifier": None,
+        "Region": HOME,
+        "StatementId": helper._event["CrHelperPermission"],
+        "SourceArn": rule["Arn"],
+        "Principal": "events.amazonaws.com",
+        "Action": "lambda:InvokeFunction",
+        "Statement": permission["Statement"],
+    }
+    helper._remove_polling()
+    assert emu.rules() == [] and emu.permissions() == []
+    assert [c["operation"] for c in emu.calls()] == [
+        "PutRule",
+        "AddPermission",
+        "PutTargets",
+        "RemoveTargets",
+        "RemovePermission",
+        "DeleteRule",
+    ]
+    assert all(c["status"] in (200, 201, 204) for c in emu.calls())
+
+
+@e2e
+def test_crhelper_limits_that_bite_on_aws(crhelper_env: Emulator) -> None:
+    emu = crhelper_env
+    too_long = crhelper_resource("L" * 57)  # + 8 random characters > 64
+    with pytest.raises(ClientError) as excinfo:
+        too_long._setup_polling()
+    assert error_of(excinfo)[:2] == ("ValidationException", 400)
+    big = crhelper_resource("Big", ResourceProperties={"Blob": "x" * 9000})
+    with pytest.raises(ClientError) as excinfo:
+        big._setup_polling()  # PutRule and AddPermission succeed, PutTargets fails
+    code, _, message = error_of(excinfo)
+    assert code == "ValidationException" and "8192" in message
+    assert [c["status"] for c in emu.calls()][-3:] == [200, 201, 400]
+
+
+@e2e
+def test_eventbridge_rules(emu: Emulator, client: ClientFactory) -> None:
+    events = client("events")
+    for bad in ("rate(1 minutes)", "rate(2 minute)", "rate(0 minutes)", "every 5 minutes", "cron(0 12 * * ?)"):
+        with pytest.raises(ClientError) as excinfo:
+            events.put_rule(Name="r", ScheduleExpression=bad)
+        assert error_of(excinfo)[:2] == ("ValidationException", 400), bad
+    for bad_name in ("has space", "x" * 65):
+        with pytest.raises(ClientError) as excinfo:
+            events.put_rule(Name=bad_name, ScheduleExpression="rate(1 minute)")
+        assert error_of(excinfo)[0] == "ValidationException"
+    with pytest.raises(ClientError) as excinfo:
+        events.put_rule(Name="r", ScheduleExpression="rate(1 hour)", State="SOMETIMES")
+    assert "enum value set" in error_of(excinfo)[2]
+    with pytest.raises(ClientError) as excinfo:
+        events.put_rule(Name="r")
+    assert error_of(excinfo)[0] == "ValidationException"
+
+    arn = events.put_rule(Name="r", ScheduleExpression="cron(0 12 * * ? *)")["RuleArn"]
+    assert events.put_rule(Name="r", ScheduleExpression="rate(1 day)", State="DISABLED")["RuleArn"] == arn
+    described = events.describe_rule(Name="r")
+    assert (described["Arn"], described["ScheduleExpression"], described["State"]) == (arn, "rate(1 day)", "DISABLED")
+    with pytest.raises(ClientError) as excinfo:
+        events.put_targets(Rule="missing", Targets=[{"Id": "1", "Arn": "arn:aws:sqs:us-east-1:1:q"}])
+    assert error_of(excinfo)[0] == "ResourceNotFoundException"
+    with pytest.raises(ClientError) as excinfo:
+        events.put_targets(Rule="r", Targets=[{"Id": "1", "Arn": "arn:aws:sqs:us-east-1:1:q", "Input": "{not json"}])
+    assert error_of(excinfo)[0] == "ValidationException"
+    events.put_targets(Rule="r", Targets=[{"Id": "1", "Arn": "arn:aws:sqs:us-east-1:1:q", "Input": "{}"}])
+    assert [t["Id"] for t in events.list_targets_by_rule(Rule="r")["Targets"]] == ["1"]
+    with pytest.raises(ClientError) as excinfo:
+        events.delete_rule(Name="r")
+    code, _, message = error_of(excinfo)
+    assert code == "ValidationException" and "targets" in message
+    assert events.remove_targets(Rule="r", Ids=["1"])["FailedEntryCount"] == 0
+    events.delete_rule(Name="r")
+    events.delete_rule(Name="r")  # deleting what is gone succeeds, as on AWS
+    with pytest.raises(ClientError) as excinfo:
+        events.describe_rule(Name="r")
+    assert error_of(excinfo)[0] == "ResourceNotFoundException"
+    assert emu.rules() == []
+
+
+@e2e
+def test_lambda_permissions(emu: Emulator, client: ClientFactory) -> None:
+    lam = client("lambda")
+    grant = {"Action": "lambda:InvokeFunction", "Principal": "events.amazonaws.com"}
+    function_arn = f"arn:aws:lambda:{HOME}:123456789012:function:fn"
+    statement = json.loads(lam.add_permission(FunctionName="fn", StatementId="sid-1", **grant)["Statement"])
+    assert statement["Resource"] == function_arn and statement["Sid"] == "sid-1"
+    with pytest.raises(ClientError) as excinfo:  # same function named by ARN: same policy
+        lam.add_permission(FunctionName=function_arn, StatementId="sid-1", **grant)
+    assert error_of(excinfo)[:2] == ("ResourceConflictException", 409)
+    for sid in ("s" * 101, "not ok!"):
+        with pytest.raises(ClientError) as excinfo:
+            lam.add_permission(FunctionName="fn", StatementId=sid, **grant)
+        assert error_of(excinfo)[:2] == ("ValidationException", 400)
+    lam.remove_permission(FunctionName="fn", StatementId="sid-1")
+    with pytest.raises(ClientError) as excinfo:
+        lam.remove_permission(FunctionName="fn", StatementId="sid-1")
+    assert error_of(excinfo)[:2] == ("ResourceNotFoundException", 404)
+    assert emu.permissions() == []
+
+
+# -- concurrency ---------------------------------------------------------------------------------
+
+
+@e2e
+def test_concurrent_creates_are_consistent(emu: Emulator, client: ClientFactory, instance: str) -> None:
+    results: list[str] = []
+    errors: list[str] = []
+
+    def worker(index: int) -> None:
+        own = client("connect", retries=1)
+        try:
+            own.create_traffic_distribution_group(Name=f"n{index % 4}", InstanceId=instance, ClientToken=f"t{index}")
+            results.append(f"n{index % 4}")
+        except ClientError as error:
+            errors.append(error.response["Error"]["Code"])
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(results) == ["n0", "n1", "n2", "n3"]
+    assert errors == ["ResourceConflictException"] * 4
+    assert len(emu.groups()) == 5
