@@ -1,0 +1,155 @@
+"""End-to-end fixtures: the real handler (one process per invocation), real botocore, the Connect
+emulator and the HTTPS ResponseServer, wired together by the local CloudFormation StackDriver.
+
+The servers live for the session; every test starts from an emulator reset and checks at teardown
+that the emulator had no internal errors and that no driver saw a protocol violation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from local.cloudformation import LambdaFunction, ResponseServer, StackDriver
+from local.emulator import Emulator
+
+ROOT = Path(__file__).resolve().parents[2]
+HANDLER_DIR = ROOT / "src" / "handler"
+STACK_YAML = ROOT / "examples" / "stack.yaml"
+FAILOVER_YAML = ROOT / "examples" / "failover.yaml"
+PROVIDER_STACK = "connect-tdg-provider"
+EXPORT = f"{PROVIDER_STACK}-ServiceToken"
+HOME, REPLICA = "us-east-1", "us-west-2"
+DELAY = 0.3  # emulated creation / deletion / update delay
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "tests/e2e" in str(item.fspath):
+            item.add_marker(pytest.mark.enable_socket)
+
+
+@pytest.fixture(scope="session")
+def emulator() -> Iterator[Emulator]:
+    with Emulator(creation_delay=DELAY, deletion_delay=DELAY, update_delay=DELAY) as emu:
+        yield emu
+
+
+@pytest.fixture(scope="session")
+def server() -> Iterator[ResponseServer]:
+    with ResponseServer() as srv:
+        yield srv
+
+
+@pytest.fixture
+def emu(emulator: Emulator) -> Iterator[Emulator]:
+    emulator.reset()
+    yield emulator
+    assert emulator.internal_errors() == []
+
+
+@pytest.fixture
+def instance(emu: Emulator) -> str:
+    return emu.add_instance(home_region=HOME, replica_region=REPLICA)
+
+
+@pytest.fixture
+def make_function(emu: Emulator, server: ResponseServer) -> Callable[..., LambdaFunction]:
+    def make(timeout_s: float = 60, region: str = HOME, **kwargs: Any) -> LambdaFunction:
+        return LambdaFunction(
+            HANDLER_DIR,
+            "app.handler",
+            env={"AWS_ENDPOINT_URL": emu.endpoint_url, "SSL_CERT_FILE": server.ca_pem_path},
+            timeout_s=timeout_s,
+            region=region,
+            grace_s=0.5,
+            **kwargs,
+        )
+
+    return make
+
+
+class Drivers:
+    """Every driver a test made; teardown asserts none saw a protocol violation unless told otherwise."""
+
+    def __init__(self) -> None:
+        self.made: list[StackDriver] = []
+        self.check_violations = True
+
+
+@pytest.fixture
+def drivers(server: ResponseServer) -> Iterator[Drivers]:
+    made = Drivers()
+    yield made
+    for driver in made.made:
+        assert_no_secret_in_logs(driver, server)
+        if made.check_violations:
+            assert driver.violations == []
+
+
+@pytest.fixture
+def make_driver(
+    emu: Emulator,
+    server: ResponseServer,
+    make_function: Callable[..., LambdaFunction],
+    drivers: Drivers,
+) -> Callable[..., StackDriver]:
+    """``make_driver(function=None, timeout_s=60, **StackDriver kwargs)``: a driver whose ServiceToken
+    export ``connect-tdg-provider-ServiceToken`` names the real handler."""
+
+    def make(function: LambdaFunction | None = None, *, timeout_s: float = 60, **kwargs: Any) -> StackDriver:
+        fn = function or make_function(timeout_s=timeout_s)
+        driver = StackDriver(server, [fn], rules_source=emu, **kwargs)
+        driver.register(fn, export_name=EXPORT)
+        drivers.made.append(driver)
+        return driver
+
+    return make
+
+
+# ------------------------------------------------------------------------------------------------
+# helpers shared by the test modules
+
+
+def params(instance_arn: str, **extra: str) -> dict[str, str]:
+    return {"ConnectInstanceArn": instance_arn, "ProviderStackName": PROVIDER_STACK, **extra}
+
+
+def owned_groups(emu: Emulator, include_deleted: bool = False) -> list[dict[str, Any]]:
+    """The groups a stack could have made: every group but the instances' default groups."""
+    return [g for g in emu.groups(include_deleted=include_deleted) if not g["IsDefault"]]
+
+
+def default_group(emu: Emulator) -> dict[str, Any]:
+    (group,) = [g for g in emu.groups() if g["IsDefault"]]
+    return group
+
+
+def summary(driver: StackDriver) -> list[tuple[str, str, str]]:
+    """(RequestType, LogicalResourceId, answered Status) of every request, in order."""
+    return [(r.request_type, r.logical_id, r.status) for r in driver.requests]
+
+
+def assert_answered_once(driver: StackDriver) -> None:
+    for rec in driver.requests:
+        assert len(rec.answers) == 1, (rec.request_type, rec.logical_id, rec.answers)
+        assert rec.answered
+
+
+def assert_nothing_left(emu: Emulator) -> None:
+    assert emu.rules() == []
+    assert emu.permissions() == []
+
+
+def assert_no_secret_in_logs(driver: StackDriver, server: ResponseServer) -> None:
+    secrets = [s for s in server.secrets() if s]
+    assert secrets
+    for rec in driver.requests:
+        assert rec.invocations
+        for inv in rec.invocations:
+            assert inv.logs
+            for secret in secrets:
+                assert secret not in inv.logs
+            assert "X-Amz-Signature" not in inv.logs
