@@ -135,3 +135,13 @@ def test_gives_up_at_the_deadline_and_logs_without_the_url(
     assert clock.now <= 1020
     assert "Gave up delivering the answer" in caplog.text
     assert "SECRETSIGNATURE" not in caplog.text and "amazonaws" not in caplog.text
+
+
+def test_unit_tests_cannot_open_sockets() -> None:
+    # The guarantee every other unit test relies on: a forgotten stub fails instead of reaching the network.
+    import socket
+
+    from pytest_socket import SocketBlockedError
+
+    with pytest.raises(SocketBlockedError):
+        socket.socket()
