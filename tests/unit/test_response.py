@@ -137,6 +137,7 @@ def test_gives_up_at_the_deadline_and_logs_without_the_url(
     assert "SECRETSIGNATURE" not in caplog.text and "amazonaws" not in caplog.text
 
 
+@pytest.mark.filterwarnings("ignore:A test tried to use socket")
 def test_unit_tests_cannot_open_sockets() -> None:
     # The guarantee every other unit test relies on: a forgotten stub fails instead of reaching the network.
     import socket
