@@ -124,7 +124,7 @@ def update(request: Request, clients: Clients, budget: Budget) -> Result:
     ref = GroupRef.parse(physical_id, desired.instance.region)
     if ref is None:
         # The resource never became a group (its Create failed), so make one now.
-        return _replace(request, desired, clients, budget)
+        return _replace(request, desired, clients, budget, current_name=None)
     client = clients(ref.region)
     current = connect.describe_group(client, ref, budget)
     if current is None:
@@ -134,7 +134,7 @@ def update(request: Request, clients: Clients, budget: Budget) -> Result:
             code="GroupGone",
         )
     if replacement_needed(current, desired):
-        return _replace(request, desired, clients, budget)
+        return _replace(request, desired, clients, budget, current_name=current.name)
     old_tags = _lenient_tags(request.old_properties)
     _apply_tags(client, current, desired.tags, old_tags, budget)
     return _converge(clients, ref, desired.distribution, budget, phase=UPDATING)
@@ -180,12 +180,14 @@ def tag_changes(
     return to_set, to_remove
 
 
-def _replace(request: Request, desired: GroupProperties, clients: Clients, budget: Budget) -> Result:
+def _replace(
+    request: Request, desired: GroupProperties, clients: Clients, budget: Budget, *, current_name: str | None
+) -> Result:
     client = clients(desired.instance.region)
     try:
         arn = connect.create_group(client, desired, request.request_id, budget)
     except ProviderError as error:
-        if error.code == "ResourceConflictException":
+        if error.code == "ResourceConflictException" and desired.name == current_name:
             raise ProviderError(
                 f"Cannot replace the group: the name {desired.name!r} is still held by the group this update "
                 "replaces, because CloudFormation deletes the old group only after the new one exists. "

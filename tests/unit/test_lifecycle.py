@@ -289,6 +289,18 @@ class TestUpdate:
         assert "Change Name in the same update" in failure.value.reason
         assert failure.value.physical_resource_id is None
 
+    def test_rename_to_a_name_another_group_holds_says_so(
+        self, stub: Stubber, clients: Regions, budget: Budget
+    ) -> None:
+        describe(stub)
+        stub.add_client_error("create_traffic_distribution_group", "ResourceConflictException", "Name in use", 409)
+
+        with pytest.raises(ProviderError) as failure:
+            lifecycle.handle(request("update", ResourceProperties=with_props("update", Name="taken")), clients, budget)
+
+        assert "still held by the group this update replaces" not in failure.value.reason
+        assert "unique Name per instance" in failure.value.reason
+
     def test_failed_replacement_deletes_the_new_group(self, stub: Stubber, clients: Regions, budget: Budget) -> None:
         describe(stub)
         created(stub, NEW_GROUP_ARN, Name="secondary-tdg", ClientToken="1f0c9a5e-update-4d2b-9d1e-000000000002")
