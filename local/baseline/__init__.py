@@ -1,0 +1,1 @@
+"""A baseline provider for ``make bench``, written the way crhelper's README recommends."""
