@@ -177,6 +177,8 @@ class Provider(CfnResource):
         self.PhysicalResourceId = physical_id or ""
 
     def _setup_polling(self) -> None:
+        # A failure here reaches crhelper's own handler, which answers FAILED with str(error).
+        self._error_code = "PollingUnavailable"
         state = self.Data.get("State", {})
         size = len(json.dumps({**self._event, "CrHelperData": self.Data, "CrHelperPoll": True})) + 200
         if size > MAX_POLL_INPUT:
@@ -189,6 +191,7 @@ class Provider(CfnResource):
             )
         try:
             super()._setup_polling()  # type: ignore[misc]
+            self._error_code = ""
         except Exception as error:
             self._remove_polling_quietly()
             raise ProviderError(
