@@ -14,13 +14,6 @@ from typing import Any
 
 from errors import ProviderError
 
-CONFIGS = ("TelephonyConfig", "AgentConfig", "SignInConfig")
-# The attribute (for !GetAtt) that shows each config as "region=value,region=value".
-ATTRIBUTE_NAMES = {
-    "TelephonyConfig": "TelephonyDistribution",
-    "AgentConfig": "AgentDistribution",
-    "SignInConfig": "SignInDistribution",
-}
 _REGION = re.compile(r"^[a-z]{2}(-[a-z]+){1,2}-\d$")
 _WHOLE_NUMBER = re.compile(r"^\d{1,3}$")
 LINKED_REGIONS = 2
@@ -34,8 +27,16 @@ class Distribution:
     agent: dict[str, int] | None = None
     sign_in: dict[str, bool] | None = None
 
+    def _configs(self) -> tuple[tuple[str, Mapping[str, int | bool] | None], ...]:
+        """Each config with the name of the ``!GetAtt`` attribute that shows it."""
+        return (
+            ("TelephonyDistribution", self.telephony),
+            ("AgentDistribution", self.agent),
+            ("SignInDistribution", self.sign_in),
+        )
+
     def is_empty(self) -> bool:
-        return self.telephony is None and self.agent is None and self.sign_in is None
+        return all(values is None for _, values in self._configs())
 
     def request(self) -> dict[str, Any]:
         """The UpdateTrafficDistribution arguments, without Id."""
@@ -63,26 +64,16 @@ class Distribution:
         """Whether ``actual`` already has every config this one asks for."""
         return all(
             wanted is None or wanted == have
-            for wanted, have in (
-                (self.telephony, actual.telephony),
-                (self.agent, actual.agent),
-                (self.sign_in, actual.sign_in),
-            )
+            for (_, wanted), (_, have) in zip(self._configs(), actual._configs(), strict=True)
         )
 
     def attributes(self) -> dict[str, str]:
         """``!GetAtt`` values such as TelephonyDistribution = "us-east-1=90,us-west-2=10"."""
-        result: dict[str, str] = {}
-        for config, values in (
-            ("TelephonyConfig", self.telephony),
-            ("AgentConfig", self.agent),
-            ("SignInConfig", self.sign_in),
-        ):
-            if values is not None:
-                result[ATTRIBUTE_NAMES[config]] = ",".join(
-                    f"{region}={_text(value)}" for region, value in sorted(values.items())
-                )
-        return result
+        return {
+            name: ",".join(f"{region}={_text(value)}" for region, value in sorted(values.items()))
+            for name, values in self._configs()
+            if values is not None
+        }
 
     @classmethod
     def from_api(cls, response: Mapping[str, Any]) -> Distribution:
