@@ -137,7 +137,7 @@ def update(request: Request, clients: Clients, budget: Budget) -> Result:
         return _replace(request, desired, clients, budget, current_name=current.name)
     old_tags = _lenient_tags(request.old_properties)
     _apply_tags(client, current, desired.tags, old_tags, budget)
-    return _converge(clients, ref, desired.distribution, budget, phase=UPDATING)
+    return _converge(clients, ref, desired.distribution, budget, phase=UPDATING, known=current)
 
 
 def distribute(request: Request, clients: Clients, budget: Budget) -> Result:
@@ -198,31 +198,44 @@ def _replace(
     return _converge(clients, _group_ref(arn, request.region), desired.distribution, budget, phase=REPLACING)
 
 
-def _converge(clients: Clients, ref: GroupRef, distribution: Distribution, budget: Budget, *, phase: str) -> Result:
+def _converge(
+    clients: Clients,
+    ref: GroupRef,
+    distribution: Distribution,
+    budget: Budget,
+    *,
+    phase: str,
+    known: Group | None = None,
+) -> Result:
     """Wait until the group is ACTIVE, apply the distribution if it differs, and wait until ACTIVE again.
 
+    ``known`` is the group as the caller has just described it, so that it is not described twice.
     Safe to run again from the start: a later poll finds the distribution applied and only waits.
     """
     client = clients(distribution.serving_region(ref.region))
     applied = distribution.is_empty()
+    unchanged: Distribution | None = None  # the distribution as read, when no update followed
 
     def ready() -> Group | None:
-        nonlocal applied
-        group = _settled(connect.describe_group(client, ref, budget), ref)
+        nonlocal applied, known, unchanged
+        group = _settled(known or connect.describe_group(client, ref, budget), ref)
+        known = None
         if group is None:
             return None
         if not applied:
             applied = True
-            if not distribution.satisfied_by(connect.get_distribution(client, ref, budget)):
+            current = connect.get_distribution(client, ref, budget)
+            if not distribution.satisfied_by(current):
                 connect.update_distribution(client, ref, distribution, budget)
                 return None  # the group passes through UPDATE_IN_PROGRESS
+            unchanged = current
         return group
 
     try:
         group = wait_for(ready, budget)
         if group is None:
             return Pending({"Phase": phase, "GroupArn": ref.value}, group_arn=ref.value)
-        applied_now = connect.get_distribution(client, ref, budget)
+        applied_now = unchanged or connect.get_distribution(client, ref, budget)
     except ProviderError as error:
         if phase == REPLACING:
             raise _after_cleanup(client, ref, budget, error) from error

@@ -141,7 +141,6 @@ class TestGroupWithDistribution:
 
     def test_update_of_distribution_only_is_in_place(self, stub: Stubber, clients: Regions, budget: Budget) -> None:
         describe(stub)
-        describe(stub)
         get_traffic(stub)
         stub.add_response("update_traffic_distribution", {}, FAILOVER_REQUEST)
         describe(stub, "UPDATE_IN_PROGRESS")
@@ -156,9 +155,7 @@ class TestGroupWithDistribution:
         self, stub: Stubber, clients: Regions, budget: Budget
     ) -> None:
         describe(stub)
-        describe(stub)
-        get_traffic(stub, telephony=WEST)
-        get_traffic(stub, telephony=WEST)
+        get_traffic(stub, telephony=WEST)  # read once: to compare, and for the attributes
 
         assert lifecycle.handle(group_request("Update", **FAILOVER), clients, budget).physical_resource_id == GROUP_ARN
 
@@ -189,7 +186,6 @@ class TestGroupWithDistribution:
         assert clients.asked == []
 
     def test_connect_rejection_explains_the_rules(self, stub: Stubber, clients: Regions, budget: Budget) -> None:
-        describe(stub)
         describe(stub)
         get_traffic(stub)
         stub.add_client_error("update_traffic_distribution", "InvalidRequestException", "Region not linked", 400)

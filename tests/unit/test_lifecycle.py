@@ -217,7 +217,6 @@ class TestUpdate:
         self, stub: Stubber, clients: Regions, budget: Budget
     ) -> None:
         describe(stub)
-        describe(stub)
         get_traffic(stub)
 
         assert lifecycle.handle(request("update"), clients, budget) == Done(GROUP_ARN, ATTRIBUTES)
@@ -228,7 +227,6 @@ class TestUpdate:
         describe(stub, tags={"team": "contact-center", "gone": "x", "owner": "someone-else"})
         stub.add_response("untag_resource", {}, {"resourceArn": GROUP_ARN, "tagKeys": ["gone"]})
         stub.add_response("tag_resource", {}, {"resourceArn": GROUP_ARN, "tags": {"team": "voice", "cost": "42"}})
-        describe(stub)
         get_traffic(stub)
 
         result = lifecycle.handle(request("update", ResourceProperties=new, OldResourceProperties=old), clients, budget)
@@ -238,7 +236,6 @@ class TestUpdate:
     def test_id_to_arn_of_the_same_instance_is_not_a_replacement(
         self, stub: Stubber, clients: Regions, budget: Budget
     ) -> None:
-        describe(stub)
         describe(stub)
         get_traffic(stub)
         new = with_props("update", InstanceId=INSTANCE_ARN.rsplit("/", 1)[1])
@@ -266,7 +263,6 @@ class TestUpdate:
         self, stub: Stubber, clients: Regions, budget: Budget
     ) -> None:
         # A failed rename rolls back: the old properties come back as ResourceProperties for the same group.
-        describe(stub)
         describe(stub)
         get_traffic(stub)
         failed = with_props("update", Name="secondary-tdg")
