@@ -19,8 +19,9 @@ clients = ConnectClients()
 clients(REGION)  # built during init, reused by every invocation of this container
 helper = Provider(
     region=REGION,
-    handle=lambda request, budget: lifecycle.handle(request, clients, budget),
-    resume=lambda request, state, budget: lifecycle.resume(request, state, clients, budget),
+    handle=lambda request, budget, progress: lifecycle.handle(request, clients, budget, progress),
+    resume=lambda request, state, budget, progress: lifecycle.resume(request, state, clients, budget, progress),
+    abandon=lambda state, budget: lifecycle.abandon(state, clients, budget),
     logger=logger,
     metrics=metrics,
 )

@@ -7,7 +7,6 @@ retries are off, so that one policy, aware of the deadline, decides.
 
 from __future__ import annotations
 
-import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -19,7 +18,7 @@ from botocore.exceptions import ClientError, ConnectionError, HTTPClientError
 from distribution import Distribution
 from errors import ProviderError
 from properties import GroupProperties, GroupRef
-from waiting import Budget
+from waiting import Budget, OutOfTime
 
 if TYPE_CHECKING:
     from mypy_boto3_connect import ConnectClient
@@ -30,12 +29,14 @@ else:
 
 T = TypeVar("T")
 
-TRANSIENT_CODES = frozenset(
-    {"ThrottlingException", "TooManyRequestsException", "InternalServiceException", "ServiceUnavailableException"}
-)
+THROTTLING_CODES = frozenset({"ThrottlingException", "TooManyRequestsException"})
+SERVER_CODES = frozenset({"InternalServiceException", "ServiceUnavailableException", "ServiceUnavailable"})
+# Server errors and lost connections: this many tries, then the region counts as unavailable.
 MAX_ATTEMPTS = 8
 FIRST_BACKOFF = 1.0
 MAX_BACKOFF = 8.0
+# Throttling is retried for as long as the budget lasts, up to this far apart.
+MAX_THROTTLE_BACKOFF = 16.0
 
 CLIENT_CONFIG = Config(
     retries={"total_max_attempts": 1},  # _call retries, within the invocation's deadline
@@ -100,7 +101,10 @@ class Group:
 
 
 def create_group(client: ConnectClient, props: GroupProperties, client_token: str, budget: Budget) -> str:
-    """Create the group and return its ARN. A repeated ``client_token`` gives back the same group."""
+    """Create the group and return its ARN. A repeated ``client_token`` gives back the same group.
+
+    Connect creates groups only in the instance's home region: ``client`` must be that region's.
+    """
     request: dict[str, Any] = {
         "Name": props.name,
         "InstanceId": props.instance.given,
@@ -114,17 +118,20 @@ def create_group(client: ConnectClient, props: GroupProperties, client_token: st
         lambda: client.create_traffic_distribution_group(**request),
         budget,
         extra_transient={"ResourceNotReadyException"},
+        region=client.meta.region_name,
     )
     return response["Arn"]
 
 
-def describe_group(client: ConnectClient, group: GroupRef, budget: Budget) -> Group | None:
-    """The group as Connect sees it now, or None when it does not exist."""
+def describe_group(client: ConnectClient, group: GroupRef, budget: Budget, *, attempts: int = 0) -> Group | None:
+    """The group as Connect sees it now, or None when Connect does not know it (yet, or any more)."""
     try:
         response = _call(
             lambda: client.describe_traffic_distribution_group(TrafficDistributionGroupId=group.value),
             budget,
             missing_ok=True,
+            attempts=attempts,
+            region=client.meta.region_name,
         )
     except _Missing:
         return None
@@ -132,12 +139,13 @@ def describe_group(client: ConnectClient, group: GroupRef, budget: Budget) -> Gr
 
 
 def delete_group(client: ConnectClient, group: GroupRef, budget: Budget) -> bool:
-    """Ask Connect to delete the group; False when it was already gone."""
+    """Ask Connect to delete the group; False when it was already gone. Only the home region deletes."""
     try:
         _call(
             lambda: client.delete_traffic_distribution_group(TrafficDistributionGroupId=group.value),
             budget,
             missing_ok=True,
+            region=client.meta.region_name,
         )
     except _Missing:
         return False
@@ -145,29 +153,64 @@ def delete_group(client: ConnectClient, group: GroupRef, budget: Budget) -> bool
 
 
 def tag_group(client: ConnectClient, arn: str, tags: Mapping[str, str], budget: Budget) -> None:
-    _call(lambda: client.tag_resource(resourceArn=arn, tags=dict(tags)), budget)
+    _call(lambda: client.tag_resource(resourceArn=arn, tags=dict(tags)), budget, region=client.meta.region_name)
 
 
 def untag_group(client: ConnectClient, arn: str, keys: list[str], budget: Budget) -> None:
-    _call(lambda: client.untag_resource(resourceArn=arn, tagKeys=keys), budget)
+    _call(lambda: client.untag_resource(resourceArn=arn, tagKeys=keys), budget, region=client.meta.region_name)
 
 
-def get_distribution(client: ConnectClient, group: GroupRef, budget: Budget) -> Distribution:
-    response = _call(lambda: client.get_traffic_distribution(Id=group.value), budget)
+def get_distribution(
+    client: ConnectClient, group: GroupRef, budget: Budget, *, attempts: int = 0
+) -> Distribution | None:
+    """The distribution Connect reports now, or None when Connect does not know the group (yet)."""
+    try:
+        response = _call(
+            lambda: client.get_traffic_distribution(Id=group.value),
+            budget,
+            missing_ok=True,
+            attempts=attempts,
+            region=client.meta.region_name,
+        )
+    except _Missing:
+        return None
     return Distribution.from_api(response)
 
 
-def update_distribution(client: ConnectClient, group: GroupRef, distribution: Distribution, budget: Budget) -> None:
-    _call(
-        lambda: client.update_traffic_distribution(Id=group.value, **distribution.request()),
-        budget,
-        # Another change to the group may still be finishing; it clears within seconds.
-        extra_transient={"ResourceConflictException"},
-    )
+def update_distribution(client: ConnectClient, group: GroupRef, distribution: Distribution, budget: Budget) -> bool:
+    """Send the distribution; False when Connect cannot take it yet, so the caller waits and tries again.
+
+    Connect accepts an update only while the group is ACTIVE and answers InvalidRequestException ("status
+    ... must be ACTIVE") otherwise; right after Create it may not know the group yet. No source says
+    that ResourceConflictException is passing, so it fails like any other rejection.
+    """
+    try:
+        _call(
+            lambda: client.update_traffic_distribution(Id=group.value, **distribution.request()),
+            budget,
+            missing_ok=True,
+            not_active_ok=True,
+            region=client.meta.region_name,
+        )
+    except (_Missing, _NotActive):
+        return False
+    return True
 
 
 class _Missing(Exception):
     """The resource does not exist (ResourceNotFoundException)."""
+
+
+class _NotActive(Exception):
+    """UpdateTrafficDistribution refused because the group is not ACTIVE."""
+
+
+class Unavailable(ProviderError):
+    """Connect in one region kept answering 5xx or could not be reached: that region may be down."""
+
+    def __init__(self, reason: str, *, region: str, code: str) -> None:
+        super().__init__(reason, code=code)
+        self.region = region
 
 
 def _call(
@@ -176,10 +219,20 @@ def _call(
     *,
     extra_transient: set[str] | frozenset[str] = frozenset(),
     missing_ok: bool = False,
+    not_active_ok: bool = False,
+    attempts: int = 0,
+    region: str = "",
 ) -> T:
-    transient = TRANSIENT_CODES | extra_transient
+    """Make one Connect call, retrying what passes.
+
+    Throttling is retried for as long as the budget lasts, more slowly each time, and never fails the
+    request: when the budget ends, OutOfTime hands the work over to scheduled polling. Server errors and
+    lost connections are retried ``attempts`` times (MAX_ATTEMPTS when 0), then raise Unavailable, so a
+    caller can turn to the other region. Every other error raises ProviderError with a reason.
+    """
+    attempts = attempts or MAX_ATTEMPTS
     backoff = FIRST_BACKOFF
-    attempt = 1
+    failures = 0
     while True:
         try:
             return request()
@@ -187,15 +240,34 @@ def _call(
             code = error_code(error)
             if missing_ok and code == "ResourceNotFoundException":
                 raise _Missing() from error
-            retryable = code in transient or _http_status(error) >= 500
+            if not_active_ok and code == "InvalidRequestException" and _says_not_active(error):
+                raise _NotActive() from error
+            throttled = code in THROTTLING_CODES
+            server_side = code in SERVER_CODES or code in extra_transient or _http_status(error) >= 500
             failure: Exception = error
         except (ConnectionError, HTTPClientError) as error:
-            code, retryable, failure = "ConnectionError", True, error
-        pause = random.uniform(backoff / 2, backoff) if retryable else 0.0
-        if not retryable or attempt >= MAX_ATTEMPTS or not budget.nap(max(FIRST_BACKOFF / 2, pause)):
-            raise ProviderError(explain(failure, attempts=attempt), code=code) from failure
-        attempt += 1
-        backoff = min(MAX_BACKOFF, backoff * 2)
+            code, throttled, server_side, failure = "ConnectionError", False, True, error
+        if not (throttled or server_side):
+            raise ProviderError(explain(failure), code=code) from failure
+        if throttled:
+            budget.throttles += 1
+            pause = budget.jitter(backoff / 2, backoff)
+            backoff = min(MAX_THROTTLE_BACKOFF, backoff * 2)
+        else:
+            failures += 1
+            if failures >= attempts:
+                raise Unavailable(
+                    explain(failure, attempts=failures, region=region), region=region, code=code
+                ) from failure
+            pause = budget.jitter(backoff / 2, backoff)
+            backoff = min(MAX_BACKOFF, backoff * 2)
+        if not budget.nap(pause):
+            raise OutOfTime(explain(failure, attempts=failures or 1, region=region), throttled=throttled) from failure
+
+
+def _says_not_active(error: ClientError) -> bool:
+    message = str(error.response.get("Error", {}).get("Message", ""))
+    return "ACTIVE" in message.upper()
 
 
 def error_code(error: ClientError) -> str:
@@ -218,8 +290,10 @@ _ADVICE: dict[str | tuple[str, str], str] = {
         "give the instance ARN, so that the provider calls Connect in the ARN's region."
     ),
     (_CREATE, "InvalidRequestException"): (
-        "The instance must be replicated to a second region (ReplicateInstance, Connect Global Resiliency) "
-        "before it can have traffic distribution groups."
+        "Connect gives this error for two causes it does not tell apart. Either the instance is not replicated "
+        "yet (run ReplicateInstance, Connect Global Resiliency, and wait until the replica is ACTIVE), or the "
+        "call reached the replica region: groups can only be created in the instance's home region, so give "
+        "InstanceId as the ARN of the instance in its home region."
     ),
     "ServiceQuotaExceededException": (
         "The instance has reached its quota of traffic distribution groups. Delete unused groups or request "
@@ -241,18 +315,23 @@ _ADVICE: dict[str | tuple[str, str], str] = {
     ),
     "InternalServiceException": "Connect had an internal error; retry the stack operation later.",
 }
+_UNAVAILABLE = (
+    "Connect in {region} may be having an outage. If {region} is down and this update moves traffic away "
+    "from it, update the stack from a provider in the other region (see the outage runbook in the README)."
+)
 
 
-def explain(error: Exception, attempts: int = 1) -> str:
+def explain(error: Exception, attempts: int = 1, region: str = "") -> str:
     """A reason that starts with the failed call and Connect's words, and ends with what to do."""
+    where = f" in {region}" if region else ""
+    tried = f" after {attempts} attempts" if attempts > 1 else ""
     if isinstance(error, ClientError):
         code = error_code(error)
         message = error.response.get("Error", {}).get("Message", "") or str(error)
         operation = error.operation_name
-        tried = f" after {attempts} attempts" if attempts > 1 else ""
-        advice = _ADVICE.get((operation, code)) or _ADVICE.get(code, "")
-        return f"Connect {operation} failed with {code}{tried}: {message}. {advice}".strip()
-    return (
-        f"Could not reach Connect after {attempts} attempts ({type(error).__name__}: {error}). "
-        "Check the function's network access to the Connect endpoint, then retry."
-    )
+        server_side = code in SERVER_CODES or _http_status(error) >= 500
+        advice = _UNAVAILABLE.format(region=region) if server_side and region else ""
+        advice = advice or _ADVICE.get((operation, code)) or _ADVICE.get(code, "")
+        return f"Connect {operation}{where} failed with {code}{tried}: {message}. {advice}".strip()
+    advice = _UNAVAILABLE.format(region=region) if region else "Check the function's network access to Connect."
+    return f"Could not reach Connect{where}{tried} ({type(error).__name__}: {error}). {advice}"

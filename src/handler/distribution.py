@@ -53,12 +53,27 @@ class Distribution:
 
     def serving_region(self, default: str) -> str:
         """Where to call UpdateTrafficDistribution: Connect asks for the region that should take the calls,
-        which is also the one that works when the other region is down."""
-        if not self.telephony:
+        which is also the one that works when the other region is down. Agents decide when calls are not
+        given; ``default`` (the home region) wins a tie."""
+        shares = self.telephony or self.agent
+        if not shares:
             return default
-        top = max(self.telephony.values())
-        leaders = sorted(region for region, share in self.telephony.items() if share == top)
+        top = max(shares.values())
+        leaders = sorted(region for region, share in shares.items() if share == top)
         return default if default in leaders else leaders[0]
+
+    def read_regions(self, home: str) -> list[str]:
+        """Where to read the group: the serving region first, then the other one, for when it is down."""
+        first = self.serving_region(home)
+        named = {region for _, values in self._configs() for region in values or {}}
+        return [first, *sorted((named | {home}) - {first})]
+
+    def with_telephony_of(self, current: Distribution) -> Distribution:
+        """This distribution, with the group's current TelephonyConfig when it gives none: Connect's admin
+        guide says a telephony distribution must be provided with every update."""
+        if self.telephony is not None or current.telephony is None:
+            return self
+        return Distribution(telephony=dict(current.telephony), agent=self.agent, sign_in=self.sign_in)
 
     def satisfied_by(self, actual: Distribution) -> bool:
         """Whether ``actual`` already has every config this one asks for."""

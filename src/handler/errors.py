@@ -18,3 +18,9 @@ class ProviderError(Exception):
         self.reason = reason
         self.physical_resource_id = physical_resource_id
         self.code = code
+
+    def about(self, physical_resource_id: str) -> ProviderError:
+        """This error, answered for ``physical_resource_id`` unless it already names a resource."""
+        if self.physical_resource_id:
+            return self
+        return ProviderError(self.reason, physical_resource_id=physical_resource_id, code=self.code)

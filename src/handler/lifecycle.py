@@ -4,13 +4,22 @@ Each entry point returns ``Done`` (answer SUCCESS with this id and these attribu
 (the invocation ran out of time; carry on with scheduled polling from this state), or raises
 ProviderError (answer FAILED). Update reconciles against the group as Connect describes it, not
 against OldResourceProperties, so that a rollback to the old properties never replaces by mistake.
+
+What Connect documents, and what the code here relies on (docs/emulator-fidelity.md has the sources):
+- a group just created may be unknown to Describe, Get and Update for a while, longer in the replica
+  region: for a group this request made, "not found" means "not visible yet";
+- Create and Delete work only in the home region; reads and UpdateTrafficDistribution take the ARN in
+  either region, so a failover works from the surviving region without one call to the failed one;
+- UpdateTrafficDistribution is accepted only while the group is ACTIVE;
+- once traffic has moved, the answer is SUCCESS: a FAILED answer would make the rollback move the calls
+  back into the region they were moved out of.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import connect
 from connect import Group
@@ -24,7 +33,7 @@ from properties import (
     parse_group_properties,
     parse_tags,
 )
-from waiting import Budget, wait_for
+from waiting import Budget, OutOfTime
 
 if TYPE_CHECKING:
     from mypy_boto3_connect import ConnectClient
@@ -33,8 +42,12 @@ GROUP_TYPE = "Custom::TrafficDistributionGroup"
 DISTRIBUTION_TYPE = "Custom::TrafficDistribution"
 RESOURCE_TYPES = (GROUP_TYPE, DISTRIBUTION_TYPE)
 
-# Gives the Connect client for a region: Connect must be called in the instance's home region.
+# Gives the Connect client for a region. Create, Delete and tags go to the group's home region (its
+# ARN's); reads and UpdateTrafficDistribution may go to either region, given the ARN.
 Clients = Callable[[str], "ConnectClient"]
+T = TypeVar("T")
+# Reads try the serving region this many times before they turn to the other region.
+READ_ATTEMPTS = 3
 
 
 @dataclass(frozen=True)
@@ -64,8 +77,11 @@ class Request:
 
 @dataclass(frozen=True)
 class Done:
+    """Answer SUCCESS. ``note`` is a warning for the logs, for a success with a caveat."""
+
     physical_resource_id: str
     data: dict[str, str] = field(default_factory=dict)
+    note: str = ""
 
 
 @dataclass(frozen=True)
@@ -78,30 +94,71 @@ class Pending:
 
 Result = Done | Pending
 
-# The phases an unfinished request can be in, as kept in Pending.state["Phase"]: a new group (its failure
-# leaves it for the rollback's Delete), a replacement (its failure deletes it), an existing group, a delete.
-CREATING, REPLACING, UPDATING, DELETING = "create", "replace", "update", "delete"
+
+@dataclass
+class Progress:
+    """What this invocation has made so far, for an answer the provider must send before the lifecycle
+    returns (its last-resort timer): a group made for a Create must never be left untracked."""
+
+    group_arn: str | None = None
+    replacing: bool = False
 
 
-def handle(request: Request, clients: Clients, budget: Budget) -> Result:
+# The phases an unfinished request can be in, as kept in Pending.state["Phase"]: not started (run the
+# request again; every step is idempotent), a new group (its failure leaves it for the rollback's
+# Delete), a replacement (its failure deletes it), an existing group, a delete.
+STARTING, CREATING, REPLACING, UPDATING, DELETING = "start", "create", "replace", "update", "delete"
+NEW_GROUP_PHASES = (CREATING, REPLACING)
+DELETABLE = ("ACTIVE", "CREATION_FAILED", "DELETION_FAILED")
+
+
+def handle(request: Request, clients: Clients, budget: Budget, progress: Progress | None = None) -> Result:
     """Run one Create, Update or Delete event."""
-    if request.request_type == "Delete":
-        return delete(request, clients, budget)
-    check_resource_type(request)
-    if request.resource_type == DISTRIBUTION_TYPE:
-        return distribute(request, clients, budget)
-    if request.request_type == "Create":
-        return create(request, clients, budget)
-    return update(request, clients, budget)
+    progress = progress or Progress()
+    try:
+        if request.request_type == "Delete":
+            return delete(request, clients, budget)
+        check_resource_type(request)
+        if request.resource_type == DISTRIBUTION_TYPE:
+            return distribute(request, clients, budget)
+        if request.request_type == "Create":
+            return create(request, clients, budget, progress)
+        return update(request, clients, budget, progress)
+    except OutOfTime:
+        # Throttled or answered 5xx until the time ran out, before any state worth keeping: start again.
+        return Pending({"Phase": STARTING}, group_arn=progress.group_arn)
 
 
-def resume(request: Request, state: Mapping[str, str], clients: Clients, budget: Budget) -> Result:
+def resume(
+    request: Request, state: Mapping[str, str], clients: Clients, budget: Budget, progress: Progress | None = None
+) -> Result:
     """Carry on with a request that an earlier invocation handed over to scheduled polling."""
-    ref = _group_ref(state["GroupArn"], request.region)
     phase = state["Phase"]
+    if phase == STARTING:
+        return handle(request, clients, budget, progress)
+    ref = _group_ref(state["GroupArn"], request.region)
+    if progress is not None and phase in NEW_GROUP_PHASES:
+        progress.group_arn, progress.replacing = ref.value, phase == REPLACING
     if phase == DELETING:
-        return _settle_deleted(clients(ref.region), ref, budget, already_requested=True)
-    return _converge(clients, ref, _desired_distribution(request), budget, phase=phase)
+        return _delete_and_wait(clients(ref.region), ref, budget, requested=state.get("Requested") == "true")
+    sent = state.get("Sent") == "true"
+    return _settle(clients, ref, _desired_distribution(request), budget, phase=phase, sent=sent)
+
+
+def abandon(state: Mapping[str, str], clients: Clients, budget: Budget) -> str:
+    """The request cannot go on (scheduled polling could not be set up): undo what only it made.
+
+    A replacement group is deleted, as a failed replacement always is; a new group stays for the
+    rollback's Delete. Returns what happened, for the Reason.
+    """
+    if state.get("Phase") != REPLACING or not state.get("GroupArn"):
+        return ""
+    ref = _group_ref(state["GroupArn"], "")
+    try:
+        connect.delete_group(clients(ref.region), ref, budget)
+    except (ProviderError, OutOfTime) as error:
+        return f" The replacement group {ref.value} could not be deleted ({error}); delete it by hand."
+    return f" The replacement group {ref.value} is being deleted; the stack keeps the old group."
 
 
 def check_resource_type(request: Request) -> None:
@@ -112,21 +169,26 @@ def check_resource_type(request: Request) -> None:
         )
 
 
-def create(request: Request, clients: Clients, budget: Budget) -> Result:
+def create(request: Request, clients: Clients, budget: Budget, progress: Progress) -> Result:
     desired = parse_group_properties(request.properties, request.region)
     arn = connect.create_group(clients(desired.instance.region), desired, request.request_id, budget)
-    return _converge(clients, _group_ref(arn, request.region), desired.distribution, budget, phase=CREATING)
+    progress.group_arn = arn
+    return _settle(clients, _group_ref(arn, request.region), desired.distribution, budget, phase=CREATING)
 
 
-def update(request: Request, clients: Clients, budget: Budget) -> Result:
+def update(request: Request, clients: Clients, budget: Budget, progress: Progress) -> Result:
+    """Update in place when Connect can, else replace. Reads start in the region that will serve the
+    calls, so that a failover works while the home region is down."""
     desired = parse_group_properties(request.properties, request.region)
     physical_id = request.physical_resource_id or ""
     ref = GroupRef.parse(physical_id, desired.instance.region)
     if ref is None:
         # The resource never became a group (its Create failed), so make one now.
-        return _replace(request, desired, clients, budget, current_name=None)
-    client = clients(ref.region)
-    current = connect.describe_group(client, ref, budget)
+        return _replace(request, desired, clients, budget, progress, current_name=None)
+    regions = desired.distribution.read_regions(ref.region)
+    current, read_in = _read(
+        clients, regions, lambda client, tries: connect.describe_group(client, ref, budget, attempts=tries)
+    )
     if current is None:
         raise ProviderError(
             f"Traffic distribution group {physical_id} no longer exists: it was deleted outside "
@@ -134,10 +196,10 @@ def update(request: Request, clients: Clients, budget: Budget) -> Result:
             code="GroupGone",
         )
     if replacement_needed(current, desired):
-        return _replace(request, desired, clients, budget, current_name=current.name)
-    old_tags = _lenient_tags(request.old_properties)
-    _apply_tags(client, current, desired.tags, old_tags, budget)
-    return _converge(clients, ref, desired.distribution, budget, phase=UPDATING, known=current)
+        return _replace(request, desired, clients, budget, progress, current_name=current.name)
+    # Tags before traffic: if the home region cannot take them, the update fails before any call moves.
+    _apply_tags(clients, ref, current, read_in, desired.tags, _lenient_tags(request.old_properties), budget)
+    return _settle(clients, ref, desired.distribution, budget, phase=UPDATING, known=current)
 
 
 def distribute(request: Request, clients: Clients, budget: Budget) -> Result:
@@ -146,7 +208,7 @@ def distribute(request: Request, clients: Clients, budget: Budget) -> Result:
     Its physical id is the group's ARN, so pointing it at another group is a replacement.
     """
     desired = parse_distribution_properties(request.properties)
-    return _converge(clients, desired.group, desired.distribution, budget, phase=UPDATING)
+    return _settle(clients, desired.group, desired.distribution, budget, phase=UPDATING)
 
 
 def delete(request: Request, clients: Clients, budget: Budget) -> Result:
@@ -159,7 +221,8 @@ def delete(request: Request, clients: Clients, budget: Budget) -> Result:
     if ref is None:
         # Not a group: crhelper's invented id after a Create that failed before a group existed.
         return Done(physical_id)
-    return _settle_deleted(clients(ref.region), ref, budget, already_requested=False)
+    # Connect deletes a group only in its home region: the ARN's.
+    return _delete_and_wait(clients(ref.region), ref, budget, requested=False)
 
 
 def replacement_needed(current: Group, desired: GroupProperties) -> bool:
@@ -181,11 +244,16 @@ def tag_changes(
 
 
 def _replace(
-    request: Request, desired: GroupProperties, clients: Clients, budget: Budget, *, current_name: str | None
+    request: Request,
+    desired: GroupProperties,
+    clients: Clients,
+    budget: Budget,
+    progress: Progress,
+    *,
+    current_name: str | None,
 ) -> Result:
-    client = clients(desired.instance.region)
     try:
-        arn = connect.create_group(client, desired, request.request_id, budget)
+        arn = connect.create_group(clients(desired.instance.region), desired, request.request_id, budget)
     except ProviderError as error:
         if error.code == "ResourceConflictException" and desired.name == current_name:
             raise ProviderError(
@@ -195,10 +263,11 @@ def _replace(
                 code=error.code,
             ) from error
         raise
-    return _converge(clients, _group_ref(arn, request.region), desired.distribution, budget, phase=REPLACING)
+    progress.group_arn, progress.replacing = arn, True
+    return _settle(clients, _group_ref(arn, request.region), desired.distribution, budget, phase=REPLACING)
 
 
-def _converge(
+def _settle(
     clients: Clients,
     ref: GroupRef,
     distribution: Distribution,
@@ -206,53 +275,100 @@ def _converge(
     *,
     phase: str,
     known: Group | None = None,
+    sent: bool = False,
 ) -> Result:
-    """Wait until the group is ACTIVE, apply the distribution if it differs, and wait until ACTIVE again.
+    """Converge, and when that fails do what the phase needs: a FAILED answer for a new group carries its
+    ARN, so that the rollback's Delete removes it; a failed replacement deletes the group it made."""
+    try:
+        return _converge(clients, ref, distribution, budget, phase=phase, known=known, sent=sent)
+    except ProviderError as error:
+        if phase == CREATING:
+            raise error.about(ref.value) from error
+        if phase == REPLACING:
+            raise _replacement_failed(clients(ref.region), ref, budget, error) from error
+        raise
+
+
+def _converge(
+    clients: Clients,
+    ref: GroupRef,
+    desired: Distribution,
+    budget: Budget,
+    *,
+    phase: str,
+    known: Group | None,
+    sent: bool,
+) -> Result:
+    """Wait until the group is ACTIVE, apply the distribution if it differs, then wait until Connect
+    reports it applied. Safe to run again from the start: a later poll finds it applied and only reads.
 
     ``known`` is the group as the caller has just described it, so that it is not described twice.
-    Safe to run again from the start: a later poll finds the distribution applied and only waits.
+    ``sent`` says that an earlier invocation's update was accepted: traffic may have moved, so from then
+    on errors are waited out, never answered FAILED.
     """
-    client = clients(distribution.serving_region(ref.region))
-    applied = distribution.is_empty()
-    unchanged: Distribution | None = None  # the distribution as read, when no update followed
+    regions = desired.read_regions(ref.region)
+    update_in = desired.serving_region(ref.region)
+    sent_now = False
+    trouble = ""
+    pauses = budget.pauses()
+    while True:
+        try:
+            group = (
+                known
+                or _read(
+                    clients, regions, lambda client, tries: connect.describe_group(client, ref, budget, attempts=tries)
+                )[0]
+            )
+            known = None
+            if _ready(group, ref, phase):
+                assert group is not None
+                current = _read(
+                    clients,
+                    regions,
+                    lambda client, tries: connect.get_distribution(client, ref, budget, attempts=tries),
+                )[0]
+                if current is not None and desired.satisfied_by(current):
+                    return Done(ref.value, {**group.attributes(), **current.attributes()})
+                if current is not None and not sent_now:
+                    to_send = desired.with_telephony_of(current)
+                    sent_now = connect.update_distribution(clients(update_in), ref, to_send, budget)
+                    sent = sent or sent_now
+            trouble = ""
+        except OutOfTime as error:
+            if not sent or error.throttled:
+                return _pending(phase, ref, sent)
+            trouble = str(error)
+        except ProviderError as error:
+            if not sent:
+                raise
+            trouble = error.reason  # traffic has moved: wait the error out, never answer FAILED
+        if not budget.nap(next(pauses)):
+            if sent and trouble:
+                return Done(
+                    ref.value,
+                    {"Id": ref.group_id, "Arn": ref.value, **desired.attributes()},
+                    note=f"Connect accepted the distribution but could not be read back: {trouble}",
+                )
+            return _pending(phase, ref, sent)
 
-    def ready() -> Group | None:
-        nonlocal applied, known, unchanged
-        group = _settled(known or connect.describe_group(client, ref, budget), ref)
-        known = None
-        if group is None:
-            return None
-        if not applied:
-            applied = True
-            current = connect.get_distribution(client, ref, budget)
-            if not distribution.satisfied_by(current):
-                connect.update_distribution(client, ref, distribution, budget)
-                return None  # the group passes through UPDATE_IN_PROGRESS
-            unchanged = current
-        return group
 
-    try:
-        group = wait_for(ready, budget)
-        if group is None:
-            return Pending({"Phase": phase, "GroupArn": ref.value}, group_arn=ref.value)
-        applied_now = unchanged or connect.get_distribution(client, ref, budget)
-    except ProviderError as error:
-        if phase == REPLACING:
-            raise _after_cleanup(client, ref, budget, error) from error
-        raise
-    return Done(ref.value, {**group.attributes(), **applied_now.attributes()})
+def _pending(phase: str, ref: GroupRef, sent: bool) -> Pending:
+    state = {"Phase": phase, "GroupArn": ref.value}
+    if sent:
+        state["Sent"] = "true"
+    return Pending(state, group_arn=ref.value)
 
 
-def _settled(group: Group | None, ref: GroupRef) -> Group | None:
-    """The group once it is ACTIVE; None while Connect is still creating it; FAILED otherwise."""
+def _ready(group: Group | None, ref: GroupRef, phase: str) -> bool:
+    """Whether the group is ACTIVE; False while Connect is still working on it; FAILED otherwise."""
+    if group is None and phase in NEW_GROUP_PHASES:
+        return False  # made by this request, and not visible yet: Connect is eventually consistent
     if group is None:
         raise ProviderError(
             f"Traffic distribution group {ref.value} does not exist (any more). If the stack created it, "
             "something outside CloudFormation deleted it; check the ARN and retry the stack operation.",
             code="GroupGone",
         )
-    if group.status == "ACTIVE":
-        return group
     if group.status == "CREATION_FAILED":
         raise ProviderError(
             f"Connect could not create traffic distribution group {group.name!r} ({group.arn}): its status is "
@@ -267,17 +383,28 @@ def _settled(group: Group | None, ref: GroupRef) -> Group | None:
             physical_resource_id=ref.value,
             code="GroupGone",
         )
-    return None
+    return group.status == "ACTIVE"
 
 
-def _after_cleanup(client: ConnectClient, ref: GroupRef, budget: Budget, error: ProviderError) -> ProviderError:
-    """A failed replacement: delete the new group, so nothing is orphaned, and say what happened."""
+def _read(clients: Clients, regions: list[str], read: Callable[[ConnectClient, int], T]) -> tuple[T, str]:
+    """Read in the first region; turn to the next only when Connect there is unavailable (5xx or no
+    connection), never on an answer. Returns the value and the region that gave it."""
+    for region in regions[:-1]:
+        try:
+            return read(clients(region), READ_ATTEMPTS), region
+        except connect.Unavailable:
+            continue
+    return read(clients(regions[-1]), 0), regions[-1]
+
+
+def _replacement_failed(client: ConnectClient, ref: GroupRef, budget: Budget, error: ProviderError) -> ProviderError:
+    """A failed replacement: delete the new group (in its home region), so nothing is orphaned, and say so."""
     try:
-        result = _settle_deleted(client, ref, budget, already_requested=False)
-    except ProviderError as cleanup_error:
+        result = _delete_and_wait(client, ref, budget, requested=False)
+    except (ProviderError, OutOfTime) as cleanup_error:
         return ProviderError(
             f"{error.reason} The replacement group {ref.value} could not be deleted either "
-            f"({cleanup_error.reason}); delete it by hand.",
+            f"({cleanup_error}); delete it by hand.",
             code=error.code,
         )
     left = " (its deletion is still in progress)" if isinstance(result, Pending) else ""
@@ -287,38 +414,41 @@ def _after_cleanup(client: ConnectClient, ref: GroupRef, budget: Budget, error: 
     )
 
 
-def _settle_deleted(client: ConnectClient, ref: GroupRef, budget: Budget, *, already_requested: bool) -> Result:
+def _delete_and_wait(client: ConnectClient, ref: GroupRef, budget: Budget, *, requested: bool) -> Result:
     """Delete the group, once, and wait until Connect no longer knows it."""
-    requested = already_requested
+    pauses = budget.pauses()
+    while True:
+        try:
+            group = connect.describe_group(client, ref, budget)
+            if group is None:
+                return Done(ref.value)
+            if group.is_default:
+                raise ProviderError(
+                    f"{group.arn} is the default traffic distribution group of its instance. Connect made it "
+                    "with ReplicateInstance and it cannot be deleted through the API. Remove it from the stack "
+                    "with DeletionPolicy: Retain.",
+                    physical_resource_id=ref.value,
+                    code="DefaultGroup",
+                )
+            if group.status == "DELETION_FAILED" and requested:
+                raise ProviderError(
+                    f"Connect could not delete traffic distribution group {group.arn} (status DELETION_FAILED). "
+                    "Check that no phone numbers or other resources still use it, then retry the stack operation.",
+                    physical_resource_id=ref.value,
+                    code="DeletionFailed",
+                )
+            if group.status in DELETABLE and not requested:
+                _request_deletion(client, ref, group, budget)
+                requested = True
+        except OutOfTime:
+            return _pending_delete(ref, requested)
+        if not budget.nap(next(pauses)):
+            return _pending_delete(ref, requested)
 
-    def gone() -> bool | None:
-        nonlocal requested
-        group = connect.describe_group(client, ref, budget)
-        if group is None:
-            return True
-        if group.is_default:
-            raise ProviderError(
-                f"{group.arn} is the default traffic distribution group of its instance. Connect made it with "
-                "ReplicateInstance and it cannot be deleted through the API. Remove it from the stack with "
-                "DeletionPolicy: Retain.",
-                physical_resource_id=ref.value,
-                code="DefaultGroup",
-            )
-        if group.status == "DELETION_FAILED" and requested:
-            raise ProviderError(
-                f"Connect could not delete traffic distribution group {group.arn} (status DELETION_FAILED). "
-                "Check that no phone numbers or other resources still use it, then retry the stack operation.",
-                physical_resource_id=ref.value,
-                code="DeletionFailed",
-            )
-        if group.status in ("ACTIVE", "CREATION_FAILED", "DELETION_FAILED") and not requested:
-            _request_deletion(client, ref, group, budget)
-            requested = True
-        return None
 
-    if wait_for(gone, budget) is None:
-        return Pending({"Phase": DELETING, "GroupArn": ref.value}, group_arn=ref.value)
-    return Done(ref.value)
+def _pending_delete(ref: GroupRef, requested: bool) -> Pending:
+    state = {"Phase": DELETING, "GroupArn": ref.value, "Requested": "true" if requested else "false"}
+    return Pending(state, group_arn=ref.value)
 
 
 def _request_deletion(client: ConnectClient, ref: GroupRef, group: Group, budget: Budget) -> None:
@@ -332,17 +462,37 @@ def _request_deletion(client: ConnectClient, ref: GroupRef, group: Group, budget
                 physical_resource_id=ref.value,
                 code=error.code,
             ) from error
-        raise ProviderError(error.reason, physical_resource_id=ref.value, code=error.code) from error
+        raise error.about(ref.value) from error
 
 
 def _apply_tags(
-    client: ConnectClient, current: Group, desired: Mapping[str, str], previous: Mapping[str, str], budget: Budget
+    clients: Clients,
+    ref: GroupRef,
+    current: Group,
+    read_in: str,
+    desired: Mapping[str, str],
+    previous: Mapping[str, str],
+    budget: Budget,
 ) -> None:
-    to_set, to_remove = tag_changes(current.tags, desired, previous)
-    if to_remove:
-        connect.untag_group(client, current.arn, to_remove, budget)
-    if to_set:
-        connect.tag_group(client, current.arn, to_set, budget)
+    """Tags live in the home region. Read there, they are reconciled with the group's; read in the other
+    region (the home region is down), only what the template changed is applied, which needs home."""
+    home = ref.region
+    to_set, to_remove = tag_changes(current.tags if read_in == home else previous, desired, previous)
+    if not (to_set or to_remove):
+        return
+    client = clients(home)
+    try:
+        if to_remove:
+            connect.untag_group(client, current.arn, to_remove, budget)
+        if to_set:
+            connect.tag_group(client, current.arn, to_set, budget)
+    except connect.Unavailable as error:
+        raise ProviderError(
+            f"Tags changed in this update, and Connect changes tags only in the group's home region {home}, "
+            f"which is unavailable ({error.reason}). No traffic was moved. Split the change: deploy the "
+            "distribution change alone now, and the tag change once the region is back.",
+            code=error.code,
+        ) from error
 
 
 def _same_instance(instance_arn: str, desired: InstanceRef) -> bool:

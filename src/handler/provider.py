@@ -1,12 +1,15 @@
 """crhelper, with the traps of version 2.0.12 taken out (docs/design.md lists them).
 
-``Provider`` keeps crhelper's flow (create/update/delete functions, ``init_failure``, scheduled polling)
-and changes what would hurt in production:
+``Provider`` keeps crhelper's flow (create/update/delete functions, scheduled polling) and changes what
+would hurt in production:
 
-- it waits in the invocation and sets up crhelper's polling only when the invocation's time runs low,
-  instead of always (crhelper's first poll comes a minute later even when the group is ready in 3 s);
+- it waits in the invocation and sets up polling only when the invocation's time runs low, instead of
+  always (crhelper's first poll comes a minute later even when the group is ready in 3 s);
+- its polling schedule is made and removed by ``polling``, which checks what EventBridge reports;
 - it answers exactly once per invocation, through ``response`` (bounded retries, 4096-byte cap,
   Reason cut at the end rather than the start), never through crhelper's sender;
+- an answer sent before the lifecycle returns (the last-resort timer) still names a group the Create
+  made, so that the rollback's Delete removes it;
 - it never sleeps on Delete, never logs the event or the ResponseURL, and leaves logging to Powertools;
 - it builds the EventBridge and Lambda clients that polling needs only when polling starts.
 """
@@ -14,7 +17,6 @@ and changes what would hurt in production:
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import threading
 import time
@@ -29,24 +31,24 @@ from botocore.config import Config
 from crhelper import CfnResource
 
 import lifecycle
+import polling
 import response
 from errors import ProviderError
-from lifecycle import Pending, Request
+from lifecycle import Pending, Progress, Request
 from waiting import Budget, LambdaContext
 
-# A poll invocation must end before the next one fires (crhelper's rule fires every minute).
+# A poll invocation must end before the next one fires (the rule fires every minute).
 POLL_INVOCATION_LIMIT = 45.0
-# EventBridge keeps a target's Input to 8192 characters; the event travels in it.
-MAX_POLL_INPUT = 8192
-# Rule names and permission statement ids are the logical id plus 8 random characters.
-MAX_RULE_NAME = 64
 # crhelper's own timer answers FAILED if the handler overruns; leave it time to deliver that answer.
 # It fires after the lifecycle's own budget ends (waiting.HANDOVER_SHARE), so it is only a last resort.
 TIMER_MARGIN, TIMER_SHARE = 10.0, 0.1
+# The clean-up of a request that cannot hand over gets at most this long.
+ABANDON_LIMIT = 10.0
 AWS_CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=5, read_timeout=20)
 
-Handler = Callable[[Request, Budget], "lifecycle.Result"]
-Resumer = Callable[[Request, Mapping[str, str], Budget], "lifecycle.Result"]
+Handler = Callable[[Request, Budget, Progress], "lifecycle.Result"]
+Resumer = Callable[[Request, Mapping[str, str], Budget, Progress], "lifecycle.Result"]
+Abandoner = Callable[[Mapping[str, str], Budget], str]
 
 
 class _LazyClient:
@@ -89,7 +91,6 @@ class Provider(CfnResource):
     _lambda_client: Any
     _polling_interval: int
     _timer: threading.Timer | None
-    _rand_string: Callable[[int], str]
 
     def __init__(
         self,
@@ -97,6 +98,7 @@ class Provider(CfnResource):
         region: str,
         handle: Handler,
         resume: Resumer,
+        abandon: Abandoner,
         logger: Logger,
         metrics: Metrics,
         clock: Callable[[], float] = time.monotonic,
@@ -109,12 +111,15 @@ class Provider(CfnResource):
         self._function_region = region
         self._handle = handle
         self._resume = resume
+        self._abandon = abandon
         self._logger = logger
         self._metrics = metrics
         self._clock, self._sleep = clock, sleep
         self._answer_lock = threading.Lock()
         self._answered = False
         self._pending: Pending | None = None
+        self._progress = Progress()
+        self._budget: Budget | None = None
         self._error_code = ""
         for register in (self.create, self.update, self.delete):
             register(self._start)
@@ -123,7 +128,8 @@ class Provider(CfnResource):
 
     def __call__(self, event: dict[str, Any], context: Any) -> None:
         self._answered, self._pending, self._error_code = False, None, ""
-        started = time.monotonic()
+        self._progress, self._budget = Progress(), None
+        started = self._clock()
         try:
             super().__call__(event, context)
         finally:
@@ -133,12 +139,13 @@ class Provider(CfnResource):
 
     def _start(self, event: dict[str, Any], context: LambdaContext) -> str | None:
         request = Request.from_event(event, self._function_region)
-        return self._settle(self._handle(request, Budget.from_context(context, self._clock, self._sleep)))
+        self._budget = Budget.from_context(context, self._clock, self._sleep)
+        return self._settle(self._handle(request, self._budget, self._progress))
 
     def _poll(self, event: dict[str, Any], context: LambdaContext) -> str | None:
         request = Request.from_event(event, self._function_region)
-        budget = Budget.from_context(context, self._clock, self._sleep, limit=POLL_INVOCATION_LIMIT)
-        return self._settle(self._resume(request, event["CrHelperData"]["State"], budget))
+        self._budget = Budget.from_context(context, self._clock, self._sleep, limit=POLL_INVOCATION_LIMIT)
+        return self._settle(self._resume(request, event["CrHelperData"]["State"], self._budget, self._progress))
 
     def _settle(self, result: lifecycle.Result) -> str | None:
         if isinstance(result, Pending):
@@ -146,6 +153,8 @@ class Provider(CfnResource):
             self._logger.info("Connect is still working; handing over to scheduled polling", extra=result.state)
             self.Data = {"State": result.state}
             return None
+        if result.note:
+            self._logger.warning(result.note)
         self.Data = dict(result.data)
         return result.physical_resource_id
 
@@ -177,62 +186,55 @@ class Provider(CfnResource):
         self.PhysicalResourceId = physical_id or ""
 
     def _setup_polling(self) -> None:
-        # A failure here reaches crhelper's own handler, which answers FAILED with str(error).
-        self._error_code = "PollingUnavailable"
+        """Replaces crhelper's: checks the Input's size and what EventBridge reports, and on failure
+        undoes what this request alone made (a replacement group) before crhelper answers FAILED."""
         state = self.Data.get("State", {})
-        size = len(json.dumps({**self._event, "CrHelperData": self.Data, "CrHelperPoll": True})) + 200
-        if size > MAX_POLL_INPUT:
-            raise ProviderError(
-                f"Connect is still working on {state.get('GroupArn')} and this invocation is out of time, but the "
-                f"event ({size} characters) is too large for scheduled polling (EventBridge keeps {MAX_POLL_INPUT}). "
-                "Use fewer or shorter tags, or raise the function's timeout.",
-                physical_resource_id=self._pending_group_for_create(),
-                code="PollingUnavailable",
-            )
+        doing = (
+            f"Connect is still working on {state.get('GroupArn') or 'the request'} and this invocation is out of time"
+        )
+        event = {**self._event, "CrHelperData": self.Data, "CrHelperPoll": True}
+        size = polling.input_size(event) + 200  # room for the rule ARN and statement id it gains
         try:
-            super()._setup_polling()  # type: ignore[misc]
-            self._error_code = ""
-        except Exception as error:
-            self._remove_polling_quietly()
-            raise ProviderError(
-                f"Connect is still working on {state.get('GroupArn')}, but scheduled polling could not be set up "
-                f"({type(error).__name__}: {error}). Check the provider's EventBridge and Lambda permissions.",
-                physical_resource_id=self._pending_group_for_create(),
-                code="PollingUnavailable",
-            ) from error
+            if size > polling.MAX_INPUT:
+                raise ProviderError(
+                    f"{doing}, but the event ({size} characters) is too large for scheduled polling (EventBridge "
+                    f"keeps {polling.MAX_INPUT}). Use fewer or shorter tags, or raise the function's timeout.",
+                    code="PollingUnavailable",
+                )
+            try:
+                polling.start(
+                    self._events_client,
+                    self._lambda_client,
+                    name=polling.rule_name(str(self._event["LogicalResourceId"])),
+                    function_name=self._context.function_name,
+                    event=event,
+                    interval_minutes=self._polling_interval,
+                    sleep=self._sleep,
+                )
+            except polling.PollingError as error:
+                raise polling.setup_failed(str(error), doing=doing) from error
+        except ProviderError as error:
+            self._error_code = error.code
+            undone = self._abandon(state, Budget(self._clock() + ABANDON_LIMIT, self._clock, self._sleep))
+            raise ProviderError(error.reason + undone, code=error.code) from error
+        self._event.update(event)
 
     def _remove_polling(self) -> None:
-        self._remove_polling_quietly()
-
-    def _remove_polling_quietly(self) -> None:
-        # A rule left behind would fire again; its poll answers the same again, so never fail the answer.
-        try:
-            super()._remove_polling()  # type: ignore[misc]
-        except Exception:
-            self._logger.exception("Could not remove the polling rule, target or permission")
+        """Replaces crhelper's: a rule left behind would fire again, so report, never fail the answer."""
         self.Data.pop("State", None)
-
-    def _put_rule(self) -> str:
-        response_ = self._events_client.put_rule(
-            Name=self._short_name(),
-            ScheduleExpression=f"rate({self._polling_interval} minute{'s' if self._polling_interval != 1 else ''})",
-            State="ENABLED",
+        self.Data.pop("PhysicalResourceId", None)
+        rule, statement = self._event.get("CrHelperRule"), self._event.get("CrHelperPermission")
+        if not rule or not statement:
+            return
+        problems = polling.stop(
+            self._events_client,
+            self._lambda_client,
+            polling.Schedule(rule, statement),
+            function_name=self._context.function_name,
+            sleep=self._sleep,
         )
-        return str(response_["RuleArn"])
-
-    def _add_permission(self, rule_arn: str) -> str:
-        statement_id = self._short_name()
-        self._lambda_client.add_permission(
-            FunctionName=self._context.function_name,
-            StatementId=statement_id,
-            Action="lambda:InvokeFunction",
-            Principal="events.amazonaws.com",
-            SourceArn=rule_arn,
-        )
-        return statement_id
-
-    def _short_name(self) -> str:
-        return str(self._event["LogicalResourceId"])[: MAX_RULE_NAME - 8] + self._rand_string(8)
+        if problems:
+            self._logger.error("Could not remove the polling schedule", extra={"problems": problems})
 
     def _set_timeout(self) -> None:
         remaining = self._context.get_remaining_time_in_millis() / 1000.0
@@ -243,10 +245,13 @@ class Provider(CfnResource):
 
     def _timeout(self) -> None:
         self._error_code = "Timeout"
+        left = ""
+        if self._progress.replacing and self._progress.group_arn:
+            left = f" The replacement group {self._progress.group_arn} may be left behind; delete it if so."
         self._send(
             crhelper_module.FAILED,
             "The provider ran out of time before Connect finished. Raise the function's timeout (900 s is the "
-            "maximum) and retry the stack operation; check the group's status in the Connect console.",
+            "maximum) and retry the stack operation; check the group's status in the Connect console." + left,
         )
 
     def _send(self, status: str | None = None, reason: str = "", send_response: Any = None) -> None:
@@ -262,7 +267,7 @@ class Provider(CfnResource):
             reason=reason if status else self.Reason,
             physical_resource_id=self.PhysicalResourceId
             or self._event.get("PhysicalResourceId")
-            or self._pending_group_for_create()
+            or self._created_group()
             or self.generate_physical_id(self._event),
             event=self._event,
             data=self.Data,
@@ -271,10 +276,10 @@ class Provider(CfnResource):
         deadline = time.monotonic() + max(1.0, min(60.0, remaining - 1.0))
         response.send(self._response_url, body, deadline=deadline)
 
-    def _pending_group_for_create(self) -> str | None:
-        """On a failed Create, the group that exists, so that the rollback's Delete removes it."""
-        if self._event.get("RequestType") == "Create" and self._pending is not None:
-            return self._pending.group_arn
+    def _created_group(self) -> str | None:
+        """On a Create, the group it made, so that whatever the answer, the rollback's Delete removes it."""
+        if self._event.get("RequestType") == "Create":
+            return self._progress.group_arn
         return None
 
     # --- observability ------------------------------------------------------------------------------
@@ -282,8 +287,11 @@ class Provider(CfnResource):
     def _record(self, event: Mapping[str, Any], started: float) -> None:
         operation = str(event.get("RequestType", "Unknown"))
         self._metrics.add_metric(
-            name=f"{operation}Duration", unit=MetricUnit.Milliseconds, value=(time.monotonic() - started) * 1000
+            name=f"{operation}Duration", unit=MetricUnit.Milliseconds, value=(self._clock() - started) * 1000
         )
+        if self._budget is not None and self._budget.throttles:
+            # Connect's quota is shared by the account: this says when stacks are competing for it.
+            self._metrics.add_metric(name="ConnectThrottles", unit=MetricUnit.Count, value=self._budget.throttles)
         if self._error_code:
             with single_metric(
                 name="Failures", unit=MetricUnit.Count, value=1, namespace=self._metrics.namespace

@@ -1,19 +1,26 @@
-"""Time: how long an invocation may keep working, and how gently it polls Connect while it waits."""
+"""Time and the account's Connect quota: how long an invocation may keep working, and how gently it polls.
+
+Connect allows about 2 requests/s per account and region, shared by every resource of every stack that
+is deploying. So the waits here are paced: the first poll is spread with jitter (16 resources created at
+once must not poll in lockstep), polls settle at an interval that keeps the answer within 2 s of the
+change, and a throttled invocation polls more slowly until Connect stops throttling it.
+"""
 
 from __future__ import annotations
 
+import random
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Protocol, TypeVar
-
-T = TypeVar("T")
+from typing import Protocol
 
 # Poll quickly at first (most groups are ready within seconds), then settle at an interval that keeps
 # the answer within 2 s of the change while using under one of the account's ~2 Connect requests/s.
 FIRST_POLL_INTERVAL = 1.0
 POLL_BACKOFF = 1.25
 MAX_POLL_INTERVAL = 1.5
+# After a throttle the interval doubles up to this, and comes back down once calls pass again.
+MAX_THROTTLED_POLL_INTERVAL = 8.0
 
 # What an invocation keeps back from its own timeout: time to set up scheduled polling and to deliver
 # the answer. A quarter of the time at hand for short functions, at most 30 s.
@@ -25,16 +32,30 @@ class LambdaContext(Protocol):
     def get_remaining_time_in_millis(self) -> int: ...
 
 
+class OutOfTime(Exception):
+    """The budget ended while a call was still being retried: hand over to scheduled polling.
+
+    ``throttled`` tells the account's quota (it will pass) from server errors (the region may be down).
+    """
+
+    def __init__(self, reason: str, *, throttled: bool) -> None:
+        super().__init__(reason)
+        self.throttled = throttled
+
+
 @dataclass
 class Budget:
     """The time this invocation may still spend on Connect before it hands over or gives up.
 
-    ``clock`` and ``sleep`` are injectable so that tests run without real waiting.
+    ``throttles`` counts the ThrottlingExceptions this invocation met: they slow its polls down and
+    become a metric. ``clock``, ``sleep`` and ``jitter`` are injectable so that tests run without waiting.
     """
 
     deadline: float
     clock: Callable[[], float] = time.monotonic
     sleep: Callable[[float], None] = field(default=time.sleep)
+    jitter: Callable[[float, float], float] = field(default=random.uniform)
+    throttles: int = 0
 
     @classmethod
     def from_context(
@@ -61,20 +82,16 @@ class Budget:
         self.sleep(seconds)
         return True
 
-
-def poll_intervals() -> Iterator[float]:
-    interval = FIRST_POLL_INTERVAL
-    while True:
-        yield interval
-        interval = min(MAX_POLL_INTERVAL, interval * POLL_BACKOFF)
-
-
-def wait_for(check: Callable[[], T | None], budget: Budget) -> T | None:
-    """Call ``check`` until it returns a value, pausing between calls; None when the budget runs out."""
-    for interval in poll_intervals():
-        result = check()
-        if result is not None:
-            return result
-        if not budget.nap(interval):
-            return None
-    raise AssertionError("unreachable")  # pragma: no cover
+    def pauses(self) -> Iterator[float]:
+        """The pauses between polls: a jittered first one, then slower, and slower still while throttled."""
+        interval = self.jitter(FIRST_POLL_INTERVAL / 2, FIRST_POLL_INTERVAL)
+        seen = self.throttles
+        while True:
+            yield interval
+            if self.throttles > seen:
+                seen = self.throttles
+                interval = min(MAX_THROTTLED_POLL_INTERVAL, max(interval, FIRST_POLL_INTERVAL) * 2)
+            elif interval > MAX_POLL_INTERVAL:
+                interval = max(MAX_POLL_INTERVAL, interval / 2)
+            else:
+                interval = min(MAX_POLL_INTERVAL, max(interval, FIRST_POLL_INTERVAL) * POLL_BACKOFF)

@@ -58,7 +58,7 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 def budget(clock: FakeClock) -> Budget:
-    return Budget(deadline=clock() + 600, clock=clock, sleep=clock.sleep)
+    return Budget(deadline=clock() + 600, clock=clock, sleep=clock.sleep, jitter=lambda low, high: high)
 
 
 class Regions:
@@ -150,3 +150,42 @@ def traffic(
 
 def get_traffic(stub: Stubber, arn: str = GROUP_ARN, **kwargs: Any) -> None:
     stub.add_response("get_traffic_distribution", traffic(**kwargs), {"Id": arn})
+
+
+class TwoRegions:
+    """The ``clients`` callable with one stubbed client per region, so a test says which region gets each call.
+
+    A call to a region whose Stubber has no response left fails the test: that is how a test proves that
+    nothing was sent to a region that is down.
+    """
+
+    def __init__(self, *regions: str) -> None:
+        self.clients = {
+            region: boto3.client(
+                "connect", region_name=region, aws_access_key_id="testing", aws_secret_access_key="testing"
+            )
+            for region in regions
+        }
+        self.stubs = {region: Stubber(client) for region, client in self.clients.items()}
+        self.asked: list[str] = []
+
+    def __call__(self, region: str) -> Any:
+        self.asked.append(region)
+        return self.clients[region]
+
+
+@pytest.fixture
+def regions() -> Iterator[TwoRegions]:
+    both = TwoRegions("us-east-1", "us-west-2")
+    for stubber in both.stubs.values():
+        stubber.activate()
+    yield both
+    for stubber in both.stubs.values():
+        stubber.deactivate()
+        stubber.assert_no_pending_responses()
+
+
+def outage(stub: Stubber, operation: str, times: int) -> None:
+    """Connect in the stub's region answers 503, as an endpoint in an outage does."""
+    for _ in range(times):
+        stub.add_client_error(operation, "ServiceUnavailableException", "Service Unavailable", 503)

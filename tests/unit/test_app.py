@@ -14,9 +14,10 @@ from typing import Any
 
 import boto3
 import pytest
-from botocore.stub import ANY, Stubber
+from botocore.stub import Stubber
 
 import app
+import polling as polling_module
 import response
 from provider import Provider
 from tests.unit.conftest import GROUP_ARN, FakeClock, Regions, describe, describe_missing, get_traffic, load_event
@@ -59,8 +60,9 @@ def provider(monkeypatch: pytest.MonkeyPatch, clients: Regions, clock: FakeClock
     """app's own wiring, with the fake clock and stubbed clients."""
     helper = Provider(
         region="us-east-1",
-        handle=lambda request, budget: app.lifecycle.handle(request, clients, budget),
-        resume=lambda request, state, budget: app.lifecycle.resume(request, state, clients, budget),
+        handle=lambda request, budget, progress: app.lifecycle.handle(request, clients, budget, progress),
+        resume=lambda request, state, budget, progress: app.lifecycle.resume(request, state, clients, budget, progress),
+        abandon=lambda state, budget: app.lifecycle.abandon(state, clients, budget),
         logger=app.logger,
         metrics=app.metrics,
         clock=clock,
@@ -155,7 +157,7 @@ def test_delete_answers_as_soon_as_the_group_is_gone_without_sleeping(
     invoke(load_event("delete"), clock)
 
     assert [a["Status"] for a in answers] == ["SUCCESS"]
-    assert clock.sleeps == [1.0]  # one poll interval, no crhelper sleep_on_delete
+    assert len(clock.sleeps) == 1 and 0.5 <= clock.sleeps[0] <= 1.0  # one jittered poll, no sleep_on_delete
 
 
 def test_unexpected_error_is_one_failed_answer(
@@ -173,6 +175,47 @@ def test_unexpected_error_is_one_failed_answer(
     assert answers[0]["Reason"].startswith("Unexpected error in the provider: KeyError")
 
 
+RULE_NAME = "ConnectTdgPoll-Tdg-ABCDEFGH"
+RULE_ARN = f"arn:aws:events:us-east-1:123456789012:rule/{RULE_NAME}"
+
+
+@pytest.fixture
+def fixed_rule_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    real = polling_module.rule_name
+    monkeypatch.setattr(polling_module, "rule_name", lambda logical_id: real(logical_id, suffix="ABCDEFGH"))
+
+
+def expect_polling_setup(events: Stubber, lambda_: Stubber, *, put_targets: list[dict[str, Any]]) -> Capture:
+    """PutRule and AddPermission succeed; PutTargets answers each of ``put_targets`` in turn."""
+    events.add_response(
+        "put_rule",
+        {"RuleArn": RULE_ARN},
+        {"Name": RULE_NAME, "ScheduleExpression": "rate(1 minute)", "State": "ENABLED"},
+    )
+    lambda_.add_response(
+        "add_permission",
+        {"Statement": "{}"},
+        {
+            "FunctionName": "connect-tdg-provider",
+            "StatementId": RULE_NAME,
+            "Action": "lambda:InvokeFunction",
+            "Principal": "events.amazonaws.com",
+            "SourceArn": RULE_ARN,
+        },
+    )
+    targets = Capture()
+    for answer in put_targets:
+        events.add_response("put_targets", answer, {"Rule": RULE_NAME, "Targets": targets})
+    return targets
+
+
+def expect_polling_removal(events: Stubber, lambda_: Stubber) -> None:
+    events.add_response("remove_targets", {"FailedEntryCount": 0}, {"Rule": RULE_NAME, "Ids": ["1"]})
+    lambda_.add_response("remove_permission", {}, {"FunctionName": "connect-tdg-provider", "StatementId": RULE_NAME})
+    events.add_response("delete_rule", {}, {"Name": RULE_NAME})
+
+
+@pytest.mark.usefixtures("fixed_rule_name")
 def test_slow_creation_hands_over_to_polling_and_leaves_nothing_behind(
     stub: Stubber,
     provider: Provider,
@@ -181,26 +224,10 @@ def test_slow_creation_hands_over_to_polling_and_leaves_nothing_behind(
     clock: FakeClock,
 ) -> None:
     events, lambda_ = polling
-    rule_arn = "arn:aws:events:us-east-1:123456789012:rule/TdgABCDEFGH"
     stub.add_response("create_traffic_distribution_group", {"Id": GROUP_ARN[-36:], "Arn": GROUP_ARN}, None)
     for _ in range(3):
         describe(stub, "CREATION_IN_PROGRESS")
-    events.add_response(
-        "put_rule", {"RuleArn": rule_arn}, {"Name": ANY, "ScheduleExpression": "rate(1 minute)", "State": "ENABLED"}
-    )
-    lambda_.add_response(
-        "add_permission",
-        {"Statement": "{}"},
-        {
-            "FunctionName": "connect-tdg-provider",
-            "StatementId": ANY,
-            "Action": "lambda:InvokeFunction",
-            "Principal": "events.amazonaws.com",
-            "SourceArn": rule_arn,
-        },
-    )
-    targets = Capture()
-    events.add_response("put_targets", {"FailedEntryCount": 0}, {"Rule": "TdgABCDEFGH", "Targets": targets})
+    targets = expect_polling_setup(events, lambda_, put_targets=[{"FailedEntryCount": 0}])
 
     invoke(load_event("create"), clock, timeout_s=4)
 
@@ -209,12 +236,11 @@ def test_slow_creation_hands_over_to_polling_and_leaves_nothing_behind(
     poll_event = json.loads(targets.value[0]["Input"])
     assert poll_event["CrHelperPoll"] is True
     assert poll_event["CrHelperData"]["State"] == {"Phase": "create", "GroupArn": GROUP_ARN}
+    assert (poll_event["CrHelperRule"], poll_event["CrHelperPermission"]) == (RULE_ARN, RULE_NAME)
 
     describe(stub, "ACTIVE")
     get_traffic(stub)
-    events.add_response("remove_targets", {"FailedEntryCount": 0}, {"Rule": "TdgABCDEFGH", "Ids": ["1"]})
-    lambda_.add_response("remove_permission", {}, {"FunctionName": "connect-tdg-provider", "StatementId": ANY})
-    events.add_response("delete_rule", {}, {"Name": "TdgABCDEFGH"})
+    expect_polling_removal(events, lambda_)
 
     invoke(poll_event, clock)
 
@@ -223,6 +249,46 @@ def test_slow_creation_hands_over_to_polling_and_leaves_nothing_behind(
     assert answers[0]["PhysicalResourceId"] == GROUP_ARN
     assert answers[0]["Data"]["Status"] == "ACTIVE"
     assert "State" not in answers[0]["Data"] and "PhysicalResourceId" not in answers[0]["Data"]
+
+
+@pytest.mark.usefixtures("fixed_rule_name")
+def test_a_target_eventbridge_did_not_apply_is_put_again(
+    stub: Stubber, provider: Provider, polling: tuple[Stubber, Stubber], answers: list[dict[str, Any]], clock: FakeClock
+) -> None:
+    events, lambda_ = polling
+    stub.add_response("create_traffic_distribution_group", {"Id": GROUP_ARN[-36:], "Arn": GROUP_ARN}, None)
+    for _ in range(3):
+        describe(stub, "CREATION_IN_PROGRESS")
+    partial = {
+        "FailedEntryCount": 1,
+        "FailedEntries": [{"TargetId": "1", "ErrorCode": "ConcurrentModificationException", "ErrorMessage": "busy"}],
+    }
+    expect_polling_setup(events, lambda_, put_targets=[partial, {"FailedEntryCount": 0}])
+
+    invoke(load_event("create"), clock, timeout_s=4)
+
+    assert answers == []  # handed over: the second PutTargets applied the target
+
+
+@pytest.mark.usefixtures("fixed_rule_name")
+def test_a_target_eventbridge_never_applies_fails_with_the_group_and_removes_the_schedule(
+    stub: Stubber, provider: Provider, polling: tuple[Stubber, Stubber], answers: list[dict[str, Any]], clock: FakeClock
+) -> None:
+    events, lambda_ = polling
+    stub.add_response("create_traffic_distribution_group", {"Id": GROUP_ARN[-36:], "Arn": GROUP_ARN}, None)
+    for _ in range(3):
+        describe(stub, "CREATION_IN_PROGRESS")
+    partial = {"FailedEntryCount": 1, "FailedEntries": [{"TargetId": "1", "ErrorCode": "InternalException"}]}
+    expect_polling_setup(events, lambda_, put_targets=[partial] * polling_module.ATTEMPTS)
+    expect_polling_removal(events, lambda_)
+
+    invoke(load_event("create"), clock, timeout_s=4)
+
+    (answer,) = answers
+    assert answer["Status"] == "FAILED"
+    assert answer["PhysicalResourceId"] == GROUP_ARN  # the rollback's Delete removes the group
+    assert "scheduled polling could not be set up in EventBridge" in answer["Reason"]
+    assert "PutTargets failed for target 1: InternalException" in answer["Reason"]
 
 
 def test_timer_and_handler_never_answer_twice(
@@ -267,3 +333,25 @@ def test_logs_carry_the_request_and_never_the_response_url(
     metrics = [json.loads(line) for line in out.out.splitlines() if '"_aws"' in line]
     assert any("CreateDuration" in m for m in metrics)
     assert any(m.get("ErrorCode") == "AccessDeniedException" for m in metrics)
+
+
+def test_the_timer_answer_names_the_group_a_create_made(
+    provider: Provider, answers: list[dict[str, Any]], clock: FakeClock
+) -> None:
+    provider._event, provider._context = load_event("create"), FakeContext(clock)
+    provider._response_url = provider._event["ResponseURL"]
+    provider._answered = False
+    provider._progress.group_arn = GROUP_ARN  # Create returned, then the invocation overran
+
+    provider._timeout()
+
+    (answer,) = answers
+    assert answer["Status"] == "FAILED"
+    assert answer["PhysicalResourceId"] == GROUP_ARN  # so the rollback's Delete removes it
+
+
+@pytest.mark.parametrize(("logical_id", "length"), [("Tdg", 27), ("L" * 80, 64)])
+def test_polling_rules_carry_the_prefix_iam_is_scoped_to(logical_id: str, length: int) -> None:
+    name = polling_module.rule_name(logical_id)
+
+    assert name.startswith("ConnectTdgPoll-") and len(name) == length

@@ -163,7 +163,7 @@ class TestCreate:
         [
             ("ResourceConflictException", 409, "unique Name per instance"),
             ("ResourceNotFoundException", 404, "home region"),
-            ("InvalidRequestException", 400, "must be replicated"),
+            ("InvalidRequestException", 400, "not replicated yet"),
             ("ServiceQuotaExceededException", 402, "quota"),
             ("AccessDeniedException", 403, "ConnectInstanceArns"),
         ],
@@ -195,17 +195,28 @@ class TestCreate:
         assert lifecycle.handle(request("create"), clients, budget) == Done(GROUP_ARN, ATTRIBUTES)
         assert len(clock.sleeps) == 4
 
-    def test_gives_up_on_endless_throttling_with_a_clear_reason(
-        self, stub: Stubber, clients: Regions, budget: Budget
+    def test_throttling_never_fails_and_hands_over_when_time_runs_out(
+        self, stub: Stubber, clients: Regions, clock: FakeClock
     ) -> None:
-        for _ in range(8):
+        # The account's quota is shared by every stack: a throttle means "later", never FAILED.
+        budget = Budget(deadline=clock() + 20, clock=clock, sleep=clock.sleep, jitter=lambda low, high: high)
+        for _ in range(5):
             stub.add_client_error("create_traffic_distribution_group", "ThrottlingException", "Rate exceeded", 429)
 
-        with pytest.raises(ProviderError) as failure:
-            lifecycle.handle(request("create"), clients, budget)
+        result = lifecycle.handle(request("create"), clients, budget)
 
-        assert "ThrottlingException after 8 attempts" in failure.value.reason
-        assert "Retry later" in failure.value.reason
+        assert result == Pending({"Phase": "start"})
+        assert clock.sleeps == [1.0, 2.0, 4.0, 8.0]  # slower after each throttle
+        assert budget.throttles == 5
+
+    def test_a_start_over_creates_with_the_same_token(self, stub: Stubber, clients: Regions, budget: Budget) -> None:
+        created(stub)
+        describe(stub, "ACTIVE")
+        get_traffic(stub)
+
+        result = lifecycle.resume(request("create"), {"Phase": "start"}, clients, budget)
+
+        assert result == Done(GROUP_ARN, ATTRIBUTES)
 
     def test_unknown_resource_type_lists_the_valid_ones(self, clients: Regions, budget: Budget) -> None:
         with pytest.raises(ProviderError, match="Custom::TrafficDistributionGroup"):

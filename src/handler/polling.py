@@ -1,0 +1,212 @@
+"""The one place that talks to EventBridge and Lambda: the schedule that resumes an unfinished request.
+
+When an invocation runs out of time while Connect is still working, the event is handed to a rule that
+fires every minute and invokes this function again with the event as Input (crhelper's polling, done
+here with checks crhelper lacks):
+- PutTargets and RemoveTargets can answer 200 with ``FailedEntryCount > 0``; a rule without its target
+  never fires and the stack would hang until ServiceTimeout, so the count is checked and retried;
+- ConcurrentModificationException (EventBridge) and "another operation is in progress"
+  (ResourceConflictException, Lambda) pass, so they are retried;
+- a setup that still fails removes what it made, and says EventBridge in its Reason;
+- every rule is named ``ConnectTdgPoll-...``, so that IAM can scope the grants to these rules only.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import string
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from botocore.exceptions import ClientError, ConnectionError, HTTPClientError
+
+from errors import ProviderError
+
+if TYPE_CHECKING:
+    from mypy_boto3_events import EventBridgeClient
+    from mypy_boto3_events.type_defs import TargetTypeDef
+    from mypy_boto3_lambda import LambdaClient
+else:
+    EventBridgeClient = LambdaClient = Any
+    TargetTypeDef = dict
+
+T = TypeVar("T")
+
+RULE_PREFIX = "ConnectTdgPoll-"
+MAX_RULE_NAME = 64  # EventBridge's limit for a rule name
+SUFFIX_LENGTH = 8
+TARGET_ID = "1"
+# EventBridge keeps a target's Input to 8192 characters; the event travels in it.
+MAX_INPUT = 8192
+ATTEMPTS = 5
+FIRST_BACKOFF = 0.5
+PASSING_CODES = frozenset(
+    {
+        "ConcurrentModificationException",
+        "ResourceConflictException",
+        "ThrottlingException",
+        "TooManyRequestsException",
+        "InternalException",
+        "ServiceException",
+    }
+)
+
+
+class PollingError(Exception):
+    """The schedule could not be set up; nothing of it was left behind."""
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """A polling rule and the permission that lets it invoke the function."""
+
+    rule_arn: str
+    statement_id: str
+
+    @property
+    def rule_name(self) -> str:
+        return self.rule_arn.split("/", 1)[1]
+
+
+def rule_name(logical_id: str, suffix: str | None = None) -> str:
+    """``ConnectTdgPoll-<logical id, cut to fit>-<8 random characters>``, within EventBridge's 64."""
+    suffix = suffix or "".join(random.choices(string.ascii_uppercase + string.digits, k=SUFFIX_LENGTH))
+    room = MAX_RULE_NAME - len(RULE_PREFIX) - len(suffix) - 1
+    return f"{RULE_PREFIX}{logical_id[:room]}-{suffix}"
+
+
+def input_size(event: Mapping[str, Any]) -> int:
+    return len(json.dumps(event))
+
+
+def start(
+    events: EventBridgeClient,
+    lambda_: LambdaClient,
+    *,
+    name: str,
+    function_name: str,
+    event: dict[str, Any],
+    interval_minutes: int,
+    sleep: Callable[[float], None],
+) -> Schedule:
+    """Make the rule, allow it to invoke the function, and target it with ``event`` (which gains the
+    ``CrHelperRule`` and ``CrHelperPermission`` keys that ``stop`` needs). Raises PollingError."""
+    unit = "minute" if interval_minutes == 1 else "minutes"
+    schedule: Schedule | None = None
+    try:
+        response = _retry(
+            lambda: events.put_rule(Name=name, ScheduleExpression=f"rate({interval_minutes} {unit})", State="ENABLED"),
+            sleep,
+        )
+        rule_arn = response["RuleArn"]
+        schedule = Schedule(rule_arn, statement_id=name)
+        _retry(
+            lambda: lambda_.add_permission(
+                FunctionName=function_name,
+                StatementId=name,
+                Action="lambda:InvokeFunction",
+                Principal="events.amazonaws.com",
+                SourceArn=rule_arn,
+            ),
+            sleep,
+        )
+        event["CrHelperRule"], event["CrHelperPermission"] = rule_arn, name
+        _, partition, _, region, account, _ = rule_arn.split(":", 5)
+        target: TargetTypeDef = {
+            "Id": TARGET_ID,
+            "Arn": f"arn:{partition}:lambda:{region}:{account}:function:{function_name}",
+            "Input": json.dumps(event),
+        }
+        _retry(lambda: _entries_ok(events.put_targets(Rule=name, Targets=[target]), "PutTargets"), sleep)
+    except (ClientError, ConnectionError, HTTPClientError, _PartialFailure) as error:
+        if schedule is not None:
+            stop(events, lambda_, schedule, function_name=function_name, sleep=sleep)
+        raise PollingError(f"{type(error).__name__}: {error}") from error
+    return schedule
+
+
+def stop(
+    events: EventBridgeClient,
+    lambda_: LambdaClient,
+    schedule: Schedule,
+    *,
+    function_name: str,
+    sleep: Callable[[float], None],
+) -> list[str]:
+    """Remove the target, the permission and the rule. Returns what could not be removed (for the logs):
+    a rule left behind fires again, and its poll answers the same again, so this never fails the answer."""
+    problems = []
+    steps: list[tuple[str, Callable[[], object]]] = [
+        (
+            "RemoveTargets",
+            lambda: _entries_ok(events.remove_targets(Rule=schedule.rule_name, Ids=[TARGET_ID]), "RemoveTargets"),
+        ),
+        (
+            "RemovePermission",
+            lambda: lambda_.remove_permission(FunctionName=function_name, StatementId=schedule.statement_id),
+        ),
+        ("DeleteRule", lambda: events.delete_rule(Name=schedule.rule_name)),
+    ]
+    for label, step in steps:
+        try:
+            _retry(step, sleep)
+        except (ClientError, ConnectionError, HTTPClientError, _PartialFailure) as error:
+            if _code(error) != "ResourceNotFoundException":
+                problems.append(f"{label}: {type(error).__name__}: {error}")
+    return problems
+
+
+def setup_failed(reason: str, *, doing: str) -> ProviderError:
+    return ProviderError(
+        f"{doing}, but scheduled polling could not be set up in EventBridge ({reason}). Nothing of the "
+        "schedule was left behind. Check the provider's events:PutRule/PutTargets and lambda:AddPermission "
+        "permissions and EventBridge's quotas, then retry the stack operation.",
+        code="PollingUnavailable",
+    )
+
+
+class _PartialFailure(Exception):
+    """EventBridge answered 200 but did not apply an entry."""
+
+    def __init__(self, operation: str, entries: list[Any]) -> None:
+        first = entries[0] if entries else {}
+        super().__init__(
+            f"{operation} failed for target {first.get('TargetId')}: {first.get('ErrorCode')} "
+            f"{first.get('ErrorMessage', '')}".strip()
+        )
+        self.code = str(first.get("ErrorCode", ""))
+
+
+def _entries_ok(response: Mapping[str, Any], operation: str) -> None:
+    if response.get("FailedEntryCount", 0):
+        raise _PartialFailure(operation, list(response.get("FailedEntries", [])))
+
+
+def _retry(call: Callable[[], T], sleep: Callable[[float], None]) -> T:
+    backoff = FIRST_BACKOFF
+    for attempt in range(1, ATTEMPTS + 1):
+        try:
+            return call()
+        except (ClientError, ConnectionError, HTTPClientError, _PartialFailure) as error:
+            if attempt == ATTEMPTS or not _passing(error):
+                raise
+        sleep(random.uniform(backoff / 2, backoff))
+        backoff *= 2
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _passing(error: Exception) -> bool:
+    if isinstance(error, ClientError):
+        status = int(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0))
+        return _code(error) in PASSING_CODES or status >= 500
+    if isinstance(error, _PartialFailure):
+        return True  # EventBridge documents no per-entry code that a retry cannot fix
+    return True  # the connection was lost
+
+
+def _code(error: Exception) -> str:
+    if isinstance(error, ClientError):
+        return str(error.response.get("Error", {}).get("Code", ""))
+    return str(getattr(error, "code", ""))
