@@ -32,9 +32,12 @@ Responses (docs: "Custom resource response objects", crpg-ref-responses):
 Stack operations (docs: "Understand update behaviors of stack resources", "Monitor the progress of a stack
 update"; aws-cdk custom-resources README "When there are errors" / "Important cases to handle"):
 
-* create: resources in dependency order; on a failure, ROLLBACK_IN_PROGRESS: Delete every resource that got a
+* create: resources in dependency order (with ``parallel=True`` each one as soon as every resource it depends on
+  is complete, independent ones concurrently, as CloudFormation does; on a failure no new resource starts, the
+  ones in progress finish); on a failure, ROLLBACK_IN_PROGRESS: Delete every resource that got a
   Create request, the failed one included, in reverse order -> ROLLBACK_COMPLETE (ROLLBACK_FAILED if a Delete
-  fails). A stack in ROLLBACK_COMPLETE can only be deleted.
+  fails). A stack in ROLLBACK_COMPLETE can only be deleted. Every "reverse order" below is reverse dependency
+  order: with ``parallel=True`` a resource is deleted (or rolled back) once everything that depends on it is.
 * update: the same template with the same parameters is refused ("No updates are to be performed.");
   changed resources get Update (unchanged ones nothing), new ones Create, in dependency order. A
   changed ServiceToken is refused ("Modifying service token is not allowed."). When all succeed:
@@ -55,9 +58,10 @@ update"; aws-cdk custom-resources README "When there are errors" / "Important ca
 * delete: Delete in reverse dependency order -> DELETE_COMPLETE, or DELETE_FAILED keeping the resources that
   could not be deleted and what they depend on.
 
-Not CloudFormation: resources are processed one at a time (CloudFormation runs independent ones in parallel);
-Lambda's asynchronous retries (twice, after about 1 and 2 minutes) happen only with ``retry_on_error=True``
-and immediately; EventBridge schedules are fired immediately in ``poll_mode="fast"``.
+Not CloudFormation: by default resources are processed one at a time (``parallel=True`` runs independent ones
+concurrently, like CloudFormation); Lambda's asynchronous retries (twice, after about 1 and 2 minutes) happen
+only with ``retry_on_error=True`` and immediately; EventBridge schedules are fired immediately in
+``poll_mode="fast"``.
 """
 
 from __future__ import annotations
@@ -67,12 +71,14 @@ import json
 import re
 import secrets
 import string
+import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final, Literal, Protocol
+from typing import Any, Final, Literal, ParamSpec, Protocol, TypeVar
 
 from .function import Invocation
 from .template import (
@@ -106,6 +112,8 @@ MAX_PHYSICAL_ID_BYTES: Final = 1024
 DEFAULT_SERVICE_TIMEOUT_S: Final = 3600
 NOT_EMULATED: Final = "<not-emulated>"
 PollMode = Literal["fast", "realtime"]
+_P = ParamSpec("_P")
+_T = TypeVar("_T")
 
 
 class FunctionLike(Protocol):
@@ -243,6 +251,10 @@ class StackDriver:
     ``functions`` are registered by their ARN, the ServiceToken a template gives them (directly or through
     ``!ImportValue`` of ``exports``). ``rules_source`` (the emulator) is read after an invocation that did not
     answer, to fire crhelper's polling rule for that request.
+
+    ``parallel=True`` runs each request (delivery, retries and polling) in its own thread as soon as the resources
+    it depends on are done, as CloudFormation does; by default requests are sent one at a time. ``requests``,
+    ``timeline``, ``violations`` and ``warnings`` are appended under one lock, the timeline in time order.
     """
 
     def __init__(
@@ -259,6 +271,7 @@ class StackDriver:
         max_polls: int = 20,
         deliver_twice: bool = False,
         retry_on_error: bool = False,
+        parallel: bool = False,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.server = server
@@ -276,7 +289,9 @@ class StackDriver:
         self.max_polls = max_polls
         self.deliver_twice = deliver_twice
         self.retry_on_error = retry_on_error
+        self.parallel = parallel
         self._sleep = sleep
+        self._lock = threading.RLock()  # guards the lists below and the stack's resources while requests run
         self.stack: Stack | None = None
         self.timeline: list[TimelineRecord] = []
         self.violations: list[str] = []
@@ -310,48 +325,53 @@ class StackDriver:
         stack.template, stack.parameters = tmpl, params
         self._operation = "CreateStack"
         self._set_status(stack, "CREATE_IN_PROGRESS")
-        resolver, order = self._plan(stack, tmpl, params)
-        created: list[StackResource] = []
-        failure = ""
-        for lid in order:
+        resolver, order, graph = self._plan(stack, tmpl, params)
+        created: set[str] = set()
+        failures: list[str] = []
+
+        def create(lid: str) -> bool:
             definition = tmpl["Resources"][lid]
             rtype = str(definition.get("Type", ""))
             if not is_custom_resource(rtype):
                 self._note_ignored(stack, lid, rtype)
-                continue
+                return True
             try:
                 props = self._properties(resolver, definition)
             except TemplateError as exc:
-                failure = f"{lid}: {exc}"
                 self._note(stack.status, "Create", lid, "", "FAILED", str(exc))
-                break
+                return self._failed(failures, f"{lid}: {exc}")
             rec = self._request(stack, "Create", lid, rtype, props)
-            if rec.invoked:
-                res = StackResource(lid, rtype, rec.physical_id, props, rec.data, rec.no_echo, "CREATE_COMPLETE")
-                stack.resources[lid] = res
-                created.append(res)
-            if rec.status != "SUCCESS":
+            with self._lock:
                 if rec.invoked:
-                    stack.resources[lid].status = "CREATE_FAILED"
-                failure = f"{lid}: {rec.reason}"
-                break
-        if not failure:
-            failure = self._resolve_outputs(stack, resolver, tmpl)
+                    status = "CREATE_COMPLETE" if rec.status == "SUCCESS" else "CREATE_FAILED"
+                    stack.resources[lid] = StackResource(
+                        lid, rtype, rec.physical_id, props, rec.data, rec.no_echo, status
+                    )
+                    created.add(lid)
+            return rec.status == "SUCCESS" or self._failed(failures, f"{lid}: {rec.reason}")
+
+        self._schedule(order, _prerequisites(graph, order), create)
+        failure = ", ".join(failures) or self._resolve_outputs(stack, resolver, tmpl)
         if not failure:
             self._set_status(stack, "CREATE_COMPLETE")
             return stack
         stack.status_reason = f"The following resource(s) failed to create: [{failure}]"
         self._set_status(stack, "ROLLBACK_IN_PROGRESS", stack.status_reason)
-        rollback_failed = False
-        for res in reversed(created):
-            rec = self._request(
-                stack, "Delete", res.logical_id, res.resource_type, res.properties, physical_id=res.physical_id
-            )
-            if rec.status == "SUCCESS":
-                del stack.resources[res.logical_id]
-            else:
-                rollback_failed = True
-                res.status = "DELETE_FAILED"
+        rollback_failed: list[str] = []
+
+        def roll_back(lid: str) -> bool:
+            res = stack.resources[lid]
+            rec = self._delete(stack, res)
+            with self._lock:
+                if rec.status == "SUCCESS":
+                    del stack.resources[lid]
+                else:
+                    rollback_failed.append(lid)
+                    res.status = "DELETE_FAILED"
+            return rec.status == "SUCCESS"
+
+        doomed = [lid for lid in reversed(order) if lid in created]
+        self._schedule(doomed, _dependents(graph, doomed), roll_back, stop_on_failure=False)
         stack.outputs, stack.exports = {}, {}
         self._set_status(stack, "ROLLBACK_FAILED" if rollback_failed else "ROLLBACK_COMPLETE", stack.status_reason)
         return stack
@@ -364,23 +384,24 @@ class StackDriver:
         if tmpl == stack.template and params == stack.parameters:
             raise StackOperationError("No updates are to be performed.")
         old_template, old_params = stack.template, stack.parameters
-        old_order = self._order(old_template, self._conditions_of(stack, old_template, old_params))
+        old_graph = self._graph(old_template, self._conditions_of(stack, old_template, old_params))
+        old_order = topological_order(old_graph)
         self._operation = "UpdateStack"
         self._set_status(stack, "UPDATE_IN_PROGRESS")
-        resolver, order = self._plan(stack, tmpl, params)
+        resolver, order, graph = self._plan(stack, tmpl, params)
         changes: list[_Change] = []
-        failure = ""
-        for lid in order:
+        failures: list[str] = []
+
+        def update(lid: str) -> bool:
             definition = tmpl["Resources"][lid]
             rtype = str(definition.get("Type", ""))
             if not is_custom_resource(rtype):
                 self._note_ignored(stack, lid, rtype)
-                continue
+                return True
             current = stack.resources.get(lid)
             try:
                 props = self._properties(resolver, definition)
             except TemplateError as exc:
-                failure = f"{lid}: {exc}"
                 self._note(
                     stack.status,
                     "Update" if current else "Create",
@@ -389,25 +410,24 @@ class StackDriver:
                     "FAILED",
                     str(exc),
                 )
-                break
+                return self._failed(failures, f"{lid}: {exc}")
             if current is None:
                 rec = self._request(stack, "Create", lid, rtype, props)
-                if rec.invoked:
-                    res = StackResource(lid, rtype, rec.physical_id, props, rec.data, rec.no_echo, "CREATE_COMPLETE")
-                    stack.resources[lid] = res
-                    changes.append(_Change("create", lid, None, res, failed=rec.status != "SUCCESS"))
-                if rec.status != "SUCCESS":
-                    failure = f"{lid}: {rec.reason}"
-                    break
-                continue
+                with self._lock:
+                    if rec.invoked:
+                        res = StackResource(
+                            lid, rtype, rec.physical_id, props, rec.data, rec.no_echo, "CREATE_COMPLETE"
+                        )
+                        stack.resources[lid] = res
+                        changes.append(_Change("create", lid, None, res, failed=rec.status != "SUCCESS"))
+                return rec.status == "SUCCESS" or self._failed(failures, f"{lid}: {rec.reason}")
             if current.resource_type != rtype:
                 failure = f"{lid}: Update of resource type is not permitted"
                 self._note(stack.status, "Update", lid, current.physical_id, "FAILED", failure)
-                break
+                return self._failed(failures, failure)
             if props == current.properties:
-                continue
+                return True
             if props.get("ServiceToken") != current.properties.get("ServiceToken"):
-                failure = f"{lid}: Modifying service token is not allowed."
                 self._note(
                     stack.status,
                     "Update",
@@ -416,50 +436,57 @@ class StackDriver:
                     "FAILED",
                     "Modifying service token is not allowed.",
                 )
-                changes.append(_Change("update", lid, copy.deepcopy(current), None, failed=True))
-                break
+                with self._lock:
+                    changes.append(_Change("update", lid, copy.deepcopy(current), None, failed=True))
+                return self._failed(failures, f"{lid}: Modifying service token is not allowed.")
             old = copy.deepcopy(current)
             rec = self._request(
                 stack, "Update", lid, rtype, props, old_properties=current.properties, physical_id=current.physical_id
             )
-            if rec.status != "SUCCESS":
-                current.status = "UPDATE_FAILED"
-                new = StackResource(lid, rtype, current.physical_id, props, {}, False, "UPDATE_FAILED")
-                changes.append(_Change("update", lid, old, new, failed=True))
-                failure = f"{lid}: {rec.reason}"
-                break
-            new = StackResource(lid, rtype, rec.physical_id, props, rec.data, rec.no_echo, "UPDATE_COMPLETE")
-            stack.resources[lid] = new
-            changes.append(_Change("replace" if rec.physical_id != old.physical_id else "update", lid, old, new))
-        if not failure:
-            failure = self._resolve_outputs(stack, resolver, tmpl)
+            with self._lock:
+                if rec.status != "SUCCESS":
+                    current.status = "UPDATE_FAILED"
+                    new = StackResource(lid, rtype, current.physical_id, props, {}, False, "UPDATE_FAILED")
+                    changes.append(_Change("update", lid, old, new, failed=True))
+                    failures.append(f"{lid}: {rec.reason}")
+                    return False
+                new = StackResource(lid, rtype, rec.physical_id, props, rec.data, rec.no_echo, "UPDATE_COMPLETE")
+                stack.resources[lid] = new
+                changes.append(_Change("replace" if rec.physical_id != old.physical_id else "update", lid, old, new))
+            return True
+
+        self._schedule(order, _prerequisites(graph, order), update)
+        changes.sort(key=lambda change: order.index(change.logical_id))  # completion order -> dependency order
+        failure = ", ".join(failures) or self._resolve_outputs(stack, resolver, tmpl)
         if failure:
-            return self._rollback_update(stack, changes, failure, old_template, old_params)
+            return self._rollback_update(stack, changes, graph, failure, old_template, old_params)
 
         stack.template, stack.parameters = tmpl, params
         self._set_status(stack, "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS")
         replaced = {c.logical_id: c.old for c in changes if c.kind == "replace" and c.old is not None}
         removed = [lid for lid in stack.resources if lid not in set(order)]
         cleanup_failed: list[str] = []
-        for lid in reversed(old_order + [r for r in removed if r not in old_order]):
+
+        def clean_up(lid: str) -> bool:
             old_res = replaced.get(lid)
-            if old_res is not None:
-                rec = self._request(
-                    stack, "Delete", lid, old_res.resource_type, old_res.properties, physical_id=old_res.physical_id
-                )
-                if rec.status != "SUCCESS":
-                    cleanup_failed.append(f"{lid} ({old_res.physical_id})")
-            if lid in removed:
-                res = stack.resources[lid]
-                rec = self._request(
-                    stack, "Delete", lid, res.resource_type, res.properties, physical_id=res.physical_id
-                )
+            res = old_res if old_res is not None else stack.resources[lid]  # replaced, or removed from the template
+            rec = self._delete(stack, res)
+            with self._lock:
                 if rec.status != "SUCCESS":
                     cleanup_failed.append(f"{lid} ({res.physical_id})")
-                del stack.resources[lid]  # removed from the stack either way
+                if old_res is None:
+                    del stack.resources[lid]  # removed from the stack either way
+            return rec.status == "SUCCESS"
+
+        doomed = [
+            lid
+            for lid in reversed(old_order + [r for r in removed if r not in old_order])
+            if lid in replaced or lid in removed
+        ]
+        self._schedule(doomed, _dependents(old_graph, doomed), clean_up, stop_on_failure=False)
         reason = "Update successful. One or more resources could not be deleted." if cleanup_failed else ""
         if cleanup_failed:
-            self.warnings.append(f"UpdateStack cleanup could not delete: {', '.join(cleanup_failed)}")
+            self._warning(f"UpdateStack cleanup could not delete: {', '.join(cleanup_failed)}")
         stack.status_reason = reason
         self._set_status(stack, "UPDATE_COMPLETE", reason)
         return stack
@@ -472,9 +499,12 @@ class StackDriver:
         order = [lid for lid in topological_order(graph) if lid in stack.resources]
         order += [lid for lid in stack.resources if lid not in order]
         kept: set[str] = set()  # failed deletes and everything they depend on
-        for lid in reversed(order):
+
+        def delete(lid: str) -> bool:
             res = stack.resources[lid]
-            if lid in kept:
+            with self._lock:
+                skip = lid in kept
+            if skip:
                 self._note(
                     stack.status,
                     "Delete",
@@ -483,13 +513,18 @@ class StackDriver:
                     "SKIPPED",
                     "a resource that depends on it could not be deleted",
                 )
-                continue
-            rec = self._request(stack, "Delete", lid, res.resource_type, res.properties, physical_id=res.physical_id)
-            if rec.status == "SUCCESS":
-                del stack.resources[lid]
-            else:
-                res.status = "DELETE_FAILED"
-                kept |= {lid} | _closure(graph, lid)
+                return True
+            rec = self._delete(stack, res)
+            with self._lock:
+                if rec.status == "SUCCESS":
+                    del stack.resources[lid]
+                else:
+                    res.status = "DELETE_FAILED"
+                    kept.update({lid} | _closure(graph, lid))
+            return rec.status == "SUCCESS"
+
+        doomed = list(reversed(order))
+        self._schedule(doomed, _dependents(graph, doomed), delete, stop_on_failure=False)
         if stack.resources:
             stack.status_reason = f"The following resource(s) failed to delete: [{', '.join(stack.resources)}]"
             self._set_status(stack, "DELETE_FAILED", stack.status_reason)
@@ -505,64 +540,69 @@ class StackDriver:
         self,
         stack: Stack,
         changes: list[_Change],
+        graph: Mapping[str, set[str]],
         failure: str,
         old_template: dict[str, Any],
         old_params: dict[str, Any],
     ) -> Stack:
         stack.status_reason = f"The following resource(s) failed to update: [{failure}]"
         self._set_status(stack, "UPDATE_ROLLBACK_IN_PROGRESS", stack.status_reason)
-        cleanup: list[StackResource] = []
-        rollback_failed = ""
-        for change in reversed(changes):
+        by_id = {change.logical_id: change for change in changes}
+        cleanup: dict[str, StackResource] = {}
+        rollback_failures: list[str] = []
+
+        def roll_back(lid: str) -> bool:
+            change = by_id[lid]
             if change.kind == "create":
                 if change.new is not None:
-                    cleanup.append(change.new)
-                continue
+                    with self._lock:
+                        cleanup[lid] = change.new
+                return True
             assert change.old is not None
             if change.kind == "replace":
-                stack.resources[change.logical_id] = copy.deepcopy(change.old)
-                stack.resources[change.logical_id].status = "UPDATE_COMPLETE"
-                if change.new is not None:
-                    cleanup.append(change.new)
+                with self._lock:
+                    stack.resources[lid] = copy.deepcopy(change.old)
+                    stack.resources[lid].status = "UPDATE_COMPLETE"
+                    if change.new is not None:
+                        cleanup[lid] = change.new
                 self._note(
                     stack.status,
                     "",
-                    change.logical_id,
+                    lid,
                     change.old.physical_id,
                     "RESTORED",
                     f"replacement rolled back: {change.new.physical_id if change.new else ''} "
                     "will be deleted in cleanup",
                 )
-                continue
+                return True
             if change.new is None:  # refused before any request was sent
-                continue
+                return True
             old = change.old
             rec = self._request(
                 stack,
                 "Update",
-                change.logical_id,
+                lid,
                 old.resource_type,
                 old.properties,
                 old_properties=change.new.properties,
                 physical_id=old.physical_id,
             )
-            if rec.status != "SUCCESS":
-                rollback_failed = f"{change.logical_id}: {rec.reason}"
-                stack.resources[change.logical_id].status = "UPDATE_FAILED"
-                break
-            restored = StackResource(
-                old.logical_id,
-                old.resource_type,
-                rec.physical_id,
-                old.properties,
-                rec.data,
-                rec.no_echo,
-                "UPDATE_COMPLETE",
-            )
-            stack.resources[change.logical_id] = restored
-            if rec.physical_id != old.physical_id:  # the rollback itself replaced it: the one it left goes
-                cleanup.append(
-                    StackResource(
+            with self._lock:
+                if rec.status != "SUCCESS":
+                    rollback_failures.append(f"{lid}: {rec.reason}")
+                    stack.resources[lid].status = "UPDATE_FAILED"
+                    return False
+                stack.resources[lid] = StackResource(
+                    old.logical_id,
+                    old.resource_type,
+                    rec.physical_id,
+                    old.properties,
+                    rec.data,
+                    rec.no_echo,
+                    "UPDATE_COMPLETE",
+                )
+                if rec.physical_id != old.physical_id:  # the rollback itself replaced it: the one it left goes
+                    cleanup[lid] = StackResource(
                         old.logical_id,
                         old.resource_type,
                         old.physical_id,
@@ -571,30 +611,99 @@ class StackDriver:
                         False,
                         "UPDATE_COMPLETE",
                     )
-                )
-        if rollback_failed:
-            stack.status_reason = f"The following resource(s) failed to update: [{rollback_failed}]"
+            return True
+
+        walk_back = [change.logical_id for change in reversed(changes)]
+        self._schedule(walk_back, _dependents(graph, walk_back), roll_back)
+        if rollback_failures:
+            stack.status_reason = f"The following resource(s) failed to update: [{', '.join(rollback_failures)}]"
             self._set_status(stack, "UPDATE_ROLLBACK_FAILED", stack.status_reason)
             return stack
         self._set_status(stack, "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS")
         cleanup_failed: list[str] = []
-        for res in cleanup:
-            rec = self._request(
-                stack, "Delete", res.logical_id, res.resource_type, res.properties, physical_id=res.physical_id
-            )
-            if rec.status != "SUCCESS":
-                cleanup_failed.append(f"{res.logical_id} ({res.physical_id})")
-            current = stack.resources.get(res.logical_id)
-            if current is not None and current.physical_id == res.physical_id:
-                del stack.resources[res.logical_id]
+
+        def clean_up(lid: str) -> bool:
+            res = cleanup[lid]
+            rec = self._delete(stack, res)
+            with self._lock:
+                if rec.status != "SUCCESS":
+                    cleanup_failed.append(f"{lid} ({res.physical_id})")
+                current = stack.resources.get(lid)
+                if current is not None and current.physical_id == res.physical_id:
+                    del stack.resources[lid]
+            return rec.status == "SUCCESS"
+
+        doomed = [lid for lid in walk_back if lid in cleanup]
+        self._schedule(doomed, _dependents(graph, doomed), clean_up, stop_on_failure=False)
         if cleanup_failed:
-            self.warnings.append(f"UpdateStack rollback cleanup could not delete: {', '.join(cleanup_failed)}")
+            self._warning(f"UpdateStack rollback cleanup could not delete: {', '.join(cleanup_failed)}")
         stack.template, stack.parameters = old_template, old_params
-        resolver, _ = self._plan(stack, old_template, old_params, note=False)
+        resolver, _, _ = self._plan(stack, old_template, old_params, note=False)
         if self._resolve_outputs(stack, resolver, old_template):
-            self.warnings.append("outputs of the previous template no longer resolve after the rollback")
+            self._warning("outputs of the previous template no longer resolve after the rollback")
         self._set_status(stack, "UPDATE_ROLLBACK_COMPLETE", stack.status_reason)
         return stack
+
+    # ============================================================================================
+    # Scheduling: resources one at a time, or each as soon as what it depends on is done
+
+    def _schedule(
+        self,
+        nodes: Sequence[str],
+        after: Mapping[str, set[str]],
+        step: Callable[[str], bool],
+        *,
+        stop_on_failure: bool = True,
+    ) -> None:
+        """Run ``step(node)`` once for each of ``nodes``, each only after every node of ``after[node]`` has.
+
+        Sequential: one node at a time, the first ready one in ``nodes`` order, in the caller's thread.
+        ``parallel``: every ready node at once, each in its own thread (the same loop with one worker per
+        node). A step that returns False (when ``stop_on_failure``) or raises keeps further nodes from starting;
+        the running ones finish, then the first exception, if any, is raised.
+        """
+        workers = max(1, len(nodes)) if self.parallel else 1
+        pending = list(nodes)
+        done: set[str] = set()
+        running: dict[Future[bool], str] = {}
+        stopped = False
+        error: BaseException | None = None
+        executor: Executor = (
+            ThreadPoolExecutor(workers, thread_name_prefix="stack-resource") if self.parallel else _InlineExecutor()
+        )
+        with executor:
+            while True:
+                for node in [n for n in pending if not stopped and after.get(n, set()) <= done]:
+                    if len(running) >= workers:
+                        break
+                    pending.remove(node)
+                    running[executor.submit(step, node)] = node
+                if not running:
+                    break
+                finished, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in sorted(finished, key=lambda f: nodes.index(running[f])):
+                    done.add(running.pop(future))
+                    try:
+                        ok = future.result()
+                    except BaseException as exc:  # noqa: BLE001 - raised below, once the running steps are done
+                        error, ok = error or exc, False
+                        stopped = True
+                    stopped = stopped or (stop_on_failure and not ok)
+        if error is not None:
+            raise error
+        if pending and not stopped:
+            raise RuntimeError(f"resources that can never be ready (circular dependency?): {pending}")
+
+    def _failed(self, failures: list[str], failure: str) -> bool:
+        """Record ``failure`` for the stack status reason; False, to stop the scheduling."""
+        with self._lock:
+            failures.append(failure)
+        return False
+
+    def _delete(self, stack: Stack, res: StackResource) -> RequestRecord:
+        return self._request(
+            stack, "Delete", res.logical_id, res.resource_type, res.properties, physical_id=res.physical_id
+        )
 
     # ============================================================================================
     # One request
@@ -627,7 +736,8 @@ class StackDriver:
         if physical_id is not None:
             event["PhysicalResourceId"] = physical_id
         rec = RequestRecord(self._operation, phase, event)
-        self.requests.append(rec)
+        with self._lock:
+            self.requests.append(rec)
         started = time.monotonic()
         label = f"{self._operation} {request_type} {logical_id} ({request_id})"
         service_timeout = _service_timeout(properties)
@@ -664,7 +774,7 @@ class StackDriver:
                 if pending
                 else "every invocation ended and no polling rule is pending"
             )
-            self.violations.append(
+            self._violation(
                 f"{label}: no answer ({why}); CloudFormation would wait ServiceTimeout="
                 f"{service_timeout}s and fail the resource"
             )
@@ -679,7 +789,7 @@ class StackDriver:
             leftover = self._poll_targets(request_id)
             if leftover:
                 names = sorted({str(rule.get("Name", "?")) for rule, _ in leftover})
-                self.violations.append(f"{label}: polling rule(s) left behind after the answer: {names}")
+                self._violation(f"{label}: polling rule(s) left behind after the answer: {names}")
         self._record_request(rec, started)
         return rec
 
@@ -716,20 +826,20 @@ class StackDriver:
         for fn_arn, fn in self.functions.items():
             if fn_arn.rsplit(":", 1)[-1] == name:
                 return fn
-        self.warnings.append(f"polling target {arn!r} is not a registered function; invoking the ServiceToken's")
+        self._warning(f"polling target {arn!r} is not a registered function; invoking the ServiceToken's")
         return default
 
     def _check_invocations(self, rec: RequestRecord, label: str) -> None:
         secrets_ = [s for s in self.server.secrets() if s]
         for inv in rec.invocations:
             if any(s in inv.logs for s in secrets_):
-                self.violations.append(f"{label}: a ResponseURL signature appears in the function's logs")
+                self._violation(f"{label}: a ResponseURL signature appears in the function's logs")
                 break
         for inv in rec.invocations:
             if inv.timed_out:
-                self.warnings.append(f"{label}: invocation {inv.request_id} timed out")
+                self._warning(f"{label}: invocation {inv.request_id} timed out")
             elif inv.error:
-                self.warnings.append(
+                self._warning(
                     f"{label}: invocation {inv.request_id} raised {inv.error.get('errorType')}: "
                     f"{inv.error.get('errorMessage')}"
                 )
@@ -744,7 +854,7 @@ class StackDriver:
                 else other.get("raw") == first.get("raw")
             )
             if not same:
-                self.violations.append(
+                self._violation(
                     f"{label}: {len(rec.answers)} answers that differ: {first.get('raw')!r} vs {other.get('raw')!r}"
                 )
                 break
@@ -782,7 +892,7 @@ class StackDriver:
             ):
                 notes.append(f"Delete answered PhysicalResourceId {pid!r}, the request's was {request_physical_id!r}")
         for problem in dict.fromkeys(problems + notes):
-            self.violations.append(f"{label}: {problem}")
+            self._violation(f"{label}: {problem}")
         rec.answered = True
         if problems or not isinstance(body, Mapping):
             rec.status = "FAILED"
@@ -861,7 +971,7 @@ class StackDriver:
                     f"CustomResource attribute error: Vendor response doesn't contain {attribute} key in "
                     f"object {stack.stack_id}|{lid}|{res.physical_id}"
                 )
-                self.violations.append(
+                self._violation(
                     f"{self._operation} !GetAtt {lid}.{attribute}: not in the answered Data (keys: {sorted(res.data)})"
                 )
                 raise ResolutionError(message)
@@ -900,15 +1010,16 @@ class StackDriver:
 
     def _plan(
         self, stack: Stack, tmpl: dict[str, Any], params: dict[str, Any], *, note: bool = True
-    ) -> tuple[Resolver, list[str]]:
+    ) -> tuple[Resolver, list[str], dict[str, set[str]]]:
         resolver = self._resolver(stack, tmpl, params)
         conditions = evaluate_conditions(tmpl, resolver)
-        order = self._order(tmpl, conditions)
+        graph = self._graph(tmpl, conditions)
+        order = topological_order(graph)
         if note:
             for lid in tmpl.get("Resources") or {}:
                 if lid not in order:
                     self._note(stack.status, "", lid, "", "SKIPPED", "its Condition is false")
-        return resolver, order
+        return resolver, order, graph
 
     def _properties(self, resolver: Resolver, definition: Mapping[str, Any]) -> dict[str, Any]:
         props = stringify(resolver.resolve(definition.get("Properties") or {}))
@@ -963,27 +1074,41 @@ class StackDriver:
 
     def _set_status(self, stack: Stack, status: str, reason: str = "") -> None:
         stack.status = status
-        self.timeline.append(
-            TimelineRecord(self._now(), self._operation, status, "", stack.name, stack.stack_id, status, reason)
+        self._append(
+            lambda t: TimelineRecord(t, self._operation, status, "", stack.name, stack.stack_id, status, reason)
         )
 
     def _note(self, phase: str, request_type: str, logical_id: str, physical_id: str, status: str, reason: str) -> None:
-        self.timeline.append(
-            TimelineRecord(self._now(), self._operation, phase, request_type, logical_id, physical_id, status, reason)
+        self._append(
+            lambda t: TimelineRecord(t, self._operation, phase, request_type, logical_id, physical_id, status, reason)
         )
 
+    def _append(self, record: Callable[[float], TimelineRecord]) -> None:
+        """Add ``record(now)`` to the timeline, the time taken under the lock so that the timeline stays sorted."""
+        with self._lock:
+            self.timeline.append(record(self._now()))
+
+    def _violation(self, message: str) -> None:
+        with self._lock:
+            self.violations.append(message)
+
+    def _warning(self, message: str) -> None:
+        with self._lock:
+            self.warnings.append(message)
+
     def _note_ignored(self, stack: Stack, logical_id: str, resource_type: str) -> None:
-        if logical_id not in stack.ignored:
-            stack.ignored.append(logical_id)
+        with self._lock:
+            if logical_id not in stack.ignored:
+                stack.ignored.append(logical_id)
         self._note(
             stack.status, "", logical_id, "", "IGNORED", f"{resource_type} is not a custom resource: not emulated"
         )
 
     def _record_request(self, rec: RequestRecord, started: float) -> None:
         data = {k: "*****" for k in rec.data} if rec.no_echo else dict(rec.data)
-        self.timeline.append(
-            TimelineRecord(
-                t=self._now(),
+        self._append(
+            lambda t: TimelineRecord(
+                t=t,
                 operation=rec.operation,
                 phase=rec.phase,
                 request_type=rec.request_type,
@@ -1052,6 +1177,30 @@ def _service_timeout(properties: Mapping[str, Any]) -> int:
         return int(str(properties.get("ServiceTimeout", DEFAULT_SERVICE_TIMEOUT_S)))
     except ValueError:
         return DEFAULT_SERVICE_TIMEOUT_S
+
+
+def _prerequisites(graph: Mapping[str, set[str]], nodes: Sequence[str]) -> dict[str, set[str]]:
+    """For each of ``nodes``, the other ``nodes`` it depends on, directly or through nodes left out."""
+    chosen = set(nodes)
+    return {node: (_closure(graph, node) & chosen) - {node} for node in nodes}
+
+
+def _dependents(graph: Mapping[str, set[str]], nodes: Sequence[str]) -> dict[str, set[str]]:
+    """For each of ``nodes``, the other ``nodes`` that depend on it: what must be deleted before it."""
+    before = _prerequisites(graph, nodes)
+    return {node: {other for other in nodes if node in before[other]} for node in nodes}
+
+
+class _InlineExecutor(Executor):
+    """Runs each call when it is submitted, in the caller's thread: the scheduler's sequential mode."""
+
+    def submit(self, fn: Callable[_P, _T], /, *args: _P.args, **kwargs: _P.kwargs) -> Future[_T]:
+        future: Future[_T] = Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except BaseException as exc:  # noqa: BLE001 - handed to the scheduler, which raises it
+            future.set_exception(exc)
+        return future
 
 
 def _closure(graph: Mapping[str, set[str]], start: str) -> set[str]:

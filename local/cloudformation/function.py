@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 import weakref
@@ -44,10 +45,11 @@ class Invocation:
     started_at: float = 0.0  # time.time()
     ended_at: float = 0.0
     meta: dict[str, Any] = field(default_factory=dict)
+    crashed: bool = False  # killed by ``crash_after_s`` (error Runtime.ExitError, like an out-of-memory kill)
 
     @property
     def failed(self) -> bool:
-        """An error or a timeout: what Lambda's asynchronous invocation would retry."""
+        """An error, a timeout or a crash: what Lambda's asynchronous invocation would retry."""
         return self.timed_out or self.error is not None
 
 
@@ -58,6 +60,14 @@ class LambdaFunction:
     temporary directory), ``LANG``, ``TZ``, dummy credentials, ``AWS_REGION``/``AWS_DEFAULT_REGION``, the
     ``AWS_LAMBDA_*`` variables of the runtime, ``AWS_CONFIG_FILE``/``AWS_SHARED_CREDENTIALS_FILE`` pointing at
     nothing, ``SSL_CERT_FILE`` and ``AWS_ENDPOINT_URL`` when given, then ``env`` on top.
+
+    Simulated crashes: with ``crash_after_s``, the first ``crash_count`` invocations (counted from the
+    function's creation, whichever thread invokes) get their process group killed with SIGKILL
+    ``crash_after_s`` seconds after the process started, as Lambda kills an invocation that runs out of memory:
+    the invocation ends with ``errorType`` ``Runtime.ExitError`` ("Runtime exited with error: signal: killed"),
+    ``crashed=True``, and whatever the handler had not done yet (its answer to CloudFormation) is never done.
+    An armed invocation that ends before ``crash_after_s`` is not killed, and still uses up one of the
+    ``crash_count``. Later invocations run normally. Invocations may run concurrently (from several threads).
     """
 
     def __init__(
@@ -75,7 +85,13 @@ class LambdaFunction:
         endpoint_url: str | None = None,
         grace_s: float = 1.0,
         python: str = sys.executable,
+        crash_after_s: float | None = None,
+        crash_count: int = 1,
     ) -> None:
+        if crash_after_s is not None and not crash_after_s > 0:
+            raise ValueError(f"crash_after_s must be positive, not {crash_after_s!r}")
+        if crash_count < 0:
+            raise ValueError(f"crash_count must be >= 0, not {crash_count!r}")
         self.code_dir = Path(code_dir).resolve()
         self.handler = handler
         self.env = dict(env or {})
@@ -88,7 +104,11 @@ class LambdaFunction:
         self.endpoint_url = endpoint_url
         self.grace_s = grace_s
         self.python = python
+        self.crash_after_s = crash_after_s
+        self.crash_count = crash_count
         self.invocations: list[Invocation] = []
+        self._started = 0  # invocations started so far (the first crash_count ones crash)
+        self._lock = threading.Lock()
         self._home = tempfile.mkdtemp(prefix="lambda-home-")
         weakref.finalize(self, shutil.rmtree, self._home, True)
 
@@ -130,6 +150,11 @@ class LambdaFunction:
         day = time.strftime("%Y/%m/%d", time.gmtime())
         log_stream = f"{day}/[$LATEST]{uuid.uuid4().hex}"
         inv = Invocation(request_id=request_id, event=json.loads(json.dumps(event)))
+        with self._lock:
+            crash = self.crash_after_s is not None and self._started < self.crash_count
+            self._started += 1
+        limit_s = self.timeout_s + _INIT_ALLOWANCE_S + self.grace_s
+        crash_at_s = self.crash_after_s if crash else None
         with tempfile.TemporaryDirectory(prefix="lambda-invoke-") as tmp:
             result_file = Path(tmp) / "result.json"
             cmd = [
@@ -170,13 +195,14 @@ class LambdaFunction:
                 cwd=str(self.code_dir),
                 start_new_session=True,
             )
-            killed = False
+            killed = crashed = False
             try:
                 out, _ = proc.communicate(
-                    json.dumps(event).encode(), timeout=self.timeout_s + _INIT_ALLOWANCE_S + self.grace_s
+                    json.dumps(event).encode(), timeout=limit_s if crash_at_s is None else min(limit_s, crash_at_s)
                 )
             except subprocess.TimeoutExpired:
-                killed = True
+                crashed = crash_at_s is not None and crash_at_s < limit_s
+                killed = not crashed
                 _kill_group(proc)
                 out, _ = proc.communicate()
             inv.duration_s = time.monotonic() - t0
@@ -189,7 +215,12 @@ class LambdaFunction:
                 except ValueError:
                     report = {}
         logs = out.decode("utf-8", errors="replace")
-        if killed:
+        if crashed:
+            inv.crashed = True
+            message = f"RequestId: {request_id} Error: Runtime exited with error: signal: killed"
+            logs += f"{message}\nRuntime.ExitError\n"
+            inv.error = {"errorType": "Runtime.ExitError", "errorMessage": message, "stackTrace": []}
+        elif killed:
             inv.timed_out = True
             logs += f"{request_id} Task timed out after {self.timeout_s:.2f} seconds (killed by the driver)\n"
             inv.error = {"errorType": "Sandbox.Timedout", "errorMessage": "killed after timeout", "stackTrace": []}
@@ -214,7 +245,8 @@ class LambdaFunction:
             f"\tMemory Size: {self.memory_mb} MB\n"
         )
         inv.meta = {"function_name": self.function_name, "log_stream_name": log_stream}
-        self.invocations.append(inv)
+        with self._lock:
+            self.invocations.append(inv)
         return inv
 
 

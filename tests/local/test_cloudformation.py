@@ -10,6 +10,7 @@ import http.client
 import importlib
 import json
 import re
+import signal
 import ssl
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -21,6 +22,7 @@ import pytest
 from local.cloudformation import (
     NO_VALUE,
     LambdaFunction,
+    RequestRecord,
     ResolutionError,
     Resolver,
     ResponseServer,
@@ -575,6 +577,149 @@ def test_errors_are_retried_only_when_asked_and_timeouts_fail(
     assert len(rec.invocations) == 1 and rec.invocations[0].timed_out and rec.invocations[0].duration_s < 3
     assert stack.status == "ROLLBACK_COMPLETE" and rec.status == "FAILED"
     assert any("no answer" in v for v in driver.violations)
+
+
+@e2e
+def test_crashed_invocation_is_redelivered_and_the_retry_answers(
+    make_driver: Callable[..., StackDriver], make_function: Callable[..., LambdaFunction], server: ResponseServer
+) -> None:
+    fn = make_function(crash_after_s=0.5)  # the first invocation is killed (out of memory) 0.5 s in
+    driver = make_driver(fn, retry_on_error=True)
+    stack = driver.create_stack({"Resources": {"A": custom(SleepOn="Create", Sleep=2)}})
+    rec = driver.requests[0]
+    first, retry = rec.invocations
+    assert first.crashed and first.failed and first.exit_code == -signal.SIGKILL
+    assert first.error is not None and first.error["errorType"] == "Runtime.ExitError"
+    assert first.error["errorMessage"].endswith("Runtime exited with error: signal: killed")
+    assert 0.5 <= first.duration_s < 1.5 and first.result is None
+    assert '"message": "event"' in first.logs and "Runtime.ExitError" in first.logs  # it ran, then was killed
+    assert retry.event == first.event and not retry.crashed and retry.error is None
+    assert retry.result == {"answered": "SUCCESS", "PhysicalResourceId": "fake-A-0"}
+    # only the retry answered, after the crash
+    assert [a["outcome"] for a in server.attempts(rec.request_id)] == ["delivered"]
+    assert len(rec.answers) == 1 and rec.answers[0]["received_at"] > first.ended_at
+    assert stack.status == "CREATE_COMPLETE" and rec.status == "SUCCESS" and driver.violations == []
+    assert any("raised Runtime.ExitError" in w for w in driver.warnings)
+    assert [i.crashed for i in fn.invocations] == [True, False]
+
+    # more crashes than Lambda's two retries: no answer; later invocations (the rollback Delete) run normally
+    fn = make_function(crash_after_s=0.5, crash_count=3)
+    driver = make_driver(fn, retry_on_error=True)
+    stack = driver.create_stack({"Resources": {"A": custom(SleepOn="Create", Sleep=2)}})
+    assert [i.crashed for i in driver.requests[0].invocations] == [True, True, True]
+    assert stack.status == "ROLLBACK_COMPLETE" and calls(driver)[1][0] == "Delete"
+    assert driver.requests[1].status == "SUCCESS" and not driver.requests[1].invocations[0].failed
+    assert any("no answer" in v for v in driver.violations)
+
+    with pytest.raises(ValueError, match="crash_after_s"):
+        make_function(crash_after_s=0)
+
+
+# ------------------------------------------------------------------------------------------------
+# StackDriver: parallel resources
+
+
+def window(rec: RequestRecord) -> tuple[float, float]:
+    """When the request's (single) invocation started and ended."""
+    (inv,) = rec.invocations
+    return inv.started_at, inv.ended_at
+
+
+@e2e
+def test_parallel_resources_start_when_their_dependencies_are_done(make_driver: Callable[..., StackDriver]) -> None:
+    driver = make_driver(parallel=True)
+    leaves = [f"R{i}" for i in range(8)]
+    resources = {lid: custom(SleepOn="Create,Delete", Sleep=1) for lid in leaves}
+    resources["All"] = custom(
+        Names={"Fn::Join": [",", [{"Ref": lid} for lid in leaves[:4]]]},
+        Arn={"Fn::GetAtt": ["R4", "Arn"]},
+        Where={"Fn::Sub": "${R5}/${R6.Name}"},
+    )
+    resources["All"]["DependsOn"] = ["R7"]
+    stack = driver.create_stack({"Resources": resources})
+    assert stack.status == "CREATE_COMPLETE", driver.format_timeline()
+    assert [r.logical_id for r in driver.requests][-1] == "All"
+    creates = {r.logical_id: window(r) for r in driver.requests}
+    # the 8 independent resources ran at the same time: each started before any of them ended
+    assert max(creates[lid][0] for lid in leaves) < min(creates[lid][1] for lid in leaves)
+    # the one depending on all of them started after the last one ended
+    assert creates["All"][0] >= max(creates[lid][1] for lid in leaves)
+    assert driver.requests[-1].event["ResourceProperties"]["Where"] == "fake-R5-0/"
+
+    stack = driver.delete_stack()
+    assert stack.status == "DELETE_COMPLETE" and stack.resources == {}
+    deletes = driver.requests[len(leaves) + 1 :]
+    assert [r.request_type for r in deletes] == ["Delete"] * 9 and deletes[0].logical_id == "All"
+    ends = {r.logical_id: window(r) for r in deletes}
+    assert min(ends[lid][0] for lid in leaves) >= ends["All"][1]  # reverse dependency order
+    assert max(ends[lid][0] for lid in leaves) < min(ends[lid][1] for lid in leaves)  # then all 8 at once
+    assert [r.t for r in driver.timeline] == sorted(r.t for r in driver.timeline)
+    assert driver.violations == [] and driver.warnings == []
+
+
+@e2e
+def test_parallel_failure_starts_nothing_new_and_rolls_back_in_reverse_order(
+    make_driver: Callable[..., StackDriver],
+) -> None:
+    driver = make_driver(parallel=True)
+    tmpl = {
+        "Resources": {
+            "Base": custom(),
+            "Slow": custom(After={"Ref": "Base"}, SleepOn="Create,Delete", Sleep=1),
+            "Bad": custom(After={"Ref": "Base"}, FailOn="Create", Generation=7),
+            "Later": custom(After={"Ref": "Slow"}),  # ready once Slow is done, but Bad has failed by then
+        }
+    }
+    stack = driver.create_stack(tmpl)
+    assert stack.status == "ROLLBACK_COMPLETE" and stack.resources == {}
+    assert "Bad: requested failure on Create" in stack.status_reason
+    by_call = {(r.request_type, r.logical_id): r for r in driver.requests}
+    assert set(by_call) == {
+        ("Create", "Base"), ("Create", "Slow"), ("Create", "Bad"),
+        ("Delete", "Base"), ("Delete", "Slow"), ("Delete", "Bad"),
+    }  # fmt: skip
+    slow, bad = by_call["Create", "Slow"], by_call["Create", "Bad"]
+    assert window(bad)[0] < window(slow)[1] and window(bad)[1] < window(slow)[1]  # Slow was in flight: it finished
+    assert slow.status == "SUCCESS" and bad.status == "FAILED"
+    assert by_call["Delete", "Bad"].event["PhysicalResourceId"] == "fake-Bad-7"
+    assert by_call["Delete", "Base"].phase == "ROLLBACK_IN_PROGRESS"
+    assert window(by_call["Delete", "Base"])[0] >= max(window(by_call["Delete", lid])[1] for lid in ("Slow", "Bad"))
+    assert driver.violations == []
+
+
+@e2e
+def test_parallel_update_rollback_and_cleanup(make_driver: Callable[..., StackDriver]) -> None:
+    driver = make_driver(parallel=True)
+    driver.create_stack({"Resources": {"A": custom(Generation=1), "B": custom(Generation=1, Name="b1")}})
+    new: dict[str, Any] = {
+        "Resources": {
+            "A": custom(Generation=2),  # replaced
+            "N": custom(),  # created
+            "B": custom(Generation=1, Name="b2", FailOn="Update"),  # fails
+        }
+    }
+
+    def phases(since: int) -> dict[str, set[tuple[str, str, str]]]:
+        out: dict[str, set[tuple[str, str, str]]] = {}
+        for rec, call in zip(driver.requests[since:], calls(driver)[since:], strict=True):
+            out.setdefault(rec.phase, set()).add(call)
+        return out
+
+    stack = driver.update_stack(new)
+    assert stack.status == "UPDATE_ROLLBACK_COMPLETE", driver.format_timeline()
+    assert phases(2) == {
+        "UPDATE_IN_PROGRESS": {("Update", "A", "fake-A-1"), ("Create", "N", ""), ("Update", "B", "fake-B-1")},
+        "UPDATE_ROLLBACK_IN_PROGRESS": {("Update", "B", "fake-B-1")},
+        "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS": {("Delete", "N", "fake-N-0"), ("Delete", "A", "fake-A-2")},
+    }
+    assert {lid: r.physical_id for lid, r in stack.resources.items()} == {"A": "fake-A-1", "B": "fake-B-1"}
+
+    del new["Resources"]["B"]["Properties"]["FailOn"]
+    count = len(driver.requests)
+    assert driver.update_stack(new).status == "UPDATE_COMPLETE"
+    assert phases(count)["UPDATE_COMPLETE_CLEANUP_IN_PROGRESS"] == {("Delete", "A", "fake-A-1")}
+    assert driver.delete_stack().status == "DELETE_COMPLETE"
+    assert driver.violations == []
 
 
 @e2e
