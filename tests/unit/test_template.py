@@ -32,7 +32,7 @@ LOG_STREAM_ARN = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{LOG_GROUP}:log-str
 INSTANCE_ARN = f"arn:aws:connect:us-east-1:{ACCOUNT}:instance/11111111-2222-3333-4444-555555555555"
 OTHER_INSTANCE_ARN = f"arn:aws:connect:us-west-2:{ACCOUNT}:instance/99999999-2222-3333-4444-555555555555"
 GROUP_ARN = f"arn:aws:connect:us-west-2:{ACCOUNT}:traffic-distribution-group/aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"
-RULE_ARN = f"arn:aws:events:{REGION}:{ACCOUNT}:rule/TdgABCDEFGH"
+RULE_ARN = f"arn:aws:events:{REGION}:{ACCOUNT}:rule/ConnectTdgPoll-Tdg-ABCDEFGH"
 
 GROUP_ACTIONS = [
     "connect:CreateTrafficDistributionGroup",
@@ -319,7 +319,7 @@ def expected_resources(deployment: Deployment) -> dict[str, set[str]]:
     expected = {action: set(groups) for action in GROUP_ACTIONS}
     expected["connect:CreateTrafficDistributionGroup"] |= instances
     for action in [*POLLING_RULE_ACTIONS, "events:PutTargets"]:
-        expected[action] = {f"arn:aws:events:{REGION}:{ACCOUNT}:rule/*"}
+        expected[action] = {f"arn:aws:events:{REGION}:{ACCOUNT}:rule/ConnectTdgPoll-*"}
     for action in ["lambda:AddPermission", "lambda:RemovePermission"]:
         expected[action] = {FUNCTION_ARN}
     for action in LOG_ACTIONS:
@@ -360,8 +360,20 @@ def test_xray_is_granted_only_with_tracing(template: Mapping[str, Any]) -> None:
             "an extra target",
         ),
         (Request("events:PutTargets", RULE_ARN), "a request without targets"),
-        (Request("events:PutRule", f"arn:aws:events:us-east-1:{ACCOUNT}:rule/TdgABCDEFGH"), "another region"),
-        (Request("events:DeleteRule", f"arn:aws:events:{REGION}:444455556666:rule/x"), "another account"),
+        (Request("events:PutRule", f"arn:aws:events:us-east-1:{ACCOUNT}:rule/ConnectTdgPoll-Tdg-A"), "another region"),
+        (
+            Request("events:DeleteRule", f"arn:aws:events:{REGION}:444455556666:rule/ConnectTdgPoll-x"),
+            "another account",
+        ),
+        (Request("events:PutRule", f"arn:aws:events:{REGION}:{ACCOUNT}:rule/other-teams-rule"), "another team's rule"),
+        (
+            Request("events:DeleteRule", f"arn:aws:events:{REGION}:{ACCOUNT}:rule/other-teams-rule"),
+            "another team's rule",
+        ),
+        (
+            Request("events:RemoveTargets", f"arn:aws:events:{REGION}:{ACCOUNT}:rule/other-teams-rule"),
+            "another team's rule",
+        ),
         (
             Request("lambda:AddPermission", FUNCTION_ARN, {"lambda:Principal": ["s3.amazonaws.com"]}),
             "another principal",
