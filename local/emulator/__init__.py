@@ -12,6 +12,14 @@ and Lambda permissions (what crhelper's polling uses); the SigV4 credential scop
 request says which service and Region it is for. Routing, parsing, validation and
 responses come from botocore's own service models. See :class:`Emulator` for the knobs
 and the inspection API.
+
+What can go wrong on AWS is a knob, off by default: lifecycle delays and failures
+(``set_delays``, ``fail_creation``, ``fail_deletion``), eventual consistency after a
+Create (``set_visibility_lag``), ``ResourceNotReadyException`` (``fail_create_not_ready``),
+per-call faults (``inject_fault``: throttle, 5xx, dropped connections, concurrent
+modification), Regional outages (``set_outage``), the per-Region request-rate quota
+(``set_throttle``), EventBridge partial failures (``fail_targets``) and the error codes AWS
+leaves undocumented (``delete_not_found_code``, ``delete_wrong_region_code``).
 """
 
 from local.emulator.core import Emulator

@@ -60,6 +60,11 @@ class LambdaBackend:
                 )
         return out
 
+    def function_arn(self, ref: str, region: str, qualifier: str | None = None) -> str:
+        """The ARN of the function ``ref`` (name, partial or full ARN) names in ``region``."""
+        name, _ = _function_parts(ref)
+        return f"arn:aws:lambda:{region}:{self.account_id}:function:{name}" + (f":{qualifier}" if qualifier else "")
+
     def _key(self, params: dict[str, Any], region: str) -> tuple[str, str, str | None]:
         name, qualifier = _function_parts(params["FunctionName"])
         return region, name, params.get("Qualifier") or qualifier
@@ -75,9 +80,7 @@ class LambdaBackend:
                 "Please provide a new statement id, or remove the existing statement.",
             )
         region_, name, qualifier = key
-        resource = f"arn:aws:lambda:{region_}:{self.account_id}:function:{name}" + (
-            f":{qualifier}" if qualifier else ""
-        )
+        resource = self.function_arn(name, region_, qualifier)
         principal = params["Principal"]
         statement: dict[str, Any] = {
             "Sid": sid,

@@ -73,6 +73,12 @@ class Group:
     distribution: dict[str, Any]
     last_failover_at: float | None = None
     phone_numbers: dict[str, str] = field(default_factory=dict)  # number -> phone number ARN
+    # When API calls start to see the group: in its home Region, in any other Region.
+    visible_at: tuple[float, float] = (float("-inf"), float("-inf"))
+
+    def visible(self, region: str, now: float) -> bool:
+        home, elsewhere = self.visible_at
+        return now >= (home if region == self.instance.home_region else elsewhere)
 
     def status(self, now: float) -> str:
         current = self.timeline[0][1]
@@ -141,10 +147,15 @@ class ConnectBackend:
         delays: Delays,
         group_quota: int,
         delete_not_found_code: str,
+        delete_wrong_region_code: str,
     ) -> None:
         self.account_id = account_id
         self.group_quota = group_quota
         self.delete_not_found_code = delete_not_found_code
+        self.delete_wrong_region_code = delete_wrong_region_code
+        # Seconds after a Create before calls see the group: (home Region, other Regions).
+        self.visibility_lag = (0.0, 0.0)
+        self.not_ready = 0  # how many more Creates answer ResourceNotReadyException
         self.delays = delays
         self.name_delays: dict[str, dict[str, float]] = {}
         self.instances: dict[str, Instance] = {}
@@ -338,11 +349,12 @@ class ConnectBackend:
 
     def _group(self, ref: str, region: str, now: float, *, not_found: str = "ResourceNotFoundException") -> Group:
         """Resolve a ``TrafficDistributionGroupIdOrArn`` the way Connect documents it: the ARN
-        works from any Region, the bare id only in the Region where the group was created."""
+        works from any Region, the bare id only in the Region where the group was created;
+        a group still within its visibility lag is unknown."""
         group = self.groups.get(ref.rsplit("/", 1)[-1])
         if group is not None:
             visible = group.arn == ref if ref.startswith("arn:") else group.instance.home_region == region
-            if not visible or group.status(now) == DELETED:
+            if not visible or not group.visible(region, now) or group.status(now) == DELETED:
                 group = None
         if group is None:
             raise ApiError(not_found, f"Traffic distribution group {ref} not found")
@@ -352,12 +364,21 @@ class ConnectBackend:
         # TagResource & co. act on the resource in the Region called (the stricter reading:
         # the tagging API is regional and AWS documents no cross-Region access for it).
         group = self.groups.get(arn.rsplit("/", 1)[-1])
-        if group is None or group.arn != arn or group.instance.home_region != region or group.status(now) == DELETED:
+        if (
+            group is None
+            or group.arn != arn
+            or group.instance.home_region != region
+            or not group.visible(region, now)
+            or group.status(now) == DELETED
+        ):
             raise ApiError("ResourceNotFoundException", f"Resource {arn} not found")
         return group
 
     # -- operations ----------------------------------------------------------------------
     def _create(self, params: dict[str, Any], region: str, now: float) -> dict[str, Any]:
+        if self.not_ready > 0:
+            self.not_ready -= 1
+            raise ApiError("ResourceNotReadyException", "The resource is not ready.")
         ref = params["InstanceId"]
         instance = self._find_instance(ref)
         if instance is None or instance.home_region != region:
@@ -401,6 +422,8 @@ class ConnectBackend:
             tags=params.get("Tags"),
             token=token,
         )
+        home_lag, elsewhere_lag = self.visibility_lag
+        group.visible_at = (now + home_lag, now + elsewhere_lag)
         if token is not None:
             self._tokens[(instance.id, token)] = group.id
         return {"Id": group.id, "Arn": group.arn}
@@ -424,6 +447,14 @@ class ConnectBackend:
         # The model lists no ResourceNotFoundException for this operation; which code AWS
         # sends for an unknown group is a knob (``delete_not_found_code``).
         group = self._group(params["TrafficDistributionGroupId"], region, now, not_found=self.delete_not_found_code)
+        if region != group.instance.home_region:
+            # "This API can be called only in the Region where the traffic distribution group
+            # is created" (API reference); the error code is a knob, AWS does not document it.
+            raise ApiError(
+                self.delete_wrong_region_code,
+                f"Traffic distribution group {group.arn} can be deleted only in {group.instance.home_region}, "
+                f"not in {region}",
+            )
         if group.is_default:
             raise ApiError(
                 "InvalidRequestException",
@@ -528,9 +559,11 @@ class ConnectBackend:
             self._check_distribution(key, config, group)
         status = group.status(now)
         if status != ACTIVE:
+            # The API reference: the group's status must be ACTIVE (InvalidRequestException).
             raise ApiError(
-                "ResourceConflictException",
-                f"Traffic distribution group {group.id} is {status}; it can be updated only when ACTIVE",
+                "InvalidRequestException",
+                f"Traffic distribution group {group.id} has status {status}; its status must be ACTIVE "
+                "to update the traffic distribution",
             )
         group.distribution.update(copy.deepcopy(configs))
         group.last_failover_at = now

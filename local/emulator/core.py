@@ -1,9 +1,10 @@
 """The :class:`Emulator`: one local endpoint for Connect, EventBridge and Lambda.
 
 A request goes: SigV4 credential scope (which service, which Region) -> the operation
-from botocore's model -> parameters -> fault injection -> model validation -> the
-service backend (under one lock) -> a response rendered from the model's output shape.
-Every request is recorded for :meth:`Emulator.calls`.
+from botocore's model -> parameters -> Regional outage -> rate limit (token bucket) ->
+fault injection -> model validation -> the service backend (under one lock) -> a
+response rendered from the model's output shape. Every request is recorded for
+:meth:`Emulator.calls`.
 """
 
 from __future__ import annotations
@@ -34,7 +35,8 @@ _log = logging.getLogger(__name__)
 
 _CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/(\d{8})/([^/,\s]+)/([^/,\s]+)/aws4_request")
 
-FAULT_KINDS = frozenset({"throttle", "5xx", "drop", "drop_after"})
+FAULT_KINDS = frozenset({"throttle", "5xx", "drop", "drop_after", "concurrent"})
+OUTAGE_KINDS = frozenset({"503", "drop"})
 
 # (code, HTTP status) per service. Connect and Lambda name their throttling and internal
 # errors in the model, with statuses; EventBridge's model names none, and AWS answers with
@@ -50,6 +52,16 @@ _FAULT_ERRORS: dict[str, dict[str, tuple[str, int]]] = {
         "lambda": ("ServiceException", 500),
         "events": ("InternalException", 500),
     },
+    # Only where the model lists it: EventBridge's ConcurrentModificationException (no
+    # status in the model, so 400) and Lambda's ResourceConflictException (409).
+    "concurrent": {
+        "events": ("ConcurrentModificationException", 400),
+        "lambda": ("ResourceConflictException", 409),
+    },
+}
+_CONCURRENT_OPERATIONS = {
+    "events": frozenset({"PutRule", "PutTargets", "RemoveTargets", "DeleteRule"}),
+    "lambda": frozenset({"AddPermission", "RemovePermission"}),
 }
 
 
@@ -74,6 +86,24 @@ class _Fault:
     service: str | None
 
 
+@dataclass
+class _Bucket:
+    """A token bucket: ``rate`` tokens a second, at most ``burst``, one per call."""
+
+    rate: float
+    burst: int
+    tokens: float
+    at: float
+
+    def take(self, now: float) -> bool:
+        self.tokens = min(float(self.burst), self.tokens + max(0.0, now - self.at) * self.rate)
+        self.at = now
+        if self.tokens < 1:
+            return False
+        self.tokens -= 1
+        return True
+
+
 class Emulator:
     """Local stand-in for the AWS APIs the TDG provider calls.
 
@@ -83,7 +113,13 @@ class Emulator:
     group included. ``delete_not_found_code`` is the error DeleteTrafficDistributionGroup
     gives for an unknown group: the model lists no ResourceNotFoundException for it, so a
     provider can be tested against another answer (e.g. ``"InvalidRequestException"``).
-    ``clock`` gives wall-clock seconds; every timestamp the emulator exposes comes from it.
+    ``delete_wrong_region_code`` is the error it gives when called outside the group's
+    home Region with the group's ARN (source: the DeleteTrafficDistributionGroup API
+    reference says it "can be called only in the Region where the traffic distribution
+    group is created"; the error code is unverified, so a provider can be tested against
+    ``"ResourceNotFoundException"`` or ``"AccessDeniedException"`` too).
+    ``clock`` gives wall-clock seconds; every timestamp the emulator exposes comes from it,
+    and the rate limit of :meth:`set_throttle` refills by it.
     """
 
     def __init__(
@@ -97,6 +133,7 @@ class Emulator:
         update_delay: float = 0.3,
         group_quota: int = 10,
         delete_not_found_code: str = "ResourceNotFoundException",
+        delete_wrong_region_code: str = "InvalidRequestException",
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.account_id = account_id
@@ -107,6 +144,7 @@ class Emulator:
         self._initial_delays = (creation_delay, deletion_delay, update_delay)
         self._group_quota = group_quota
         self._delete_not_found_code = delete_not_found_code
+        self._delete_wrong_region_code = delete_wrong_region_code
         self._lock = threading.RLock()
         self._specs = {
             "connect": ServiceSpec("connect", validation_code=_connect_validation_code),
@@ -146,7 +184,8 @@ class Emulator:
         return self._server.url
 
     def reset(self) -> None:
-        """Forget all state: instances, groups, rules, permissions, calls, faults, knobs."""
+        """Forget all state: instances, groups, rules, permissions, calls, faults, outages,
+        rate limits and knobs (constructor values are kept)."""
         creation, deletion, update = self._initial_delays
         with self._lock:
             self._connect = ConnectBackend(
@@ -154,6 +193,7 @@ class Emulator:
                 delays=Delays(creation=creation, deletion=deletion, update=update),
                 group_quota=self._group_quota,
                 delete_not_found_code=self._delete_not_found_code,
+                delete_wrong_region_code=self._delete_wrong_region_code,
             )
             self._events = EventsBackend(self.account_id)
             self._lambda = LambdaBackend(self.account_id)
@@ -164,6 +204,9 @@ class Emulator:
             }
             self._calls: list[dict[str, Any]] = []
             self._faults: dict[str, list[_Fault]] = {}
+            self._outages: dict[tuple[str, str], str] = {}  # (service, Region) -> kind
+            self._throttles: dict[str, tuple[float, int]] = {}  # service -> (rate, burst)
+            self._buckets: dict[tuple[str, str], _Bucket] = {}  # (service, Region)
             self._internal_errors: list[str] = []
 
     # -- knobs -----------------------------------------------------------------------------
@@ -224,7 +267,11 @@ class Emulator:
         ``kind``: ``"throttle"`` (the service's throttling error), ``"5xx"`` (its internal
         error, HTTP 500), ``"drop"`` (socket closed, request not executed) or
         ``"drop_after"`` (request executed, then the socket closed with no response: the
-        case idempotency tokens exist for). ``service`` ("connect", "events", "lambda")
+        case idempotency tokens exist for) or ``"concurrent"`` (a concurrent modification:
+        EventBridge's ConcurrentModificationException for PutRule, PutTargets, RemoveTargets,
+        DeleteRule, as its model lists; Lambda's ResourceConflictException "An update is
+        in progress" for AddPermission, which its model lists, and RemovePermission, which
+        it does not: unverified). ``service`` ("connect", "events", "lambda")
         disambiguates operation names several services share, such as ``TagResource``.
         """
         if kind not in FAULT_KINDS:
@@ -234,8 +281,87 @@ class Emulator:
         services = [service] if service else list(self._specs)
         if not any(operation in self._specs[s].model.operation_names for s in services if s in self._specs):
             raise ValueError(f"no operation {operation!r} in {services}")
+        if kind == "concurrent":
+            matching = [s for s in services if operation in _CONCURRENT_OPERATIONS.get(s, ())]
+            if not matching:
+                raise ValueError(f"no concurrent-modification error for {operation!r} in {services}")
+            service = matching[0]
         with self._lock:
             self._faults.setdefault(operation, []).append(_Fault(kind, count, service))
+
+    def set_outage(self, region: str, kind: str | None, service: str = "connect") -> None:
+        """Every call of ``service`` in ``region`` fails until ``kind`` is ``None`` again.
+
+        ``"503"``: HTTP 503 ``ServiceUnavailable`` (source: the Common Errors page of the
+        AWS API references; botocore retries it as a transient 5xx). ``"drop"``: the socket
+        is closed with no response and the request is not executed. Recorded with
+        ``fault="outage"``. Comes before rate limits and injected faults, using neither.
+        """
+        if kind is not None and kind not in OUTAGE_KINDS:
+            raise ValueError(f"unknown outage kind {kind!r}; one of {sorted(OUTAGE_KINDS)} or None")
+        if service not in self._specs:
+            raise ValueError(f"unknown service {service!r}; one of {sorted(self._specs)}")
+        with self._lock:
+            if kind is None:
+                self._outages.pop((service, region), None)
+            else:
+                self._outages[(service, region)] = kind
+
+    def set_throttle(self, rate: float | None, burst: int = 5, service: str = "connect") -> None:
+        """Rate-limit ``service``: a token bucket per Region shared by all callers, refilled
+        at ``rate`` tokens a second up to ``burst``; ``None`` lifts the limit (the default).
+
+        Source: Amazon Connect service quotas, "Rate of API requests" per account per
+        Region, 2 per second with a burst of 5. A call finding the bucket empty gets the
+        service's throttling error (Connect: ThrottlingException, HTTP 429), is recorded
+        with ``fault="throttle"`` and uses no token. Buckets start full; setting a limit
+        refills them. They refill by the emulator's ``clock``.
+        """
+        if rate is not None and (rate <= 0 or burst < 1):
+            raise ValueError("rate must be > 0 and burst >= 1")
+        if service not in self._specs:
+            raise ValueError(f"unknown service {service!r}; one of {sorted(self._specs)}")
+        with self._lock:
+            self._buckets = {key: bucket for key, bucket in self._buckets.items() if key[0] != service}
+            if rate is None:
+                self._throttles.pop(service, None)
+            else:
+                self._throttles[service] = (float(rate), burst)
+
+    def set_visibility_lag(self, seconds: float, replica_extra: float = 0.0) -> None:
+        """Eventual consistency after CreateTrafficDistributionGroup (unverified: AWS
+        documents no figure). For ``seconds`` after a Create, every call naming the new
+        group (Describe, Get/UpdateTrafficDistribution, Delete, Tag/Untag/ListTags) answers
+        as for an unknown group in its home Region; elsewhere (the replica Region, by ARN)
+        for ``seconds + replica_extra``. The group's lifecycle runs on regardless, and a
+        Create repeating its ClientToken still returns it. :meth:`group` and :meth:`groups`
+        see it at once. Applies to groups created afterwards; 0 turns it off (the default).
+        """
+        if seconds < 0 or replica_extra < 0:
+            raise ValueError("seconds and replica_extra must be >= 0")
+        with self._lock:
+            self._connect.visibility_lag = (float(seconds), float(seconds + replica_extra))
+
+    def fail_create_not_ready(self, count: int = 1) -> None:
+        """The next ``count`` CreateTrafficDistributionGroup calls answer
+        ResourceNotReadyException (HTTP 409) and create nothing (source: the operation's
+        error list in the Connect API reference and model; when AWS sends it is unverified)."""
+        if count < 1:
+            raise ValueError("count must be >= 1")
+        with self._lock:
+            self._connect.not_ready += count
+
+    def fail_targets(self, operation: str, count: int = 1, code: str = "InternalException") -> None:
+        """The next ``count`` PutTargets or RemoveTargets calls answer HTTP 200 with
+        ``FailedEntryCount=1`` and the first target in ``FailedEntries`` (``ErrorCode=code``),
+        leaving that target as it was (source: the PutTargets and RemoveTargets API
+        references: partial failures are reported in the response, not as an error)."""
+        if operation not in ("PutTargets", "RemoveTargets"):
+            raise ValueError(f"fail_targets is for PutTargets or RemoveTargets, not {operation!r}")
+        if count < 1:
+            raise ValueError("count must be >= 1")
+        with self._lock:
+            self._events.target_failures.setdefault(operation, []).extend([code] * count)
 
     def claim_phone_number(self, group_arn: str, number: str = "+15550100") -> str:
         """Claim ``number`` to the group (as ClaimPhoneNumber with a TDG target would);
@@ -292,6 +418,12 @@ class Emulator:
                 and (service is None or call["service"] == service)
             ]
 
+    def throttle_count(self, region: str | None = None) -> int:
+        """How many calls (in ``region``, or anywhere) were answered with a throttling
+        error, from :meth:`set_throttle` or from an injected ``"throttle"`` fault."""
+        with self._lock:
+            return sum(1 for c in self._calls if c["fault"] == "throttle" and region in (None, c["region"]))
+
     def internal_errors(self) -> list[str]:
         """Tracebacks of emulator bugs (answered as HTTP 500 ``InternalFailure``). botocore
         retries 500s, so an end-to-end test should assert this list is empty."""
@@ -315,6 +447,29 @@ class Emulator:
             return self._lambda.snapshot()
 
     # -- request handling ------------------------------------------------------------------
+    def _take_token(self, service: str, region: str) -> bool:
+        with self._lock:
+            limit = self._throttles.get(service)
+            if limit is None:
+                return True
+            now = self._clock()
+            bucket = self._buckets.get((service, region))
+            if bucket is None:
+                bucket = self._buckets[(service, region)] = _Bucket(*limit, tokens=float(limit[1]), at=now)
+            return bucket.take(now)
+
+    def _fault_error(self, service: str, kind: str, params: dict[str, Any], region: str) -> ApiError:
+        code, status = _FAULT_ERRORS[kind][service]
+        message = f"Injected fault: {kind}"
+        if kind == "concurrent" and service == "events":
+            message = "There is concurrent modification on a rule, target, archive, or replay."
+        elif kind == "concurrent":
+            resource = self._lambda.function_arn(params.get("FunctionName", ""), region)
+            message = (
+                f"The operation cannot be performed at this time. An update is in progress for resource: {resource}"
+            )
+        return ApiError(code, message, status=status)
+
     def _take_fault(self, service: str, operation: str) -> str | None:
         with self._lock:
             for fault in self._faults.get(operation, []):
@@ -373,16 +528,29 @@ class Emulator:
             params = spec.parse(op, request, labels)
             with self._lock:
                 call["params"] = copy.deepcopy(params)
+                outage = self._outages.get((spec.name, region))
+                if outage is not None:
+                    call["fault"] = "outage"
+            if outage == "drop":
+                return HttpResponse(0, drop=True)
+            if outage == "503":
+                raise ApiError(
+                    "ServiceUnavailable", "The request has failed due to a temporary failure of the server.", status=503
+                )
             if op.name not in backend.OPERATIONS:
                 raise ApiError("UnknownOperationException", f"{op.name} is not emulated", status=404)
+            if not self._take_token(spec.name, region):
+                with self._lock:
+                    call["fault"] = "throttle"
+                code, status = _FAULT_ERRORS["throttle"][spec.name]
+                raise ApiError(code, "Rate exceeded", status=status)
             fault = self._take_fault(spec.name, op.name)
             with self._lock:
                 call["fault"] = fault
             if fault == "drop":
                 return HttpResponse(0, drop=True)
             if fault in _FAULT_ERRORS:
-                code, status = _FAULT_ERRORS[fault][spec.name]
-                raise ApiError(code, f"Injected fault: {fault}", status=status)
+                raise self._fault_error(spec.name, fault, params, region)
             spec.validate(op, params)
             with self._lock:
                 result = backend.handle(op.name, params, region, self._clock())

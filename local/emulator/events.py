@@ -6,6 +6,8 @@ PutTargets with the whole CloudFormation event as ``Input``, and later RemoveTar
 DeleteRule with the name cut from the rule ARN. The limits those calls can hit on AWS are
 enforced: the name's length and pattern (model), the Input's 8192 characters (model), the
 schedule expression's syntax, and DeleteRule refusing a rule that still has targets.
+PutTargets and RemoveTargets can be made to fail one entry (``target_failures``), which
+AWS reports in a 200 response's ``FailedEntries`` rather than as an error.
 """
 
 from __future__ import annotations
@@ -69,6 +71,8 @@ class EventsBackend:
     def __init__(self, account_id: str) -> None:
         self.account_id = account_id
         self.rules: dict[tuple[str, str, str], Rule] = {}
+        # operation -> ErrorCode of the next calls' failed entry, one per call
+        self.target_failures: dict[str, list[str]] = {}
         self._handlers: dict[str, Callable[[dict[str, Any], str], dict[str, Any]]] = {
             "PutRule": self._put_rule,
             "PutTargets": self._put_targets,
@@ -102,6 +106,16 @@ class EventsBackend:
         if rule is None:
             raise ApiError("ResourceNotFoundException", f"Rule {params[key]} does not exist on EventBus {bus}.")
         return rule
+
+    def _failed_entries(self, operation: str, target_id: str) -> list[dict[str, str]]:
+        """The FailedEntries of this call: ``target_id`` when a failure is queued, else none."""
+        queue = self.target_failures.get(operation)
+        if not queue:
+            return []
+        code = queue.pop(0)
+        return [
+            {"TargetId": target_id, "ErrorCode": code, "ErrorMessage": f"{operation} failed for {target_id}: {code}"}
+        ]
 
     def _put_rule(self, params: dict[str, Any], region: str) -> dict[str, Any]:
         name = params["Name"]
@@ -160,18 +174,22 @@ class EventsBackend:
                     raise ApiError(
                         "ValidationException", f"Target {target['Id']}: Input is not valid JSON text."
                     ) from exc
-        new_ids = {t["Id"] for t in params["Targets"]} - set(rule.targets)
+        failed = self._failed_entries("PutTargets", params["Targets"][0]["Id"])
+        targets = [t for t in params["Targets"] if t["Id"] not in {f["TargetId"] for f in failed}]
+        new_ids = {t["Id"] for t in targets} - set(rule.targets)
         if len(rule.targets) + len(new_ids) > _MAX_TARGETS_PER_RULE:
             raise ApiError("LimitExceededException", "The requested resource exceeds the maximum number allowed.")
-        for target in params["Targets"]:
+        for target in targets:
             rule.targets[target["Id"]] = copy.deepcopy(target)
-        return {"FailedEntryCount": 0, "FailedEntries": []}
+        return {"FailedEntryCount": len(failed), "FailedEntries": failed}
 
     def _remove_targets(self, params: dict[str, Any], region: str) -> dict[str, Any]:
         rule = self._rule(params, "Rule", region)
+        failed = self._failed_entries("RemoveTargets", params["Ids"][0])
         for target_id in params["Ids"]:
-            rule.targets.pop(target_id, None)
-        return {"FailedEntryCount": 0, "FailedEntries": []}
+            if target_id not in {f["TargetId"] for f in failed}:
+                rule.targets.pop(target_id, None)
+        return {"FailedEntryCount": len(failed), "FailedEntries": failed}
 
     def _delete_rule(self, params: dict[str, Any], region: str) -> dict[str, Any]:
         bus = _bus_name(params.get("EventBusName"))

@@ -129,12 +129,14 @@ def _from_wire(shape: Shape, value: Any) -> Any:
 
 
 def _to_wire(shape: Shape, value: Any) -> Any:
-    """Python result -> JSON document (wire names, epoch-second timestamps, base64 blobs)."""
+    """Python result -> JSON document (wire names, epoch-second timestamps, base64 blobs).
+    Members the installed model does not know are dropped (see :meth:`ServiceSpec.render`)."""
     if isinstance(shape, StructureShape):
+        members = shape.members
         return {
-            shape.members[name].serialization.get("name", name): _to_wire(shape.members[name], item)
+            members[name].serialization.get("name", name): _to_wire(members[name], item)
             for name, item in value.items()
-            if item is not None
+            if item is not None and name in members
         }
     if isinstance(shape, ListShape):
         return [_to_wire(shape.member, item) for item in value]
@@ -292,15 +294,16 @@ class ServiceSpec:
     def render(self, op: OperationModel, result: dict[str, Any]) -> HttpResponse:
         """A success response for ``result`` (keyed by output member names).
 
-        The result is first checked against the output shape: a mismatch is an emulator
-        bug and must not reach the client as a plausible answer.
+        The result is first checked against the output shape: a value of the wrong type,
+        length, pattern or enum is an emulator bug and must not reach the client as a
+        plausible answer. Differences between botocore versions are not: a member the
+        installed model does not know is dropped, and a member it marks required may be
+        absent (botocore does not check responses for either).
         """
         shape = op.output_shape
         errors: list[str] = []
         if shape is not None:
             validate_value(shape, result, "", errors, output=True)
-        elif result:
-            errors.append(f"operation has no output shape but returned {sorted(result)}")
         if errors:
             raise RuntimeError(f"emulator produced an invalid {op.name} response: {'; '.join(errors)}")
         headers = {"x-amzn-RequestId": str(uuid.uuid4())}
@@ -313,10 +316,10 @@ class ServiceSpec:
         if shape is not None:
             payload = shape.serialization.get("payload")
             for name, value in result.items():
-                member = shape.members[name]
-                location = member.serialization.get("location")
-                if value is None:
+                member = shape.members.get(name)
+                if member is None or value is None:
                     continue
+                location = member.serialization.get("location")
                 if location == "header":
                     headers[member.serialization.get("name", name)] = str(value)
                 elif location == "statusCode":

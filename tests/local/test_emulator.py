@@ -7,6 +7,8 @@ starts from a clean state (``Emulator.reset``) and tiny lifecycle delays keep it
 
 from __future__ import annotations
 
+import copy
+import functools
 import json
 import threading
 import time
@@ -18,10 +20,12 @@ from types import SimpleNamespace
 from typing import Any
 
 import boto3
+import botocore.session
 import pytest
 from botocore import UNSIGNED
 from botocore.config import Config
 from botocore.exceptions import ClientError, ConnectionClosedError, EndpointConnectionError
+from botocore.model import ServiceModel
 from local.emulator import ApiError, Emulator
 from local.emulator.protocol import HttpRequest, ServiceSpec
 
@@ -101,6 +105,54 @@ def split(home: int, replica: int) -> dict[str, Any]:
     return {"Distributions": [{"Region": HOME, "Percentage": home}, {"Region": REPLICA, "Percentage": replica}]}
 
 
+def outcome(call: Callable[[], Any]) -> tuple[str, int]:
+    """``("ok", status)`` or the error code and HTTP status boto3 saw."""
+    try:
+        response = call()
+    except ClientError as error:
+        return error.response["Error"]["Code"], error.response["ResponseMetadata"]["HTTPStatusCode"]
+    return "ok", response["ResponseMetadata"]["HTTPStatusCode"]
+
+
+class FakeClock:
+    """Wall-clock seconds that move only when a test moves them."""
+
+    def __init__(self) -> None:
+        self.now = 1_750_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture
+def frozen() -> Iterator[tuple[Emulator, FakeClock]]:
+    """An emulator of its own on a :class:`FakeClock`; lifecycle delays of 1 s."""
+    clock = FakeClock()
+    with Emulator(clock=clock, creation_delay=1.0, deletion_delay=1.0, update_delay=1.0) as emu:
+        yield emu, clock
+        assert emu.internal_errors() == []
+
+
+@functools.cache
+def _session() -> boto3.session.Session:
+    return boto3.session.Session()  # one, so that service models load once (main thread only)
+
+
+def client_of(emu: Emulator, service: str = "connect", region: str = HOME) -> Any:
+    """A boto3 client of an emulator other than the module's, without retries."""
+    return _session().client(
+        service,  # type: ignore[call-overload]
+        region_name=region,
+        endpoint_url=emu.endpoint_url,
+        aws_access_key_id="AKIDEXAMPLE",
+        aws_secret_access_key="not-a-secret",
+        config=NO_RETRY,
+    )
+
+
 # -- in-process: routing, rendering, handling without a server -------------------------------
 
 
@@ -135,7 +187,34 @@ def test_rendering_refuses_output_the_model_forbids() -> None:
     with pytest.raises(RuntimeError, match="invalid CreateTrafficDistributionGroup response"):
         connect.render(op, {"Id": "not an id!"})
     with pytest.raises(RuntimeError):
-        connect.render(op, {"Unknown": "member"})
+        connect.render(op, {"Id": 42})
+
+
+def test_rendering_tolerates_another_botocore_model() -> None:
+    """Members the installed model does not know are dropped; members another botocore
+    version marks required may be missing. Neither is an emulator bug."""
+    connect = ServiceSpec("connect", validation_code=lambda op: "InvalidRequestException")
+    describe = connect.model.operation_model("DescribeTrafficDistributionGroup")
+    group_id = str(uuid.uuid4())
+    response = connect.render(
+        describe, {"TrafficDistributionGroup": {"Id": group_id, "FutureMember": 1}, "NextYearsField": "x"}
+    )
+    assert (response.status, json.loads(response.body)) == (200, {"TrafficDistributionGroup": {"Id": group_id}})
+    # A model in which more members are required (here: a copy of the installed one).
+    raw = copy.deepcopy(
+        botocore.session.get_session().get_component("data_loader").load_service_model("connect", "service-2")
+    )
+    raw["shapes"]["DescribeTrafficDistributionGroupResponse"]["required"] = ["TrafficDistributionGroup"]
+    raw["shapes"]["TrafficDistributionGroup"]["required"] = ["Id", "Arn", "Name", "Status"]
+    strict = ServiceModel(raw, service_name="connect").operation_model("DescribeTrafficDistributionGroup")
+    assert json.loads(connect.render(strict, {"TrafficDistributionGroup": {"Id": group_id}}).body) == {
+        "TrafficDistributionGroup": {"Id": group_id}
+    }
+    assert json.loads(connect.render(strict, {}).body) == {}
+    events = ServiceSpec("events", validation_code=lambda op: "ValidationException")
+    put_targets = events.model.operation_model("PutTargets")
+    rendered = events.render(put_targets, {"FailedEntryCount": 0, "FailedEntries": [], "Unknown": True})
+    assert json.loads(rendered.body) == {"FailedEntryCount": 0, "FailedEntries": []}
 
 
 def test_handle_works_in_process() -> None:
@@ -163,6 +242,26 @@ def test_emulator_bugs_become_500_and_are_kept(monkeypatch: pytest.MonkeyPatch) 
     assert (response.status, response.headers["x-amzn-ErrorType"]) == (500, "InternalFailure")
     (trace,) = emu.internal_errors()
     assert "KeyError: 'oops'" in trace
+
+
+@e2e
+def test_result_members_unknown_to_the_model_never_reach_boto3(
+    emu: Emulator, connect: Any, instance: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    original = emu._connect._handlers["DescribeTrafficDistributionGroup"]
+
+    def newer(params: dict[str, Any], region: str, now: float) -> dict[str, Any]:
+        result = original(params, region, now)
+        result["TrafficDistributionGroup"].pop("Arn")
+        result["TrafficDistributionGroup"]["AgentStatus"] = "from a newer model"
+        return {**result, "Unknown": 1}
+
+    monkeypatch.setitem(emu._connect._handlers, "DescribeTrafficDistributionGroup", newer)
+    created = create(connect, instance)
+    described = connect.describe_traffic_distribution_group(TrafficDistributionGroupId=created["Id"])
+    assert "Unknown" not in described
+    assert set(described["TrafficDistributionGroup"]) == {"Id", "Name", "InstanceArn", "Status", "Tags", "IsDefault"}
+    assert emu.internal_errors() == []
 
 
 # -- transport, auth, routing ---------------------------------------------------------------
@@ -366,6 +465,59 @@ def test_retry_after_lost_response_reuses_the_token(emu: Emulator, client: Clien
 
 
 @e2e
+def test_create_can_answer_resource_not_ready(emu: Emulator, connect: Any, instance: str) -> None:
+    emu.fail_create_not_ready(count=2)
+    for _ in range(2):
+        with pytest.raises(ClientError) as excinfo:
+            create(connect, instance, ClientToken="same")
+        assert error_of(excinfo)[:2] == ("ResourceNotReadyException", 409)
+    assert [g for g in emu.groups() if not g["IsDefault"]] == []
+    created = create(connect, instance, ClientToken="same")
+    assert [g["Id"] for g in emu.groups() if not g["IsDefault"]] == [created["Id"]]
+    errors = [c["error"] for c in emu.calls("CreateTrafficDistributionGroup")]
+    assert errors == ["ResourceNotReadyException", "ResourceNotReadyException", None]
+    with pytest.raises(ValueError):
+        emu.fail_create_not_ready(0)
+
+
+@e2e
+def test_visibility_lag_hides_a_new_group_from_api_calls(frozen: tuple[Emulator, FakeClock]) -> None:
+    emu, clock = frozen
+    instance = emu.add_instance()
+    home, replica = client_of(emu), client_of(emu, region=REPLICA)
+    emu.set_visibility_lag(2.0, replica_extra=1.0)
+    created = create(home, instance, "lagging", ClientToken="t-1")
+    arn = created["Arn"]
+    naming: list[Callable[[Any, str], Any]] = [
+        lambda c, ref: c.describe_traffic_distribution_group(TrafficDistributionGroupId=ref),
+        lambda c, ref: c.get_traffic_distribution(Id=ref),
+        lambda c, ref: c.update_traffic_distribution(Id=ref, TelephonyConfig=split(100, 0)),
+        lambda c, ref: c.delete_traffic_distribution_group(TrafficDistributionGroupId=ref),
+        lambda c, ref: c.tag_resource(resourceArn=ref, tags={"a": "b"}),
+        lambda c, ref: c.untag_resource(resourceArn=ref, tagKeys=["a"]),
+        lambda c, ref: c.list_tags_for_resource(resourceArn=ref),
+    ]
+    assert [outcome(functools.partial(call, home, arn)) for call in naming] == [("ResourceNotFoundException", 404)] * 7
+    assert outcome(lambda: naming[0](home, created["Id"]))[0] == "ResourceNotFoundException"
+    assert create(home, instance, "lagging", ClientToken="t-1")["Id"] == created["Id"]  # idempotency unaffected
+    assert emu.group(arn)["Status"] == "CREATION_IN_PROGRESS"  # inspection unaffected
+    clock.advance(1.0)
+    assert emu.group(arn)["Status"] == "ACTIVE"  # the lifecycle runs on its own
+    assert outcome(lambda: naming[0](home, arn))[0] == "ResourceNotFoundException"
+    clock.advance(1.0)
+    described = home.describe_traffic_distribution_group(TrafficDistributionGroupId=arn)
+    assert described["TrafficDistributionGroup"]["Status"] == "ACTIVE"
+    assert outcome(lambda: naming[0](replica, arn))[0] == "ResourceNotFoundException"  # seconds + replica_extra
+    clock.advance(1.0)
+    assert outcome(lambda: naming[0](replica, arn)) == ("ok", 200)
+    assert emu.group(arn)["Tags"] == {}  # the hidden TagResource did nothing
+    emu.set_visibility_lag(0)
+    assert outcome(lambda: naming[0](home, create(home, instance, "at-once")["Arn"])) == ("ok", 200)
+    with pytest.raises(ValueError):
+        emu.set_visibility_lag(-1)
+
+
+@e2e
 def test_live_groups_cannot_share_a_name(emu: Emulator, connect: Any, instance: str) -> None:
     emu.set_delays(deletion=SETTLE, name="dup")
     first = active_group(emu, connect, instance, "dup")
@@ -514,6 +666,36 @@ def test_delete_of_unknown_group_and_its_knob(client: ClientFactory) -> None:
 
 
 @e2e
+def test_delete_only_in_the_home_region(emu: Emulator, client: ClientFactory, connect: Any, instance: str) -> None:
+    created = active_group(emu, connect, instance)
+    replica = client("connect", REPLICA)
+    with pytest.raises(ClientError) as excinfo:
+        replica.delete_traffic_distribution_group(TrafficDistributionGroupId=created["Arn"])
+    code, status, message = error_of(excinfo)
+    assert (code, status) == ("InvalidRequestException", 400)
+    assert HOME in message
+    with pytest.raises(ClientError) as excinfo:  # a bare id is unknown outside the home Region
+        replica.delete_traffic_distribution_group(TrafficDistributionGroupId=created["Id"])
+    assert error_of(excinfo)[:2] == ("ResourceNotFoundException", 404)
+    assert emu.group(created["Id"])["Status"] == "ACTIVE"
+    connect.delete_traffic_distribution_group(TrafficDistributionGroupId=created["Arn"])
+    emu.wait_for_status(created["Id"], "DELETED")
+
+
+@e2e
+@pytest.mark.parametrize(("code", "status"), [("ResourceNotFoundException", 404), ("AccessDeniedException", 403)])
+def test_delete_wrong_region_code_knob(code: str, status: int) -> None:
+    with Emulator(delete_wrong_region_code=code, creation_delay=0) as other:
+        created = create(client_of(other), other.add_instance())
+        with pytest.raises(ClientError) as excinfo:
+            client_of(other, region=REPLICA).delete_traffic_distribution_group(
+                TrafficDistributionGroupId=created["Arn"]
+            )
+        assert error_of(excinfo)[:2] == (code, status)
+        assert other.group(created["Id"])["Status"] == "ACTIVE"
+
+
+@e2e
 def test_claimed_phone_number_blocks_deletion(emu: Emulator, connect: Any, instance: str) -> None:
     created = active_group(emu, connect, instance)
     number_arn = emu.claim_phone_number(created["Arn"], "+15550199")
@@ -555,7 +737,9 @@ def test_initial_distribution_and_update_lifecycle(emu: Emulator, connect: Any, 
     assert emu.group(created["Id"])["Status"] == "UPDATE_IN_PROGRESS"
     with pytest.raises(ClientError) as excinfo:
         connect.update_traffic_distribution(Id=created["Id"], TelephonyConfig=split(100, 0))
-    assert error_of(excinfo)[:2] == ("ResourceConflictException", 409)
+    code, status, message = error_of(excinfo)
+    assert (code, status) == ("InvalidRequestException", 400)
+    assert "status" in message and "UPDATE_IN_PROGRESS" in message and "must be ACTIVE" in message
     current = connect.get_traffic_distribution(Id=created["Id"])
     assert (current["TelephonyConfig"], current["AgentConfig"]) == (split(30, 70), split(0, 100))
     assert current["LastFailoverTime"].timestamp() == pytest.approx(time.time(), abs=5)
@@ -569,7 +753,11 @@ def test_update_is_refused_while_creating(emu: Emulator, connect: Any, instance:
     created = create(connect, instance)
     with pytest.raises(ClientError) as excinfo:
         connect.update_traffic_distribution(Id=created["Id"], TelephonyConfig=split(50, 50))
-    assert error_of(excinfo)[:2] == ("ResourceConflictException", 409)
+    code, status, message = error_of(excinfo)
+    # The API reference: the group's status must be ACTIVE; InvalidRequestException otherwise.
+    assert (code, status) == ("InvalidRequestException", 400)
+    assert "status" in message and "CREATION_IN_PROGRESS" in message and "must be ACTIVE" in message
+    assert connect.get_traffic_distribution(Id=created["Id"])["TelephonyConfig"] == split(100, 0)
 
 
 @e2e
@@ -690,18 +878,124 @@ def test_injected_errors(
         "lambda": lambda: client("lambda").remove_permission(FunctionName="fn", StatementId="nope"),
     }
     real_answer = {"connect": "ok", "events": "ResourceNotFoundException", "lambda": "ResourceNotFoundException"}
-
-    def outcome() -> tuple[str, int]:
-        try:
-            calls[service]()
-        except ClientError as error:
-            return error.response["Error"]["Code"], error.response["ResponseMetadata"]["HTTPStatusCode"]
-        return "ok", 200
-
     emu.inject_fault(operation, kind, count=2)
-    assert [outcome(), outcome()] == [(code, status)] * 2
-    assert outcome()[0] == real_answer[service]  # faults used up
+    assert [outcome(calls[service]), outcome(calls[service])] == [(code, status)] * 2
+    assert outcome(calls[service])[0] == real_answer[service]  # faults used up
     assert [c["fault"] for c in emu.calls(operation)] == [kind, kind, None]
+
+
+@e2e
+def test_regional_outage_answers_503(emu: Emulator, client: ClientFactory, instance: str) -> None:
+    emu.set_outage(REPLICA, "503")
+    replica = client("connect", REPLICA, retries=2)
+    with pytest.raises(ClientError) as excinfo:
+        replica.list_traffic_distribution_groups()
+    assert error_of(excinfo)[:2] == ("ServiceUnavailable", 503)
+    assert outcome(lambda: client("connect").list_traffic_distribution_groups()) == ("ok", 200)  # home Region up
+    assert outcome(lambda: client("events", REPLICA).describe_rule(Name="r"))[0] == "ResourceNotFoundException"
+    seen = [(c["region"], c["status"], c["error"], c["fault"]) for c in emu.calls(service="connect")]
+    # botocore retried the 503 as a transient 5xx.
+    assert seen == [(REPLICA, 503, "ServiceUnavailable", "outage")] * 2 + [(HOME, 200, None, None)]
+    emu.set_outage(REPLICA, None)
+    assert outcome(replica.list_traffic_distribution_groups) == ("ok", 200)
+    with pytest.raises(ValueError):
+        emu.set_outage(HOME, "500")
+    with pytest.raises(ValueError):
+        emu.set_outage(HOME, "503", service="s3")
+
+
+@e2e
+def test_regional_outage_can_drop_connections(emu: Emulator, client: ClientFactory, instance: str) -> None:
+    emu.set_outage(HOME, "drop")
+    emu.set_outage(HOME, "drop", service="lambda")
+    emu.inject_fault("CreateTrafficDistributionGroup", "5xx")  # an outage uses no injected fault
+    with pytest.raises((ConnectionClosedError, EndpointConnectionError)):
+        create(client("connect"), instance)
+    with pytest.raises((ConnectionClosedError, EndpointConnectionError)):
+        client("lambda").remove_permission(FunctionName="fn", StatementId="s")
+    assert [g for g in emu.groups() if not g["IsDefault"]] == []
+    assert [(c["status"], c["fault"]) for c in emu.calls()] == [(None, "outage")] * 2
+    emu.set_outage(HOME, None)
+    assert outcome(lambda: create(client("connect"), instance)) == ("InternalServiceException", 500)
+    assert create(client("connect"), instance)["Id"]
+
+
+@e2e
+def test_token_bucket_throttle_per_service_and_region(frozen: tuple[Emulator, FakeClock]) -> None:
+    emu, clock = frozen
+    emu.add_instance()
+    home, replica, events = client_of(emu), client_of(emu, region=REPLICA), client_of(emu, "events")
+    emu.set_throttle(2.0, burst=5)  # Connect's quota: 2 per second, burst 5
+    ok, throttled = ("ok", 200), ("ThrottlingException", 429)
+    assert [outcome(home.list_traffic_distribution_groups) for _ in range(7)] == [ok] * 5 + [throttled] * 2
+    assert outcome(replica.list_traffic_distribution_groups) == ok  # a bucket per Region
+    assert outcome(lambda: events.describe_rule(Name="r"))[0] == "ResourceNotFoundException"  # per service
+    clock.advance(0.5)  # one token back; the throttled calls used none
+    assert [outcome(home.list_traffic_distribution_groups) for _ in range(2)] == [ok, throttled]
+    clock.advance(60)  # refills up to the burst only
+    assert [outcome(home.list_traffic_distribution_groups) for _ in range(6)] == [ok] * 5 + [throttled]
+    refused = [c for c in emu.calls() if c["fault"] == "throttle"]
+    assert {(c["operation"], c["region"], c["status"], c["error"]) for c in refused} == {
+        ("ListTrafficDistributionGroups", HOME, 429, "ThrottlingException")
+    }
+    assert (emu.throttle_count(), emu.throttle_count(HOME), emu.throttle_count(REPLICA)) == (4, 4, 0)
+    emu.set_throttle(1.0, burst=1, service="events")
+    assert [outcome(lambda: events.put_rule(Name="r", ScheduleExpression="rate(1 minute)")) for _ in range(2)] == [
+        ok,
+        ("ThrottlingException", 400),
+    ]
+    emu.set_throttle(None)
+    assert [outcome(home.list_traffic_distribution_groups) for _ in range(10)] == [ok] * 10
+    with pytest.raises(ValueError):
+        emu.set_throttle(0)
+
+
+@e2e
+def test_throttle_bucket_is_shared_by_concurrent_callers(frozen: tuple[Emulator, FakeClock]) -> None:
+    emu, _ = frozen  # the clock stands still: no refill
+    emu.set_throttle(2.0, burst=5)
+    shared = client_of(emu)  # boto3 clients are thread-safe
+    results: list[tuple[str, int]] = []
+
+    def worker() -> None:
+        results.append(outcome(shared.list_traffic_distribution_groups))
+
+    threads = [threading.Thread(target=worker) for _ in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(results) == [("ThrottlingException", 429)] * 7 + [("ok", 200)] * 5
+    assert emu.throttle_count() == 7
+
+
+@e2e
+def test_concurrent_modification_faults(emu: Emulator, client: ClientFactory) -> None:
+    events, lam = client("events"), client("lambda")
+    grant = {"Action": "lambda:InvokeFunction", "Principal": "events.amazonaws.com"}
+    emu.inject_fault("PutRule", "concurrent", service="events")
+    with pytest.raises(ClientError) as excinfo:
+        events.put_rule(Name="r", ScheduleExpression="rate(1 minute)")
+    assert error_of(excinfo)[:2] == ("ConcurrentModificationException", 400)
+    assert emu.rules() == []
+    emu.inject_fault("AddPermission", "concurrent", service="lambda")
+    with pytest.raises(ClientError) as excinfo:
+        lam.add_permission(FunctionName="fn", StatementId="s", **grant)
+    code, status, message = error_of(excinfo)
+    assert (code, status) == ("ResourceConflictException", 409)
+    assert message.endswith(f"An update is in progress for resource: arn:aws:lambda:{HOME}:123456789012:function:fn")
+    assert emu.permissions() == []
+    lam.add_permission(FunctionName="fn", StatementId="s", **grant)
+    emu.inject_fault("RemovePermission", "concurrent")  # the service is the one that has the error
+    assert outcome(lambda: lam.remove_permission(FunctionName="fn", StatementId="s")) == (
+        "ResourceConflictException",
+        409,
+    )
+    assert len(emu.permissions()) == 1
+    assert [c["fault"] for c in emu.calls()] == ["concurrent", "concurrent", None, "concurrent"]
+    for operation in ("ListTrafficDistributionGroups", "DescribeRule", "TagResource"):
+        with pytest.raises(ValueError):
+            emu.inject_fault(operation, "concurrent")
 
 
 @e2e
@@ -852,6 +1146,31 @@ def test_eventbridge_rules(emu: Emulator, client: ClientFactory) -> None:
         events.describe_rule(Name="r")
     assert error_of(excinfo)[0] == "ResourceNotFoundException"
     assert emu.rules() == []
+
+
+@e2e
+def test_eventbridge_partial_failures(emu: Emulator, client: ClientFactory) -> None:
+    events = client("events")
+    events.put_rule(Name="r", ScheduleExpression="rate(1 minute)")
+    target = {"Id": "1", "Arn": f"arn:aws:lambda:{HOME}:123456789012:function:fn", "Input": "{}"}
+    emu.fail_targets("PutTargets", code="ConcurrentModificationException")
+    response = events.put_targets(Rule="r", Targets=[target])
+    assert (response["ResponseMetadata"]["HTTPStatusCode"], response["FailedEntryCount"]) == (200, 1)
+    (failed,) = response["FailedEntries"]
+    assert (failed["TargetId"], failed["ErrorCode"]) == ("1", "ConcurrentModificationException")
+    assert failed["ErrorMessage"]
+    assert events.list_targets_by_rule(Rule="r")["Targets"] == []  # the failed entry was not applied
+    assert events.put_targets(Rule="r", Targets=[target])["FailedEntryCount"] == 0
+    emu.fail_targets("RemoveTargets", count=2)
+    for _ in range(2):
+        response = events.remove_targets(Rule="r", Ids=["1"])
+        assert response["FailedEntryCount"] == 1
+        assert response["FailedEntries"][0]["ErrorCode"] == "InternalException"
+    assert [t["Id"] for t in events.list_targets_by_rule(Rule="r")["Targets"]] == ["1"]
+    assert events.remove_targets(Rule="r", Ids=["1"])["FailedEntryCount"] == 0
+    assert emu.rules()[0]["Targets"] == []
+    with pytest.raises(ValueError):
+        emu.fail_targets("PutRule")
 
 
 @e2e
