@@ -152,12 +152,22 @@ def delete_group(client: ConnectClient, group: GroupRef, budget: Budget) -> bool
     return True
 
 
-def tag_group(client: ConnectClient, arn: str, tags: Mapping[str, str], budget: Budget) -> None:
-    _call(lambda: client.tag_resource(resourceArn=arn, tags=dict(tags)), budget, region=client.meta.region_name)
+def tag_group(client: ConnectClient, arn: str, tags: Mapping[str, str], budget: Budget, *, attempts: int = 0) -> None:
+    _call(
+        lambda: client.tag_resource(resourceArn=arn, tags=dict(tags)),
+        budget,
+        attempts=attempts,
+        region=client.meta.region_name,
+    )
 
 
-def untag_group(client: ConnectClient, arn: str, keys: list[str], budget: Budget) -> None:
-    _call(lambda: client.untag_resource(resourceArn=arn, tagKeys=keys), budget, region=client.meta.region_name)
+def untag_group(client: ConnectClient, arn: str, keys: list[str], budget: Budget, *, attempts: int = 0) -> None:
+    _call(
+        lambda: client.untag_resource(resourceArn=arn, tagKeys=keys),
+        budget,
+        attempts=attempts,
+        region=client.meta.region_name,
+    )
 
 
 def get_distribution(

@@ -6,6 +6,8 @@ stubbed response left fails the test if anything is sent there.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from botocore.stub import Stubber
 
@@ -132,7 +134,7 @@ class TestFailoverDuringAnOutage:
     ) -> None:
         west, east = regions.stubs[WEST_REGION], regions.stubs[EAST]
         describe(west)
-        outage(east, "tag_resource", 8)
+        outage(east, "tag_resource", lifecycle.READ_ATTEMPTS)
 
         with pytest.raises(ProviderError) as failure:
             lifecycle.handle(
@@ -142,6 +144,19 @@ class TestFailoverDuringAnOutage:
         assert "No traffic was moved. Split the change" in failure.value.reason
         assert "us-east-1" in failure.value.reason
         # No UpdateTrafficDistribution is stubbed: had one been sent, the stub would have failed the test.
+
+    def test_the_rollback_of_that_tag_change_succeeds_without_the_home_region(
+        self, regions: TwoRegions, budget: Budget
+    ) -> None:
+        # Rolling back to the old tags: us-west-2 shows the group still has them, so nothing goes home.
+        west = regions.stubs[WEST_REGION]
+        describe(west, tags={"team": "contact-center"})
+        get_traffic(west, telephony=WEST)
+        rollback = group_request("Update", **FAILOVER)
+        rollback = replace(rollback, old_properties={**rollback.old_properties, "Tags": {"team": "voice"}})
+
+        assert isinstance(lifecycle.handle(rollback, regions, budget), Done)
+        assert set(regions.asked) == {WEST_REGION}
 
     def test_errors_after_the_update_was_accepted_never_fail_the_request(self, clock: FakeClock) -> None:
         both = TwoRegions(EAST, WEST_REGION)
