@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +29,7 @@ class Step:
     run: Callable[[], Any]
     expected_status: str
     check: Callable[[], list[str]] | None = None
+    driver: StackDriver | None = None  # the stack the step acts on, when a scenario has several
 
 
 def main() -> int:
@@ -55,6 +57,7 @@ def main() -> int:
             function,
             emulator,
         )
+        problems += run_outage(instance_arn, server, emulator)
         problems += report_leftovers(emulator, default_group)
     print()
     if problems:
@@ -77,8 +80,19 @@ def run_stack(
     driver.register(function, export_name=EXPORT)
     problems: list[str] = []
     print(f"\n=== stack {name} ===")
-    for step in steps(driver):
-        seen = len(driver.timeline)
+    problems += run_steps(name, steps(driver), driver, emulator)
+    problems += [f"{name}: protocol violation: {v}" for v in driver.violations]
+    print(f"\n    timeline of {name}:")
+    print("    " + driver.format_timeline().replace("\n", "\n    "))
+    return problems
+
+
+def run_steps(name: str, steps: list[Step], default: StackDriver, emulator: Emulator) -> list[str]:
+    """Run each step, print what CloudFormation and Connect saw, and list what deviated."""
+    problems: list[str] = []
+    for step in steps:
+        driver = step.driver or default
+        seen, calls_before = len(driver.timeline), len(emulator.calls(service="connect"))
         started = time.monotonic()
         step.run()
         elapsed = time.monotonic() - started
@@ -98,13 +112,12 @@ def run_stack(
                 print(f"    !Ref {logical_id} = {resource.physical_id}")
                 for key, value in sorted(resource.data.items()):
                     print(f"      !GetAtt {logical_id}.{key} = {value}")
+        regions = Counter(c["region"] for c in emulator.calls(service="connect")[calls_before:])
+        print("    Connect calls by region: " + (", ".join(f"{r} {n}" for r, n in sorted(regions.items())) or "none"))
         if status != step.expected_status:
             problems.append(f"{name}: {step.title}: ended {status}, expected {step.expected_status}")
         if step.check:
             problems += [f"{name}: {step.title}: {p}" for p in step.check()]
-    problems += [f"{name}: protocol violation: {v}" for v in driver.violations]
-    print(f"\n    timeline of {name}:")
-    print("    " + driver.format_timeline().replace("\n", "\n    "))
     return problems
 
 
@@ -184,6 +197,111 @@ def _failover_steps(instance_arn: str, default_group: str, emulator: Emulator) -
         ]
 
     return steps
+
+
+def run_outage(instance_arn: str, server: ResponseServer, emulator: Emulator) -> list[str]:
+    """The outage runbook: a group at home in us-east-1, and examples/regional-failover.yaml deployed in
+    both regions with each region's provider. us-east-1's Connect API goes down; the us-west-2 copy moves
+    every call and agent to us-west-2 without one call to us-east-1. Then fail back once it is up."""
+    name = "connect-outage"
+    home, replica = "us-east-1", "us-west-2"
+    functions = {
+        region: LambdaFunction(
+            code_dir=ROOT / "src" / "handler",
+            timeout_s=900,
+            region=region,
+            ssl_cert_file=server.ca_pem_path,
+            endpoint_url=emulator.endpoint_url,
+        )
+        for region in (home, replica)
+    }
+    drivers = {
+        region: StackDriver(server, stack_name=f"{name}-{region}", region=region, rules_source=emulator)
+        for region in (home, replica)
+    }
+    for region, driver in drivers.items():
+        driver.register(functions[region], export_name=EXPORT)
+    group_stack = StackDriver(server, stack_name=f"{name}-group", rules_source=emulator)
+    group_stack.register(functions[home], export_name=EXPORT)
+    regional = load_template(ROOT / "examples" / "regional-failover.yaml")
+    group: dict[str, str] = {}
+
+    def create_group() -> None:
+        stack = group_stack.create_stack(ROOT / "examples" / "stack.yaml", {"ConnectInstanceArn": instance_arn})
+        group["Arn"] = stack.outputs.get("TdgArn", "")
+
+    def params(active: str) -> dict[str, str]:
+        return {"TdgArn": group["Arn"], "ActiveRegion": active}
+
+    def everything_in(region: str) -> Callable[[], list[str]]:
+        def check() -> list[str]:
+            distribution = emulator.group(group["Arn"])["Distribution"]
+            problems = []
+            for config in ("TelephonyConfig", "AgentConfig"):
+                shares = {d["Region"]: d["Percentage"] for d in distribution[config]["Distributions"]}
+                if shares.get(region) != 100:
+                    problems.append(f"{config} is {shares}, expected 100% in {region}")
+            return problems
+
+        return check
+
+    outage_began: list[int] = []
+
+    def no_call_to(region: str, then: Callable[[], list[str]]) -> Callable[[], list[str]]:
+        def check() -> list[str]:
+            calls = emulator.calls(service="connect")[outage_began[-1] :]
+            sent = [c for c in calls if c["region"] == region]
+            return [f"{len(sent)} Connect call(s) went to {region}, which is down"] * bool(sent) + then()
+
+        return check
+
+    def outage_then_failover() -> None:
+        emulator.set_outage(home, "503")
+        outage_began.append(len(emulator.calls(service="connect")))
+        drivers[replica].update_stack(regional, params(replica))
+
+    def recovered_then_failback() -> None:
+        emulator.set_outage(home, None)
+        drivers[home].update_stack(regional, params(replica))  # record where traffic is: moves nothing
+        drivers[home].update_stack(regional, params(home))
+
+    steps = [
+        Step(f"create the group ({home})", create_group, "CREATE_COMPLETE", driver=group_stack),
+        Step(
+            f"deploy the distribution stack in {home}",
+            lambda: drivers[home].create_stack(regional, params(home)),
+            "CREATE_COMPLETE",
+            driver=drivers[home],
+        ),
+        Step(
+            f"deploy the distribution stack in {replica}",
+            lambda: drivers[replica].create_stack(regional, params(home)),
+            "CREATE_COMPLETE",
+            driver=drivers[replica],
+        ),
+        Step(
+            f"OUTAGE: {home}'s Connect API answers 503; fail over with the {replica} stack",
+            outage_then_failover,
+            "UPDATE_COMPLETE",
+            no_call_to(home, everything_in(replica)),
+            driver=drivers[replica],
+        ),
+        Step(
+            f"{home} is back: fail back with the {home} stack",
+            recovered_then_failback,
+            "UPDATE_COMPLETE",
+            everything_in(home),
+            driver=drivers[home],
+        ),
+        Step(f"delete the {replica} stack", drivers[replica].delete_stack, "DELETE_COMPLETE", driver=drivers[replica]),
+        Step(f"delete the {home} stack", drivers[home].delete_stack, "DELETE_COMPLETE", driver=drivers[home]),
+        Step("delete the group", group_stack.delete_stack, "DELETE_COMPLETE", driver=group_stack),
+    ]
+    print(f"\n=== stacks {name}-* (the outage runbook) ===")
+    problems = run_steps(name, steps, group_stack, emulator)
+    for driver in (group_stack, *drivers.values()):
+        problems += [f"{driver.stack_name}: protocol violation: {v}" for v in driver.violations]
+    return problems
 
 
 def report_leftovers(emulator: Emulator, default_group: str) -> list[str]:
