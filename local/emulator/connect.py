@@ -381,8 +381,15 @@ class ConnectBackend:
             raise ApiError("ResourceNotReadyException", "The resource is not ready.")
         ref = params["InstanceId"]
         instance = self._find_instance(ref)
+        if instance is not None and region == instance.replica_region:
+            # Admin guide ("Create traffic distribution groups"): called outside the Region where
+            # ReplicateInstance was called, Create fails with InvalidRequestException.
+            raise ApiError(
+                "InvalidRequestException",
+                f"Traffic distribution groups of instance {instance.id} must be created in {instance.home_region}",
+            )
         if instance is None or instance.home_region != region:
-            # Connect must be called in the instance's home Region; elsewhere it is unknown.
+            # Neither the instance's home nor its replica Region: the instance is unknown there.
             raise ApiError("ResourceNotFoundException", f"Instance {ref} not found in {region}")
         if instance.replica_region is None:
             raise ApiError(

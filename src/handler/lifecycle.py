@@ -111,6 +111,8 @@ class Progress:
 STARTING, CREATING, REPLACING, UPDATING, DELETING = "start", "create", "replace", "update", "delete"
 NEW_GROUP_PHASES = (CREATING, REPLACING)
 DELETABLE = ("ACTIVE", "CREATION_FAILED", "DELETION_FAILED")
+# How long a Delete keeps looking for a group Connect says it does not know, before believing it.
+NOT_FOUND_GRACE = 5.0
 
 
 def handle(request: Request, clients: Clients, budget: Budget, progress: Progress | None = None) -> Result:
@@ -416,14 +418,21 @@ def _replacement_failed(client: ConnectClient, ref: GroupRef, budget: Budget, er
 
 
 def _delete_and_wait(client: ConnectClient, ref: GroupRef, budget: Budget, *, requested: bool) -> Result:
-    """Delete the group, once, and wait until Connect no longer knows it."""
+    """Delete the group, once, and wait until Connect no longer knows it.
+
+    Before deletion is requested, "not found" is believed only after NOT_FOUND_GRACE seconds of it: the
+    rollback of a Create can arrive while Connect does not show the new group yet, and must not leave it.
+    """
     pauses = budget.pauses()
+    unseen_since: float | None = None
     while True:
         try:
             group = connect.describe_group(client, ref, budget)
             if group is None:
-                return Done(ref.value)
-            if group.is_default:
+                unseen_since = budget.clock() if unseen_since is None else unseen_since
+                if requested or budget.clock() - unseen_since >= NOT_FOUND_GRACE:
+                    return Done(ref.value)
+            elif group.is_default:
                 raise ProviderError(
                     f"{group.arn} is the default traffic distribution group of its instance. Connect made it "
                     "with ReplicateInstance and it cannot be deleted through the API. Remove it from the stack "
@@ -431,14 +440,14 @@ def _delete_and_wait(client: ConnectClient, ref: GroupRef, budget: Budget, *, re
                     physical_resource_id=ref.value,
                     code="DefaultGroup",
                 )
-            if group.status == "DELETION_FAILED" and requested:
+            elif group.status == "DELETION_FAILED" and requested:
                 raise ProviderError(
                     f"Connect could not delete traffic distribution group {group.arn} (status DELETION_FAILED). "
                     "Check that no phone numbers or other resources still use it, then retry the stack operation.",
                     physical_resource_id=ref.value,
                     code="DeletionFailed",
                 )
-            if group.status in DELETABLE and not requested:
+            elif group.status in DELETABLE and not requested:
                 _request_deletion(client, ref, group, budget)
                 requested = True
         except OutOfTime:
@@ -456,6 +465,8 @@ def _request_deletion(client: ConnectClient, ref: GroupRef, group: Group, budget
     try:
         connect.delete_group(client, ref, budget)
     except ProviderError as error:
+        if error.code == "ResourceInUseException" and _deletion_under_way(client, ref, budget):
+            return  # a retry after a lost answer: the first request went through
         if error.code == "ResourceInUseException":
             raise ProviderError(
                 f"Traffic distribution group {group.name!r} ({group.arn}) is still in use and cannot be deleted. "
@@ -464,6 +475,11 @@ def _request_deletion(client: ConnectClient, ref: GroupRef, group: Group, budget
                 code=error.code,
             ) from error
         raise error.about(ref.value) from error
+
+
+def _deletion_under_way(client: ConnectClient, ref: GroupRef, budget: Budget) -> bool:
+    group = connect.describe_group(client, ref, budget)
+    return group is None or group.status == "PENDING_DELETION"
 
 
 def _apply_tags(

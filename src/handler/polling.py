@@ -102,16 +102,7 @@ def start(
         )
         rule_arn = response["RuleArn"]
         schedule = Schedule(rule_arn, statement_id=name)
-        _retry(
-            lambda: lambda_.add_permission(
-                FunctionName=function_name,
-                StatementId=name,
-                Action="lambda:InvokeFunction",
-                Principal="events.amazonaws.com",
-                SourceArn=rule_arn,
-            ),
-            sleep,
-        )
+        _retry(lambda: _add_permission(lambda_, function_name, name, rule_arn), sleep)
         event["CrHelperRule"], event["CrHelperPermission"] = rule_arn, name
         _, partition, _, region, account, _ = rule_arn.split(":", 5)
         target: TargetTypeDef = {
@@ -156,6 +147,21 @@ def stop(
             if _code(error) != "ResourceNotFoundException":
                 problems.append(f"{label}: {type(error).__name__}: {error}")
     return problems
+
+
+def _add_permission(lambda_: LambdaClient, function_name: str, statement_id: str, rule_arn: str) -> None:
+    try:
+        lambda_.add_permission(
+            FunctionName=function_name,
+            StatementId=statement_id,
+            Action="lambda:InvokeFunction",
+            Principal="events.amazonaws.com",
+            SourceArn=rule_arn,
+        )
+    except ClientError as error:
+        # The statement id is random per request: if it exists, an earlier try made it and its answer was lost.
+        if _code(error) != "ResourceConflictException" or "already exists" not in str(error):
+            raise
 
 
 def setup_failed(reason: str, *, doing: str) -> ProviderError:

@@ -186,6 +186,17 @@ class TestRegionsOfCreateAndDelete:
         assert [c["region"] for c in deletes] == [HOME] and deletes[0]["error"] is None
         assert "was deleted; the stack keeps the old group" in next(r.reason for r in driver.requests if r.reason)
 
+    def test_a_delete_whose_answer_was_lost_still_completes(
+        self, make_driver: MakeDriver, emu: Emulator, instance: str
+    ) -> None:
+        driver = make_driver()
+        driver.create_stack(STACK_YAML, params(instance))
+        emu.set_delays(deletion=2.0)
+        emu.inject_fault("DeleteTrafficDistributionGroup", "drop_after")
+
+        assert driver.delete_stack().status == "DELETE_COMPLETE"
+        assert owned_groups(emu) == []
+
 
 class TestTheSharedQuota:
     def test_sixteen_groups_created_at_once_under_two_requests_a_second(
@@ -230,6 +241,16 @@ class TestPollingSetup:
         emu.set_delays(creation=6.0)
         emu.inject_fault("PutRule", "concurrent", 1, service="events")
         emu.inject_fault("AddPermission", "concurrent", 1, service="lambda")
+        driver = make_driver(timeout_s=5)
+
+        assert driver.create_stack(STACK_YAML, params(instance)).status == "CREATE_COMPLETE"
+        assert_nothing_left(emu)
+
+    def test_a_permission_whose_answer_was_lost_is_kept(
+        self, make_driver: MakeDriver, emu: Emulator, instance: str
+    ) -> None:
+        emu.set_delays(creation=6.0)
+        emu.inject_fault("AddPermission", "drop_after", service="lambda")
         driver = make_driver(timeout_s=5)
 
         assert driver.create_stack(STACK_YAML, params(instance)).status == "CREATE_COMPLETE"

@@ -548,6 +548,9 @@ def test_create_needs_a_known_replicated_instance_in_its_home_region(
 ) -> None:
     with pytest.raises(ClientError) as excinfo:
         client("connect", REPLICA).create_traffic_distribution_group(Name="x", InstanceId=instance)
+    assert error_of(excinfo)[:2] == ("InvalidRequestException", 400)  # the admin guide's answer
+    with pytest.raises(ClientError) as excinfo:
+        client("connect", "eu-west-2").create_traffic_distribution_group(Name="x", InstanceId=instance)
     assert error_of(excinfo)[:2] == ("ResourceNotFoundException", 404)
     with pytest.raises(ClientError) as excinfo:
         create(connect, str(uuid.uuid4()))

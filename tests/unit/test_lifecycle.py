@@ -361,7 +361,33 @@ class TestDelete:
 
         assert lifecycle.handle(request("delete", **event), clients, budget) == Done("consumer_Tdg_AB12CD34")
 
-    def test_group_already_gone_succeeds(self, stub: Stubber, clients: Regions, budget: Budget) -> None:
+    def test_group_already_gone_succeeds_once_connect_says_so_for_a_few_seconds(
+        self, stub: Stubber, clients: Regions, budget: Budget, clock: FakeClock
+    ) -> None:
+        # A rollback's Delete can come while Connect does not show a group it just created: look again.
+        for _ in range(5):
+            describe_missing(stub)
+
+        assert lifecycle.handle(request("delete"), clients, budget) == Done(GROUP_ARN)
+        assert sum(clock.sleeps) >= lifecycle.NOT_FOUND_GRACE
+
+    def test_a_group_not_visible_yet_is_deleted_when_it_shows_up(
+        self, stub: Stubber, clients: Regions, budget: Budget
+    ) -> None:
+        describe_missing(stub)
+        describe(stub)
+        stub.add_response("delete_traffic_distribution_group", {}, {"TrafficDistributionGroupId": GROUP_ARN})
+        describe_missing(stub)
+
+        assert lifecycle.handle(request("delete"), clients, budget) == Done(GROUP_ARN)
+
+    def test_a_delete_whose_answer_was_lost_is_not_sent_again_as_a_failure(
+        self, stub: Stubber, clients: Regions, budget: Budget
+    ) -> None:
+        # The retry of a Delete that went through finds the group PENDING_DELETION: ResourceInUseException.
+        describe(stub)
+        stub.add_client_error("delete_traffic_distribution_group", "ResourceInUseException", "pending deletion", 409)
+        describe(stub, "PENDING_DELETION")
         describe_missing(stub)
 
         assert lifecycle.handle(request("delete"), clients, budget) == Done(GROUP_ARN)
@@ -381,6 +407,7 @@ class TestDelete:
             "Phone number +15550100 is claimed to this traffic distribution group",
             409,
         )
+        describe(stub)  # still ACTIVE: the refusal stands
 
         with pytest.raises(ProviderError) as failure:
             lifecycle.handle(request("delete"), clients, budget)
