@@ -104,18 +104,44 @@ def start(
         schedule = Schedule(rule_arn, statement_id=name)
         _retry(lambda: _add_permission(lambda_, function_name, name, rule_arn), sleep)
         event["CrHelperRule"], event["CrHelperPermission"] = rule_arn, name
-        _, partition, _, region, account, _ = rule_arn.split(":", 5)
-        target: TargetTypeDef = {
-            "Id": TARGET_ID,
-            "Arn": f"arn:{partition}:lambda:{region}:{account}:function:{function_name}",
-            "Input": json.dumps(event),
-        }
-        _retry(lambda: _entries_ok(events.put_targets(Rule=name, Targets=[target]), "PutTargets"), sleep)
+        _put_target(events, schedule, function_name, event, sleep)
     except (ClientError, ConnectionError, HTTPClientError, _PartialFailure) as error:
         if schedule is not None:
             stop(events, lambda_, schedule, function_name=function_name, sleep=sleep)
         raise PollingError(f"{type(error).__name__}: {error}") from error
     return schedule
+
+
+def retarget(
+    events: EventBridgeClient,
+    schedule: Schedule,
+    *,
+    function_name: str,
+    event: dict[str, Any],
+    sleep: Callable[[float], None],
+) -> None:
+    """Give the next polls ``event`` (a newer state) instead of the one the schedule was made with.
+    Raises PollingError; the schedule then keeps the older state, from which a poll also carries on."""
+    try:
+        _put_target(events, schedule, function_name, event, sleep)
+    except (ClientError, ConnectionError, HTTPClientError, _PartialFailure) as error:
+        raise PollingError(f"{type(error).__name__}: {error}") from error
+
+
+def _put_target(
+    events: EventBridgeClient,
+    schedule: Schedule,
+    function_name: str,
+    event: dict[str, Any],
+    sleep: Callable[[float], None],
+) -> None:
+    _, partition, _, region, account, _ = schedule.rule_arn.split(":", 5)
+    target: TargetTypeDef = {
+        "Id": TARGET_ID,
+        "Arn": f"arn:{partition}:lambda:{region}:{account}:function:{function_name}",
+        "Input": json.dumps(event),
+    }
+    _retry(lambda: _entries_ok(events.put_targets(Rule=schedule.rule_name, Targets=[target]), "PutTargets"), sleep)
 
 
 def stop(

@@ -145,7 +145,25 @@ class Provider(CfnResource):
     def _poll(self, event: dict[str, Any], context: LambdaContext) -> str | None:
         request = Request.from_event(event, self._function_region)
         self._budget = Budget.from_context(context, self._clock, self._sleep, limit=POLL_INVOCATION_LIMIT)
-        return self._settle(self._resume(request, event["CrHelperData"]["State"], self._budget, self._progress))
+        state = event["CrHelperData"]["State"]
+        result = self._resume(request, state, self._budget, self._progress)
+        if isinstance(result, Pending) and result.state != state:
+            self._retarget(result.state)
+        return self._settle(result)
+
+    def _retarget(self, state: Mapping[str, str]) -> None:
+        """The next polls start from the newer state (for example: the update was sent in this poll)."""
+        event = {**self._event, "CrHelperData": {**self._event["CrHelperData"], "State": dict(state)}}
+        try:
+            polling.retarget(
+                self._events_client,
+                polling.Schedule(self._event["CrHelperRule"], self._event["CrHelperPermission"]),
+                function_name=self._context.function_name,
+                event=event,
+                sleep=self._sleep,
+            )
+        except polling.PollingError as error:
+            self._logger.warning("Polling goes on from the older state", extra={"error": str(error)})
 
     def _settle(self, result: lifecycle.Result) -> str | None:
         if isinstance(result, Pending):

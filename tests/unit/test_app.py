@@ -355,3 +355,37 @@ def test_polling_rules_carry_the_prefix_iam_is_scoped_to(logical_id: str, length
     name = polling_module.rule_name(logical_id)
 
     assert name.startswith("ConnectTdgPoll-") and len(name) == length
+
+
+def test_a_poll_that_moves_on_gives_the_next_polls_its_newer_state(
+    clients: Regions, clock: FakeClock, answers: list[dict[str, Any]]
+) -> None:
+    # The update was sent during this poll: the next polls must know it (never FAILED after traffic moved).
+    newer = {"Phase": "update", "GroupArn": GROUP_ARN, "Sent": "true"}
+    helper = Provider(
+        region="us-east-1",
+        handle=lambda request, budget, progress: app.lifecycle.Pending({}),
+        resume=lambda request, state, budget, progress: app.lifecycle.Pending(newer, group_arn=GROUP_ARN),
+        abandon=lambda state, budget: "",
+        logger=app.logger,
+        metrics=app.metrics,
+        clock=clock,
+        sleep=clock.sleep,
+    )
+    helper._events_client = aws_client("events")
+    poll_event = {
+        **load_event("update"),
+        "CrHelperPoll": True,
+        "CrHelperRule": RULE_ARN,
+        "CrHelperPermission": RULE_NAME,
+        "CrHelperData": {"State": {"Phase": "update", "GroupArn": GROUP_ARN}},
+    }
+    targets = Capture()
+    with Stubber(helper._events_client) as events:
+        events.add_response("put_targets", {"FailedEntryCount": 0}, {"Rule": RULE_NAME, "Targets": targets})
+
+        helper(poll_event, FakeContext(clock))
+
+        events.assert_no_pending_responses()
+    assert answers == []
+    assert json.loads(targets.value[0]["Input"])["CrHelperData"]["State"] == newer
