@@ -90,7 +90,6 @@ class Pending:
     """Connect is still working. ``state`` is all a later poll needs; it travels in the polling rule."""
 
     state: dict[str, str]
-    group_arn: str | None = None
 
 
 Result = Done | Pending
@@ -99,9 +98,9 @@ Result = Done | Pending
 @dataclass
 class Progress:
     """What this invocation has made so far, for an answer the provider must send before the lifecycle
-    returns (its last-resort timer): a group made for a Create must never be left untracked."""
+    returns (its last-resort timer): what a Create made must never be left untracked."""
 
-    group_arn: str | None = None
+    created: str | None = None  # the ARN of what this request made
     replacing: bool = False
 
 
@@ -129,7 +128,7 @@ def handle(request: Request, clients: Clients, budget: Budget, progress: Progres
         return update(request, clients, budget, progress)
     except OutOfTime:
         # Throttled or answered 5xx until the time ran out, before any state worth keeping: start again.
-        return Pending({"Phase": STARTING}, group_arn=progress.group_arn)
+        return Pending({"Phase": STARTING})
 
 
 def resume(
@@ -141,7 +140,7 @@ def resume(
         return handle(request, clients, budget, progress)
     ref = _group_ref(state["GroupArn"], request.region)
     if progress is not None and phase in NEW_GROUP_PHASES:
-        progress.group_arn, progress.replacing = ref.value, phase == REPLACING
+        progress.created, progress.replacing = ref.value, phase == REPLACING
     if phase == DELETING:
         return _delete_and_wait(clients(ref.region), ref, budget, requested=state.get("Requested") == "true")
     sent = state.get("Sent") == "true"
@@ -175,7 +174,7 @@ def check_resource_type(request: Request) -> None:
 def create(request: Request, clients: Clients, budget: Budget, progress: Progress) -> Result:
     desired = parse_group_properties(request.properties, request.region)
     arn = connect.create_group(clients(desired.instance.region), desired, request.request_id, budget)
-    progress.group_arn = arn
+    progress.created = arn
     return _settle(clients, _group_ref(arn, request.region), desired.distribution, budget, phase=CREATING)
 
 
@@ -266,7 +265,7 @@ def _replace(
                 code=error.code,
             ) from error
         raise
-    progress.group_arn, progress.replacing = arn, True
+    progress.created, progress.replacing = arn, True
     return _settle(clients, _group_ref(arn, request.region), desired.distribution, budget, phase=REPLACING)
 
 
@@ -359,7 +358,7 @@ def _pending(phase: str, ref: GroupRef, sent: bool) -> Pending:
     state = {"Phase": phase, "GroupArn": ref.value}
     if sent:
         state["Sent"] = "true"
-    return Pending(state, group_arn=ref.value)
+    return Pending(state)
 
 
 def _ready(group: Group | None, ref: GroupRef, phase: str) -> bool:
@@ -458,7 +457,7 @@ def _delete_and_wait(client: ConnectClient, ref: GroupRef, budget: Budget, *, re
 
 def _pending_delete(ref: GroupRef, requested: bool) -> Pending:
     state = {"Phase": DELETING, "GroupArn": ref.value, "Requested": "true" if requested else "false"}
-    return Pending(state, group_arn=ref.value)
+    return Pending(state)
 
 
 def _request_deletion(client: ConnectClient, ref: GroupRef, group: Group, budget: Budget) -> None:

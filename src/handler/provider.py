@@ -264,8 +264,8 @@ class Provider(CfnResource):
     def _timeout(self) -> None:
         self._error_code = "Timeout"
         left = ""
-        if self._progress.replacing and self._progress.group_arn:
-            left = f" The replacement group {self._progress.group_arn} may be left behind; delete it if so."
+        if self._progress.replacing and self._progress.created:
+            left = f" The replacement group {self._progress.created} may be left behind; delete it if so."
         self._send(
             crhelper_module.FAILED,
             "The provider ran out of time before Connect finished. Raise the function's timeout (900 s is the "
@@ -285,7 +285,7 @@ class Provider(CfnResource):
             reason=reason if status else self.Reason,
             physical_resource_id=self.PhysicalResourceId
             or self._event.get("PhysicalResourceId")
-            or self._created_group()
+            or self._created()
             or self.generate_physical_id(self._event),
             event=self._event,
             data=self.Data,
@@ -294,10 +294,10 @@ class Provider(CfnResource):
         deadline = time.monotonic() + max(1.0, min(60.0, remaining - 1.0))
         response.send(self._response_url, body, deadline=deadline)
 
-    def _created_group(self) -> str | None:
-        """On a Create, the group it made, so that whatever the answer, the rollback's Delete removes it."""
+    def _created(self) -> str | None:
+        """On a Create, what it made, so that whatever the answer, the rollback's Delete removes it."""
         if self._event.get("RequestType") == "Create":
-            return self._progress.group_arn
+            return self._progress.created
         return None
 
     # --- observability ------------------------------------------------------------------------------

@@ -341,7 +341,7 @@ def test_the_timer_answer_names_the_group_a_create_made(
     provider._event, provider._context = load_event("create"), FakeContext(clock)
     provider._response_url = provider._event["ResponseURL"]
     provider._answered = False
-    provider._progress.group_arn = GROUP_ARN  # Create returned, then the invocation overran
+    provider._progress.created = GROUP_ARN  # Create returned, then the invocation overran
 
     provider._timeout()
 
@@ -365,7 +365,7 @@ def test_a_poll_that_moves_on_gives_the_next_polls_its_newer_state(
     helper = Provider(
         region="us-east-1",
         handle=lambda request, budget, progress: app.lifecycle.Pending({}),
-        resume=lambda request, state, budget, progress: app.lifecycle.Pending(newer, group_arn=GROUP_ARN),
+        resume=lambda request, state, budget, progress: app.lifecycle.Pending(newer),
         abandon=lambda state, budget: "",
         logger=app.logger,
         metrics=app.metrics,

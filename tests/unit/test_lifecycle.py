@@ -132,7 +132,7 @@ class TestCreate:
 
         result = lifecycle.handle(request("create"), clients, budget)
 
-        assert result == Pending({"Phase": "create", "GroupArn": GROUP_ARN}, group_arn=GROUP_ARN)
+        assert result == Pending({"Phase": "create", "GroupArn": GROUP_ARN})
         assert clock.now <= 1003
 
     def test_resume_answers_once_the_group_is_active(self, stub: Stubber, clients: Regions, budget: Budget) -> None:
