@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import boto3
@@ -17,7 +18,7 @@ from botocore.exceptions import ClientError, ConnectionError, HTTPClientError
 
 from distribution import Distribution
 from errors import ProviderError
-from properties import GroupProperties, GroupRef
+from properties import GroupProperties, GroupRef, GroupUserProperties, ReplicaProperties
 from waiting import Budget, OutOfTime
 
 if TYPE_CHECKING:
@@ -207,6 +208,171 @@ def update_distribution(client: ConnectClient, group: GroupRef, distribution: Di
     return True
 
 
+@dataclass(frozen=True)
+class Instance:
+    """What DescribeInstance says of an instance, as seen in the region it was called in."""
+
+    id: str
+    arn: str
+    replication: dict[str, tuple[str, str]]  # replica region -> (ReplicationStatus, ReplicationStatusReason)
+    global_sign_in_endpoint: str
+
+    @classmethod
+    def from_api(cls, response: Mapping[str, Any]) -> Instance:
+        config = response.get("ReplicationConfiguration") or {}
+        return cls(
+            id=response["Instance"]["Id"],
+            arn=response["Instance"]["Arn"],
+            replication={
+                item["Region"]: (item.get("ReplicationStatus", ""), item.get("ReplicationStatusReason", ""))
+                for item in config.get("ReplicationStatusSummaryList", [])
+            },
+            global_sign_in_endpoint=config.get("GlobalSignInEndpoint", ""),
+        )
+
+
+def replicate_instance(client: ConnectClient, props: ReplicaProperties, client_token: str, budget: Budget) -> str:
+    """Ask Connect to replicate the instance (``client`` in its home region); returns the replica's ARN."""
+    response = _call(
+        lambda: client.replicate_instance(
+            InstanceId=props.instance.given,
+            ReplicaRegion=props.replica_region,
+            ReplicaAlias=props.alias,
+            ClientToken=client_token,
+        ),
+        budget,
+        extra_transient={"ResourceNotReadyException"},
+        region=client.meta.region_name,
+    )
+    return response["Arn"]
+
+
+def describe_instance(client: ConnectClient, instance: str, budget: Budget) -> Instance | None:
+    """The instance as Connect sees it in ``client``'s region, or None when it does not know it there."""
+    try:
+        response = _call(
+            lambda: client.describe_instance(InstanceId=instance),
+            budget,
+            missing_ok=True,
+            region=client.meta.region_name,
+        )
+    except _Missing:
+        return None
+    return Instance.from_api(response)
+
+
+def delete_replica(client: ConnectClient, replica_arn: str, *, source_region: str, budget: Budget) -> bool:
+    """Delete a replica; False when it was already gone.
+
+    A replica has the same instance id as its source, so DeleteInstance sent to the source region would
+    delete the production instance. It goes only to the region in the replica's ARN, with the ARN, and
+    never to ``source_region``: this function is the only place that sends DeleteInstance.
+    """
+    region = replica_arn.split(":")[3] if replica_arn.startswith("arn:") else ""
+    if not region or region != client.meta.region_name or region == source_region:
+        raise ProviderError(
+            f"Refused to send DeleteInstance for {replica_arn!r} to {client.meta.region_name}: a replica is "
+            f"deleted only with its ARN, in its own region, never in the source region {source_region}. "
+            "Nothing was deleted. Report this with the function's logs.",
+            code="Bug",
+        )
+    try:
+        _call(
+            lambda: client.delete_instance(InstanceId=replica_arn),
+            budget,
+            missing_ok=True,
+            region=client.meta.region_name,
+        )
+    except _Missing:
+        return False
+    return True
+
+
+def default_group_arn(client: ConnectClient, instance: str, budget: Budget) -> str | None:
+    """The ARN of the group ReplicateInstance made for the instance, once Connect lists it."""
+    token: str | None = None
+    while True:
+        page = _call(
+            partial(client.list_traffic_distribution_groups, InstanceId=instance, MaxResults=10, **_next(token)),
+            budget,
+            region=client.meta.region_name,
+        )
+        for summary in page.get("TrafficDistributionGroupSummaryList", []):
+            if summary.get("IsDefault"):
+                return summary["Arn"]
+        token = page.get("NextToken")
+        if not token:
+            return None
+
+
+def associate_user(client: ConnectClient, user: GroupUserProperties, budget: Budget) -> bool:
+    """Associate the agent with the group; False when Connect says it cannot (already associated, or the
+    group not visible yet): the caller looks at the group's users to tell which."""
+    try:
+        _call(
+            lambda: client.associate_traffic_distribution_group_user(
+                TrafficDistributionGroupId=user.group.value, UserId=user.user_id, InstanceId=user.instance.given
+            ),
+            budget,
+            missing_ok=True,
+            conflict_ok=True,
+            region=client.meta.region_name,
+        )
+    except (_Missing, _Conflict):
+        return False
+    return True
+
+
+def disassociate_user(client: ConnectClient, user: GroupUserProperties, budget: Budget) -> bool:
+    """Remove the agent from the group; False when Connect says it is not there (or the group is gone)."""
+    try:
+        _call(
+            lambda: client.disassociate_traffic_distribution_group_user(
+                TrafficDistributionGroupId=user.group.value, UserId=user.user_id, InstanceId=user.instance.given
+            ),
+            budget,
+            missing_ok=True,
+            conflict_ok=True,
+            region=client.meta.region_name,
+        )
+    except (_Missing, _Conflict):
+        return False
+    return True
+
+
+def group_users(client: ConnectClient, group: GroupRef, budget: Budget) -> set[str] | None:
+    """The user ids associated with the group, or None when Connect does not know the group."""
+    users: set[str] = set()
+    token: str | None = None
+    while True:
+        try:
+            page = _call(
+                partial(
+                    client.list_traffic_distribution_group_users,
+                    TrafficDistributionGroupId=group.value,
+                    MaxResults=100,
+                    **_next(token),
+                ),
+                budget,
+                missing_ok=True,
+                region=client.meta.region_name,
+            )
+        except _Missing:
+            return None
+        users |= {item["UserId"] for item in page.get("TrafficDistributionGroupUserSummaryList", [])}
+        token = page.get("NextToken")
+        if not token:
+            return users
+
+
+def _next(token: str | None) -> dict[str, str]:
+    return {"NextToken": token} if token else {}
+
+
+class _Conflict(Exception):
+    """ResourceConflictException, where the caller can tell what it means by looking."""
+
+
 class _Missing(Exception):
     """The resource does not exist (ResourceNotFoundException)."""
 
@@ -230,6 +396,7 @@ def _call(
     extra_transient: set[str] | frozenset[str] = frozenset(),
     missing_ok: bool = False,
     not_active_ok: bool = False,
+    conflict_ok: bool = False,
     attempts: int = 0,
     region: str = "",
 ) -> T:
@@ -252,6 +419,8 @@ def _call(
                 raise _Missing() from error
             if not_active_ok and code == "InvalidRequestException" and _says_not_active(error):
                 raise _NotActive() from error
+            if conflict_ok and code == "ResourceConflictException":
+                raise _Conflict() from error
             throttled = code in THROTTLING_CODES
             server_side = code in SERVER_CODES or code in extra_transient or _http_status(error) >= 500
             failure: Exception = error

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import regions
 from errors import ProviderError
 
 _REGION = re.compile(r"^[a-z]{2}(-[a-z]+){1,2}-\d$")
@@ -163,6 +164,9 @@ def _entries(props: Mapping[str, Any], config: str, key: str, home_region: str |
         raise ProviderError(
             f"{config} does not list {home_region}, the instance's home region; list both linked regions."
         )
+    if home_region is not None:
+        (other,) = set(entries) - {home_region}
+        regions.check_pair(home_region, other, what=f"{config} lists {home_region} and {other}")
     return entries
 
 

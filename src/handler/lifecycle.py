@@ -18,7 +18,6 @@ What Connect documents, and what the code here relies on (docs/emulator-fidelity
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import connect
@@ -33,6 +32,7 @@ from properties import (
     parse_group_properties,
     parse_tags,
 )
+from request import Clients, Done, Pending, Progress, Request, Result
 from waiting import Budget, OutOfTime
 
 if TYPE_CHECKING:
@@ -42,66 +42,10 @@ GROUP_TYPE = "Custom::TrafficDistributionGroup"
 DISTRIBUTION_TYPE = "Custom::TrafficDistribution"
 RESOURCE_TYPES = (GROUP_TYPE, DISTRIBUTION_TYPE)
 
-# Gives the Connect client for a region. Create, Delete and tags go to the group's home region (its
-# ARN's); reads and UpdateTrafficDistribution may go to either region, given the ARN.
-Clients = Callable[[str], "ConnectClient"]
 T = TypeVar("T")
 # Reads try the serving region this many times before they turn to the other region; tags, which only
 # the home region takes, fail this soon when it is down, so that the Reason comes before traffic moves.
 READ_ATTEMPTS = 3
-
-
-@dataclass(frozen=True)
-class Request:
-    """The parts of a CloudFormation custom-resource event that the lifecycle uses."""
-
-    request_type: str
-    request_id: str
-    resource_type: str
-    properties: Mapping[str, Any]
-    old_properties: Mapping[str, Any]
-    physical_resource_id: str | None
-    region: str
-
-    @classmethod
-    def from_event(cls, event: Mapping[str, Any], region: str) -> Request:
-        return cls(
-            request_type=event["RequestType"],
-            request_id=event["RequestId"],
-            resource_type=event.get("ResourceType", ""),
-            properties=event.get("ResourceProperties") or {},
-            old_properties=event.get("OldResourceProperties") or {},
-            physical_resource_id=event.get("PhysicalResourceId"),
-            region=region,
-        )
-
-
-@dataclass(frozen=True)
-class Done:
-    """Answer SUCCESS. ``note`` is a warning for the logs, for a success with a caveat."""
-
-    physical_resource_id: str
-    data: dict[str, str] = field(default_factory=dict)
-    note: str = ""
-
-
-@dataclass(frozen=True)
-class Pending:
-    """Connect is still working. ``state`` is all a later poll needs; it travels in the polling rule."""
-
-    state: dict[str, str]
-
-
-Result = Done | Pending
-
-
-@dataclass
-class Progress:
-    """What this invocation has made so far, for an answer the provider must send before the lifecycle
-    returns (its last-resort timer): what a Create made must never be left untracked."""
-
-    created: str | None = None  # the ARN of what this request made
-    replacing: bool = False
 
 
 # The phases an unfinished request can be in, as kept in Pending.state["Phase"]: not started (run the

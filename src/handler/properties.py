@@ -1,8 +1,8 @@
-"""The properties of ``Custom::TrafficDistributionGroup``, parsed and validated before any API call.
+"""The properties of every resource type, parsed and validated before any API call.
 
 CloudFormation sends every scalar as a string and sends properties exactly as the template wrote them,
 so each property is checked here on purpose, and every rule failure names the property and says what
-to do. The rules mirror Connect's own model, so that a bad template fails before a group exists.
+to do. The rules mirror Connect's own model, so that a bad template fails before anything exists.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import regions
 from distribution import Distribution, parse_distribution
 from errors import ProviderError
 
@@ -30,6 +31,10 @@ _GROUP_ARN = re.compile(
 )
 _GROUP_ID = re.compile(r"^[a-f0-9]{8}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{12}$")
 _TAG_KEY_PUNCTUATION = set("_.:/=+-@")
+_REGION = re.compile(r"^[a-z]{2}(-[a-z]+){1,2}-\d$")
+# ReplicateInstance's ReplicaAlias pattern in the botocore model: ^(?!d-)([\da-zA-Z]+)([-]*[\da-zA-Z])*$
+_ALIAS = re.compile(r"^(?!d-)([\da-zA-Z]+)([-]*[\da-zA-Z])*$")
+_USER_ID = re.compile(r"^[a-zA-Z0-9_-]{1,256}$")
 MAX_TAGS = 50
 
 
@@ -137,6 +142,77 @@ def parse_distribution_properties(raw: Mapping[str, Any] | None) -> Distribution
             "Custom::TrafficDistribution needs at least one of TelephonyConfig, AgentConfig and SignInConfig."
         )
     return DistributionProperties(group=group, distribution=distribution)
+
+
+@dataclass(frozen=True)
+class ReplicaProperties:
+    """The desired replica of an instance (``Custom::InstanceReplica``)."""
+
+    instance: InstanceRef
+    replica_region: str
+    alias: str
+
+    def same_replica(self, other: ReplicaProperties) -> bool:
+        """Whether ``other`` names the same replica: an instance id and its ARN are the same instance."""
+        return (self.instance.instance_id, self.instance.region, self.replica_region, self.alias) == (
+            other.instance.instance_id,
+            other.instance.region,
+            other.replica_region,
+            other.alias,
+        )
+
+
+@dataclass(frozen=True)
+class GroupUserProperties:
+    """An agent associated with a traffic distribution group (``Custom::TrafficDistributionGroupUser``)."""
+
+    group: GroupRef
+    instance: InstanceRef
+    user_id: str
+
+    @property
+    def physical_id(self) -> str:
+        """The group's ARN and the user: what identifies the association. Any change is a replacement."""
+        return f"{self.group.value}/user/{self.user_id}"
+
+
+def parse_replica_properties(raw: Mapping[str, Any] | None, default_region: str) -> ReplicaProperties:
+    """Validate ``ResourceProperties`` of a ``Custom::InstanceReplica``, region pair included."""
+    props = dict(raw or {})
+    reject_unknown(props, {"InstanceId", "ReplicaRegion", "ReplicaAlias"})
+    instance_id = _text(props, "InstanceId", required=True, max_len=250)
+    replica_region = _text(props, "ReplicaRegion", required=True, max_len=31)
+    alias = _text(props, "ReplicaAlias", required=True, max_len=45)
+    assert instance_id is not None and replica_region is not None and alias is not None
+    if not _REGION.match(replica_region):
+        raise ProviderError(f"ReplicaRegion {replica_region!r} is not an AWS region name such as us-west-2.")
+    if not _ALIAS.match(alias):
+        raise ProviderError(
+            f"ReplicaAlias {alias!r} must be 1 to 45 letters, digits and hyphens, start and end with a letter or "
+            "digit, and not start with 'd-' (Connect's pattern for instance aliases)."
+        )
+    instance = InstanceRef.parse(instance_id, default_region)
+    regions.check_pair(instance.region, replica_region, what=f"ReplicaRegion {replica_region}")
+    return ReplicaProperties(instance=instance, replica_region=replica_region, alias=alias)
+
+
+def parse_group_user_properties(raw: Mapping[str, Any] | None, default_region: str) -> GroupUserProperties:
+    """Validate ``ResourceProperties`` of a ``Custom::TrafficDistributionGroupUser``."""
+    props = dict(raw or {})
+    reject_unknown(props, {"TrafficDistributionGroupId", "InstanceId", "UserId"})
+    group_id = _text(props, "TrafficDistributionGroupId", required=True, max_len=250)
+    instance_id = _text(props, "InstanceId", required=True, max_len=250)
+    user_id = _text(props, "UserId", required=True, max_len=256)
+    assert group_id is not None and instance_id is not None and user_id is not None
+    group = GroupRef.parse(group_id, "")
+    if group is None or group.value == group.group_id:
+        raise ProviderError(
+            f"TrafficDistributionGroupId {group_id!r} is not a traffic distribution group ARN "
+            "(arn:aws:connect:REGION:ACCOUNT:traffic-distribution-group/ID). Give the ARN, for example !Ref Tdg."
+        )
+    if not _USER_ID.match(user_id):
+        raise ProviderError(f"UserId {user_id!r} is not a Connect user id (the id part of the user's ARN).")
+    return GroupUserProperties(group=group, instance=InstanceRef.parse(instance_id, default_region), user_id=user_id)
 
 
 def reject_unknown(props: Mapping[str, Any], known: set[str]) -> None:

@@ -30,11 +30,10 @@ from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from botocore.config import Config
 from crhelper import CfnResource
 
-import lifecycle
 import polling
 import response
 from errors import ProviderError
-from lifecycle import Pending, Progress, Request
+from request import Pending, Progress, Request, Result
 from waiting import Budget, LambdaContext
 
 # A poll invocation must end before the next one fires (the rule fires every minute).
@@ -46,8 +45,8 @@ TIMER_MARGIN, TIMER_SHARE = 10.0, 0.1
 ABANDON_LIMIT = 10.0
 AWS_CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=5, read_timeout=20)
 
-Handler = Callable[[Request, Budget, Progress], "lifecycle.Result"]
-Resumer = Callable[[Request, Mapping[str, str], Budget, Progress], "lifecycle.Result"]
+Handler = Callable[[Request, Budget, Progress], Result]
+Resumer = Callable[[Request, Mapping[str, str], Budget, Progress], Result]
 Abandoner = Callable[[Mapping[str, str], Budget], str]
 
 
@@ -165,7 +164,7 @@ class Provider(CfnResource):
         except polling.PollingError as error:
             self._logger.warning("Polling goes on from the older state", extra={"error": str(error)})
 
-    def _settle(self, result: lifecycle.Result) -> str | None:
+    def _settle(self, result: Result) -> str | None:
         if isinstance(result, Pending):
             self._pending = result
             self._logger.info("Connect is still working; handing over to scheduled polling", extra=result.state)

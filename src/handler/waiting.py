@@ -82,16 +82,18 @@ class Budget:
         self.sleep(seconds)
         return True
 
-    def pauses(self) -> Iterator[float]:
-        """The pauses between polls: a jittered first one, then slower, and slower still while throttled."""
+    def pauses(self, settle: float = MAX_POLL_INTERVAL) -> Iterator[float]:
+        """The pauses between polls: a jittered first one, then slower up to ``settle``, and slower still
+        while throttled. Work that takes minutes (replication) settles at a longer interval."""
         interval = self.jitter(FIRST_POLL_INTERVAL / 2, FIRST_POLL_INTERVAL)
+        throttled_limit = max(MAX_THROTTLED_POLL_INTERVAL, settle)
         seen = self.throttles
         while True:
             yield interval
             if self.throttles > seen:
                 seen = self.throttles
-                interval = min(MAX_THROTTLED_POLL_INTERVAL, max(interval, FIRST_POLL_INTERVAL) * 2)
-            elif interval > MAX_POLL_INTERVAL:
-                interval = max(MAX_POLL_INTERVAL, interval / 2)
+                interval = min(throttled_limit, max(interval, FIRST_POLL_INTERVAL) * 2)
+            elif interval > settle:
+                interval = max(settle, interval / 2)
             else:
-                interval = min(MAX_POLL_INTERVAL, max(interval, FIRST_POLL_INTERVAL) * POLL_BACKOFF)
+                interval = min(settle, max(interval, FIRST_POLL_INTERVAL) * POLL_BACKOFF)

@@ -20,6 +20,7 @@ import app
 import polling as polling_module
 import response
 from provider import Provider
+from request import Pending
 from tests.unit.conftest import GROUP_ARN, FakeClock, Regions, describe, describe_missing, get_traffic, load_event
 
 
@@ -364,8 +365,8 @@ def test_a_poll_that_moves_on_gives_the_next_polls_its_newer_state(
     newer = {"Phase": "update", "GroupArn": GROUP_ARN, "Sent": "true"}
     helper = Provider(
         region="us-east-1",
-        handle=lambda request, budget, progress: app.lifecycle.Pending({}),
-        resume=lambda request, state, budget, progress: app.lifecycle.Pending(newer),
+        handle=lambda request, budget, progress: Pending({}),
+        resume=lambda request, state, budget, progress: Pending(newer),
         abandon=lambda state, budget: "",
         logger=app.logger,
         metrics=app.metrics,

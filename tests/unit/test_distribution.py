@@ -10,7 +10,7 @@ from botocore.stub import Stubber
 import lifecycle
 from distribution import Distribution, parse_distribution
 from errors import ProviderError
-from lifecycle import Done, Request
+from request import Done, Request
 from tests.unit.conftest import (
     GROUP_ARN,
     GROUP_ID,

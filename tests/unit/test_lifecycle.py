@@ -9,7 +9,7 @@ from botocore.stub import Stubber
 
 import lifecycle
 from errors import ProviderError
-from lifecycle import Done, Pending, Request
+from request import Done, Pending, Request
 from tests.unit.conftest import (
     GROUP_ARN,
     INSTANCE_ARN,

@@ -13,7 +13,7 @@ from botocore.stub import Stubber
 
 import lifecycle
 from errors import ProviderError
-from lifecycle import Done, Pending, Progress
+from request import Done, Pending, Progress
 from tests.unit.conftest import (
     GROUP_ARN,
     NEW_GROUP_ARN,
