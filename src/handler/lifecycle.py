@@ -21,6 +21,8 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import connect
+import group_users
+import replicas
 from connect import Group
 from distribution import Distribution
 from errors import ProviderError
@@ -40,7 +42,7 @@ if TYPE_CHECKING:
 
 GROUP_TYPE = "Custom::TrafficDistributionGroup"
 DISTRIBUTION_TYPE = "Custom::TrafficDistribution"
-RESOURCE_TYPES = (GROUP_TYPE, DISTRIBUTION_TYPE)
+RESOURCE_TYPES = (GROUP_TYPE, DISTRIBUTION_TYPE, replicas.RESOURCE_TYPE, group_users.RESOURCE_TYPE)
 
 T = TypeVar("T")
 # Reads try the serving region this many times before they turn to the other region; tags, which only
@@ -62,6 +64,10 @@ def handle(request: Request, clients: Clients, budget: Budget, progress: Progres
     """Run one Create, Update or Delete event."""
     progress = progress or Progress()
     try:
+        if request.resource_type == replicas.RESOURCE_TYPE:
+            return replicas.handle(request, clients, budget, progress)
+        if request.resource_type == group_users.RESOURCE_TYPE:
+            return group_users.handle(request, clients, budget)
         if request.request_type == "Delete":
             return delete(request, clients, budget)
         check_resource_type(request)
@@ -82,6 +88,8 @@ def resume(
     phase = state["Phase"]
     if phase == STARTING:
         return handle(request, clients, budget, progress)
+    if request.resource_type == replicas.RESOURCE_TYPE:
+        return replicas.resume(request, state, clients, budget, progress or Progress())
     ref = _group_ref(state["GroupArn"], request.region)
     if progress is not None and phase in NEW_GROUP_PHASES:
         progress.created, progress.replacing = ref.value, phase == REPLACING

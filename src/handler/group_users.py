@@ -1,0 +1,88 @@
+"""``Custom::TrafficDistributionGroupUser``: an agent associated with a traffic distribution group.
+
+Both directions are idempotent: an association that already exists is success, and so is one that is
+already gone. Where Connect's errors do not tell which (ResourceConflictException, ResourceNotFound
+right after the group was made), the group's list of users decides. Calls go to the group's home
+region, with its ARN. Every change is a replacement: the physical id is the group's ARN and the user.
+"""
+
+from __future__ import annotations
+
+import connect
+from errors import ProviderError
+from properties import GroupRef, GroupUserProperties, InstanceRef, parse_group_user_properties
+from request import Clients, Done, Pending, Request, Result
+from waiting import Budget, OutOfTime
+
+RESOURCE_TYPE = "Custom::TrafficDistributionGroupUser"
+# Refusals (ResourceConflictException with the user not listed) waited out before the request fails.
+REFUSALS = 3
+
+
+def handle(request: Request, clients: Clients, budget: Budget) -> Result:
+    try:
+        if request.request_type == "Delete":
+            return delete(request, clients, budget)
+        return associate(parse_group_user_properties(request.properties, request.region), clients, budget)
+    except OutOfTime:
+        return Pending({"Phase": "start"})
+
+
+def associate(user: GroupUserProperties, clients: Clients, budget: Budget) -> Result:
+    """Associate, or find the association made already. Wait while Connect does not show a new group yet,
+    or refuses for a few rounds (the group may be busy); then say what is wrong."""
+    client = clients(user.group.region)
+    pauses = budget.pauses()
+    refusals = 0
+    while True:
+        if connect.associate_user(client, user, budget):
+            return _done(user)
+        users = connect.group_users(client, user.group, budget)
+        if users is not None and user.user_id in users:
+            return _done(user)
+        refusals += users is not None
+        if refusals >= REFUSALS:
+            raise ProviderError(
+                f"Connect refused to associate user {user.user_id} with {user.group.value} "
+                f"(ResourceConflictException, {refusals} times), and the group does not list the user. Check "
+                f"that the user belongs to instance {user.instance.given} and that the group is ACTIVE, then retry.",
+                code="ResourceConflictException",
+            )
+        if not budget.nap(next(pauses)):
+            return Pending({"Phase": "start"})
+
+
+def delete(request: Request, clients: Clients, budget: Budget) -> Result:
+    physical_id = request.physical_resource_id or ""
+    user = _from_physical_id(physical_id, request)
+    if user is None:
+        return Done(physical_id)  # crhelper's invented id after a Create that failed early: nothing to undo
+    client = clients(user.group.region)
+    if connect.disassociate_user(client, user, budget):
+        return Done(physical_id)
+    users = connect.group_users(client, user.group, budget)
+    if users is not None and user.user_id in users:
+        raise ProviderError(
+            f"Connect refused to remove user {user.user_id} from {user.group.value} (ResourceConflictException). "
+            "Retry the stack operation; if it persists, remove the user from the group in the Connect console.",
+            physical_resource_id=physical_id,
+            code="ResourceConflictException",
+        )
+    return Done(physical_id)  # not associated, or the group is gone: nothing to undo
+
+
+def _from_physical_id(physical_id: str, request: Request) -> GroupUserProperties | None:
+    """The association a physical id names; the instance comes from the properties Delete was sent with."""
+    group_arn, marker, user_id = physical_id.rpartition("/user/")
+    group = GroupRef.parse(group_arn, "") if marker else None
+    instance = request.properties.get("InstanceId")
+    if group is None or not isinstance(instance, str):
+        return None
+    try:
+        return GroupUserProperties(group=group, instance=InstanceRef.parse(instance, request.region), user_id=user_id)
+    except ProviderError:
+        return None
+
+
+def _done(user: GroupUserProperties) -> Done:
+    return Done(user.physical_id, {"TrafficDistributionGroupArn": user.group.value, "UserId": user.user_id})

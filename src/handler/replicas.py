@@ -1,0 +1,210 @@
+"""``Custom::InstanceReplica``: a replica of a Connect instance in its partner region (ReplicateInstance).
+
+Replication takes far longer than one invocation, so handing over to scheduled polling is the normal
+path here: every step can run again from its state. Three rules matter most:
+- a replica is never replaced implicitly. Connect limits how many instances an account may create or
+  delete in 30 days, so a change of InstanceId, ReplicaRegion or ReplicaAlias fails before any call;
+- the replica has the same instance id as its source, so DeleteInstance goes only to the replica's own
+  region with its ARN (``connect.delete_replica`` refuses anything else);
+- from the moment ReplicateInstance returns, every answer carries the replica's ARN.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import connect
+from connect import Instance
+from errors import ProviderError
+from properties import InstanceRef, ReplicaProperties, parse_replica_properties
+from request import Clients, Done, Pending, Progress, Request, Result
+from waiting import Budget, OutOfTime
+
+RESOURCE_TYPE = "Custom::InstanceReplica"
+COMPLETE, FAILED = "INSTANCE_REPLICATION_COMPLETE", "INSTANCE_REPLICATION_FAILED"
+DELETING, DELETION_FAILED = "INSTANCE_REPLICA_DELETING", "INSTANCE_REPLICATION_DELETION_FAILED"
+# Replication takes many minutes: poll every 10 s at most, to leave the account's quota to others.
+SETTLE_INTERVAL = 10.0
+REPLICATING, REMOVING = "replicate", "remove-replica"
+
+
+def handle(request: Request, clients: Clients, budget: Budget, progress: Progress) -> Result:
+    if request.request_type == "Delete":
+        return delete(request, clients, budget)
+    desired = parse_replica_properties(request.properties, request.region)
+    if request.request_type == "Create":
+        return create(request, desired, clients, budget, progress)
+    return update(request, desired, clients, budget)
+
+
+def resume(request: Request, state: Mapping[str, str], clients: Clients, budget: Budget, progress: Progress) -> Result:
+    replica_arn = state["ReplicaArn"]
+    desired = parse_replica_properties(request.properties, request.region)
+    if state["Phase"] == REMOVING:
+        return _delete_and_wait(clients, desired, replica_arn, budget)
+    if request.request_type == "Create":
+        progress.created = replica_arn
+    return _await_replication(clients, desired, replica_arn, budget)
+
+
+def create(
+    request: Request, desired: ReplicaProperties, clients: Clients, budget: Budget, progress: Progress
+) -> Result:
+    replica_arn = connect.replicate_instance(clients(desired.instance.region), desired, request.request_id, budget)
+    progress.created = replica_arn
+    try:
+        return _await_replication(clients, desired, replica_arn, budget)
+    except ProviderError as error:
+        raise error.about(replica_arn) from error
+
+
+def update(request: Request, desired: ReplicaProperties, clients: Clients, budget: Budget) -> Result:
+    """Nothing of a replica can change in place, and a replacement is never made implicitly."""
+    current = _lenient(request.old_properties, request.region)
+    if current is not None and not current.same_replica(desired):
+        raise ProviderError(
+            "A replica cannot be moved or renamed, and this provider never replaces one implicitly: Connect "
+            "limits how many instances an account may create and delete in 30 days, and a new replica takes "
+            "long to build. Keep InstanceId, ReplicaRegion and ReplicaAlias as they were. To replace the "
+            "replica on purpose, remove the resource in one deployment (which deletes the replica) and add it "
+            "back in the next.",
+            code="ReplacementRefused",
+        )
+    return _await_replication(clients, desired, request.physical_resource_id or "", budget)
+
+
+def delete(request: Request, clients: Clients, budget: Budget) -> Result:
+    replica_arn = request.physical_resource_id or ""
+    replica = _instance_arn(replica_arn)
+    if replica is None:
+        # Not a replica: crhelper's invented id after a Create that failed before ReplicateInstance answered.
+        return Done(replica_arn)
+    source = _lenient(request.properties, request.region)
+    if source is None or replica.region == source.instance.region or replica.region != source.replica_region:
+        raise ProviderError(
+            f"Refused to delete {replica_arn}: it is not the replica in ReplicaRegion of the instance in the "
+            "resource's properties, and a replica shares its id with the production instance. Nothing was "
+            "deleted. If the replica must go, delete it in the Connect console, then retry the stack operation.",
+            physical_resource_id=replica_arn,
+            code="DeleteRefused",
+        )
+    try:
+        connect.delete_replica(
+            clients(replica.region), replica_arn, source_region=source.instance.region, budget=budget
+        )
+    except OutOfTime:
+        return Pending({"Phase": "start"})
+    except ProviderError as error:
+        raise ProviderError(
+            f"{error.reason} Connect deletes a replica only after what depends on it is gone: delete the "
+            "instance's traffic distribution groups other than the default one, release the phone numbers "
+            "claimed to them, then retry the stack operation.",
+            physical_resource_id=replica_arn,
+            code=error.code,
+        ) from error
+    return _delete_and_wait(clients, source, replica_arn, budget)
+
+
+def _await_replication(clients: Clients, desired: ReplicaProperties, replica_arn: str, budget: Budget) -> Result:
+    """Wait until Connect reports the replica complete and lists the default group it made."""
+    region = desired.replica_region
+    pauses = budget.pauses(settle=SETTLE_INTERVAL)
+    while True:
+        try:
+            replica, status, reason = _replication(clients, desired, replica_arn, budget)
+            if status == FAILED:
+                raise ProviderError(
+                    f"Connect could not replicate the instance to {region}: {reason or 'no reason given'}. "
+                    "The rollback deletes the failed replica; fix the cause, then deploy again.",
+                    physical_resource_id=replica_arn,
+                    code="ReplicationFailed",
+                )
+            if status in (DELETING, DELETION_FAILED):
+                raise ProviderError(
+                    f"The replica {replica_arn} is being deleted ({status}) outside CloudFormation.",
+                    physical_resource_id=replica_arn,
+                    code="ReplicaGone",
+                )
+            if replica is not None and status == COMPLETE:
+                default_group = connect.default_group_arn(
+                    clients(desired.instance.region), _source_arn(replica, desired), budget
+                )
+                if default_group:
+                    return Done(replica_arn, _attributes(replica, desired, default_group))
+        except OutOfTime:
+            return Pending({"Phase": REPLICATING, "ReplicaArn": replica_arn})
+        if not budget.nap(next(pauses)):
+            return Pending({"Phase": REPLICATING, "ReplicaArn": replica_arn})
+
+
+def _replication(
+    clients: Clients, desired: ReplicaProperties, replica_arn: str, budget: Budget, *, deleting: bool = False
+) -> tuple[Instance | None, str, str]:
+    """The replica as its region describes it (None: not visible yet, or gone when ``deleting``), and the
+    replication status. Whether the replica region reports the status is not documented; when it does
+    not, the source region does."""
+    region = desired.replica_region
+    replica = connect.describe_instance(clients(region), replica_arn, budget)
+    if replica is not None and region in replica.replication:
+        return replica, *replica.replication[region]
+    if replica is None and deleting:
+        return None, "", ""
+    source = connect.describe_instance(clients(desired.instance.region), desired.instance.given, budget)
+    status, reason = (source.replication.get(region) if source else None) or ("", "")
+    return replica, status, reason
+
+
+def _delete_and_wait(clients: Clients, source: ReplicaProperties, replica_arn: str, budget: Budget) -> Result:
+    """Wait through INSTANCE_REPLICA_DELETING until Connect no longer knows the replica."""
+    pauses = budget.pauses(settle=SETTLE_INTERVAL)
+    while True:
+        try:
+            replica, status, reason = _replication(clients, source, replica_arn, budget, deleting=True)
+            if status == DELETION_FAILED:
+                raise ProviderError(
+                    f"Connect could not delete the replica {replica_arn} ({status}: {reason or 'no reason given'}). "
+                    "Check the instance in the Connect console, then retry the stack operation.",
+                    physical_resource_id=replica_arn,
+                    code="DeletionFailed",
+                )
+            if replica is None or not status:
+                return Done(replica_arn)
+        except OutOfTime:
+            return Pending({"Phase": REMOVING, "ReplicaArn": replica_arn})
+        if not budget.nap(next(pauses)):
+            return Pending({"Phase": REMOVING, "ReplicaArn": replica_arn})
+
+
+def _attributes(replica: Instance, desired: ReplicaProperties, default_group: str) -> dict[str, str]:
+    return {
+        "Id": replica.id,
+        "Arn": replica.arn,
+        "SourceInstanceArn": _source_arn(replica, desired),
+        "ReplicaRegion": desired.replica_region,
+        "GlobalSignInEndpoint": replica.global_sign_in_endpoint,
+        "DefaultTrafficDistributionGroupArn": default_group,
+    }
+
+
+def _source_arn(replica: Instance, desired: ReplicaProperties) -> str:
+    """The source instance's ARN: the replica's, in the source region (a replica keeps the source's id)."""
+    parts = replica.arn.split(":")
+    parts[3] = desired.instance.region
+    return ":".join(parts)
+
+
+def _instance_arn(value: str) -> InstanceRef | None:
+    if not value.startswith("arn:"):
+        return None
+    try:
+        return InstanceRef.parse(value, "")
+    except ProviderError:
+        return None
+
+
+def _lenient(properties: Mapping[str, Any], region: str) -> ReplicaProperties | None:
+    try:
+        return parse_replica_properties(properties, region)
+    except ProviderError:
+        return None

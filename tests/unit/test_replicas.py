@@ -1,0 +1,262 @@
+"""Custom::InstanceReplica with Connect played by Stubber, one client per region."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from botocore.stub import Stubber
+
+import connect
+import lifecycle
+from errors import ProviderError
+from request import Done, Pending, Progress, Request
+from tests.unit.conftest import INSTANCE_ARN, INSTANCE_ID, FakeClock, TwoRegions, load_event
+from waiting import Budget
+
+EAST, WEST = "us-east-1", "us-west-2"
+REPLICA_ARN = INSTANCE_ARN.replace(EAST, WEST)
+DEFAULT_GROUP = "arn:aws:connect:us-east-1:123456789012:traffic-distribution-group/dddddddd-bbbb-cccc-dddd-eeeeeeeeeeee"
+PROPS = {"InstanceId": INSTANCE_ARN, "ReplicaRegion": WEST, "ReplicaAlias": "contact-center-west"}
+ENDPOINT = "https://contact-center.my.connect.aws"
+
+
+def replica_request(request_type: str, old: dict[str, Any] | None = None, **props: Any) -> Request:
+    event = load_event(request_type.lower(), ResourceType="Custom::InstanceReplica")
+    event["ResourceProperties"] = {"ServiceToken": "arn:x", **PROPS, **props}
+    event["OldResourceProperties"] = {"ServiceToken": "arn:x", **PROPS, **(old or {})}
+    if request_type != "Create":
+        event["PhysicalResourceId"] = REPLICA_ARN
+    return Request.from_event(event, EAST)
+
+
+def replicated(stub: Stubber) -> None:
+    stub.add_response(
+        "replicate_instance",
+        {"Id": INSTANCE_ID, "Arn": REPLICA_ARN},
+        {**PROPS, "ClientToken": "1f0c9a5e-create-4d2b-9d1e-000000000001"},
+    )
+
+
+def replica(stub: Stubber, status: str, reason: str = "") -> None:
+    summary = {"Region": WEST, "ReplicationStatus": status}
+    if reason:
+        summary["ReplicationStatusReason"] = reason
+    stub.add_response(
+        "describe_instance",
+        {
+            "Instance": {"Id": INSTANCE_ID, "Arn": REPLICA_ARN, "InstanceStatus": "ACTIVE"},
+            "ReplicationConfiguration": {
+                "ReplicationStatusSummaryList": [summary],
+                "SourceRegion": EAST,
+                "GlobalSignInEndpoint": ENDPOINT,
+            },
+        },
+        {"InstanceId": REPLICA_ARN},
+    )
+
+
+def replica_gone(stub: Stubber) -> None:
+    stub.add_client_error("describe_instance", "ResourceNotFoundException", "not found", 404)
+
+
+def source(stub: Stubber, *statuses: str) -> None:
+    """DescribeInstance of the source, in its region: its replication list has these statuses."""
+    summaries = [{"Region": WEST, "ReplicationStatus": status} for status in statuses]
+    stub.add_response(
+        "describe_instance",
+        {
+            "Instance": {"Id": INSTANCE_ID, "Arn": INSTANCE_ARN, "InstanceStatus": "ACTIVE"},
+            "ReplicationConfiguration": {"ReplicationStatusSummaryList": summaries, "SourceRegion": EAST},
+        },
+        {"InstanceId": INSTANCE_ARN},
+    )
+
+
+def groups_listed(stub: Stubber, *, with_default: bool = True) -> None:
+    summaries = [{"Id": DEFAULT_GROUP[-36:], "Arn": DEFAULT_GROUP, "Name": "default", "IsDefault": True}]
+    stub.add_response(
+        "list_traffic_distribution_groups",
+        {"TrafficDistributionGroupSummaryList": summaries if with_default else []},
+        {"InstanceId": INSTANCE_ARN, "MaxResults": 10},
+    )
+
+
+ATTRIBUTES = {
+    "Id": INSTANCE_ID,
+    "Arn": REPLICA_ARN,
+    "SourceInstanceArn": INSTANCE_ARN,
+    "ReplicaRegion": WEST,
+    "GlobalSignInEndpoint": ENDPOINT,
+    "DefaultTrafficDistributionGroupArn": DEFAULT_GROUP,
+}
+
+
+class TestCreate:
+    def test_replicates_and_answers_once_complete_with_the_default_group(
+        self, regions: TwoRegions, budget: Budget
+    ) -> None:
+        east, west = regions.stubs[EAST], regions.stubs[WEST]
+        replicated(east)
+        replica_gone(west)  # not visible in us-west-2 yet: the source region tells the status
+        source(east, "RESOURCE_REPLICATION_NOT_STARTED")
+        replica(west, "INSTANCE_REPLICATION_IN_PROGRESS")
+        replica(west, "INSTANCE_REPLICATION_COMPLETE")
+        groups_listed(east, with_default=False)  # ReplicateInstance's group not listed yet
+        replica(west, "INSTANCE_REPLICATION_COMPLETE")
+        groups_listed(east)
+
+        result = lifecycle.handle(replica_request("Create"), regions, budget)
+
+        assert result == Done(REPLICA_ARN, ATTRIBUTES)
+
+    def test_hands_over_to_polling_which_finishes_it(self, regions: TwoRegions, clock: FakeClock) -> None:
+        east, west = regions.stubs[EAST], regions.stubs[WEST]
+        short = Budget(deadline=clock() + 2, clock=clock, sleep=clock.sleep, jitter=lambda low, high: high)
+        replicated(east)
+        replica(west, "INSTANCE_REPLICATION_IN_PROGRESS")
+        replica(west, "INSTANCE_REPLICATION_IN_PROGRESS")
+        progress = Progress()
+
+        pending = lifecycle.handle(replica_request("Create"), regions, short, progress)
+
+        assert pending == Pending({"Phase": "replicate", "ReplicaArn": REPLICA_ARN})
+        assert progress.created == REPLICA_ARN  # even a timer's answer carries it
+        replica(west, "INSTANCE_REPLICATION_COMPLETE")
+        groups_listed(east)
+        later = Budget(deadline=clock() + 45, clock=clock, sleep=clock.sleep)
+        assert isinstance(pending, Pending)
+
+        assert lifecycle.resume(replica_request("Create"), pending.state, regions, later) == Done(
+            REPLICA_ARN, ATTRIBUTES
+        )
+
+    def test_polls_replication_gently(self, regions: TwoRegions, budget: Budget, clock: FakeClock) -> None:
+        east, west = regions.stubs[EAST], regions.stubs[WEST]
+        replicated(east)
+        for _ in range(14):
+            replica(west, "INSTANCE_REPLICATION_IN_PROGRESS")
+        replica(west, "INSTANCE_REPLICATION_COMPLETE")
+        groups_listed(east)
+
+        lifecycle.handle(replica_request("Create"), regions, budget)
+
+        assert max(clock.sleeps) == 10.0  # replication takes minutes: no need to spend the shared quota
+
+    def test_failed_replication_quotes_connect_and_keeps_the_arn_for_the_rollback(
+        self, regions: TwoRegions, budget: Budget
+    ) -> None:
+        replicated(regions.stubs[EAST])
+        replica(regions.stubs[WEST], "INSTANCE_REPLICATION_FAILED", "Directory not supported")
+
+        with pytest.raises(ProviderError) as failure:
+            lifecycle.handle(replica_request("Create"), regions, budget)
+
+        assert "Directory not supported" in failure.value.reason
+        assert failure.value.physical_resource_id == REPLICA_ARN
+
+    @pytest.mark.parametrize(
+        ("props", "message"),
+        [
+            ({"ReplicaRegion": "eu-west-2"}, "can be replicated only to us-west-2, not eu-west-2"),
+            ({"InstanceId": INSTANCE_ARN.replace(EAST, "ap-northeast-3")}, "does not replicate instances from"),
+            ({"ReplicaAlias": "d-contact"}, "not start with 'd-'"),
+            ({"ReplicaAlias": "x" * 46}, "the limit is 45"),
+            ({"Region": WEST}, "Unknown property Region"),
+        ],
+    )
+    def test_bad_properties_fail_before_any_call(
+        self, regions: TwoRegions, budget: Budget, props: dict[str, Any], message: str
+    ) -> None:
+        with pytest.raises(ProviderError, match=message):
+            lifecycle.handle(replica_request("Create", **props), regions, budget)
+        assert regions.asked == []
+
+
+class TestUpdate:
+    @pytest.mark.parametrize(
+        "change", [{"ReplicaAlias": "renamed"}, {"InstanceId": INSTANCE_ARN.replace(INSTANCE_ID, "other-instance")}]
+    )
+    def test_a_change_that_would_replace_is_refused_before_any_call(
+        self, regions: TwoRegions, budget: Budget, change: dict[str, str]
+    ) -> None:
+        with pytest.raises(ProviderError, match="30 days") as failure:
+            lifecycle.handle(replica_request("Update", **change), regions, budget)
+
+        assert "remove the resource in one deployment" in failure.value.reason
+        assert regions.asked == []
+
+    def test_the_same_instance_by_id_is_no_change(self, regions: TwoRegions, budget: Budget) -> None:
+        replica(regions.stubs[WEST], "INSTANCE_REPLICATION_COMPLETE")
+        groups_listed(regions.stubs[EAST])
+
+        result = lifecycle.handle(replica_request("Update", InstanceId=INSTANCE_ID), regions, budget)
+
+        assert result == Done(REPLICA_ARN, ATTRIBUTES)
+
+
+class TestDelete:
+    def test_deletes_only_in_the_replica_region_and_waits_until_gone(self, regions: TwoRegions, budget: Budget) -> None:
+        west = regions.stubs[WEST]
+        west.add_response("delete_instance", {}, {"InstanceId": REPLICA_ARN})
+        replica(west, "INSTANCE_REPLICA_DELETING")
+        replica_gone(west)
+
+        assert lifecycle.handle(replica_request("Delete"), regions, budget) == Done(REPLICA_ARN)
+        assert set(regions.asked) == {WEST}  # the source region, where the same id is production, got nothing
+
+    def test_a_replica_region_that_reports_no_status_is_read_from_the_source(
+        self, regions: TwoRegions, budget: Budget
+    ) -> None:
+        east, west = regions.stubs[EAST], regions.stubs[WEST]
+        west.add_response("delete_instance", {}, {"InstanceId": REPLICA_ARN})
+        bare = {"Instance": {"Id": INSTANCE_ID, "Arn": REPLICA_ARN, "InstanceStatus": "ACTIVE"}}
+        west.add_response("describe_instance", bare, {"InstanceId": REPLICA_ARN})
+        source(east, "INSTANCE_REPLICA_DELETING")
+        west.add_response("describe_instance", bare, {"InstanceId": REPLICA_ARN})
+        source(east)  # the source no longer lists the replica
+
+        assert lifecycle.handle(replica_request("Delete"), regions, budget) == Done(REPLICA_ARN)
+
+    @pytest.mark.parametrize(
+        ("physical_id", "props"),
+        [
+            (INSTANCE_ARN, {}),  # the source instance's own ARN
+            (INSTANCE_ARN.replace(EAST, "eu-west-2"), {}),  # not the replica in ReplicaRegion
+            (REPLICA_ARN, {"ReplicaRegion": "nowhere"}),  # properties that do not say which is the source
+        ],
+    )
+    def test_never_sends_delete_instance_for_anything_but_the_replica(
+        self, regions: TwoRegions, budget: Budget, physical_id: str, props: dict[str, str]
+    ) -> None:
+        event = replica_request("Delete", **props)
+        request = Request(**{**event.__dict__, "physical_resource_id": physical_id})
+
+        with pytest.raises(ProviderError, match="Nothing was deleted"):
+            lifecycle.handle(request, regions, budget)
+        assert regions.asked == []
+
+    def test_the_guard_holds_in_the_one_function_that_sends_delete_instance(
+        self, regions: TwoRegions, budget: Budget
+    ) -> None:
+        for client, arn in [(regions(EAST), REPLICA_ARN), (regions(EAST), INSTANCE_ARN), (regions(WEST), INSTANCE_ID)]:
+            with pytest.raises(ProviderError, match="Refused to send DeleteInstance"):
+                connect.delete_replica(client, arn, source_region=EAST, budget=budget)
+
+    def test_an_id_that_is_not_a_replica_succeeds_without_calls(self, regions: TwoRegions, budget: Budget) -> None:
+        event = replica_request("Delete")
+        request = Request(**{**event.__dict__, "physical_resource_id": "consumer_Replica_ABCDEFGH"})
+
+        assert lifecycle.handle(request, regions, budget) == Done("consumer_Replica_ABCDEFGH")
+        assert regions.asked == []
+
+    def test_refusal_names_what_must_go_first(self, regions: TwoRegions, budget: Budget) -> None:
+        regions.stubs[WEST].add_client_error(
+            "delete_instance", "InvalidRequestException", "The instance has traffic distribution groups", 400
+        )
+
+        with pytest.raises(ProviderError) as failure:
+            lifecycle.handle(replica_request("Delete"), regions, budget)
+
+        assert "release the phone numbers" in failure.value.reason
+        assert failure.value.physical_resource_id == REPLICA_ARN
