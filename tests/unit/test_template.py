@@ -43,12 +43,27 @@ GROUP_ACTIONS = [
     "connect:TagResource",
     "connect:UntagResource",
 ]
+USER_ACTIONS = ["connect:AssociateTrafficDistributionGroupUser", "connect:DisassociateTrafficDistributionGroupUser"]
+REPLICA_ACTIONS = [
+    "connect:ReplicateInstance",
+    "connect:DescribeInstance",
+    "connect:DeleteInstance",
+    "connect:ListTrafficDistributionGroups",
+]
+SERVICE_LINKED_ROLE = (
+    f"arn:aws:iam::{ACCOUNT}:role/aws-service-role/connect.amazonaws.com/AWSServiceRoleForAmazonConnect_X"
+)
+USER_ARN = f"arn:aws:connect:us-east-1:{ACCOUNT}:instance/11111111-2222-3333-4444-555555555555/agent/abc"
 POLLING_RULE_ACTIONS = ["events:PutRule", "events:DeleteRule", "events:RemoveTargets"]
 LOG_ACTIONS = ["logs:CreateLogStream", "logs:PutLogEvents"]
 XRAY_ACTIONS = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]
 # Everything the role may do. A new action must be added here on purpose (and to docs/iam.md).
 ALL_ACTIONS = {
     *GROUP_ACTIONS,
+    *USER_ACTIONS,
+    "connect:ListTrafficDistributionGroupUsers",
+    *REPLICA_ACTIONS,
+    "iam:CreateServiceLinkedRole",
     *POLLING_RULE_ACTIONS,
     "events:PutTargets",
     "lambda:AddPermission",
@@ -143,10 +158,15 @@ class Deployment:
 
     instance_arns: tuple[str, ...] = ()
     tracing: bool = False
+    replicas: bool = False
 
     @property
     def conditions(self) -> dict[str, bool]:
-        return {"HasInstanceArns": bool(self.instance_arns), "TracingEnabled": self.tracing}
+        return {
+            "HasInstanceArns": bool(self.instance_arns),
+            "TracingEnabled": self.tracing,
+            "ReplicasEnabled": self.replicas,
+        }
 
     def ref(self, name: str) -> Any:
         refs: dict[str, Any] = {
@@ -156,6 +176,7 @@ class Deployment:
             "AWS::StackName": "connect-tdg-provider",
             "ConnectInstanceArns": list(self.instance_arns) or [""],
             "EnableTracing": "true" if self.tracing else "false",
+            "EnableInstanceReplicas": "true" if self.replicas else "false",
             "Function": FUNCTION_NAME,
             "FunctionLogGroup": LOG_GROUP,
             "FunctionRole": "connect-tdg-provider-FunctionRole-XYZ",
@@ -195,6 +216,8 @@ DEPLOYMENTS = [
     pytest.param(Deployment(), id="any-instance"),
     pytest.param(Deployment(instance_arns=(INSTANCE_ARN,)), id="pinned-instance"),
     pytest.param(Deployment(tracing=True), id="tracing"),
+    pytest.param(Deployment(replicas=True), id="replicas"),
+    pytest.param(Deployment(instance_arns=(INSTANCE_ARN,), replicas=True), id="pinned-with-replicas"),
 ]
 
 
@@ -276,9 +299,18 @@ def calls_the_function_makes(deployment: Deployment) -> list[Request]:
         Request("lambda:AddPermission", FUNCTION_ARN, {"lambda:Principal": ["events.amazonaws.com"]}),
         Request("lambda:RemovePermission", FUNCTION_ARN),
     ]
+    calls += [Request(action, resource) for action in USER_ACTIONS for resource in (GROUP_ARN, INSTANCE_ARN, USER_ARN)]
+    calls += [Request("connect:ListTrafficDistributionGroupUsers", GROUP_ARN)]
     calls += [Request(action, LOG_STREAM_ARN) for action in LOG_ACTIONS]
     if deployment.tracing:
         calls += [Request(action, "*") for action in XRAY_ACTIONS]
+    if deployment.replicas:
+        calls += [Request(action, arn) for action in REPLICA_ACTIONS for arn in (INSTANCE_ARN, OTHER_INSTANCE_ARN)]
+        calls += [
+            Request(
+                "iam:CreateServiceLinkedRole", SERVICE_LINKED_ROLE, {"iam:AWSServiceName": ["connect.amazonaws.com"]}
+            )
+        ]
     return calls
 
 
@@ -299,8 +331,10 @@ def test_role_grants_no_action_beyond_the_known_list(template: Mapping[str, Any]
     granted = {action for s in statements(template, deployment) for action in as_list(s["Action"])}
 
     assert all("*" not in action and "?" not in action for action in granted)
+    optional = {*XRAY_ACTIONS, *REPLICA_ACTIONS, "iam:CreateServiceLinkedRole"}
     assert granted <= ALL_ACTIONS
-    assert granted >= ALL_ACTIONS - set(XRAY_ACTIONS)
+    assert granted >= ALL_ACTIONS - optional
+    assert (granted >= set(REPLICA_ACTIONS)) == deployment.replicas
 
 
 @pytest.mark.parametrize("deployment", DEPLOYMENTS)
@@ -324,8 +358,16 @@ def expected_resources(deployment: Deployment) -> dict[str, set[str]]:
         expected[action] = {FUNCTION_ARN}
     for action in LOG_ACTIONS:
         expected[action] = {f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{LOG_GROUP}:log-stream:*"}
+    for action in USER_ACTIONS:
+        expected[action] = groups | {f"arn:aws:connect:*:{ACCOUNT}:instance/*"}
+    expected["connect:ListTrafficDistributionGroupUsers"] = set(groups)
     if deployment.tracing:
         expected |= {action: {"*"} for action in XRAY_ACTIONS}
+    if deployment.replicas:
+        expected |= {action: {f"arn:aws:connect:*:{ACCOUNT}:instance/*"} for action in REPLICA_ACTIONS}
+        expected["iam:CreateServiceLinkedRole"] = {
+            f"arn:aws:iam::{ACCOUNT}:role/aws-service-role/connect.amazonaws.com/*"
+        }
     return expected
 
 
@@ -353,6 +395,8 @@ def test_xray_is_granted_only_with_tracing(template: Mapping[str, Any]) -> None:
     ("request_", "why"),
     [
         (Request("events:PutTargets", RULE_ARN, {"events:TargetArn": [FUNCTION_ARN + "2"]}), "another target"),
+        (Request("connect:DeleteInstance", INSTANCE_ARN), "replicas are off by default"),
+        (Request("connect:ReplicateInstance", INSTANCE_ARN), "replicas are off by default"),
         (
             Request(
                 "events:PutTargets", RULE_ARN, {"events:TargetArn": [FUNCTION_ARN, f"arn:aws:sqs:{REGION}:{ACCOUNT}:q"]}
@@ -414,6 +458,19 @@ def test_xray_is_granted_only_with_tracing(template: Mapping[str, Any]) -> None:
 )
 def test_role_denies_what_the_function_does_not_need(template: Mapping[str, Any], request_: Request, why: str) -> None:
     assert not allowed(statements(template, Deployment()), request_), why
+
+
+def test_the_service_linked_role_is_connects_only(template: Mapping[str, Any]) -> None:
+    policy = statements(template, Deployment(replicas=True))
+    other = f"arn:aws:iam::{ACCOUNT}:role/aws-service-role/other.amazonaws.com/Role"
+
+    assert not allowed(
+        policy, Request("iam:CreateServiceLinkedRole", other, {"iam:AWSServiceName": ["other.amazonaws.com"]})
+    )
+    assert not allowed(
+        policy,
+        Request("iam:CreateServiceLinkedRole", SERVICE_LINKED_ROLE, {"iam:AWSServiceName": ["other.amazonaws.com"]}),
+    )
 
 
 def test_pinned_instances_narrow_create_to_them(template: Mapping[str, Any]) -> None:
