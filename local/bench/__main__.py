@@ -1,8 +1,10 @@
 """``make bench``: measure the provider against its targets and a crhelper baseline; write docs/benchmarks.md.
 
 Phase 1 (latency, concurrent threads, mostly asleep): each thread has its own StackDriver and stacks; the
-emulator, the ResponseServer and the Lambda stand-ins are shared. Phase 2 (CPU-bound, one at a time): cold
-start, peak memory, warm work per event, package size.
+emulator, the ResponseServer and the Lambda stand-ins are shared. Then, one at a time (:mod:`local.bench.realworld`,
+each with an emulator of its own): many resources at once under the account's quota, and a failover with the
+home region down. Phase 2 (CPU-bound, one at a time): cold start, peak memory, warm work per event, the warm
+failover, package size.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from local.bench import realworld
 from local.bench.probes import HANDLER_DIR, ROOT, create_event
 from local.cloudformation import LambdaFunction, ResponseServer, StackDriver
 from local.emulator import Emulator
@@ -232,7 +235,17 @@ def pick(results: Sequence[Result], which: str, key: str, delay: float | None = 
     ]
 
 
-def render(results: list[Result], cold: Result, memory: Result, warm: Result, package: Result, info: Result) -> str:
+def render(
+    results: list[Result],
+    cold: Result,
+    memory: Result,
+    warm: Result,
+    package: Result,
+    info: Result,
+    quota: list[Result] | None = None,
+    failover_cold: list[Result] | None = None,
+    failover_warm: Result | None = None,
+) -> str:
     out = [
         "# Benchmarks",
         "",
@@ -245,7 +258,12 @@ def render(results: list[Result], cold: Result, memory: Result, warm: Result, pa
         f"- **Versions**: Python {platform.python_version()}, boto3 {_version('boto3')}, botocore "
         f"{_version('botocore')}, crhelper {_version('crhelper')}, aws-lambda-powertools "
         f"{_version('aws-lambda-powertools')}",
-        f"- **Total runtime**: {info['runtime_s'] / 60:.1f} min (latency phase {info['phase1_s']:.0f} s)",
+        f"- **Total runtime**: {info['runtime_s'] / 60:.1f} min (latency phase {info['phase1_s']:.0f} s"
+        + (
+            f", quota phase {info['quota_s']:.0f} s, cold failover phase {info['failover_s']:.0f} s)"
+            if "quota_s" in info
+            else ")"
+        ),
         "",
         "## How it was run",
         "",
@@ -267,6 +285,8 @@ def render(results: list[Result], cold: Result, memory: Result, warm: Result, pa
         "  ACTIVE at once; emulator and ResponseServer threads share that process.",
         "- Package: `pip install --no-compile --target` of `src/handler/requirements.txt` (+ `boto3`), zipped",
         "  (deflate) with `src/handler`.",
+        "- Quota and failover: after the latency phase, one at a time, each with an emulator of its own (see their",
+        "  sections); the warm failover in a probe process of its own during phase 2.",
         "",
         "## Ready → answered (Create)",
         "",
@@ -346,6 +366,16 @@ def render(results: list[Result], cold: Result, memory: Result, warm: Result, pa
             rows.append((label, f"{size['zip_mb']:.1f} MB", f"{size['unzipped_mb']:.1f} MB"))
     out += [table(("src/handler + requirements", "zip", "unzipped"), rows), ""]
 
+    extra_targets: list[tuple[str, str, str]] = []
+    if quota:
+        section, quota_targets = realworld.render_quota(quota, statistics.median(warm["durations_s"]))
+        out += section
+        extra_targets += quota_targets
+    if failover_cold is not None and failover_warm is not None:
+        section, failover_targets = realworld.render_failover(failover_cold, failover_warm)
+        out += section
+        extra_targets += failover_targets
+
     ready_all = pick(results, "provider", "create_ready_to_answer")
     worst_median = max(statistics.median(pick(results, "provider", "create_ready_to_answer", d)) for d in DELAYS)
     gone = pick(results, "provider", "delete_ready_to_answer")
@@ -373,14 +403,16 @@ def render(results: list[Result], cold: Result, memory: Result, warm: Result, pa
                     verdict(max(rates) <= 1),
                 ),
                 ("Peak memory < 128 MB", f"{memory['peak_rss_mb']:.1f} MB", verdict(memory["peak_rss_mb"] < 128)),
+                *extra_targets,
             ],
         ),
         "",
-        "About the ready → answered median: the provider describes the group at 0, 1, 2.25, 3.75 s and then every",
-        "1.5 s. The emulated delays are exact, so each delay always lands at the same point of that schedule:",
-        "a group ready at 10 s is always seen at 11.25 s. For groups ready at random times the expected gap is",
-        "half an interval (0.75 s); a 1 s cap would meet the median target here but push a 10 s Create above",
-        "one Connect call a second. The provider keeps the quota target and the 2 s maximum.",
+        "About the ready → answered median: the provider describes the group right after Create, then after a",
+        "first pause jittered between 0.5 and 1 s (resources created together must not poll in lockstep), 1.25 s",
+        "later, and then every 1.5 s. Where an exact emulated delay lands in that schedule depends on the jitter:",
+        "a group ready at 2 s is seen within 0.25 s or 1.25 to 1.5 s late. For groups ready at random times the",
+        "expected gap is half an interval (0.75 s); a 1 s cap would meet the median target here but push a 10 s",
+        "Create above one Connect call a second. The provider keeps the quota target and the 2 s maximum.",
         "",
         "## Not measured here",
         "",
@@ -391,9 +423,17 @@ def render(results: list[Result], cold: Result, memory: Result, warm: Result, pa
         "",
     ]
     failures = [r for r in results if not r.get("create_ok") or r.get("delete_ok") is False]
-    if failures or info["violations"]:
+    odd_quota = [
+        r for r in quota or [] if r["status"] != "CREATE_COMPLETE" or r["other_errors"] or r["internal_errors"]
+    ]
+    if failures or odd_quota or info["violations"]:
         out += ["## Anomalies", ""]
         out += [f"- {r['which']} {r['name']}: {r.get('create_reason') or r.get('delete_reason')}" for r in failures]
+        out += [
+            f"- quota N={r['n']} run {r['run']}: {r['status']}, errors {r['other_errors']}, "
+            f"{r['internal_errors']} emulator internal errors"
+            for r in odd_quota
+        ]
         out += [f"- protocol: {v}" for v in sorted(set(info["violations"]))]
         out += [""]
     return "\n".join(out)
@@ -421,20 +461,41 @@ def measure() -> Result:
         print("phase 1: latency (about 4 minutes) ...", flush=True)
         results = phase_latency(lab)
         phase1 = time.monotonic() - started
-        print(f"phase 1 done in {phase1:.0f} s; phase 2: cold start, memory, work, package ...", flush=True)
+        print(f"phase 1 done in {phase1:.0f} s; many resources under the quota (about 4 minutes) ...", flush=True)
+        mark = time.monotonic()
+        quota = realworld.phase_quota(server)
+        quota_s, mark = time.monotonic() - mark, time.monotonic()
+        print(f"quota phase done in {quota_s:.0f} s; failover with the home region down ...", flush=True)
+        failover_cold = realworld.phase_failover_cold(server)
+        failover_s = time.monotonic() - mark
+        print(f"failover done in {failover_s:.0f} s; phase 2: cold start, memory, work, package ...", flush=True)
         cold = phase_cold_start()
         memory = phase_memory(lab)
         warm = run_probe(["warm", str(WARM_RUNS)])
+        failover_warm = run_probe(["failover", str(realworld.FAILOVER_RUNS)])
         package = phase_package()
         violations = lab.violations
+        violations += [v for r in quota + failover_cold for v in r.get("violations", [])]
     info = {
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "machine": machine(),
         "runtime_s": time.monotonic() - started,
         "phase1_s": phase1,
+        "quota_s": quota_s,
+        "failover_s": failover_s,
         "violations": violations,
     }
-    return {"results": results, "cold": cold, "memory": memory, "warm": warm, "package": package, "info": info}
+    return {
+        "results": results,
+        "cold": cold,
+        "memory": memory,
+        "warm": warm,
+        "package": package,
+        "info": info,
+        "quota": quota,
+        "failover_cold": failover_cold,
+        "failover_warm": failover_warm,
+    }
 
 
 if __name__ == "__main__":
