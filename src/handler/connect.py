@@ -37,7 +37,7 @@ MAX_ATTEMPTS = 8
 FIRST_BACKOFF = 1.0
 MAX_BACKOFF = 8.0
 # Throttling is retried for as long as the budget lasts, up to this far apart.
-MAX_THROTTLE_BACKOFF = 16.0
+MAX_THROTTLE_BACKOFF = 8.0
 
 CLIENT_CONFIG = Config(
     retries={"total_max_attempts": 1},  # _call retries, within the invocation's deadline

@@ -85,11 +85,14 @@ class Budget:
     def pauses(self, settle: float = MAX_POLL_INTERVAL) -> Iterator[float]:
         """The pauses between polls: a jittered first one, then slower up to ``settle``, and slower still
         while throttled. Work that takes minutes (replication) settles at a longer interval."""
-        interval = self.jitter(FIRST_POLL_INTERVAL / 2, FIRST_POLL_INTERVAL)
+        first = self.jitter(FIRST_POLL_INTERVAL / 2, FIRST_POLL_INTERVAL)
+        yield first
+        # The second pause makes up for the jitter, so that later polls keep the unjittered schedule
+        # (1, 2.25, 3.75 s, ...), which answers soonest after a group that is ready in a few seconds.
+        interval = FIRST_POLL_INTERVAL
         throttled_limit = max(MAX_THROTTLED_POLL_INTERVAL, settle)
         seen = self.throttles
         while True:
-            yield interval
             if self.throttles > seen:
                 seen = self.throttles
                 interval = min(throttled_limit, max(interval, FIRST_POLL_INTERVAL) * 2)
@@ -97,3 +100,5 @@ class Budget:
                 interval = max(settle, interval / 2)
             else:
                 interval = min(settle, max(interval, FIRST_POLL_INTERVAL) * POLL_BACKOFF)
+            yield interval + (FIRST_POLL_INTERVAL - first)
+            first = FIRST_POLL_INTERVAL
