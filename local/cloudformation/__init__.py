@@ -4,6 +4,7 @@
 * :class:`LambdaFunction`: one invocation = one fresh Python process, like Lambda (see ``local/invoke.py``).
 * :class:`StackDriver`: create / update / delete stack operations over a template's custom resources,
   with rollback, cleanup, polling through EventBridge rules, protocol checks and a timeline.
+* :class:`NativePlayer`: the native types the driver plays against the emulator (``AWS::Connect::PhoneNumber``).
 
 The CloudFormation rules that are implemented, and where they are documented, are listed in
 :mod:`local.cloudformation.driver`.
@@ -23,6 +24,7 @@ from .driver import (
     schedule_interval_s,
 )
 from .function import DUMMY_CREDENTIALS, Invocation, LambdaFunction
+from .native import NATIVE_TYPES, NativeError, NativePlayer
 from .server import MAX_RESPONSE_BYTES, FaultKind, ResponseServer
 from .template import (
     NO_VALUE,
@@ -37,11 +39,14 @@ from .template import (
 __all__ = [
     "DUMMY_CREDENTIALS",
     "MAX_RESPONSE_BYTES",
+    "NATIVE_TYPES",
     "NO_VALUE",
     "FaultKind",
     "FunctionLike",
     "Invocation",
     "LambdaFunction",
+    "NativeError",
+    "NativePlayer",
     "RequestRecord",
     "ResolutionError",
     "Resolver",

@@ -58,6 +58,22 @@ update"; aws-cdk custom-resources README "When there are errors" / "Important ca
 * delete: Delete in reverse dependency order -> DELETE_COMPLETE, or DELETE_FAILED keeping the resources that
   could not be deleted and what they depend on.
 
+Resource attributes (docs: "DeletionPolicy attribute", "UpdateReplacePolicy attribute"):
+
+* ``DeletionPolicy: Retain`` keeps the physical resource wherever CloudFormation would delete it: stack delete,
+  removal by an update, the rollback of a failed create and the cleanup of an update rollback.
+  ``RetainExceptOnCreate`` does the same except in the rollback of the operation that created the resource
+  ("If the stack operation that created the resource is rolled back, CloudFormation deletes the resource").
+  The resource leaves the stack either way; ``Stack.retained`` lists it and the timeline notes RETAINED.
+  The policy comes from the template that defined the resource (the old one for a resource an update removes).
+* ``UpdateReplacePolicy: Retain`` keeps the old physical resource of a replacement (the new template's
+  attribute). The replacement a failed update made is removed under its DeletionPolicy (unverified: no page
+  says which attribute governs that case).
+
+Native resources: with ``native_endpoint_url`` (the emulator), the types of :mod:`local.cloudformation.native`
+(``AWS::Connect::PhoneNumber``) are played through boto3: Ref and ``!GetAtt`` work, create, update, replace and
+delete call the emulator, and ``native_requests`` records them. Every other native type is ignored, with a note.
+
 Not CloudFormation: by default resources are processed one at a time (``parallel=True`` runs independent ones
 concurrently, like CloudFormation); Lambda's asynchronous retries (twice, after about 1 and 2 minutes) happen
 only with ``retry_on_error=True`` and immediately; EventBridge schedules are fired immediately in
@@ -81,6 +97,7 @@ from pathlib import Path
 from typing import Any, Final, Literal, ParamSpec, Protocol, TypeVar
 
 from .function import Invocation
+from .native import NativeError, NativePlayer
 from .template import (
     ResolutionError,
     Resolver,
@@ -170,6 +187,7 @@ class Stack:
     outputs: dict[str, Any] = field(default_factory=dict)
     exports: dict[str, Any] = field(default_factory=dict)
     ignored: list[str] = field(default_factory=list)
+    retained: list[tuple[str, str]] = field(default_factory=list)  # (logical id, physical id) left behind
 
 
 @dataclass(frozen=True)
@@ -255,6 +273,11 @@ class StackDriver:
     ``parallel=True`` runs each request (delivery, retries and polling) in its own thread as soon as the resources
     it depends on are done, as CloudFormation does; by default requests are sent one at a time. ``requests``,
     ``timeline``, ``violations`` and ``warnings`` are appended under one lock, the timeline in time order.
+
+    ``native_endpoint_url`` (the emulator's ``endpoint_url``) lets the driver play the native types of
+    :mod:`local.cloudformation.native` with boto3 and dummy credentials; their handler calls are in
+    ``native_requests`` (RequestRecords that invoke no function). Without it they are ignored, like every other
+    native type.
     """
 
     def __init__(
@@ -272,6 +295,7 @@ class StackDriver:
         deliver_twice: bool = False,
         retry_on_error: bool = False,
         parallel: bool = False,
+        native_endpoint_url: str | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.server = server
@@ -297,6 +321,8 @@ class StackDriver:
         self.violations: list[str] = []
         self.warnings: list[str] = []
         self.requests: list[RequestRecord] = []
+        self.native: NativePlayer | None = NativePlayer(native_endpoint_url) if native_endpoint_url else None
+        self.native_requests: list[RequestRecord] = []
         self._t0 = time.monotonic()
         self._operation = ""
 
@@ -332,11 +358,11 @@ class StackDriver:
         def create(lid: str) -> bool:
             definition = tmpl["Resources"][lid]
             rtype = str(definition.get("Type", ""))
-            if not is_custom_resource(rtype):
+            if not self._plays(rtype):
                 self._note_ignored(stack, lid, rtype)
                 return True
             try:
-                props = self._properties(resolver, definition)
+                props = self._properties(resolver, definition, rtype)
             except TemplateError as exc:
                 self._note(stack.status, "Create", lid, "", "FAILED", str(exc))
                 return self._failed(failures, f"{lid}: {exc}")
@@ -361,7 +387,7 @@ class StackDriver:
 
         def roll_back(lid: str) -> bool:
             res = stack.resources[lid]
-            rec = self._delete(stack, res)
+            rec = self._delete(stack, res, retain=_retention(tmpl, lid, "DeletionPolicy", rolling_back_creation=True))
             with self._lock:
                 if rec.status == "SUCCESS":
                     del stack.resources[lid]
@@ -395,12 +421,12 @@ class StackDriver:
         def update(lid: str) -> bool:
             definition = tmpl["Resources"][lid]
             rtype = str(definition.get("Type", ""))
-            if not is_custom_resource(rtype):
+            if not self._plays(rtype):
                 self._note_ignored(stack, lid, rtype)
                 return True
             current = stack.resources.get(lid)
             try:
-                props = self._properties(resolver, definition)
+                props = self._properties(resolver, definition, rtype)
             except TemplateError as exc:
                 self._note(
                     stack.status,
@@ -427,6 +453,8 @@ class StackDriver:
                 return self._failed(failures, failure)
             if props == current.properties:
                 return True
+            if not is_custom_resource(rtype):
+                return self._update_native(stack, current, props, changes, failures)
             if props.get("ServiceToken") != current.properties.get("ServiceToken"):
                 self._note(
                     stack.status,
@@ -459,7 +487,7 @@ class StackDriver:
         changes.sort(key=lambda change: order.index(change.logical_id))  # completion order -> dependency order
         failure = ", ".join(failures) or self._resolve_outputs(stack, resolver, tmpl)
         if failure:
-            return self._rollback_update(stack, changes, graph, failure, old_template, old_params)
+            return self._rollback_update(stack, changes, graph, failure, old_template, old_params, tmpl)
 
         stack.template, stack.parameters = tmpl, params
         self._set_status(stack, "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS")
@@ -470,7 +498,12 @@ class StackDriver:
         def clean_up(lid: str) -> bool:
             old_res = replaced.get(lid)
             res = old_res if old_res is not None else stack.resources[lid]  # replaced, or removed from the template
-            rec = self._delete(stack, res)
+            retain = (
+                _retention(tmpl, lid, "UpdateReplacePolicy")
+                if old_res is not None
+                else _retention(old_template, lid, "DeletionPolicy")
+            )
+            rec = self._delete(stack, res, retain=retain)
             with self._lock:
                 if rec.status != "SUCCESS":
                     cleanup_failed.append(f"{lid} ({res.physical_id})")
@@ -514,7 +547,7 @@ class StackDriver:
                     "a resource that depends on it could not be deleted",
                 )
                 return True
-            rec = self._delete(stack, res)
+            rec = self._delete(stack, res, retain=_retention(stack.template, lid, "DeletionPolicy"))
             with self._lock:
                 if rec.status == "SUCCESS":
                     del stack.resources[lid]
@@ -544,6 +577,7 @@ class StackDriver:
         failure: str,
         old_template: dict[str, Any],
         old_params: dict[str, Any],
+        new_template: dict[str, Any],
     ) -> Stack:
         stack.status_reason = f"The following resource(s) failed to update: [{failure}]"
         self._set_status(stack, "UPDATE_ROLLBACK_IN_PROGRESS", stack.status_reason)
@@ -576,6 +610,11 @@ class StackDriver:
                 )
                 return True
             if change.new is None:  # refused before any request was sent
+                return True
+            if not is_custom_resource(change.old.resource_type):  # a native in-place update made no call
+                with self._lock:
+                    stack.resources[lid] = copy.deepcopy(change.old)
+                    stack.resources[lid].status = "UPDATE_COMPLETE"
                 return True
             old = change.old
             rec = self._request(
@@ -624,7 +663,13 @@ class StackDriver:
 
         def clean_up(lid: str) -> bool:
             res = cleanup[lid]
-            rec = self._delete(stack, res)
+            change = by_id[lid]
+            retain = (
+                _retention(old_template, lid, "UpdateReplacePolicy")
+                if change.kind == "update"  # the rollback itself replaced it: the one it left is the old one
+                else _retention(new_template, lid, "DeletionPolicy", rolling_back_creation=True)
+            )
+            rec = self._delete(stack, res, retain=retain)
             with self._lock:
                 if rec.status != "SUCCESS":
                     cleanup_failed.append(f"{lid} ({res.physical_id})")
@@ -700,10 +745,107 @@ class StackDriver:
             failures.append(failure)
         return False
 
-    def _delete(self, stack: Stack, res: StackResource) -> RequestRecord:
+    def _delete(self, stack: Stack, res: StackResource, *, retain: str | None = None) -> RequestRecord:
+        """Delete ``res``; with ``retain`` (the policy that keeps it) leave it be and note it instead."""
+        if retain is not None:
+            rec = RequestRecord(
+                self._operation,
+                stack.status,
+                {"RequestType": "Delete", "RequestId": "", "LogicalResourceId": res.logical_id},
+                status="SUCCESS",
+                physical_id=res.physical_id,
+            )
+            with self._lock:
+                stack.retained.append((res.logical_id, res.physical_id))
+            self._note(stack.status, "Delete", res.logical_id, res.physical_id, "RETAINED", f"{retain}: not deleted")
+            return rec
         return self._request(
             stack, "Delete", res.logical_id, res.resource_type, res.properties, physical_id=res.physical_id
         )
+
+    # ============================================================================================
+    # Native resources
+
+    def _plays(self, resource_type: str) -> bool:
+        """Whether requests are made for this type: custom resources, and the native ones the driver plays."""
+        return is_custom_resource(resource_type) or (self.native is not None and self.native.plays(resource_type))
+
+    def _native_request(
+        self,
+        stack: Stack,
+        request_type: str,
+        logical_id: str,
+        resource_type: str,
+        properties: dict[str, Any],
+        *,
+        physical_id: str | None = None,
+    ) -> RequestRecord:
+        """Run the native handler for ``request_type`` (Create or Delete) against the emulator."""
+        assert self.native is not None
+        event: dict[str, Any] = {
+            "RequestType": request_type,
+            "RequestId": str(uuid.uuid4()),
+            "LogicalResourceId": logical_id,
+            "ResourceType": resource_type,
+            "ResourceProperties": copy.deepcopy(properties),
+        }
+        if physical_id is not None:
+            event["PhysicalResourceId"] = physical_id
+        rec = RequestRecord(self._operation, stack.status, event)
+        started = time.monotonic()
+        try:
+            if request_type == "Create":
+                rec.physical_id, rec.data = self.native.create(resource_type, properties)
+            else:
+                self.native.delete(resource_type, physical_id or "")
+                rec.physical_id = physical_id or ""
+            rec.status = "SUCCESS"
+        except NativeError as exc:
+            rec.status, rec.reason = "FAILED", str(exc)
+            rec.physical_id = physical_id or ""
+        # A Create that failed left nothing behind: there is nothing for a rollback to delete.
+        rec.invoked = request_type != "Create" or rec.status == "SUCCESS"
+        with self._lock:
+            self.native_requests.append(rec)
+        self._record_request(rec, started)
+        return rec
+
+    def _update_native(
+        self,
+        stack: Stack,
+        current: StackResource,
+        props: dict[str, Any],
+        changes: list[_Change],
+        failures: list[str],
+    ) -> bool:
+        assert self.native is not None
+        lid, rtype = current.logical_id, current.resource_type
+        old = copy.deepcopy(current)
+        kind = self.native.update_kind(rtype, current.properties, props)
+        if kind == "unsupported":
+            reason = f"{rtype}: this property change is not played by the local driver (UpdatePhoneNumber)"
+            self._note(stack.status, "Update", lid, current.physical_id, "FAILED", reason)
+            with self._lock:
+                changes.append(_Change("update", lid, old, None, failed=True))
+            return self._failed(failures, f"{lid}: {reason}")
+        if kind == "in-place":
+            new = StackResource(lid, rtype, current.physical_id, props, dict(current.data), False, "UPDATE_COMPLETE")
+            self._note(stack.status, "Update", lid, current.physical_id, "SUCCESS", "in place, no call")
+            with self._lock:
+                stack.resources[lid] = new
+                changes.append(_Change("update", lid, old, new))
+            return True
+        rec = self._request(stack, "Create", lid, rtype, props)  # a replacement: the new one first
+        with self._lock:
+            if rec.status != "SUCCESS":
+                current.status = "UPDATE_FAILED"
+                changes.append(_Change("update", lid, old, None, failed=True))
+                failures.append(f"{lid}: {rec.reason}")
+                return False
+            new = StackResource(lid, rtype, rec.physical_id, props, rec.data, False, "UPDATE_COMPLETE")
+            stack.resources[lid] = new
+            changes.append(_Change("replace", lid, old, new))
+        return True
 
     # ============================================================================================
     # One request
@@ -719,6 +861,10 @@ class StackDriver:
         old_properties: dict[str, Any] | None = None,
         physical_id: str | None = None,
     ) -> RequestRecord:
+        if not is_custom_resource(resource_type):
+            return self._native_request(
+                stack, request_type, logical_id, resource_type, properties, physical_id=physical_id
+            )
         phase = stack.status
         request_id = str(uuid.uuid4())
         event: dict[str, Any] = {
@@ -952,7 +1098,7 @@ class StackDriver:
 
         def ref_resource(lid: str) -> Any:
             rtype = str((resources.get(lid) or {}).get("Type", ""))
-            if not is_custom_resource(rtype):
+            if not self._plays(rtype):
                 return f"{NOT_EMULATED}:{lid}"
             res = stack.resources.get(lid)
             if res is None:
@@ -961,11 +1107,13 @@ class StackDriver:
 
         def get_att(lid: str, attribute: str) -> Any:
             rtype = str((resources.get(lid) or {}).get("Type", ""))
-            if not is_custom_resource(rtype):
+            if not self._plays(rtype):
                 return f"{NOT_EMULATED}:{lid}.{attribute}"
             res = stack.resources.get(lid)
             if res is None:
                 raise ResolutionError(f"resource {lid} does not exist (yet)")
+            if attribute not in res.data and not is_custom_resource(rtype):
+                raise ResolutionError(f"Template error: resource {lid} ({rtype}) has no attribute {attribute}")
             if attribute not in res.data:
                 message = (
                     f"CustomResource attribute error: Vendor response doesn't contain {attribute} key in "
@@ -1021,7 +1169,12 @@ class StackDriver:
                     self._note(stack.status, "", lid, "", "SKIPPED", "its Condition is false")
         return resolver, order, graph
 
-    def _properties(self, resolver: Resolver, definition: Mapping[str, Any]) -> dict[str, Any]:
+    def _properties(self, resolver: Resolver, definition: Mapping[str, Any], resource_type: str) -> dict[str, Any]:
+        if not is_custom_resource(resource_type):  # native: typed values, no ServiceToken
+            native = resolver.resolve(definition.get("Properties") or {})
+            if not isinstance(native, dict):
+                raise TemplateError("Properties must be an object")
+            return native
         props = stringify(resolver.resolve(definition.get("Properties") or {}))
         if not isinstance(props, dict) or not props.get("ServiceToken"):
             raise TemplateError("ServiceToken is required for a custom resource")
@@ -1170,6 +1323,20 @@ class StackDriver:
 
 def _clip(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _retention(
+    template: Mapping[str, Any], logical_id: str, attribute: str, *, rolling_back_creation: bool = False
+) -> str | None:
+    """``"DeletionPolicy: Retain"`` (or the like) when ``attribute`` of the resource keeps it, else None.
+
+    ``RetainExceptOnCreate`` keeps it except in the rollback of the operation that created it.
+    """
+    definition = (template.get("Resources") or {}).get(logical_id) or {}
+    policy = str(definition.get(attribute, "Delete"))
+    if policy == "Retain" or (policy == "RetainExceptOnCreate" and not rolling_back_creation):
+        return f"{attribute}: {policy}"
+    return None
 
 
 def _service_timeout(properties: Mapping[str, Any]) -> int:

@@ -7,19 +7,23 @@
         os.environ["AWS_ENDPOINT_URL"] = emu.endpoint_url
         ...
 
-One endpoint serves Amazon Connect (traffic distribution groups, tags), EventBridge rules
-and Lambda permissions (what crhelper's polling uses); the SigV4 credential scope of each
-request says which service and Region it is for. Routing, parsing, validation and
-responses come from botocore's own service models. See :class:`Emulator` for the knobs
-and the inspection API.
+One endpoint serves Amazon Connect (traffic distribution groups and their agents, tags,
+instances and their replicas: ReplicateInstance, DescribeInstance, DeleteInstance; claimed
+phone numbers), EventBridge rules and Lambda permissions (what crhelper's polling uses); the
+SigV4 credential scope of each request says which service and Region it is for. Routing,
+parsing, validation and responses come from botocore's own service models. See
+:class:`Emulator` for the knobs and the inspection API (``groups``, ``instance``,
+``deleted_instances``, ``phone_numbers``, ``calls``, ...).
 
 What can go wrong on AWS is a knob, off by default: lifecycle delays and failures
-(``set_delays``, ``fail_creation``, ``fail_deletion``), eventual consistency after a
+(``set_delays``, ``fail_creation``, ``fail_deletion``, ``fail_replication``,
+``fail_replica_deletion``), eventual consistency after a
 Create (``set_visibility_lag``), ``ResourceNotReadyException`` (``fail_create_not_ready``),
 per-call faults (``inject_fault``: throttle, 5xx, dropped connections, concurrent
 modification), Regional outages (``set_outage``), the per-Region request-rate quota
 (``set_throttle``), EventBridge partial failures (``fail_targets``) and the error codes AWS
-leaves undocumented (``delete_not_found_code``, ``delete_wrong_region_code``).
+leaves undocumented (``delete_not_found_code``, ``delete_wrong_region_code``,
+``associate_conflict_code``, ``disassociate_not_found_code``).
 """
 
 from local.emulator.core import Emulator

@@ -1,4 +1,5 @@
-"""Amazon Connect instances and traffic distribution groups (TDGs).
+"""Amazon Connect instances, their replicas, traffic distribution groups (TDGs), the agents
+associated with TDGs, and claimed phone numbers.
 
 The rules below are those the Connect API documents or that its model implies; where AWS
 leaves a choice open, the stricter reading is taken (a provider that passes here must not
@@ -37,23 +38,125 @@ DELETED = "DELETED"
 #: States from which DeleteTrafficDistributionGroup is accepted.
 _DELETABLE = frozenset({ACTIVE, CREATION_FAILED, DELETION_FAILED})
 _MAX_TAGS = 50
-_PAGE_SIZE = 10  # MaxResult10 in the model
+_PAGE_SIZE = 10  # MaxResult10 in the model; also the most TrafficDistributionGroupUserSummaryList holds
 _ID_RE = re.compile(r"[a-zA-Z0-9_-]+")
+_UUID_RE = re.compile(r"[a-f0-9]{8}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{12}")
+_MAX_ALIAS = 45
+
+# InstanceReplicationStatus (DescribeInstance's ReplicationStatusSummaryList).
+REPLICATION_NOT_STARTED = "RESOURCE_REPLICATION_NOT_STARTED"
+REPLICATION_IN_PROGRESS = "INSTANCE_REPLICATION_IN_PROGRESS"
+REPLICATION_COMPLETE = "INSTANCE_REPLICATION_COMPLETE"
+REPLICATION_FAILED = "INSTANCE_REPLICATION_FAILED"
+REPLICA_DELETING = "INSTANCE_REPLICA_DELETING"
+REPLICA_DELETION_FAILED = "INSTANCE_REPLICATION_DELETION_FAILED"
+_REPLICATING = frozenset({REPLICATION_NOT_STARTED, REPLICATION_IN_PROGRESS})
+
+#: (source Region, replica Region) pairs ReplicateInstance accepts: the admin guide's
+#: "Set up Amazon Connect Global Resiliency" lists us-east-1 <-> us-west-2, eu-central-1 <->
+#: eu-west-2 and ap-northeast-1 -> ap-northeast-3 (one way).
+REPLICATION_PAIRS = frozenset(
+    {
+        ("us-east-1", "us-west-2"),
+        ("us-west-2", "us-east-1"),
+        ("eu-central-1", "eu-west-2"),
+        ("eu-west-2", "eu-central-1"),
+        ("ap-northeast-1", "ap-northeast-3"),
+    }
+)
+
+# Calling codes for PhoneNumberCountryCode in DescribePhoneNumber (longest prefix first).
+_CALLING_CODES = (("+44", "GB"), ("+49", "DE"), ("+81", "JP"), ("+61", "AU"), ("+33", "FR"), ("+1", "US"))
+_TOLL_FREE_RE = re.compile(r"\+18(00|33|44|55|66|77|88)\d*")
+
+
+def _timeline_status(timeline: list[tuple[float, str]], now: float) -> str:
+    """The status of a ``(wall time, status)`` timeline at ``now``; DELETED before it starts."""
+    if now < timeline[0][0]:
+        return DELETED
+    current = timeline[0][1]
+    for at, status in timeline:
+        if at > now:
+            break
+        current = status
+    return current
+
+
+@dataclass
+class Replica:
+    """The replica of an instance in another Region (made by ReplicateInstance or ``add_instance``).
+
+    ``timeline`` holds ``(wall time, InstanceReplicationStatus)`` steps, some maybe future, ending in
+    ``DELETED`` once the replica is gone. ``reasons`` maps a failed status to its ReplicationStatusReason.
+    """
+
+    region: str
+    arn: str
+    alias: str
+    requested_at: float
+    timeline: list[tuple[float, str]]
+    client_token: str | None = None
+    reasons: dict[str, str] = field(default_factory=dict)
+    default_group: Group | None = None
+
+    def status(self, now: float) -> str:
+        return _timeline_status(self.timeline, now)
+
+    def reached(self, status: str, now: float) -> float | None:
+        """When the replica last reached ``status`` (None if it has not, by ``now``)."""
+        times = [at for at, st in self.timeline if st == status and at <= now]
+        return times[-1] if times else None
 
 
 @dataclass
 class Instance:
-    """A Connect instance; replicated when ``replica_region`` is set."""
+    """A Connect instance in its home (source) Region, with its replicas, newest last."""
 
     id: str
     arn: str
     alias: str
     home_region: str
-    replica_region: str | None
+    created_at: float = 0.0
+    identity_management: str = "CONNECT_MANAGED"
+    replicas: list[Replica] = field(default_factory=list)
+    users: list[str] = field(default_factory=list)  # registered agents; empty: any UUID is an agent
+
+    @property
+    def replica_region(self) -> str | None:
+        """The Region of the newest replica, whatever its status (None: never replicated)."""
+        return self.replicas[-1].region if self.replicas else None
 
     @property
     def regions(self) -> list[str]:
         return [self.home_region] + ([self.replica_region] if self.replica_region else [])
+
+    def replica(self, now: float) -> Replica | None:
+        """The replica that exists at ``now`` (in any status but gone)."""
+        if self.replicas and self.replicas[-1].status(now) != DELETED:
+            return self.replicas[-1]
+        return None
+
+    def arn_in(self, region: str) -> str:
+        return self.arn.replace(f":{self.home_region}:", f":{region}:", 1)
+
+
+@dataclass
+class PhoneNumber:
+    """A number claimed to an instance (source or replica) or to a TDG."""
+
+    id: str
+    arn: str
+    number: str
+    region: str  # where it was claimed
+    target_arn: str
+    instance: Instance
+    group: Group | None
+    description: str | None
+    tags: dict[str, str]
+    client_token: str | None
+    claimed_at: float
+    released_at: float | None = None
+    release_token: str | None = None
 
 
 @dataclass
@@ -73,6 +176,7 @@ class Group:
     distribution: dict[str, Any]
     last_failover_at: float | None = None
     phone_numbers: dict[str, str] = field(default_factory=dict)  # number -> phone number ARN
+    users: list[str] = field(default_factory=list)  # associated agents (user ids), oldest first
     # When API calls start to see the group: in its home Region, in any other Region.
     visible_at: tuple[float, float] = (float("-inf"), float("-inf"))
 
@@ -81,24 +185,28 @@ class Group:
         return now >= (home if region == self.instance.home_region else elsewhere)
 
     def status(self, now: float) -> str:
-        current = self.timeline[0][1]
-        for at, status in self.timeline:
-            if at > now:
-                break
-            current = status
-        return current
+        """The status at ``now``; DELETED before the group exists (a default group is created when
+        its instance's replication completes, which may still be ahead)."""
+        return _timeline_status(self.timeline, now)
 
     def history(self, now: float) -> list[tuple[float, str]]:
         return [(at, status) for at, status in self.timeline if at <= now]
 
+    def end(self, at: float) -> None:
+        """The group is gone at ``at`` (its instance or replica went): later steps are dropped."""
+        self.timeline = [(t, st) for t, st in self.timeline if t <= at] + [(at, DELETED)]
+
 
 @dataclass
 class Delays:
-    """Seconds each transition takes (CREATION_IN_PROGRESS, PENDING_DELETION, UPDATE_IN_PROGRESS)."""
+    """Seconds each transition takes: a group's CREATION_IN_PROGRESS, PENDING_DELETION and
+    UPDATE_IN_PROGRESS; a replica's replication and INSTANCE_REPLICA_DELETING."""
 
     creation: float
     deletion: float
     update: float
+    replication: float = 0.3
+    replica_deletion: float = 0.3
 
 
 def _default_distribution(instance: Instance, *, is_default: bool) -> dict[str, Any]:
@@ -137,6 +245,15 @@ class ConnectBackend:
             "TagResource",
             "UntagResource",
             "ListTagsForResource",
+            "ReplicateInstance",
+            "DescribeInstance",
+            "DeleteInstance",
+            "AssociateTrafficDistributionGroupUser",
+            "DisassociateTrafficDistributionGroupUser",
+            "ListTrafficDistributionGroupUsers",
+            "ClaimPhoneNumber",
+            "ReleasePhoneNumber",
+            "DescribePhoneNumber",
         }
     )
 
@@ -148,11 +265,17 @@ class ConnectBackend:
         group_quota: int,
         delete_not_found_code: str,
         delete_wrong_region_code: str,
+        associate_conflict_code: str = "ResourceConflictException",
+        disassociate_not_found_code: str = "ResourceNotFoundException",
+        replicate_requires_saml: bool = False,
     ) -> None:
         self.account_id = account_id
         self.group_quota = group_quota
         self.delete_not_found_code = delete_not_found_code
         self.delete_wrong_region_code = delete_wrong_region_code
+        self.associate_conflict_code = associate_conflict_code
+        self.disassociate_not_found_code = disassociate_not_found_code
+        self.replicate_requires_saml = replicate_requires_saml
         # Seconds after a Create before calls see the group: (home Region, other Regions).
         self.visibility_lag = (0.0, 0.0)
         self.not_ready = 0  # how many more Creates answer ResourceNotReadyException
@@ -164,6 +287,14 @@ class ConnectBackend:
         # name (None: any name) -> how many more creations/deletions are to fail
         self._fail_creation: dict[str | None, int] = {}
         self._fail_deletion: dict[str | None, int] = {}
+        # Reasons of the next replications / replica deletions that are to fail, first first.
+        self.fail_replication_reasons: list[str] = []
+        self.fail_replica_deletion_reasons: list[str] = []
+        self.deleted_instances: list[dict[str, Any]] = []  # source instances DeleteInstance removed
+        self.phone_numbers: dict[str, PhoneNumber] = {}  # by id, released ones included
+        self._replica_tokens: dict[tuple[str, str], Replica] = {}  # (instance id, ClientToken)
+        self._delete_tokens: set[tuple[str, str, str]] = set()  # (Region, instance id, ClientToken)
+        self._number_tokens: dict[tuple[str, str], PhoneNumber] = {}  # (Region, ClientToken)
         self._handlers: dict[str, Callable[[dict[str, Any], str, float], dict[str, Any]]] = {
             "CreateTrafficDistributionGroup": self._create,
             "DescribeTrafficDistributionGroup": self._describe,
@@ -174,6 +305,15 @@ class ConnectBackend:
             "TagResource": self._tag,
             "UntagResource": self._untag,
             "ListTagsForResource": self._list_tags,
+            "ReplicateInstance": self._replicate_instance,
+            "DescribeInstance": self._describe_instance,
+            "DeleteInstance": self._delete_instance,
+            "AssociateTrafficDistributionGroupUser": self._associate_user,
+            "DisassociateTrafficDistributionGroupUser": self._disassociate_user,
+            "ListTrafficDistributionGroupUsers": self._list_users,
+            "ClaimPhoneNumber": self._claim_number,
+            "ReleasePhoneNumber": self._release_number,
+            "DescribePhoneNumber": self._describe_number,
         }
 
     def handle(self, operation: str, params: dict[str, Any], region: str, now: float) -> dict[str, Any]:
@@ -188,6 +328,7 @@ class ConnectBackend:
         replica_region: str | None,
         alias: str | None,
         now: float,
+        identity_management: str = "CONNECT_MANAGED",
     ) -> Instance:
         instance_id = instance_id or str(uuid.uuid4())
         if not _ID_RE.fullmatch(instance_id):
@@ -196,20 +337,42 @@ class ConnectBackend:
             raise ValueError(f"instance {instance_id} already exists")
         if replica_region == home_region:
             raise ValueError("replica_region must differ from home_region")
+        if identity_management not in ("SAML", "CONNECT_MANAGED", "EXISTING_DIRECTORY"):
+            raise ValueError(f"unknown identity_management {identity_management!r}")
         instance = Instance(
             id=instance_id,
             arn=f"arn:aws:connect:{home_region}:{self.account_id}:instance/{instance_id}",
             alias=alias or f"instance-{instance_id[:8]}",
             home_region=home_region,
-            replica_region=replica_region,
+            created_at=now,
+            identity_management=identity_management,
         )
         self.instances[instance_id] = instance
         if replica_region:
-            # ReplicateInstance creates the default group, usable at once.
-            self._new_group(
+            # Already replicated: the replica is complete and its default group usable at once.
+            replica = Replica(
+                region=replica_region,
+                arn=instance.arn_in(replica_region),
+                alias=self._replica_alias(instance, None),
+                requested_at=now,
+                timeline=[(now, REPLICATION_COMPLETE)],
+            )
+            instance.replicas.append(replica)
+            replica.default_group = self._new_group(
                 instance, name=f"{instance.alias}-default", now=now, timeline=[(now, ACTIVE)], is_default=True
             )
         return instance
+
+    def add_user(self, instance_ref: str, user_id: str | None) -> str:
+        instance = self._find_instance(instance_ref)
+        if instance is None:
+            raise KeyError(instance_ref)
+        user_id = user_id or str(uuid.uuid4())
+        if not _UUID_RE.fullmatch(user_id):
+            raise ValueError(f"user id {user_id!r} is not a lower-case UUID")
+        if user_id not in instance.users:
+            instance.users.append(user_id)
+        return user_id
 
     def set_delays(self, values: dict[str, float], name: str | None) -> None:
         if name is None:
@@ -226,18 +389,68 @@ class ConnectBackend:
 
     def claim_phone_number(self, group_ref: str, number: str, now: float) -> str:
         group = self._lookup(group_ref, now)
-        for other in self.groups.values():
-            if number in other.phone_numbers and other.status(now) != DELETED:
-                raise ValueError(f"{number} is already claimed to {other.arn}")
-        arn = f"arn:aws:connect:{group.instance.home_region}:{self.account_id}:phone-number/{uuid.uuid4()}"
-        group.phone_numbers[number] = arn
-        return arn
+        claimed = self._claimed(number)
+        if claimed is not None:
+            raise ValueError(f"{number} is already claimed to {claimed.target_arn}")
+        return self._new_number(number, group.instance.home_region, group.arn, group.instance, group, now).arn
 
     def release_phone_numbers(self, group_ref: str, now: float) -> list[str]:
         group = self._lookup(group_ref, now)
         released = list(group.phone_numbers)
-        group.phone_numbers.clear()
+        for pn in self.phone_numbers.values():
+            if pn.group is group and pn.released_at is None:
+                self._release(pn, now)
         return released
+
+    def number_snapshot(self, pn: PhoneNumber) -> dict[str, Any]:
+        return {
+            "Id": pn.id,
+            "Arn": pn.arn,
+            "Number": pn.number,
+            "Region": pn.region,
+            "TargetArn": pn.target_arn,
+            "InstanceId": pn.instance.id,
+            "GroupArn": pn.group.arn if pn.group else None,
+            "Description": pn.description,
+            "Tags": dict(pn.tags),
+            "ClientToken": pn.client_token,
+            "ClaimedAt": pn.claimed_at,
+            "ReleasedAt": pn.released_at,
+        }
+
+    def instance_snapshot(self, instance: Instance, now: float) -> dict[str, Any]:
+        def replica(r: Replica) -> dict[str, Any]:
+            status = r.status(now)
+            history = [(at, st) for at, st in r.timeline if at <= now]
+            completed = r.reached(REPLICATION_COMPLETE, now)
+            return {
+                "Region": r.region,
+                "Arn": r.arn,
+                "Alias": r.alias,
+                "Status": status,
+                "Reason": r.reasons.get(status),
+                "ClientToken": r.client_token,
+                "RequestedAt": r.requested_at,
+                "CompletedAt": completed,
+                "FailedAt": r.reached(REPLICATION_FAILED, now),
+                "DeletionRequestedAt": r.reached(REPLICA_DELETING, now),
+                "DeletedAt": r.reached(DELETED, now),
+                "DefaultGroupArn": r.default_group.arn if r.default_group else None,
+                "History": [{"Status": st, "At": at} for at, st in history],
+            }
+
+        current = instance.replica(now)
+        return {
+            "Id": instance.id,
+            "Arn": instance.arn,
+            "Alias": instance.alias,
+            "Region": instance.home_region,
+            "CreatedAt": instance.created_at,
+            "IdentityManagementType": instance.identity_management,
+            "Replica": replica(current) if current else None,
+            "Replicas": [replica(r) for r in instance.replicas if r.requested_at <= now],
+            "Users": list(instance.users),
+        }
 
     # -- inspection --------------------------------------------------------------------
     def snapshot(self, group: Group, now: float) -> dict[str, Any]:
@@ -266,6 +479,7 @@ class ConnectBackend:
             "Distribution": copy.deepcopy(group.distribution),
             "LastFailoverTime": group.last_failover_at,
             "PhoneNumbers": dict(group.phone_numbers),
+            "Users": list(group.users),
             "ClientToken": group.client_token,
             "CreatedAt": group.created_at,
             "ActiveAt": reached(ACTIVE, last=False),
@@ -381,7 +595,8 @@ class ConnectBackend:
             raise ApiError("ResourceNotReadyException", "The resource is not ready.")
         ref = params["InstanceId"]
         instance = self._find_instance(ref)
-        if instance is not None and region == instance.replica_region:
+        replica = instance.replica(now) if instance is not None else None
+        if instance is not None and replica is not None and region == replica.region:
             # Admin guide ("Create traffic distribution groups"): called outside the Region where
             # ReplicateInstance was called, Create fails with InvalidRequestException.
             raise ApiError(
@@ -391,10 +606,23 @@ class ConnectBackend:
         if instance is None or instance.home_region != region:
             # Neither the instance's home nor its replica Region: the instance is unknown there.
             raise ApiError("ResourceNotFoundException", f"Instance {ref} not found in {region}")
-        if instance.replica_region is None:
+        if replica is None:
             raise ApiError(
                 "InvalidRequestException",
                 f"Instance {instance.id} is not replicated: traffic distribution groups need a replica",
+            )
+        replication = replica.status(now)
+        if replication in _REPLICATING:
+            # The one transient error Create lists; that AWS sends it here is unverified.
+            raise ApiError(
+                "ResourceNotReadyException",
+                f"Instance {instance.id} is still being replicated to {replica.region} ({replication})",
+            )
+        if replication != REPLICATION_COMPLETE:
+            raise ApiError(
+                "InvalidRequestException",
+                f"The replica of instance {instance.id} in {replica.region} is {replication}: traffic "
+                "distribution groups need a complete replica",
             )
         token = params.get("ClientToken") or None
         if token is not None:
@@ -604,3 +832,479 @@ class ConnectBackend:
     def _list_tags(self, params: dict[str, Any], region: str, now: float) -> dict[str, Any]:
         group = self._group_for_tags(params["resourceArn"], region, now)
         return {"tags": dict(group.tags)}
+
+    # -- instances and replicas ----------------------------------------------------------
+    def _replica_alias(self, instance: Instance, given: str | None) -> str:
+        """ReplicaAlias, or (when omitted; what AWS names the replica then is unverified)
+        ``<alias>-replica`` cut to the model's 45 characters."""
+        return given or f"{instance.alias[: _MAX_ALIAS - len('-replica')]}-replica"
+
+    def _instance_in(self, ref: str, region: str, now: float) -> tuple[Instance, Replica | None]:
+        """The instance ``ref`` names as seen in ``region``: the source in its home Region, the
+        replica in the replica's Region. A bare id means the instance of the Region called (the
+        replica shares the source's id); an ARN must be the ARN of that Region's instance.
+        ResourceNotFoundException otherwise."""
+        instance_id = ref
+        if ref.startswith("arn:"):
+            parts = ref.split(":")
+            if (
+                len(parts) != 6
+                or parts[2] != "connect"
+                or parts[3] != region
+                or parts[4] != self.account_id
+                or not parts[5].startswith("instance/")
+            ):
+                instance_id = ""
+            else:
+                instance_id = parts[5].removeprefix("instance/")
+        instance = self.instances.get(instance_id)
+        if instance is not None:
+            if region == instance.home_region:
+                return instance, None
+            replica = instance.replica(now)
+            if replica is not None and replica.region == region:
+                return instance, replica
+        raise ApiError("ResourceNotFoundException", f"Instance {ref} not found in {region}")
+
+    def _aliases_in_use(self, now: float) -> set[str]:
+        aliases = {i.alias.lower() for i in self.instances.values()}
+        for instance in self.instances.values():
+            replica = instance.replica(now)
+            if replica is not None:
+                aliases.add(replica.alias.lower())
+        return aliases
+
+    def _replicate_instance(self, params: dict[str, Any], region: str, now: float) -> dict[str, Any]:
+        ref, target = params["InstanceId"], params["ReplicaRegion"]
+        instance, replica = self._instance_in(ref, region, now)
+        if replica is not None:
+            raise ApiError(
+                "InvalidRequestException",
+                f"{replica.arn} is a replica; ReplicateInstance is called in the source Region "
+                f"{instance.home_region} with the source instance",
+            )
+        token = params.get("ClientToken") or None
+        if token is not None:
+            known = self._replica_tokens.get((instance.id, token))
+            if known is not None and known.status(now) != DELETED:
+                # A repeated token answers with the replica it started (this operation lists no
+                # error for a token reused with other parameters).
+                return {"Id": instance.id, "Arn": known.arn}
+        if target == region:
+            raise ApiError(
+                "InvalidRequestException",
+                f"The replica Region must differ from the instance's Region {region}",
+            )
+        if (region, target) not in REPLICATION_PAIRS:
+            partners = sorted(b for a, b in REPLICATION_PAIRS if a == region)
+            raise ApiError(
+                "InvalidRequestException",
+                f"An instance in {region} cannot be replicated to {target}: Global Resiliency pairs only "
+                "us-east-1 <-> us-west-2, eu-central-1 <-> eu-west-2 and ap-northeast-1 -> ap-northeast-3"
+                + (f" (from {region}: {', '.join(partners)})" if partners else f" ({region} has no partner Region)"),
+            )
+        current = instance.replica(now)
+        if current is not None:
+            raise ApiError(
+                "InvalidRequestException",
+                f"Instance {instance.id} was already replicated to {current.region} "
+                f"({current.status(now)}) by a different ReplicateInstance call",
+            )
+        if self.replicate_requires_saml and instance.identity_management != "SAML":
+            raise ApiError(
+                "InvalidRequestException",
+                f"Instance {instance.id} does not have SAML enabled "
+                f"(IdentityManagementType {instance.identity_management})",
+            )
+        alias = self._replica_alias(instance, params.get("ReplicaAlias"))
+        if alias.lower() in self._aliases_in_use(now):
+            raise ApiError("ResourceConflictException", f"The alias {alias} is already in use")
+        delay = self.delays.replication
+        done = now + delay
+        replica = Replica(
+            region=target,
+            arn=instance.arn_in(target),
+            alias=alias,
+            requested_at=now,
+            timeline=[(now, REPLICATION_NOT_STARTED), (now + delay / 2, REPLICATION_IN_PROGRESS)],
+            client_token=token,
+        )
+        instance.replicas.append(replica)
+        if self.fail_replication_reasons:
+            replica.timeline.append((done, REPLICATION_FAILED))
+            replica.reasons[REPLICATION_FAILED] = self.fail_replication_reasons.pop(0)
+        else:
+            replica.timeline.append((done, REPLICATION_COMPLETE))
+            # The default group appears when the replication completes (before that, its
+            # timeline has not started: every call and inspection treats it as nonexistent).
+            replica.default_group = self._new_group(
+                instance, name=f"{instance.alias}-default", now=done, timeline=[(done, ACTIVE)], is_default=True
+            )
+        if token is not None:
+            self._replica_tokens[(instance.id, token)] = replica
+        return {"Id": instance.id, "Arn": replica.arn}
+
+    def _describe_instance(self, params: dict[str, Any], region: str, now: float) -> dict[str, Any]:
+        instance, seen = self._instance_in(params["InstanceId"], region, now)
+        alias, created, status, reason = instance.alias, instance.created_at, ACTIVE, None
+        if seen is not None:
+            alias, created = seen.alias, seen.requested_at
+            replication = seen.status(now)
+            if replication in _REPLICATING:
+                status = "CREATION_IN_PROGRESS"
+            elif replication == REPLICATION_FAILED:
+                status, reason = CREATION_FAILED, seen.reasons.get(REPLICATION_FAILED)
+        body: dict[str, Any] = {
+            "Id": instance.id,
+            "Arn": instance.arn_in(region),
+            "IdentityManagementType": instance.identity_management,
+            "InstanceAlias": alias,
+            "CreatedTime": created,
+            "ServiceRole": f"arn:aws:iam::{self.account_id}:role/aws-service-role/connect.amazonaws.com/"
+            f"AWSServiceRoleForAmazonConnect_{instance.id.replace('-', '')[:20]}",
+            "InstanceStatus": status,
+            "InboundCallsEnabled": True,
+            "OutboundCallsEnabled": True,
+            "InstanceAccessUrl": f"https://{alias}.my.connect.aws",
+        }
+        if reason is not None:
+            body["StatusReason"] = {"Message": reason}
+        result: dict[str, Any] = {"Instance": body}
+        replica = instance.replica(now)
+        if replica is not None:
+            replication = replica.status(now)
+            summary: dict[str, Any] = {"Region": replica.region, "ReplicationStatus": replication}
+            if replication in replica.reasons:
+                summary["ReplicationStatusReason"] = replica.reasons[replication]
+            result["ReplicationConfiguration"] = {
+                "ReplicationStatusSummaryList": [summary],
+                "SourceRegion": instance.home_region,
+                "GlobalSignInEndpoint": f"https://{instance.alias}.global.my.connect.aws",
+            }
+        return result
+
+    def _delete_instance(self, params: dict[str, Any], region: str, now: float) -> dict[str, Any]:
+        ref = params["InstanceId"]
+        token = params.get("ClientToken") or None
+        key = (region, ref.rsplit("/", 1)[-1], token or "")
+        if token is not None and key in self._delete_tokens:
+            return {}  # the same request again: it was accepted the first time
+        instance, replica = self._instance_in(ref, region, now)
+        if replica is None:
+            self._delete_source(instance, region, now)
+        else:
+            self._delete_replica(instance, replica, now)
+        if token is not None:
+            self._delete_tokens.add(key)
+        return {}
+
+    def _delete_replica(self, instance: Instance, replica: Replica, now: float) -> None:
+        status = replica.status(now)
+        if status in _REPLICATING or status == REPLICA_DELETING:
+            raise ApiError(
+                "InvalidRequestException",
+                f"The replica {replica.arn} is {status} and cannot be deleted now",
+            )
+        blockers: list[str] = []
+        others = [g for g in self._live_groups(instance, now) if not g.is_default]
+        if others:
+            names = ", ".join(f"{g.name} ({g.status(now)})" for g in others)
+            blockers.append(f"traffic distribution groups other than the default one still exist: {names}")
+        numbers = [
+            pn.number
+            for pn in self.phone_numbers.values()
+            if pn.instance is instance
+            and pn.released_at is None
+            and (pn.group is not None or pn.region == replica.region)
+        ]
+        if numbers:
+            blockers.append(
+                "phone numbers are claimed to its traffic distribution groups or to the replica: " + ", ".join(numbers)
+            )
+        if blockers:
+            raise ApiError(
+                "InvalidRequestException",
+                f"The replica {replica.arn} cannot be deleted: " + "; ".join(blockers),
+            )
+        end = now + self.delays.replica_deletion
+        replica.timeline = [(at, st) for at, st in replica.timeline if at <= now] + [(now, REPLICA_DELETING)]
+        group = replica.default_group
+        if group is not None and group.status(now) == DELETED:
+            group = None
+        if self.fail_replica_deletion_reasons:
+            replica.timeline.append((end, REPLICA_DELETION_FAILED))
+            replica.reasons[REPLICA_DELETION_FAILED] = self.fail_replica_deletion_reasons.pop(0)
+            if group is not None:
+                group.timeline = [*group.history(now), (now, PENDING_DELETION), (end, ACTIVE)]
+        else:
+            replica.timeline.append((end, DELETED))
+            if group is not None:
+                # "The default traffic distribution group is deleted as part of the process for
+                # deleting a replica" (model, IsDefault).
+                group.timeline = [*group.history(now), (now, PENDING_DELETION), (end, DELETED)]
+
+    def _delete_source(self, instance: Instance, region: str, now: float) -> None:
+        """DeleteInstance on the production instance: it goes, with its replica, groups and numbers."""
+        groups = [g for g in self.groups.values() if g.instance is instance and g.status(now) != DELETED]
+        for group in groups:
+            group.end(now)
+        for unborn in [g for g in self.groups.values() if g.instance is instance and g.created_at > now]:
+            del self.groups[unborn.id]  # the default group of a replication still running never comes
+        replica = instance.replica(now)
+        if replica is not None:
+            replica.timeline = [(at, st) for at, st in replica.timeline if at <= now] + [(now, DELETED)]
+        for pn in self.phone_numbers.values():
+            if pn.instance is instance and pn.released_at is None:
+                self._release(pn, now)
+        del self.instances[instance.id]
+        self.deleted_instances.append(
+            {
+                "Id": instance.id,
+                "Arn": instance.arn,
+                "Alias": instance.alias,
+                "Region": region,
+                "DeletedAt": now,
+                "ReplicaRegion": replica.region if replica else None,
+                "Groups": [g.arn for g in groups],
+            }
+        )
+
+    # -- agents of traffic distribution groups ------------------------------------------
+    def _user_group(self, params: dict[str, Any], region: str, now: float) -> tuple[Group, str]:
+        """The group and the (bare) user id of Associate/DisassociateTrafficDistributionGroupUser."""
+        group = self._group(params["TrafficDistributionGroupId"], region, now)
+        if region != group.instance.home_region:
+            # "This API can be called only in the Region where the traffic distribution group is
+            # created" (API reference); the error code is unverified.
+            raise ApiError(
+                "InvalidRequestException",
+                f"Agents of traffic distribution group {group.arn} are managed only in "
+                f"{group.instance.home_region}, not in {region}",
+            )
+        ref = params["InstanceId"]
+        instance = self._find_instance(ref)
+        if instance is None:
+            raise ApiError("ResourceNotFoundException", f"Instance {ref} not found")
+        if instance is not group.instance:
+            raise ApiError(
+                "InvalidRequestException",
+                f"Traffic distribution group {group.id} belongs to instance {group.instance.id}, not {instance.id}",
+            )
+        status = group.status(now)
+        if status != ACTIVE:
+            # Admin guide ("Associate agents across Regions"): "Assigning an agent to a traffic
+            # distribution group without an ACTIVE status results in ResourceNotFoundException."
+            # The emulator answers Disassociate the same way (unverified).
+            raise ApiError(
+                "ResourceNotFoundException",
+                f"Traffic distribution group {group.id} is {status}; agents can be associated with it "
+                "or disassociated from it only while it is ACTIVE",
+            )
+        return group, self._user_id(params["UserId"], group.instance)
+
+    def _user_id(self, ref: str, instance: Instance) -> str:
+        """A user id or user ARN (``…:instance/<instance id>/agent/<user id>``) -> the bare id."""
+        user_id = ref
+        prefix = "arn:aws:connect:"
+        if ref.startswith(prefix):
+            _, _, rest = ref.partition(prefix)
+            parts = rest.split(":", 2)
+            resource = parts[2] if len(parts) == 3 else ""
+            in_regions = len(parts) == 3 and parts[0] in instance.regions and parts[1] == self.account_id
+            head = f"instance/{instance.id}/agent/"
+            user_id = resource.removeprefix(head) if in_regions and resource.startswith(head) else ""
+        if not _UUID_RE.fullmatch(user_id) or (instance.users and user_id not in instance.users):
+            raise ApiError("ResourceNotFoundException", f"User {ref} not found in instance {instance.id}")
+        return user_id
+
+    def _associate_user(self, params: dict[str, Any], region: str, now: float) -> dict[str, Any]:
+        group, user_id = self._user_group(params, region, now)
+        if user_id in group.users:
+            raise ApiError(
+                self.associate_conflict_code,
+                f"User {user_id} is already associated with traffic distribution group {group.id}",
+            )
+        group.users.append(user_id)
+        return {}
+
+    def _disassociate_user(self, params: dict[str, Any], region: str, now: float) -> dict[str, Any]:
+        group, user_id = self._user_group(params, region, now)
+        if user_id not in group.users:
+            raise ApiError(
+                self.disassociate_not_found_code,
+                f"User {user_id} is not associated with traffic distribution group {group.id}",
+            )
+        group.users.remove(user_id)
+        return {}
+
+    def _list_users(self, params: dict[str, Any], region: str, now: float) -> dict[str, Any]:
+        group = self._group(params["TrafficDistributionGroupId"], region, now)
+        offset = self._decode_token(params.get("NextToken"))
+        # MaxResults may be up to 1000, but the model lets a page hold at most 10 summaries.
+        size = min(params.get("MaxResults") or _PAGE_SIZE, _PAGE_SIZE)
+        result: dict[str, Any] = {
+            "TrafficDistributionGroupUserSummaryList": [{"UserId": u} for u in group.users[offset : offset + size]]
+        }
+        if offset + size < len(group.users):
+            result["NextToken"] = base64.urlsafe_b64encode(json.dumps({"o": offset + size}).encode()).decode()
+        return result
+
+    # -- phone numbers -------------------------------------------------------------------
+    def _claimed(self, number: str) -> PhoneNumber | None:
+        return next((p for p in self.phone_numbers.values() if p.number == number and p.released_at is None), None)
+
+    def _new_number(
+        self,
+        number: str,
+        region: str,
+        target_arn: str,
+        instance: Instance,
+        group: Group | None,
+        now: float,
+        *,
+        description: str | None = None,
+        tags: dict[str, str] | None = None,
+        token: str | None = None,
+    ) -> PhoneNumber:
+        number_id = str(uuid.uuid4())
+        pn = PhoneNumber(
+            id=number_id,
+            arn=f"arn:aws:connect:{region}:{self.account_id}:phone-number/{number_id}",
+            number=number,
+            region=region,
+            target_arn=target_arn,
+            instance=instance,
+            group=group,
+            description=description,
+            tags=dict(tags or {}),
+            client_token=token,
+            claimed_at=now,
+        )
+        self.phone_numbers[number_id] = pn
+        if group is not None:
+            group.phone_numbers[number] = pn.arn
+        return pn
+
+    @staticmethod
+    def _release(pn: PhoneNumber, now: float, token: str | None = None) -> None:
+        pn.released_at, pn.release_token = now, token
+        if pn.group is not None:
+            pn.group.phone_numbers.pop(pn.number, None)
+
+    def _claim_target(self, params: dict[str, Any], region: str, now: float) -> tuple[str, Instance, Group | None]:
+        target, instance_ref = params.get("TargetArn"), params.get("InstanceId")
+        if bool(target) == bool(instance_ref):
+            raise ApiError("InvalidParameterException", "Give exactly one of TargetArn and InstanceId")
+        if target and ":traffic-distribution-group/" in target:
+            group = self.groups.get(target.rsplit("/", 1)[-1])
+            if group is None or group.arn != target or group.status(now) == DELETED or not group.visible(region, now):
+                raise ApiError("ResourceNotFoundException", f"Traffic distribution group {target} not found")
+            if region != group.instance.home_region:
+                # Admin guide ("Claim phone numbers to traffic distribution groups").
+                raise ApiError(
+                    "InvalidParameterException",
+                    f"Numbers are claimed to traffic distribution group {group.arn} only in "
+                    f"{group.instance.home_region}, not in {region}",
+                )
+            if group.status(now) != ACTIVE:
+                # Same page: "Assigning a phone number to a traffic distribution group that isn't
+                # ACTIVE results in ResourceNotFoundException."
+                raise ApiError(
+                    "ResourceNotFoundException",
+                    f"Traffic distribution group {group.id} is {group.status(now)}, not ACTIVE",
+                )
+            return group.arn, group.instance, group
+        ref = str(target or instance_ref)
+        if target and ":instance/" not in target:
+            raise ApiError(
+                "InvalidParameterException",
+                f"TargetArn {target} is neither an instance nor a traffic distribution group ARN",
+            )
+        instance, replica = self._instance_in(ref, region, now)
+        if replica is not None and replica.status(now) != REPLICATION_COMPLETE:
+            raise ApiError("ResourceNotFoundException", f"The replica {replica.arn} is {replica.status(now)}")
+        return instance.arn_in(region), instance, None
+
+    def _claim_number(self, params: dict[str, Any], region: str, now: float) -> dict[str, Any]:
+        number = params["PhoneNumber"]
+        token = params.get("ClientToken") or None
+        target_arn, instance, group = self._claim_target(params, region, now)
+        if token is not None:
+            known = self._number_tokens.get((region, token))
+            if known is not None:
+                if (known.number, known.target_arn) != (number, target_arn):
+                    raise ApiError(
+                        "IdempotencyException",
+                        f"ClientToken {token} was used for another claim ({known.number} to {known.target_arn})",
+                    )
+                return {"PhoneNumberId": known.id, "PhoneNumberArn": known.arn}
+        claimed = self._claimed(number)
+        if claimed is not None:
+            raise ApiError("InvalidParameterException", f"Phone number {number} is not available: it is claimed")
+        if any(p.number == number for p in self.phone_numbers.values()):
+            # "After releasing a phone number, the phone number enters into a cooldown period for
+            # up to 180 days. It cannot be searched for or claimed again until the period has ended."
+            raise ApiError(
+                "InvalidParameterException",
+                f"Phone number {number} is not available: it was released and is in its cooldown period",
+            )
+        pn = self._new_number(
+            number,
+            region,
+            target_arn,
+            instance,
+            group,
+            now,
+            description=params.get("PhoneNumberDescription"),
+            tags=params.get("Tags"),
+            token=token,
+        )
+        if token is not None:
+            self._number_tokens[(region, token)] = pn
+        return {"PhoneNumberId": pn.id, "PhoneNumberArn": pn.arn}
+
+    def _number(self, ref: str, region: str, *, claim_region_only: bool) -> PhoneNumber | None:
+        """A number by id (in the Region it was claimed in) or ARN (there, or, for a number of a
+        group, also in the group's other Region unless ``claim_region_only``), released ones included."""
+        pn = self.phone_numbers.get(ref.rsplit("/", 1)[-1])
+        if pn is None or (ref.startswith("arn:") and pn.arn != ref):
+            return None
+        if region == pn.region:
+            return pn
+        if ref.startswith("arn:") and not claim_region_only and pn.group is not None:
+            return pn if region in pn.group.instance.regions else None
+        return None
+
+    def _release_number(self, params: dict[str, Any], region: str, now: float) -> dict[str, Any]:
+        ref = params["PhoneNumberId"]
+        token = params.get("ClientToken") or None
+        pn = self._number(ref, region, claim_region_only=True)
+        if pn is not None and pn.released_at is not None and token is not None and pn.release_token == token:
+            return {}  # the same release again
+        if pn is None or pn.released_at is not None:
+            raise ApiError("ResourceNotFoundException", f"Phone number {ref} not found in {region}")
+        self._release(pn, now, token)
+        return {}
+
+    def _describe_number(self, params: dict[str, Any], region: str, now: float) -> dict[str, Any]:
+        ref = params["PhoneNumberId"]
+        pn = self._number(ref, region, claim_region_only=False)
+        if pn is None or pn.released_at is not None:
+            raise ApiError("ResourceNotFoundException", f"Phone number {ref} not found in {region}")
+        summary: dict[str, Any] = {
+            "PhoneNumberId": pn.id,
+            "PhoneNumberArn": pn.arn,
+            "PhoneNumber": pn.number,
+            "PhoneNumberType": "TOLL_FREE" if _TOLL_FREE_RE.fullmatch(pn.number) else "DID",
+            "TargetArn": pn.target_arn,
+            "PhoneNumberStatus": {"Status": "CLAIMED"},
+            "Tags": dict(pn.tags),
+        }
+        country = next((code for prefix, code in _CALLING_CODES if pn.number.startswith(prefix)), None)
+        if country is not None:
+            summary["PhoneNumberCountryCode"] = country
+        if pn.description is not None:
+            summary["PhoneNumberDescription"] = pn.description
+        if pn.group is None:
+            summary["InstanceId"] = pn.instance.id
+        return {"ClaimedPhoneNumberSummary": summary}

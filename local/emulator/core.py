@@ -120,6 +120,16 @@ class Emulator:
     ``"ResourceNotFoundException"`` or ``"AccessDeniedException"`` too).
     ``clock`` gives wall-clock seconds; every timestamp the emulator exposes comes from it,
     and the rate limit of :meth:`set_throttle` refills by it.
+
+    Instances: ``replication_delay`` is how long ReplicateInstance takes (first half
+    RESOURCE_REPLICATION_NOT_STARTED, second half INSTANCE_REPLICATION_IN_PROGRESS, then
+    INSTANCE_REPLICATION_COMPLETE and the default group appears); ``replica_deletion_delay`` how
+    long a replica stays INSTANCE_REPLICA_DELETING after DeleteInstance. With
+    ``replicate_requires_saml`` ReplicateInstance refuses an instance whose
+    IdentityManagementType is not SAML (the 2022 admin guide's rule; off by default).
+    ``associate_conflict_code`` is the error AssociateTrafficDistributionGroupUser gives for an
+    agent already associated, ``disassociate_not_found_code`` the one
+    DisassociateTrafficDistributionGroupUser gives for an agent that is not (both unverified).
     """
 
     def __init__(
@@ -134,6 +144,11 @@ class Emulator:
         group_quota: int = 10,
         delete_not_found_code: str = "ResourceNotFoundException",
         delete_wrong_region_code: str = "InvalidRequestException",
+        replication_delay: float = 0.3,
+        replica_deletion_delay: float = 0.3,
+        associate_conflict_code: str = "ResourceConflictException",
+        disassociate_not_found_code: str = "ResourceNotFoundException",
+        replicate_requires_saml: bool = False,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.account_id = account_id
@@ -141,10 +156,12 @@ class Emulator:
         self._port = port
         self._clock = clock
         # What reset() starts from.
-        self._initial_delays = (creation_delay, deletion_delay, update_delay)
+        self._initial_delays = (creation_delay, deletion_delay, update_delay, replication_delay, replica_deletion_delay)
         self._group_quota = group_quota
         self._delete_not_found_code = delete_not_found_code
         self._delete_wrong_region_code = delete_wrong_region_code
+        self._user_codes = (associate_conflict_code, disassociate_not_found_code)
+        self._replicate_requires_saml = replicate_requires_saml
         self._lock = threading.RLock()
         self._specs = {
             "connect": ServiceSpec("connect", validation_code=_connect_validation_code),
@@ -186,14 +203,23 @@ class Emulator:
     def reset(self) -> None:
         """Forget all state: instances, groups, rules, permissions, calls, faults, outages,
         rate limits and knobs (constructor values are kept)."""
-        creation, deletion, update = self._initial_delays
+        creation, deletion, update, replication, replica_deletion = self._initial_delays
         with self._lock:
             self._connect = ConnectBackend(
                 self.account_id,
-                delays=Delays(creation=creation, deletion=deletion, update=update),
+                delays=Delays(
+                    creation=creation,
+                    deletion=deletion,
+                    update=update,
+                    replication=replication,
+                    replica_deletion=replica_deletion,
+                ),
                 group_quota=self._group_quota,
                 delete_not_found_code=self._delete_not_found_code,
                 delete_wrong_region_code=self._delete_wrong_region_code,
+                associate_conflict_code=self._user_codes[0],
+                disassociate_not_found_code=self._user_codes[1],
+                replicate_requires_saml=self._replicate_requires_saml,
             )
             self._events = EventsBackend(self.account_id)
             self._lambda = LambdaBackend(self.account_id)
@@ -217,14 +243,34 @@ class Emulator:
         home_region: str = "us-east-1",
         replica_region: str | None = "us-west-2",
         alias: str | None = None,
+        identity_management: str = "CONNECT_MANAGED",
     ) -> str:
-        """Create a Connect instance and return its ARN. A replicated instance (with
-        ``replica_region``) gets its default group (``<alias>-default``), ACTIVE at once."""
+        """Create a Connect instance and return its ARN (in ``home_region``).
+
+        With ``replica_region`` the instance is already replicated: its replica (ARN in that
+        Region, alias ``<alias>-replica``) is INSTANCE_REPLICATION_COMPLETE and its default group
+        (``<alias>-default``) ACTIVE at once. Any pair of Regions is accepted here. With
+        ``replica_region=None`` it is not replicated, and ReplicateInstance can replicate it.
+        ``identity_management`` is what DescribeInstance reports as IdentityManagementType.
+        """
         with self._lock:
             instance = self._connect.add_instance(
-                instance_id, home_region=home_region, replica_region=replica_region, alias=alias, now=self._clock()
+                instance_id,
+                home_region=home_region,
+                replica_region=replica_region,
+                alias=alias,
+                now=self._clock(),
+                identity_management=identity_management,
             )
             return instance.arn
+
+    def add_user(self, instance: str, user_id: str | None = None) -> str:
+        """Register an agent (a lower-case UUID; made up when ``None``) with the instance (id or
+        source ARN) and return its id. Once an instance has registered agents, the TDG user
+        operations accept only those; until then any UUID is an agent. KeyError for an unknown
+        instance."""
+        with self._lock:
+            return self._connect.add_user(instance, user_id)
 
     def set_delays(
         self,
@@ -232,18 +278,50 @@ class Emulator:
         deletion: float | None = None,
         update: float | None = None,
         name: str | None = None,
+        *,
+        replication: float | None = None,
+        replica_deletion: float | None = None,
     ) -> None:
-        """Set transition delays (seconds) for all groups, or only for groups named ``name``.
+        """Set transition delays (seconds) for all groups, or only for groups named ``name``;
+        ``replication`` and ``replica_deletion`` (replicas, never per name) likewise.
         ``None`` leaves a delay as it is. A delay applies to transitions started afterwards."""
         values = {
             key: float(value)
             for key, value in (("creation", creation), ("deletion", deletion), ("update", update))
             if value is not None
         }
-        if any(value < 0 for value in values.values()):
+        replicas = {
+            key: float(value)
+            for key, value in (("replication", replication), ("replica_deletion", replica_deletion))
+            if value is not None
+        }
+        if any(value < 0 for value in [*values.values(), *replicas.values()]):
             raise ValueError("delays must be >= 0")
+        if replicas and name is not None:
+            raise ValueError("replication and replica_deletion delays are not per group name")
         with self._lock:
             self._connect.set_delays(values, name)
+            self._connect.set_delays(replicas, None)
+
+    def fail_replication(self, count: int = 1, reason: str = "Replication failed (injected by the emulator)") -> None:
+        """The next ``count`` ReplicateInstance calls start a replica that ends
+        INSTANCE_REPLICATION_FAILED (with ``reason`` as ReplicationStatusReason) once the
+        replication delay has passed; no default group appears."""
+        if count < 1:
+            raise ValueError("count must be >= 1")
+        with self._lock:
+            self._connect.fail_replication_reasons.extend([reason] * count)
+
+    def fail_replica_deletion(
+        self, count: int = 1, reason: str = "Replica deletion failed (injected by the emulator)"
+    ) -> None:
+        """The next ``count`` replica deletions end INSTANCE_REPLICATION_DELETION_FAILED (with
+        ``reason``) once the replica deletion delay has passed; the replica and its default group
+        stay."""
+        if count < 1:
+            raise ValueError("count must be >= 1")
+        with self._lock:
+            self._connect.fail_replica_deletion_reasons.extend([reason] * count)
 
     def fail_creation(self, name: str | None, count: int = 1) -> None:
         """The next ``count`` groups created with ``name`` (``None``: any name) end
@@ -377,23 +455,61 @@ class Emulator:
 
     # -- inspection ------------------------------------------------------------------------
     def groups(self, include_deleted: bool = False) -> list[dict[str, Any]]:
-        """Every group, oldest first, as plain dicts (see :meth:`group`)."""
+        """Every group, oldest first, as plain dicts (see :meth:`group`). A default group whose
+        replication has not completed yet is not there."""
         with self._lock:
             now = self._clock()
-            snaps = [self._connect.snapshot(g, now) for g in self._connect.groups.values()]
+            snaps = [self._connect.snapshot(g, now) for g in self._connect.groups.values() if g.created_at <= now]
         return [s for s in snaps if include_deleted or s["Status"] != DELETED]
 
     def group(self, arn_or_id: str) -> dict[str, Any]:
         """One group by ARN or id, deleted ones included (``Status == "DELETED"``).
 
         Keys: Id, Arn, Name, Description, InstanceArn, InstanceId, Status (now), Tags,
-        IsDefault, Region (home), Distribution, LastFailoverTime, PhoneNumbers, ClientToken,
-        and the wall-clock times CreatedAt, ActiveAt (first ACTIVE), UpdatedAt (last update
-        finished), FailedAt, DeletionRequestedAt, DeletedAt (None until reached) plus
-        History [{Status, At}]. Raises KeyError for an unknown group.
+        IsDefault, Region (home), Distribution, LastFailoverTime, PhoneNumbers, Users,
+        ClientToken, and the wall-clock times CreatedAt, ActiveAt (first ACTIVE), UpdatedAt
+        (last update finished), FailedAt, DeletionRequestedAt, DeletedAt (None until reached)
+        plus History [{Status, At}]. Raises KeyError for an unknown group (or a default group
+        whose replication has not completed yet).
         """
         with self._lock:
-            return self._connect.snapshot(self._connect.find(arn_or_id), self._clock())
+            now = self._clock()
+            group = self._connect.find(arn_or_id)
+            if group.created_at > now:
+                raise KeyError(arn_or_id)
+            return self._connect.snapshot(group, now)
+
+    def instance(self, arn_or_id: str) -> dict[str, Any]:
+        """One live instance by id or source ARN: Id, Arn, Alias, Region (home), CreatedAt,
+        IdentityManagementType, Users (registered agents), Replica (the replica that exists now,
+        or None) and Replicas (every one, gone ones included), each replica as {Region, Arn, Alias,
+        Status (an InstanceReplicationStatus, or DELETED), Reason, ClientToken, RequestedAt,
+        CompletedAt, FailedAt, DeletionRequestedAt, DeletedAt, DefaultGroupArn, History}.
+        KeyError for an unknown or deleted instance."""
+        with self._lock:
+            instance = self._connect._find_instance(arn_or_id)
+            if instance is None:
+                raise KeyError(arn_or_id)
+            return self._connect.instance_snapshot(instance, self._clock())
+
+    def deleted_instances(self) -> list[dict[str, Any]]:
+        """Source (production) instances DeleteInstance removed, oldest first: Id, Arn, Alias,
+        Region (where DeleteInstance was called), DeletedAt, ReplicaRegion (the replica that went
+        with it, or None) and Groups (ARNs of the groups that went with it). A provider that only
+        deletes replicas leaves this empty; deleted replicas are in :meth:`instance`'s Replicas."""
+        with self._lock:
+            return copy.deepcopy(self._connect.deleted_instances)
+
+    def phone_numbers(self, include_released: bool = False) -> list[dict[str, Any]]:
+        """Claimed numbers (through ClaimPhoneNumber or :meth:`claim_phone_number`), oldest first:
+        Id, Arn, Number, Region (where claimed), TargetArn, InstanceId, GroupArn (None for an
+        instance), Description, Tags, ClientToken, ClaimedAt, ReleasedAt."""
+        with self._lock:
+            return [
+                self._connect.number_snapshot(pn)
+                for pn in self._connect.phone_numbers.values()
+                if include_released or pn.released_at is None
+            ]
 
     def wait_for_status(self, arn_or_id: str, status: str, timeout: float = 5.0) -> dict[str, Any]:
         """Poll :meth:`group` until its Status is ``status``; TimeoutError after ``timeout`` s."""

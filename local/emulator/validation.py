@@ -27,9 +27,15 @@ def _join(path: str, name: str) -> str:
     return f"{path}.{lower_first(name)}" if path else lower_first(name)
 
 
+# Patterns the model spells with doubled backslashes, which as written match a literal
+# backslash: Connect's ``PhoneNumber`` is ``\\+[1-9]\\d{1,14}$`` once its JSON is decoded, so no E.164 number
+# would pass, yet ClaimPhoneNumber takes "+15551234567". Checked against what was meant.
+_MEANT: dict[str, str] = {r"\\+[1-9]\\d{1,14}$": r"\+[1-9]\d{1,14}$"}
+
+
 @functools.cache
 def _compiled(pattern: str) -> regex.Pattern[str]:
-    return regex.compile(pattern)
+    return regex.compile(_MEANT.get(pattern, pattern))
 
 
 def _utf16_len(text: str) -> int:

@@ -43,7 +43,13 @@ ClientFactory = Callable[..., Any]
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[Emulator]:
-    with Emulator(creation_delay=DELAY, deletion_delay=DELAY, update_delay=DELAY) as emu:
+    with Emulator(
+        creation_delay=DELAY,
+        deletion_delay=DELAY,
+        update_delay=DELAY,
+        replication_delay=DELAY,
+        replica_deletion_delay=DELAY,
+    ) as emu:
         yield emu
 
 
@@ -1221,3 +1227,644 @@ def test_concurrent_creates_are_consistent(emu: Emulator, client: ClientFactory,
     assert sorted(results) == ["n0", "n1", "n2", "n3"]
     assert errors == ["ResourceConflictException"] * 4
     assert len(emu.groups()) == 5
+
+
+# -- instances and replicas ---------------------------------------------------------------------
+
+ACCOUNT = "123456789012"
+
+
+def replica_arn_of(instance_arn: str, region: str = REPLICA) -> str:
+    return instance_arn.replace(f":{HOME}:", f":{region}:", 1)
+
+
+def replication_of(described: dict[str, Any]) -> list[tuple[str, str, str | None]]:
+    config = described.get("ReplicationConfiguration")
+    if config is None:
+        return []
+    return [
+        (s["Region"], s["ReplicationStatus"], s.get("ReplicationStatusReason"))
+        for s in config["ReplicationStatusSummaryList"]
+    ]
+
+
+def default_groups(connect: Any, instance: str) -> list[dict[str, Any]]:
+    listed = connect.list_traffic_distribution_groups(InstanceId=instance)["TrafficDistributionGroupSummaryList"]
+    return [g for g in listed if g["IsDefault"]]
+
+
+@e2e
+def test_replicate_instance_is_asynchronous_and_makes_the_default_group(frozen: tuple[Emulator, FakeClock]) -> None:
+    emu, clock = frozen
+    emu.set_delays(replication=2.0)
+    source = emu.add_instance(replica_region=None, alias="shop")
+    instance_id = source.rsplit("/", 1)[1]
+    home, replica = client_of(emu), client_of(emu, region=REPLICA)
+    assert "ReplicationConfiguration" not in home.describe_instance(InstanceId=source)
+    assert default_groups(home, source) == []
+
+    started = clock.now
+    answer = home.replicate_instance(InstanceId=source, ReplicaRegion=REPLICA, ReplicaAlias="shop-west")
+    assert (answer["Id"], answer["Arn"]) == (instance_id, f"arn:aws:connect:{REPLICA}:{ACCOUNT}:instance/{instance_id}")
+    described = home.describe_instance(InstanceId=instance_id)
+    assert replication_of(described) == [(REPLICA, "RESOURCE_REPLICATION_NOT_STARTED", None)]
+    config = described["ReplicationConfiguration"]
+    assert config["SourceRegion"] == HOME and config["GlobalSignInEndpoint"].startswith("https://")
+    in_replica = replica.describe_instance(InstanceId=answer["Arn"])
+    assert (in_replica["Instance"]["InstanceStatus"], in_replica["Instance"]["Arn"]) == (
+        "CREATION_IN_PROGRESS",
+        answer["Arn"],
+    )
+    with pytest.raises(ClientError) as excinfo:  # no traffic distribution group before the replica is complete
+        create(home, source)
+    assert error_of(excinfo)[:2] == ("ResourceNotReadyException", 409)
+
+    clock.advance(1.0)
+    assert replication_of(home.describe_instance(InstanceId=source))[0][1] == "INSTANCE_REPLICATION_IN_PROGRESS"
+    assert default_groups(home, source) == [] and emu.groups() == []
+
+    clock.advance(1.0)
+    assert replication_of(home.describe_instance(InstanceId=source)) == [
+        (REPLICA, "INSTANCE_REPLICATION_COMPLETE", None)
+    ]
+    (default,) = default_groups(home, source)
+    assert (default["Name"], default["Status"]) == ("shop-default", "ACTIVE")
+    assert emu.group(default["Arn"])["CreatedAt"] == started + 2.0
+    instance = replica.describe_instance(InstanceId=answer["Arn"])["Instance"]
+    assert instance == {
+        "Id": instance_id,
+        "Arn": answer["Arn"],
+        "IdentityManagementType": "CONNECT_MANAGED",
+        "InstanceAlias": "shop-west",
+        "CreatedTime": instance["CreatedTime"],
+        "ServiceRole": instance["ServiceRole"],
+        "InstanceStatus": "ACTIVE",
+        "InboundCallsEnabled": True,
+        "OutboundCallsEnabled": True,
+        "InstanceAccessUrl": "https://shop-west.my.connect.aws",
+    }
+    assert instance["CreatedTime"].timestamp() == pytest.approx(started)
+    assert instance["ServiceRole"].startswith(f"arn:aws:iam::{ACCOUNT}:role/aws-service-role/connect.amazonaws.com/")
+    assert create(home, source)["Id"]  # now groups can be made
+    snapshot = emu.instance(source)
+    assert snapshot["Replica"]["Status"] == "INSTANCE_REPLICATION_COMPLETE"
+    assert snapshot["Replica"]["CompletedAt"] == started + 2.0
+    assert [h["Status"] for h in snapshot["Replica"]["History"]] == [
+        "RESOURCE_REPLICATION_NOT_STARTED",
+        "INSTANCE_REPLICATION_IN_PROGRESS",
+        "INSTANCE_REPLICATION_COMPLETE",
+    ]
+    assert snapshot["Replica"]["DefaultGroupArn"] == default["Arn"]
+
+
+@e2e
+def test_replicate_instance_client_token_and_already_replicated(emu: Emulator, client: ClientFactory) -> None:
+    source = emu.add_instance(replica_region=None)
+    home = client("connect")
+    first = home.replicate_instance(InstanceId=source, ReplicaRegion=REPLICA, ClientToken="t-1")
+    again = home.replicate_instance(InstanceId=source, ReplicaRegion=REPLICA, ClientToken="t-1")
+    assert first["Arn"] == again["Arn"] == replica_arn_of(source)
+    assert len(emu.instance(source)["Replicas"]) == 1
+    with pytest.raises(ClientError) as excinfo:  # a new token: a different ReplicateInstance call
+        home.replicate_instance(InstanceId=source.rsplit("/", 1)[1], ReplicaRegion=REPLICA)
+    code, status, message = error_of(excinfo)
+    assert (code, status) == ("InvalidRequestException", 400)
+    assert "already replicated" in message
+    # a lost answer: botocore sends the request again with the token it generated
+    other = emu.add_instance(replica_region=None)
+    emu.inject_fault("ReplicateInstance", "drop_after")
+    retried = client("connect", retries=3).replicate_instance(InstanceId=other, ReplicaRegion=REPLICA)
+    calls = emu.calls("ReplicateInstance")[-2:]
+    assert [c["fault"] for c in calls] == ["drop_after", None]
+    assert calls[0]["params"]["ClientToken"] == calls[1]["params"]["ClientToken"]
+    assert retried["Arn"] == replica_arn_of(other) and len(emu.instance(other)["Replicas"]) == 1
+    # the default replica alias, when none is given
+    assert emu.instance(other)["Replica"]["Alias"] == f"{emu.instance(other)['Alias']}-replica"
+
+
+@e2e
+@pytest.mark.parametrize(
+    ("source_region", "replica_region", "allowed"),
+    [
+        ("us-east-1", "us-west-2", True),
+        ("us-west-2", "us-east-1", True),
+        ("eu-central-1", "eu-west-2", True),
+        ("eu-west-2", "eu-central-1", True),
+        ("ap-northeast-1", "ap-northeast-3", True),
+        ("ap-northeast-3", "ap-northeast-1", False),
+        ("us-east-1", "eu-west-2", False),
+        ("us-east-1", "us-east-1", False),
+        ("eu-west-1", "eu-west-2", False),
+    ],
+)
+def test_replicate_instance_only_to_the_partner_region(
+    emu: Emulator, client: ClientFactory, source_region: str, replica_region: str, allowed: bool
+) -> None:
+    source = emu.add_instance(home_region=source_region, replica_region=None)
+    call = client("connect", source_region).replicate_instance
+    if allowed:
+        assert call(InstanceId=source, ReplicaRegion=replica_region)["Arn"] == source.replace(
+            f":{source_region}:", f":{replica_region}:"
+        )
+        return
+    with pytest.raises(ClientError) as excinfo:
+        call(InstanceId=source, ReplicaRegion=replica_region)
+    code, status, message = error_of(excinfo)
+    assert (code, status) == ("InvalidRequestException", 400)
+    assert "us-east-1 <-> us-west-2" in message or "must differ" in message
+    assert emu.instance(source)["Replicas"] == []
+
+
+@e2e
+def test_replicate_instance_refusals(emu: Emulator, client: ClientFactory) -> None:
+    source = emu.add_instance(replica_region=None, alias="taken")
+    home, replica = client("connect"), client("connect", REPLICA)
+    with pytest.raises(ClientError) as excinfo:  # the source is unknown in the replica Region
+        replica.replicate_instance(InstanceId=source, ReplicaRegion=HOME)
+    assert error_of(excinfo)[:2] == ("ResourceNotFoundException", 404)
+    with pytest.raises(ClientError) as excinfo:
+        home.replicate_instance(InstanceId=str(uuid.uuid4()), ReplicaRegion=REPLICA)
+    assert error_of(excinfo)[:2] == ("ResourceNotFoundException", 404)
+    with pytest.raises(ClientError) as excinfo:  # "The ReplicaAlias must be unique."
+        home.replicate_instance(InstanceId=source, ReplicaRegion=REPLICA, ReplicaAlias="taken")
+    assert error_of(excinfo)[:2] == ("ResourceConflictException", 409)
+    with pytest.raises(ClientError) as excinfo:  # the model's DirectoryAlias pattern
+        home.replicate_instance(InstanceId=source, ReplicaRegion=REPLICA, ReplicaAlias="d-no")
+    assert error_of(excinfo)[:2] == ("InvalidRequestException", 400)
+    replicated = emu.add_instance()
+    with pytest.raises(ClientError) as excinfo:  # the replica is not something to replicate
+        replica.replicate_instance(InstanceId=replica_arn_of(replicated), ReplicaRegion=HOME)
+    assert error_of(excinfo)[:2] == ("InvalidRequestException", 400)
+    assert emu.instance(source)["Replicas"] == []
+
+
+@e2e
+def test_replicate_instance_can_require_saml() -> None:
+    with Emulator(replicate_requires_saml=True, replication_delay=0) as strict:
+        home = client_of(strict)
+        managed = strict.add_instance(replica_region=None)
+        with pytest.raises(ClientError) as excinfo:
+            home.replicate_instance(InstanceId=managed, ReplicaRegion=REPLICA)
+        code, _, message = error_of(excinfo)
+        assert code == "InvalidRequestException" and "SAML" in message
+        saml = strict.add_instance(replica_region=None, identity_management="SAML")
+        assert home.replicate_instance(InstanceId=saml, ReplicaRegion=REPLICA)["Arn"]
+        assert home.describe_instance(InstanceId=saml)["Instance"]["IdentityManagementType"] == "SAML"
+
+
+@e2e
+def test_failed_replication(frozen: tuple[Emulator, FakeClock]) -> None:
+    emu, clock = frozen
+    emu.set_delays(replication=1.0, replica_deletion=1.0)
+    source = emu.add_instance(replica_region=None)
+    home, replica = client_of(emu), client_of(emu, region=REPLICA)
+    emu.fail_replication(reason="KMS key not found in us-west-2")
+    arn = home.replicate_instance(InstanceId=source, ReplicaRegion=REPLICA)["Arn"]
+    clock.advance(1.0)
+    failed = (REPLICA, "INSTANCE_REPLICATION_FAILED", "KMS key not found in us-west-2")
+    assert replication_of(home.describe_instance(InstanceId=source)) == [failed]
+    in_replica = replica.describe_instance(InstanceId=arn)
+    assert replication_of(in_replica) == [failed]
+    assert in_replica["Instance"]["InstanceStatus"] == "CREATION_FAILED"
+    assert in_replica["Instance"]["StatusReason"] == {"Message": "KMS key not found in us-west-2"}
+    assert default_groups(home, source) == [] and emu.groups(include_deleted=True) == []
+    with pytest.raises(ClientError) as excinfo:
+        create(home, source)
+    assert error_of(excinfo)[:2] == ("InvalidRequestException", 400)
+    with pytest.raises(ClientError) as excinfo:  # the failed replica is still the instance's replica
+        home.replicate_instance(InstanceId=source, ReplicaRegion=REPLICA)
+    assert error_of(excinfo)[:2] == ("InvalidRequestException", 400)
+    replica.delete_instance(InstanceId=arn)  # a failed replica can be deleted
+    clock.advance(1.0)
+    assert "ReplicationConfiguration" not in home.describe_instance(InstanceId=source)
+    home.replicate_instance(InstanceId=source, ReplicaRegion=REPLICA)  # and the instance replicated again
+    clock.advance(1.0)
+    assert replication_of(home.describe_instance(InstanceId=source))[0][1] == "INSTANCE_REPLICATION_COMPLETE"
+    assert [r["Status"] for r in emu.instance(source)["Replicas"]] == ["DELETED", "INSTANCE_REPLICATION_COMPLETE"]
+    with pytest.raises(ValueError):
+        emu.fail_replication(count=0)
+
+
+@e2e
+def test_describe_instance_names_the_instance_of_the_region_called(emu: Emulator, client: ClientFactory) -> None:
+    source = emu.add_instance(alias="both")  # already replicated, as before
+    instance_id, replica_arn = source.rsplit("/", 1)[1], replica_arn_of(source)
+    home, replica, other = client("connect"), client("connect", REPLICA), client("connect", OTHER)
+    complete = [(REPLICA, "INSTANCE_REPLICATION_COMPLETE", None)]
+    for call, arn, alias in (
+        (lambda: home.describe_instance(InstanceId=instance_id), source, "both"),
+        (lambda: home.describe_instance(InstanceId=source), source, "both"),
+        (lambda: replica.describe_instance(InstanceId=replica_arn), replica_arn, "both-replica"),
+        (lambda: replica.describe_instance(InstanceId=instance_id), replica_arn, "both-replica"),
+    ):
+        described = call()
+        assert (described["Instance"]["Arn"], described["Instance"]["InstanceAlias"]) == (arn, alias)
+        assert replication_of(described) == complete
+    for call in (
+        lambda: replica.describe_instance(InstanceId=source),  # the source's ARN in the replica Region
+        lambda: home.describe_instance(InstanceId=replica_arn),  # the replica's ARN in the home Region
+        lambda: other.describe_instance(InstanceId=instance_id),
+        lambda: home.describe_instance(InstanceId=str(uuid.uuid4())),
+    ):
+        assert outcome(call) == ("ResourceNotFoundException", 404)
+    assert emu.instance(source)["Replica"]["Region"] == REPLICA
+    with pytest.raises(KeyError):
+        emu.instance(str(uuid.uuid4()))
+
+
+@e2e
+def test_delete_replica_waits_for_groups_and_numbers_then_removes_it(frozen: tuple[Emulator, FakeClock]) -> None:
+    emu, clock = frozen
+    emu.set_delays(replica_deletion=2.0)
+    source = emu.add_instance(alias="gr")
+    replica_arn = replica_arn_of(source)
+    home, replica = client_of(emu), client_of(emu, region=REPLICA)
+    group = create(home, source, "extra")
+    clock.advance(1.0)
+    with pytest.raises(ClientError) as excinfo:
+        replica.delete_instance(InstanceId=replica_arn)
+    code, status, message = error_of(excinfo)
+    assert (code, status) == ("InvalidRequestException", 400)
+    assert "extra" in message and "other than the default" in message
+    home.delete_traffic_distribution_group(TrafficDistributionGroupId=group["Arn"])
+    with pytest.raises(ClientError) as excinfo:  # PENDING_DELETION: the group still exists
+        replica.delete_instance(InstanceId=replica_arn)
+    assert "extra (PENDING_DELETION)" in error_of(excinfo)[2]
+    clock.advance(1.0)
+    (default,) = default_groups(home, source)
+    number = home.claim_phone_number(TargetArn=default["Arn"], PhoneNumber="+15550102030")
+    with pytest.raises(ClientError) as excinfo:
+        replica.delete_instance(InstanceId=replica_arn)
+    assert "+15550102030" in error_of(excinfo)[2]
+    home.release_phone_number(PhoneNumberId=number["PhoneNumberId"])
+
+    requested = clock.now
+    replica.delete_instance(InstanceId=replica_arn)
+    deleting = [(REPLICA, "INSTANCE_REPLICA_DELETING", None)]
+    assert replication_of(home.describe_instance(InstanceId=source)) == deleting
+    assert replication_of(replica.describe_instance(InstanceId=replica_arn)) == deleting
+    assert emu.group(default["Arn"])["Status"] == "PENDING_DELETION"
+    with pytest.raises(ClientError) as excinfo:  # a second DeleteInstance while it is being deleted
+        replica.delete_instance(InstanceId=replica_arn)
+    assert error_of(excinfo)[:2] == ("InvalidRequestException", 400)
+    clock.advance(2.0)
+    assert outcome(lambda: replica.describe_instance(InstanceId=replica_arn)) == ("ResourceNotFoundException", 404)
+    assert "ReplicationConfiguration" not in home.describe_instance(InstanceId=source)
+    assert default_groups(home, source) == []
+    gone = emu.group(default["Arn"])
+    assert (gone["Status"], gone["DeletedAt"]) == ("DELETED", requested + 2.0)
+    snapshot = emu.instance(source)
+    assert snapshot["Replica"] is None
+    assert (snapshot["Replicas"][0]["DeletionRequestedAt"], snapshot["Replicas"][0]["DeletedAt"]) == (
+        requested,
+        requested + 2.0,
+    )
+    assert outcome(lambda: replica.delete_instance(InstanceId=replica_arn)) == ("ResourceNotFoundException", 404)
+    assert emu.deleted_instances() == []  # only the replica went
+    # a deleted replica can be made again
+    assert home.replicate_instance(InstanceId=source, ReplicaRegion=REPLICA, ReplicaAlias="gr-again")["Arn"] == (
+        replica_arn
+    )
+
+
+@e2e
+def test_replica_deletion_can_fail(frozen: tuple[Emulator, FakeClock]) -> None:
+    emu, clock = frozen
+    emu.set_delays(replica_deletion=1.0)
+    source = emu.add_instance()
+    replica_arn = replica_arn_of(source)
+    replica = client_of(emu, region=REPLICA)
+    (default,) = emu.groups()
+    emu.fail_replica_deletion(reason="directory still linked")
+    replica.delete_instance(InstanceId=replica_arn)
+    clock.advance(1.0)
+    assert replication_of(replica.describe_instance(InstanceId=replica_arn)) == [
+        (REPLICA, "INSTANCE_REPLICATION_DELETION_FAILED", "directory still linked")
+    ]
+    assert emu.group(default["Arn"])["Status"] == "ACTIVE"  # it stays with the replica
+    replica.delete_instance(InstanceId=replica_arn)  # deleting again is allowed
+    clock.advance(1.0)
+    assert emu.instance(source)["Replica"] is None and emu.groups() == []
+
+
+@e2e
+def test_delete_instance_in_the_source_region_deletes_the_production_instance(
+    emu: Emulator, client: ClientFactory, connect: Any
+) -> None:
+    source = emu.add_instance(alias="prod")
+    instance_id = source.rsplit("/", 1)[1]
+    group = create(connect, source, "calls")
+    emu.wait_for_status(group["Arn"], "ACTIVE")
+    number = connect.claim_phone_number(TargetArn=group["Arn"], PhoneNumber="+15550109999")
+    emu.inject_fault("DeleteInstance", "drop_after")  # the retry (same ClientToken) is answered too
+    client("connect", retries=3).delete_instance(InstanceId=instance_id)
+    assert [c["status"] for c in emu.calls("DeleteInstance")] == [None, 200]
+    (deleted,) = emu.deleted_instances()
+    assert deleted["Id"] == instance_id and deleted["Arn"] == source
+    assert (deleted["Region"], deleted["ReplicaRegion"], len(deleted["Groups"])) == (HOME, REPLICA, 2)
+    for call in (
+        lambda: connect.describe_instance(InstanceId=source),
+        lambda: client("connect", REPLICA).describe_instance(InstanceId=replica_arn_of(source)),
+        lambda: connect.describe_traffic_distribution_group(TrafficDistributionGroupId=group["Arn"]),
+        lambda: connect.describe_phone_number(PhoneNumberId=number["PhoneNumberId"]),
+    ):
+        assert outcome(call) == ("ResourceNotFoundException", 404)
+    assert emu.groups() == [] and emu.phone_numbers() == []
+    with pytest.raises(KeyError):
+        emu.instance(source)
+
+
+@e2e
+def test_delete_instance_refused_while_replicating(emu: Emulator, client: ClientFactory) -> None:
+    emu.set_delays(replication=SETTLE)
+    source = emu.add_instance(replica_region=None)
+    arn = client("connect").replicate_instance(InstanceId=source, ReplicaRegion=REPLICA)["Arn"]
+    with pytest.raises(ClientError) as excinfo:
+        client("connect", REPLICA).delete_instance(InstanceId=arn)
+    code, _, message = error_of(excinfo)
+    assert code == "InvalidRequestException" and "REPLICATION" in message
+
+
+# -- agents of traffic distribution groups --------------------------------------------------------
+
+
+def user_ids(connect: Any, group: str, **kwargs: Any) -> list[str]:
+    pages = connect.get_paginator("list_traffic_distribution_group_users").paginate(
+        TrafficDistributionGroupId=group, **kwargs
+    )
+    return [u["UserId"] for page in pages for u in page["TrafficDistributionGroupUserSummaryList"]]
+
+
+@e2e
+def test_traffic_distribution_group_users(emu: Emulator, client: ClientFactory, connect: Any, instance: str) -> None:
+    group = active_group(emu, connect, instance)
+    instance_id = instance.rsplit("/", 1)[1]
+    users = [str(uuid.uuid4()) for _ in range(12)]
+    for index, user in enumerate(users):
+        ref = f"arn:aws:connect:{HOME}:{ACCOUNT}:instance/{instance_id}/agent/{user}" if index % 2 else user
+        connect.associate_traffic_distribution_group_user(
+            TrafficDistributionGroupId=group["Arn"] if index % 3 else group["Id"],
+            UserId=ref,
+            InstanceId=instance if index % 2 else instance_id,
+        )
+    replica = client("connect", REPLICA)
+    first = replica.list_traffic_distribution_group_users(TrafficDistributionGroupId=group["Arn"], MaxResults=1000)
+    assert len(first["TrafficDistributionGroupUserSummaryList"]) == 10 and "NextToken" in first  # a page holds 10
+    assert user_ids(replica, group["Arn"]) == users == emu.group(group["Arn"])["Users"]
+    assert user_ids(connect, group["Id"], PaginationConfig={"PageSize": 5}) == users
+    assert outcome(lambda: replica.list_traffic_distribution_group_users(TrafficDistributionGroupId=group["Id"])) == (
+        "ResourceNotFoundException",
+        404,
+    )
+    pair = {"TrafficDistributionGroupId": group["Arn"], "UserId": users[0], "InstanceId": instance}
+    with pytest.raises(ClientError) as excinfo:
+        connect.associate_traffic_distribution_group_user(**pair)
+    assert error_of(excinfo)[:2] == ("ResourceConflictException", 409)
+    with pytest.raises(ClientError) as excinfo:  # "can be called only in the Region where the group is created"
+        replica.disassociate_traffic_distribution_group_user(**pair)
+    assert error_of(excinfo)[:2] == ("InvalidRequestException", 400)
+    connect.disassociate_traffic_distribution_group_user(**pair)
+    with pytest.raises(ClientError) as excinfo:
+        connect.disassociate_traffic_distribution_group_user(**pair)
+    assert error_of(excinfo)[:2] == ("ResourceNotFoundException", 404)
+    assert user_ids(connect, group["Arn"]) == users[1:]
+    assert emu.calls("DisassociateTrafficDistributionGroupUser")[0]["params"] == pair
+
+    other = emu.add_instance()
+    for bad, code in (
+        ({"InstanceId": other}, "InvalidRequestException"),  # not the group's instance
+        ({"InstanceId": str(uuid.uuid4())}, "ResourceNotFoundException"),
+        ({"UserId": "not-a-user"}, "ResourceNotFoundException"),
+        ({"UserId": f"arn:aws:connect:{HOME}:{ACCOUNT}:instance/{other.rsplit('/', 1)[1]}/agent/{users[0]}"}, None),
+    ):
+        with pytest.raises(ClientError) as excinfo:
+            connect.associate_traffic_distribution_group_user(**{**pair, **bad})
+        assert error_of(excinfo)[0] == (code or "ResourceNotFoundException"), bad
+    (default,) = [g for g in emu.groups() if g["IsDefault"] and g["InstanceArn"] == instance]
+    connect.associate_traffic_distribution_group_user(**{**pair, "TrafficDistributionGroupId": default["Arn"]})
+    assert emu.group(default["Arn"])["Users"] == [users[0]]  # the default group takes agents too
+
+
+@e2e
+def test_traffic_distribution_group_users_need_an_active_group(emu: Emulator, connect: Any, instance: str) -> None:
+    emu.set_delays(creation=SETTLE)
+    group = create(connect, instance)
+    with pytest.raises(ClientError) as excinfo:  # admin guide: not ACTIVE -> ResourceNotFoundException
+        connect.associate_traffic_distribution_group_user(
+            TrafficDistributionGroupId=group["Arn"], UserId=str(uuid.uuid4()), InstanceId=instance
+        )
+    code, status, message = error_of(excinfo)
+    assert (code, status) == ("ResourceNotFoundException", 404)
+    assert "CREATION_IN_PROGRESS" in message
+
+
+@e2e
+def test_traffic_distribution_group_user_knobs_and_registered_agents() -> None:
+    with Emulator(
+        creation_delay=0,
+        associate_conflict_code="InvalidRequestException",
+        disassociate_not_found_code="InvalidRequestException",
+    ) as other:
+        home = client_of(other)
+        instance = other.add_instance()
+        group = create(home, instance)
+        agent = other.add_user(instance)
+        assert other.instance(instance)["Users"] == [agent]
+        pair = {"TrafficDistributionGroupId": group["Arn"], "UserId": agent, "InstanceId": instance}
+        with pytest.raises(ClientError) as excinfo:  # once agents are registered, only they are agents
+            home.associate_traffic_distribution_group_user(**{**pair, "UserId": str(uuid.uuid4())})
+        assert error_of(excinfo)[:2] == ("ResourceNotFoundException", 404)
+        home.associate_traffic_distribution_group_user(**pair)
+        assert outcome(lambda: home.associate_traffic_distribution_group_user(**pair)) == (
+            "InvalidRequestException",
+            400,
+        )
+        home.disassociate_traffic_distribution_group_user(**pair)
+        assert outcome(lambda: home.disassociate_traffic_distribution_group_user(**pair)) == (
+            "InvalidRequestException",
+            400,
+        )
+        with pytest.raises(ValueError):
+            other.add_user(instance, "NOT-A-UUID")
+        with pytest.raises(KeyError):
+            other.add_user(str(uuid.uuid4()))
+
+
+# -- phone numbers --------------------------------------------------------------------------------
+
+
+@e2e
+def test_claim_describe_release_a_number_of_a_group(
+    emu: Emulator, client: ClientFactory, connect: Any, instance: str
+) -> None:
+    group = active_group(emu, connect, instance)
+    claimed = connect.claim_phone_number(
+        TargetArn=group["Arn"], PhoneNumber="+15550100001", PhoneNumberDescription="hotline", Tags={"team": "voice"}
+    )
+    number_id, number_arn = claimed["PhoneNumberId"], claimed["PhoneNumberArn"]
+    assert number_arn == f"arn:aws:connect:{HOME}:{ACCOUNT}:phone-number/{number_id}"
+    replica = client("connect", REPLICA)
+    for call in (
+        lambda: connect.describe_phone_number(PhoneNumberId=number_id),
+        lambda: connect.describe_phone_number(PhoneNumberId=number_arn),
+        lambda: replica.describe_phone_number(PhoneNumberId=number_arn),  # the other Region: ARN only
+    ):
+        assert call()["ClaimedPhoneNumberSummary"] == {
+            "PhoneNumberId": number_id,
+            "PhoneNumberArn": number_arn,
+            "PhoneNumber": "+15550100001",
+            "PhoneNumberCountryCode": "US",
+            "PhoneNumberType": "DID",
+            "PhoneNumberDescription": "hotline",
+            "TargetArn": group["Arn"],
+            "Tags": {"team": "voice"},
+            "PhoneNumberStatus": {"Status": "CLAIMED"},
+        }
+    assert outcome(lambda: replica.describe_phone_number(PhoneNumberId=number_id)) == ("ResourceNotFoundException", 404)
+    # the same data as emu.claim_phone_number: Delete of the group is refused
+    assert emu.group(group["Arn"])["PhoneNumbers"] == {"+15550100001": number_arn}
+    with pytest.raises(ClientError) as excinfo:
+        connect.delete_traffic_distribution_group(TrafficDistributionGroupId=group["Arn"])
+    assert error_of(excinfo)[:2] == ("ResourceInUseException", 409)
+    (listed,) = emu.phone_numbers()
+    assert (listed["Number"], listed["GroupArn"], listed["Region"], listed["ReleasedAt"]) == (
+        "+15550100001",
+        group["Arn"],
+        HOME,
+        None,
+    )
+    # "You can call this API only in the Region where the number was claimed."
+    assert outcome(lambda: replica.release_phone_number(PhoneNumberId=number_arn)) == (
+        "ResourceNotFoundException",
+        404,
+    )
+    connect.release_phone_number(PhoneNumberId=number_arn)
+    assert outcome(lambda: connect.describe_phone_number(PhoneNumberId=number_id)) == (
+        "ResourceNotFoundException",
+        404,
+    )
+    assert outcome(lambda: connect.release_phone_number(PhoneNumberId=number_id)) == (
+        "ResourceNotFoundException",
+        404,
+    )
+    assert emu.phone_numbers() == [] and emu.phone_numbers(include_released=True)[0]["ReleasedAt"] is not None
+    connect.delete_traffic_distribution_group(TrafficDistributionGroupId=group["Arn"])
+    # the released number is in its cooldown period
+    other = active_group(emu, connect, instance, "other")
+    with pytest.raises(ClientError) as excinfo:
+        connect.claim_phone_number(TargetArn=other["Arn"], PhoneNumber="+15550100001")
+    code, _, message = error_of(excinfo)
+    assert code == "InvalidParameterException" and "cooldown" in message
+
+
+@e2e
+def test_claim_phone_number_rules(emu: Emulator, client: ClientFactory, connect: Any, instance: str) -> None:
+    emu.set_delays(creation=SETTLE, name="young")
+    young = create(connect, instance, "young")
+    replica = client("connect", REPLICA)
+    with pytest.raises(ClientError) as excinfo:  # admin guide: a group that isn't ACTIVE
+        connect.claim_phone_number(TargetArn=young["Arn"], PhoneNumber="+15550100002")
+    assert error_of(excinfo)[:2] == ("ResourceNotFoundException", 404)
+    group = active_group(emu, connect, instance)
+    with pytest.raises(ClientError) as excinfo:  # admin guide: not in the group's Region
+        replica.claim_phone_number(TargetArn=group["Arn"], PhoneNumber="+15550100002")
+    assert error_of(excinfo)[:2] == ("InvalidParameterException", 400)
+    for kwargs in ({}, {"TargetArn": group["Arn"], "InstanceId": instance}):
+        with pytest.raises(ClientError) as excinfo:
+            connect.claim_phone_number(PhoneNumber="+15550100002", **kwargs)
+        assert error_of(excinfo)[:2] == ("InvalidParameterException", 400)
+    with pytest.raises(ClientError) as excinfo:  # the model's pattern (as meant): E.164 with "+"
+        connect.claim_phone_number(TargetArn=group["Arn"], PhoneNumber="15550100002")
+    assert error_of(excinfo)[:2] == ("InvalidParameterException", 400)
+
+    first = connect.claim_phone_number(TargetArn=group["Arn"], PhoneNumber="+15550100002", ClientToken="tok")
+    again = connect.claim_phone_number(TargetArn=group["Arn"], PhoneNumber="+15550100002", ClientToken="tok")
+    assert first["PhoneNumberId"] == again["PhoneNumberId"]
+    with pytest.raises(ClientError) as excinfo:
+        connect.claim_phone_number(TargetArn=group["Arn"], PhoneNumber="+15550100003", ClientToken="tok")
+    assert error_of(excinfo)[:2] == ("IdempotencyException", 409)
+    with pytest.raises(ClientError) as excinfo:  # claimed already
+        connect.claim_phone_number(InstanceId=instance, PhoneNumber="+15550100002")
+    assert error_of(excinfo)[:2] == ("InvalidParameterException", 400)
+
+    # to the instance: by id or ARN in its Region; the replica's ARN in the replica's Region
+    toll_free = connect.claim_phone_number(InstanceId=instance.rsplit("/", 1)[1], PhoneNumber="+18005550100")
+    summary = connect.describe_phone_number(PhoneNumberId=toll_free["PhoneNumberId"])["ClaimedPhoneNumberSummary"]
+    assert (summary["TargetArn"], summary["InstanceId"], summary["PhoneNumberType"]) == (
+        instance,
+        instance.rsplit("/", 1)[1],
+        "TOLL_FREE",
+    )
+    on_replica = replica.claim_phone_number(TargetArn=replica_arn_of(instance), PhoneNumber="+15550100004")
+    assert on_replica["PhoneNumberArn"].startswith(f"arn:aws:connect:{REPLICA}:")
+    with pytest.raises(ClientError) as excinfo:
+        connect.claim_phone_number(TargetArn=replica_arn_of(instance), PhoneNumber="+15550100005")
+    assert error_of(excinfo)[:2] == ("ResourceNotFoundException", 404)
+
+    # the knob and the API share their numbers
+    knob_arn = emu.claim_phone_number(group["Arn"], "+15550100006")
+    with pytest.raises(ClientError):
+        connect.claim_phone_number(InstanceId=instance, PhoneNumber="+15550100006")
+    connect.release_phone_number(PhoneNumberId=knob_arn)
+    assert "+15550100006" not in emu.group(group["Arn"])["PhoneNumbers"]
+    assert emu.release_phone_numbers(group["Arn"]) == ["+15550100002"]
+    assert outcome(lambda: connect.describe_phone_number(PhoneNumberId=first["PhoneNumberArn"]))[0] == (
+        "ResourceNotFoundException"
+    )
+
+
+# -- the new operations and the existing knobs ------------------------------------------------------
+
+
+@e2e
+def test_new_operations_use_throttle_outage_and_faults(frozen: tuple[Emulator, FakeClock]) -> None:
+    emu, _ = frozen
+    source = emu.add_instance(replica_region=None)
+    home, replica = client_of(emu), client_of(emu, region=REPLICA)
+    emu.set_throttle(2.0, burst=2)
+    assert [outcome(lambda: home.describe_instance(InstanceId=source)) for _ in range(3)] == [
+        ("ok", 200),
+        ("ok", 200),
+        ("ThrottlingException", 429),
+    ]
+    emu.set_throttle(None)
+    emu.inject_fault("ReplicateInstance", "5xx")
+    assert outcome(lambda: home.replicate_instance(InstanceId=source, ReplicaRegion=REPLICA)) == (
+        "InternalServiceException",
+        500,
+    )
+    assert emu.instance(source)["Replicas"] == []  # nothing happened
+    arn = home.replicate_instance(InstanceId=source, ReplicaRegion=REPLICA)["Arn"]
+    emu.set_outage(REPLICA, "503")
+    assert outcome(lambda: replica.describe_instance(InstanceId=arn)) == ("ServiceUnavailable", 503)
+    assert outcome(lambda: home.describe_instance(InstanceId=source)) == ("ok", 200)
+    emu.set_outage(REPLICA, None)
+    emu.inject_fault("ListTrafficDistributionGroupUsers", "throttle")
+    group = str(uuid.uuid4())
+    assert outcome(lambda: home.list_traffic_distribution_group_users(TrafficDistributionGroupId=group)) == (
+        "ThrottlingException",
+        429,
+    )
+    emu.inject_fault("ClaimPhoneNumber", "drop")
+    with pytest.raises((ConnectionClosedError, EndpointConnectionError)):
+        home.claim_phone_number(InstanceId=source, PhoneNumber="+15550100007")
+    assert emu.phone_numbers() == []
+    assert [c["fault"] for c in emu.calls() if c["fault"]] == ["throttle", "5xx", "outage", "throttle", "drop"]
+
+
+@e2e
+def test_deleting_the_source_during_replication_leaves_nothing_behind(frozen: tuple[Emulator, FakeClock]) -> None:
+    emu, clock = frozen
+    emu.set_delays(replication=1.0)
+    source = emu.add_instance(replica_region=None)
+    home = client_of(emu)
+    home.replicate_instance(InstanceId=source, ReplicaRegion=REPLICA)
+    home.delete_instance(InstanceId=source)
+    clock.advance(5.0)
+    assert emu.groups(include_deleted=True) == []
+    (deleted,) = emu.deleted_instances()
+    assert (deleted["ReplicaRegion"], deleted["Groups"]) == (REPLICA, [])
+    assert outcome(lambda: client_of(emu, region=REPLICA).describe_instance(InstanceId=replica_arn_of(source))) == (
+        "ResourceNotFoundException",
+        404,
+    )
