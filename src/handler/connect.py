@@ -261,7 +261,9 @@ def describe_instance(client: ConnectClient, instance: str, budget: Budget) -> I
     return Instance.from_api(response)
 
 
-def delete_replica(client: ConnectClient, replica_arn: str, *, source_region: str, budget: Budget) -> bool:
+def delete_replica(
+    client: ConnectClient, replica_arn: str, *, source_region: str, client_token: str, budget: Budget
+) -> bool:
     """Delete a replica; False when it was already gone.
 
     A replica has the same instance id as its source, so DeleteInstance sent to the source region would
@@ -278,7 +280,7 @@ def delete_replica(client: ConnectClient, replica_arn: str, *, source_region: st
         )
     try:
         _call(
-            lambda: client.delete_instance(InstanceId=replica_arn),
+            lambda: client.delete_instance(InstanceId=replica_arn, ClientToken=client_token),
             budget,
             missing_ok=True,
             region=client.meta.region_name,

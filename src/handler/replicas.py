@@ -90,12 +90,19 @@ def delete(request: Request, clients: Clients, budget: Budget) -> Result:
             code="DeleteRefused",
         )
     try:
+        # The RequestId as ClientToken: a retried invocation's DeleteInstance is the same request.
         connect.delete_replica(
-            clients(replica.region), replica_arn, source_region=source.instance.region, budget=budget
+            clients(replica.region),
+            replica_arn,
+            source_region=source.instance.region,
+            client_token=request.request_id,
+            budget=budget,
         )
     except OutOfTime:
         return Pending({"Phase": "start"})
     except ProviderError as error:
+        if _replication(clients, source, replica_arn, budget, deleting=True)[1] == DELETING:
+            return _delete_and_wait(clients, source, replica_arn, budget)  # an earlier try's request went through
         raise ProviderError(
             f"{error.reason} Connect deletes a replica only after what depends on it is gone: delete the "
             "instance's traffic distribution groups other than the default one, release the phone numbers "

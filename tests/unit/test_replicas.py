@@ -19,6 +19,7 @@ REPLICA_ARN = INSTANCE_ARN.replace(EAST, WEST)
 DEFAULT_GROUP = "arn:aws:connect:us-east-1:123456789012:traffic-distribution-group/dddddddd-bbbb-cccc-dddd-eeeeeeeeeeee"
 PROPS = {"InstanceId": INSTANCE_ARN, "ReplicaRegion": WEST, "ReplicaAlias": "contact-center-west"}
 ENDPOINT = "https://contact-center.my.connect.aws"
+DELETE_TOKEN = load_event("delete")["RequestId"]
 
 
 def replica_request(request_type: str, old: dict[str, Any] | None = None, **props: Any) -> Request:
@@ -198,7 +199,7 @@ class TestUpdate:
 class TestDelete:
     def test_deletes_only_in_the_replica_region_and_waits_until_gone(self, regions: TwoRegions, budget: Budget) -> None:
         west = regions.stubs[WEST]
-        west.add_response("delete_instance", {}, {"InstanceId": REPLICA_ARN})
+        west.add_response("delete_instance", {}, {"InstanceId": REPLICA_ARN, "ClientToken": DELETE_TOKEN})
         replica(west, "INSTANCE_REPLICA_DELETING")
         replica_gone(west)
 
@@ -209,7 +210,7 @@ class TestDelete:
         self, regions: TwoRegions, budget: Budget
     ) -> None:
         east, west = regions.stubs[EAST], regions.stubs[WEST]
-        west.add_response("delete_instance", {}, {"InstanceId": REPLICA_ARN})
+        west.add_response("delete_instance", {}, {"InstanceId": REPLICA_ARN, "ClientToken": DELETE_TOKEN})
         bare = {"Instance": {"Id": INSTANCE_ID, "Arn": REPLICA_ARN, "InstanceStatus": "ACTIVE"}}
         west.add_response("describe_instance", bare, {"InstanceId": REPLICA_ARN})
         source(east, "INSTANCE_REPLICA_DELETING")
@@ -241,7 +242,7 @@ class TestDelete:
     ) -> None:
         for client, arn in [(regions(EAST), REPLICA_ARN), (regions(EAST), INSTANCE_ARN), (regions(WEST), INSTANCE_ID)]:
             with pytest.raises(ProviderError, match="Refused to send DeleteInstance"):
-                connect.delete_replica(client, arn, source_region=EAST, budget=budget)
+                connect.delete_replica(client, arn, source_region=EAST, client_token="t", budget=budget)
 
     def test_an_id_that_is_not_a_replica_succeeds_without_calls(self, regions: TwoRegions, budget: Budget) -> None:
         event = replica_request("Delete")
@@ -250,10 +251,20 @@ class TestDelete:
         assert lifecycle.handle(request, regions, budget) == Done("consumer_Replica_ABCDEFGH")
         assert regions.asked == []
 
+    def test_a_retried_delete_finds_the_first_one_under_way(self, regions: TwoRegions, budget: Budget) -> None:
+        west = regions.stubs[WEST]
+        west.add_client_error("delete_instance", "InvalidRequestException", "The replica is being deleted", 400)
+        replica(west, "INSTANCE_REPLICA_DELETING")
+        replica(west, "INSTANCE_REPLICA_DELETING")
+        replica_gone(west)
+
+        assert lifecycle.handle(replica_request("Delete"), regions, budget) == Done(REPLICA_ARN)
+
     def test_refusal_names_what_must_go_first(self, regions: TwoRegions, budget: Budget) -> None:
         regions.stubs[WEST].add_client_error(
             "delete_instance", "InvalidRequestException", "The instance has traffic distribution groups", 400
         )
+        replica(regions.stubs[WEST], "INSTANCE_REPLICATION_COMPLETE")
 
         with pytest.raises(ProviderError) as failure:
             lifecycle.handle(replica_request("Delete"), regions, budget)
