@@ -105,6 +105,7 @@ from .template import (
     check_rules,
     dependencies,
     evaluate_conditions,
+    expand_language_extensions,
     load_template,
     resolve_parameters,
     stringify,
@@ -1076,6 +1077,7 @@ class StackDriver:
         try:
             tmpl = load_template(template)
             params = resolve_parameters(tmpl, parameters)
+            tmpl = expand_language_extensions(tmpl, params)
             check_rules(tmpl, self._resolver(stack, tmpl, params))
             self._order(tmpl, self._conditions_of(stack, tmpl, params))
         except TemplateError as exc:

@@ -130,6 +130,59 @@ def load_template(source: str | Path | Mapping[str, Any]) -> dict[str, Any]:
 
 
 # --------------------------------------------------------------------------------------------------
+# AWS::LanguageExtensions: Fn::ForEach
+
+LANGUAGE_EXTENSIONS = "AWS::LanguageExtensions"
+_FOR_EACH = "Fn::ForEach::"
+
+
+def expand_language_extensions(template: Mapping[str, Any], parameters: Mapping[str, Any]) -> dict[str, Any]:
+    """Expand ``Fn::ForEach::Name: [Identifier, Collection, {OutputKey: Value}]`` in Resources, as the
+    ``AWS::LanguageExtensions`` transform does: the collection is a list or a ``Ref`` to a list
+    parameter; ``${Identifier}`` in keys and ``Fn::Sub`` strings becomes the item, ``&{Identifier}``
+    the item without its non-alphanumeric characters, and ``{Ref: Identifier}`` the item itself."""
+    transforms = template.get("Transform") or []
+    if LANGUAGE_EXTENSIONS not in (transforms if isinstance(transforms, list) else [transforms]):
+        return dict(template)
+    expanded = dict(template)
+    resources: dict[str, Any] = {}
+    for key, value in template["Resources"].items():
+        if not key.startswith(_FOR_EACH):
+            resources[key] = value
+            continue
+        if not (isinstance(value, list) and len(value) == 3 and isinstance(value[2], Mapping)):
+            raise TemplateError(f"{key}: must be [Identifier, Collection, {{OutputKey: Value}}]")
+        identifier, collection, outputs = value
+        items = parameters.get(collection["Ref"]) if isinstance(collection, Mapping) else collection
+        if not isinstance(items, list):
+            raise TemplateError(f"{key}: the collection must be a list or a Ref to a list parameter")
+        for item in items:
+            for output_key, output in outputs.items():
+                name = _for_each_text(output_key, str(identifier), str(item))
+                if name in resources:
+                    raise TemplateError(f"{key}: the logical id {name} is generated twice")
+                resources[name] = _for_each_value(output, str(identifier), str(item))
+    expanded["Resources"] = resources
+    return expanded
+
+
+def _for_each_text(text: str, identifier: str, item: str) -> str:
+    return text.replace(f"${{{identifier}}}", item).replace(f"&{{{identifier}}}", re.sub(r"[^A-Za-z0-9]", "", item))
+
+
+def _for_each_value(value: Any, identifier: str, item: str) -> Any:
+    if isinstance(value, Mapping):
+        if dict(value) == {"Ref": identifier}:
+            return item
+        if set(value) == {"Fn::Sub"} and isinstance(value["Fn::Sub"], str):
+            return {"Fn::Sub": _for_each_text(value["Fn::Sub"], identifier, item)}
+        return {k: _for_each_value(v, identifier, item) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_for_each_value(v, identifier, item) for v in value]
+    return value
+
+
+# --------------------------------------------------------------------------------------------------
 # Stringification
 
 

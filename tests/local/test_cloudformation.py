@@ -34,7 +34,13 @@ from local.cloudformation import (
     schedule_interval_s,
     stringify,
 )
-from local.cloudformation.template import dependencies, evaluate_conditions, topological_order
+from local.cloudformation.template import (
+    dependencies,
+    evaluate_conditions,
+    expand_language_extensions,
+    resolve_parameters,
+    topological_order,
+)
 
 FAKE_DIR = Path(__file__).parent / "fake_handler"
 EXPORT = "provider-ServiceToken"
@@ -1069,3 +1075,33 @@ def test_deletion_policy_and_update_replace_policy_retain(
     assert stack.status == "ROLLBACK_COMPLETE" and stack.resources == {}
     assert [r[1] for r in calls(driver) if r[0] == "Delete"] == ["Bad", "Drop"]
     assert stack.retained == [("Keep", "fake-Keep-0")]
+
+
+def test_fn_for_each_expands_one_resource_per_item() -> None:
+    template = {
+        "Transform": "AWS::LanguageExtensions",
+        "Parameters": {"Users": {"Type": "CommaDelimitedList"}},
+        "Resources": {
+            "Fn::ForEach::Agents": [
+                "UserId",
+                {"Ref": "Users"},
+                {
+                    "Agent&{UserId}": {
+                        "Type": "Custom::X",
+                        "Properties": {"UserId": {"Ref": "UserId"}, "Name": {"Fn::Sub": "a-${UserId}"}},
+                    }
+                },
+            ],
+            "Other": {"Type": "Custom::Y", "Properties": {}},
+        },
+    }
+    params = resolve_parameters(template, {"Users": "ab-1,cd-2"})
+
+    expanded = expand_language_extensions(template, params)
+
+    assert expanded["Resources"] == {
+        "Agentab1": {"Type": "Custom::X", "Properties": {"UserId": "ab-1", "Name": {"Fn::Sub": "a-ab-1"}}},
+        "Agentcd2": {"Type": "Custom::X", "Properties": {"UserId": "cd-2", "Name": {"Fn::Sub": "a-cd-2"}}},
+        "Other": {"Type": "Custom::Y", "Properties": {}},
+    }
+    assert expand_language_extensions({**template, "Transform": []}, params)["Resources"] == template["Resources"]
