@@ -214,6 +214,7 @@ class Instance:
 
     id: str
     arn: str
+    alias: str
     replication: dict[str, tuple[str, str]]  # replica region -> (ReplicationStatus, ReplicationStatusReason)
     global_sign_in_endpoint: str
 
@@ -223,6 +224,7 @@ class Instance:
         return cls(
             id=response["Instance"]["Id"],
             arn=response["Instance"]["Arn"],
+            alias=response["Instance"].get("InstanceAlias", ""),
             replication={
                 item["Region"]: (item.get("ReplicationStatus", ""), item.get("ReplicationStatusReason", ""))
                 for item in config.get("ReplicationStatusSummaryList", [])

@@ -60,9 +60,24 @@ def create(
 
 
 def update(request: Request, desired: ReplicaProperties, clients: Clients, budget: Budget) -> Result:
-    """Nothing of a replica can change in place, and a replacement is never made implicitly."""
-    current = _lenient(request.old_properties, request.region)
-    if current is not None and not current.same_replica(desired):
+    """Nothing of a replica can change in place, and a replacement is never made implicitly.
+
+    The replica is compared with what it is, not with OldResourceProperties: on the rollback of a refused
+    change, those are the refused properties, and the rollback must succeed.
+    """
+    replica_arn = request.physical_resource_id or ""
+    replica = _instance_arn(replica_arn)
+    moved = replica is None or (replica.instance_id, replica.region) != (
+        desired.instance.instance_id,
+        desired.replica_region,
+    )
+    previous = _lenient(request.old_properties, request.region)
+    moved = moved or (previous is not None and previous.instance.region != desired.instance.region)
+    renamed = previous is not None and previous.alias != desired.alias
+    if renamed and not moved:
+        current = connect.describe_instance(clients(desired.replica_region), replica_arn, budget)
+        renamed = current is None or current.alias != desired.alias
+    if moved or renamed:
         raise ProviderError(
             "A replica cannot be moved or renamed, and this provider never replaces one implicitly: Connect "
             "limits how many instances an account may create and delete in 30 days, and a new replica takes "
@@ -71,7 +86,7 @@ def update(request: Request, desired: ReplicaProperties, clients: Clients, budge
             "back in the next.",
             code="ReplacementRefused",
         )
-    return _await_replication(clients, desired, request.physical_resource_id or "", budget)
+    return _await_replication(clients, desired, replica_arn, budget)
 
 
 def delete(request: Request, clients: Clients, budget: Budget) -> Result:

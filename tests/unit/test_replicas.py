@@ -39,14 +39,14 @@ def replicated(stub: Stubber) -> None:
     )
 
 
-def replica(stub: Stubber, status: str, reason: str = "") -> None:
+def replica(stub: Stubber, status: str, reason: str = "", alias: str = "contact-center-west") -> None:
     summary = {"Region": WEST, "ReplicationStatus": status}
     if reason:
         summary["ReplicationStatusReason"] = reason
     stub.add_response(
         "describe_instance",
         {
-            "Instance": {"Id": INSTANCE_ID, "Arn": REPLICA_ARN, "InstanceStatus": "ACTIVE"},
+            "Instance": {"Id": INSTANCE_ID, "Arn": REPLICA_ARN, "InstanceStatus": "ACTIVE", "InstanceAlias": alias},
             "ReplicationConfiguration": {
                 "ReplicationStatusSummaryList": [summary],
                 "SourceRegion": EAST,
@@ -176,9 +176,13 @@ class TestCreate:
 
 class TestUpdate:
     @pytest.mark.parametrize(
-        "change", [{"ReplicaAlias": "renamed"}, {"InstanceId": INSTANCE_ARN.replace(INSTANCE_ID, "other-instance")}]
+        "change",
+        [
+            {"InstanceId": INSTANCE_ARN.replace(INSTANCE_ID, "other-instance")},
+            {"ReplicaRegion": "eu-west-2", "InstanceId": INSTANCE_ARN.replace(EAST, "eu-central-1")},
+        ],
     )
-    def test_a_change_that_would_replace_is_refused_before_any_call(
+    def test_a_move_is_refused_before_any_call(
         self, regions: TwoRegions, budget: Budget, change: dict[str, str]
     ) -> None:
         with pytest.raises(ProviderError, match="30 days") as failure:
@@ -186,6 +190,23 @@ class TestUpdate:
 
         assert "remove the resource in one deployment" in failure.value.reason
         assert regions.asked == []
+
+    def test_a_new_alias_is_refused_before_any_change(self, regions: TwoRegions, budget: Budget) -> None:
+        replica(regions.stubs[WEST], "INSTANCE_REPLICATION_COMPLETE", alias="contact-center-west")
+
+        with pytest.raises(ProviderError, match="30 days"):
+            lifecycle.handle(replica_request("Update", ReplicaAlias="renamed"), regions, budget)
+
+    def test_the_rollback_of_a_refused_alias_succeeds(self, regions: TwoRegions, budget: Budget) -> None:
+        # CloudFormation sends the refused properties as the old ones: the replica itself decides.
+        west = regions.stubs[WEST]
+        replica(west, "INSTANCE_REPLICATION_COMPLETE", alias="contact-center-west")
+        replica(west, "INSTANCE_REPLICATION_COMPLETE", alias="contact-center-west")
+        groups_listed(regions.stubs[EAST])
+
+        result = lifecycle.handle(replica_request("Update", old={"ReplicaAlias": "renamed"}), regions, budget)
+
+        assert result == Done(REPLICA_ARN, ATTRIBUTES)
 
     def test_the_same_instance_by_id_is_no_change(self, regions: TwoRegions, budget: Budget) -> None:
         replica(regions.stubs[WEST], "INSTANCE_REPLICATION_COMPLETE")
