@@ -58,6 +58,19 @@ def main() -> int:
             emulator,
         )
         problems += run_outage(instance_arn, server, emulator)
+        problems += run_stack(
+            "connect-global-resiliency",
+            _global_resiliency_steps(emulator),
+            server,
+            # A short timeout, so that replication outlives the first invocation as it does on AWS.
+            LambdaFunction(
+                code_dir=ROOT / "src" / "handler",
+                timeout_s=8,
+                ssl_cert_file=server.ca_pem_path,
+                endpoint_url=emulator.endpoint_url,
+            ),
+            emulator,
+        )
         problems += report_leftovers(emulator, default_group)
     print()
     if problems:
@@ -76,7 +89,7 @@ def run_stack(
     function: LambdaFunction,
     emulator: Emulator,
 ) -> list[str]:
-    driver = StackDriver(server, stack_name=name, rules_source=emulator)
+    driver = StackDriver(server, stack_name=name, rules_source=emulator, native_endpoint_url=emulator.endpoint_url)
     driver.register(function, export_name=EXPORT)
     problems: list[str] = []
     print(f"\n=== stack {name} ===")
@@ -194,6 +207,59 @@ def _failover_steps(instance_arn: str, default_group: str, emulator: Emulator) -
                 telephony_in("us-east-1"),
             ),
             Step("delete (the default group's traffic stays as it is)", driver.delete_stack, "DELETE_COMPLETE"),
+        ]
+
+    return steps
+
+
+def _global_resiliency_steps(emulator: Emulator) -> Callable[[StackDriver], list[Step]]:
+    """examples/global-resiliency.yaml from a single instance: replica (through scheduled polling),
+    default group, group, phone number and two agents; failover; then delete, leaving the instance."""
+    template = load_template(ROOT / "examples" / "global-resiliency.yaml")
+    source = emulator.add_instance(home_region="us-east-1", replica_region=None, alias="single")
+    agents = [emulator.add_user(source), emulator.add_user(source)]
+    emulator.set_delays(replication=12.0)
+
+    def params(active: str) -> dict[str, str]:
+        return {
+            "SourceInstanceArn": source,
+            "ReplicaAlias": "single-west",
+            "AgentUserIds": ",".join(agents),
+            "ActiveRegion": active,
+        }
+
+    def replicated() -> list[str]:
+        replica = emulator.instance(source)["Replica"]
+        status = replica["Status"] if replica else None
+        return [] if status == "INSTANCE_REPLICATION_COMPLETE" else [f"replica is {status}"]
+
+    def nothing_but_the_instance() -> list[str]:
+        problems = [f"replica still there: {emulator.instance(source)['Replica']}"] * bool(
+            emulator.instance(source)["Replica"]
+        )
+        problems += [f"production instance deleted: {i['Arn']}" for i in emulator.deleted_instances()]
+        problems += [f"number left: {n['Number']}" for n in emulator.phone_numbers()]
+        return problems
+
+    def steps(driver: StackDriver) -> list[Step]:
+        return [
+            Step(
+                "create: replica, groups, number, agents",
+                lambda: driver.create_stack(template, params("Primary")),
+                "CREATE_COMPLETE",
+                replicated,
+            ),
+            Step(
+                "failover to the replica region",
+                lambda: driver.update_stack(template, params("Replica")),
+                "UPDATE_COMPLETE",
+            ),
+            Step(
+                "delete (the replica too; the instance stays)",
+                driver.delete_stack,
+                "DELETE_COMPLETE",
+                nothing_but_the_instance,
+            ),
         ]
 
     return steps
