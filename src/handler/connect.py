@@ -312,27 +312,24 @@ def default_group_arn(client: ConnectClient, instance: str, budget: Budget) -> s
 def associate_user(client: ConnectClient, user: GroupUserProperties, budget: Budget) -> bool:
     """Associate the agent with the group; False when Connect says it cannot (already associated, or the
     group not visible yet): the caller looks at the group's users to tell which."""
-    try:
-        _call(
-            lambda: client.associate_traffic_distribution_group_user(
-                TrafficDistributionGroupId=user.group.value, UserId=user.user_id, InstanceId=user.instance.given
-            ),
-            budget,
-            missing_ok=True,
-            conflict_ok=True,
-            region=client.meta.region_name,
-        )
-    except (_Missing, _Conflict):
-        return False
-    return True
+    return _change_user(client.associate_traffic_distribution_group_user, client, user, budget)
 
 
 def disassociate_user(client: ConnectClient, user: GroupUserProperties, budget: Budget) -> bool:
     """Remove the agent from the group; False when Connect says it is not there (or the group is gone)."""
+    return _change_user(client.disassociate_traffic_distribution_group_user, client, user, budget)
+
+
+def _change_user(
+    operation: Callable[..., Any], client: ConnectClient, user: GroupUserProperties, budget: Budget
+) -> bool:
     try:
         _call(
-            lambda: client.disassociate_traffic_distribution_group_user(
-                TrafficDistributionGroupId=user.group.value, UserId=user.user_id, InstanceId=user.instance.given
+            partial(
+                operation,
+                TrafficDistributionGroupId=user.group.value,
+                UserId=user.user_id,
+                InstanceId=user.instance.given,
             ),
             budget,
             missing_ok=True,
