@@ -186,6 +186,13 @@ def fixed_rule_name(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(polling_module, "rule_name", lambda logical_id: real(logical_id, suffix="ABCDEFGH"))
 
 
+def slow_create(stub: Stubber) -> None:
+    """Create answers, and the group stays CREATION_IN_PROGRESS for the whole of a 4-second invocation."""
+    stub.add_response("create_traffic_distribution_group", {"Id": GROUP_ARN[-36:], "Arn": GROUP_ARN}, None)
+    for _ in range(3):
+        describe(stub, "CREATION_IN_PROGRESS")
+
+
 def expect_polling_setup(events: Stubber, lambda_: Stubber, *, put_targets: list[dict[str, Any]]) -> Capture:
     """PutRule and AddPermission succeed; PutTargets answers each of ``put_targets`` in turn."""
     events.add_response(
@@ -225,9 +232,7 @@ def test_slow_creation_hands_over_to_polling_and_leaves_nothing_behind(
     clock: FakeClock,
 ) -> None:
     events, lambda_ = polling
-    stub.add_response("create_traffic_distribution_group", {"Id": GROUP_ARN[-36:], "Arn": GROUP_ARN}, None)
-    for _ in range(3):
-        describe(stub, "CREATION_IN_PROGRESS")
+    slow_create(stub)
     targets = expect_polling_setup(events, lambda_, put_targets=[{"FailedEntryCount": 0}])
 
     invoke(load_event("create"), clock, timeout_s=4)
@@ -257,9 +262,7 @@ def test_a_target_eventbridge_did_not_apply_is_put_again(
     stub: Stubber, provider: Provider, polling: tuple[Stubber, Stubber], answers: list[dict[str, Any]], clock: FakeClock
 ) -> None:
     events, lambda_ = polling
-    stub.add_response("create_traffic_distribution_group", {"Id": GROUP_ARN[-36:], "Arn": GROUP_ARN}, None)
-    for _ in range(3):
-        describe(stub, "CREATION_IN_PROGRESS")
+    slow_create(stub)
     partial = {
         "FailedEntryCount": 1,
         "FailedEntries": [{"TargetId": "1", "ErrorCode": "ConcurrentModificationException", "ErrorMessage": "busy"}],
@@ -276,9 +279,7 @@ def test_a_target_eventbridge_never_applies_fails_with_the_group_and_removes_the
     stub: Stubber, provider: Provider, polling: tuple[Stubber, Stubber], answers: list[dict[str, Any]], clock: FakeClock
 ) -> None:
     events, lambda_ = polling
-    stub.add_response("create_traffic_distribution_group", {"Id": GROUP_ARN[-36:], "Arn": GROUP_ARN}, None)
-    for _ in range(3):
-        describe(stub, "CREATION_IN_PROGRESS")
+    slow_create(stub)
     partial = {"FailedEntryCount": 1, "FailedEntries": [{"TargetId": "1", "ErrorCode": "InternalException"}]}
     expect_polling_setup(events, lambda_, put_targets=[partial] * polling_module.ATTEMPTS)
     expect_polling_removal(events, lambda_)
