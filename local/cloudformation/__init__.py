@@ -23,7 +23,7 @@ from .driver import (
     schedule_interval_s,
 )
 from .function import DUMMY_CREDENTIALS, Invocation, LambdaFunction
-from .server import MAX_RESPONSE_BYTES, FaultKind, ResponseServer
+from .server import LOCAL_RESPONSE_HOSTS, MAX_RESPONSE_BYTES, FaultKind, ResponseServer
 from .template import (
     NO_VALUE,
     ResolutionError,
@@ -36,6 +36,7 @@ from .template import (
 
 __all__ = [
     "DUMMY_CREDENTIALS",
+    "LOCAL_RESPONSE_HOSTS",
     "MAX_RESPONSE_BYTES",
     "NO_VALUE",
     "FaultKind",
