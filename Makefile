@@ -4,12 +4,13 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 SAM_VENV := .venv-sam
+PY_DIRS := src local tests cfn_lint_rules
 STAMP := $(VENV)/.installed-$(shell cat requirements-dev.txt src/handler/requirements.txt | sha1sum | cut -c1-12)
 export SAM_CLI_TELEMETRY := 0
 # Tests and the demo never need real credentials or a real region; these keep boto3 from looking for them.
 LOCAL_AWS := AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_DEFAULT_REGION=us-east-1 AWS_REGION=us-east-1
 
-.PHONY: help install test unit e2e lint format demo bench build deploy clean
+.PHONY: help install test unit e2e lint lint-template format demo bench build deploy clean
 
 help: ## List the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -31,15 +32,19 @@ unit: $(STAMP) ## Run the unit tests only (no sockets)
 e2e: $(STAMP) ## Run the emulator, driver and end-to-end tests only
 	$(LOCAL_AWS) $(BIN)/python -m pytest -p no:cacheprovider -m e2e
 
-lint: $(STAMP) ## ruff, mypy and cfn-lint
-	$(BIN)/ruff check src local tests
-	$(BIN)/ruff format --check src local tests
+lint: $(STAMP) ## ruff, mypy, and cfn-lint with the provider's rules (cfn_lint_rules/)
+	$(BIN)/ruff check $(PY_DIRS)
+	$(BIN)/ruff format --check $(PY_DIRS)
 	$(BIN)/mypy
-	$(BIN)/cfn-lint template.yaml examples/*.yaml
+	$(BIN)/cfn-lint template.yaml examples/*.yaml --append-rules cfn_lint_rules
+
+lint-template: $(STAMP) ## cfn-lint TEMPLATE=path/to/stack.yaml with the provider's rules
+	@test -n "$(TEMPLATE)" || { echo "usage: make lint-template TEMPLATE=path/to/stack.yaml"; exit 2; }
+	$(BIN)/cfn-lint $(TEMPLATE) --append-rules cfn_lint_rules
 
 format: $(STAMP) ## Format the code with ruff
-	$(BIN)/ruff format src local tests
-	$(BIN)/ruff check --fix src local tests
+	$(BIN)/ruff format $(PY_DIRS)
+	$(BIN)/ruff check --fix $(PY_DIRS)
 
 demo: $(STAMP) ## Run a consumer stack's whole life against the local emulator
 	$(LOCAL_AWS) $(BIN)/python -m local.demo

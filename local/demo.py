@@ -133,7 +133,7 @@ def _lifecycle_steps(instance_arn: str) -> Callable[[StackDriver], list[Step]]:
     retagged = variant(Tags=[{"Key": "team", "Value": "voice"}, {"Key": "cost-center", "Value": "cc-42"}])
     renamed = variant(
         Name="primary-tdg-v2",
-        Description="Calls between us-east-1 and us-west-2 (v2)",
+        Description="Primary traffic distribution group of the contact center (v2)",
         Tags=[{"Key": "team", "Value": "voice"}],
     )
     # Connect cannot change a description in place, and the replacement would need the name the
