@@ -8,12 +8,13 @@ PY_DIRS := src local tests cfn_lint_rules
 STAMP := $(VENV)/.installed-$(shell cat requirements-dev.txt src/handler/requirements.txt | sha1sum | cut -c1-12)
 export SAM_CLI_TELEMETRY := 0
 # Tests and the demo never need real credentials or a real region; these keep boto3 from looking for them.
+export TEMPLATE PARAMS UPDATE_PARAMS REGION
 LOCAL_AWS := AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_DEFAULT_REGION=us-east-1 AWS_REGION=us-east-1
 
-.PHONY: help install test unit e2e lint lint-template format demo bench build deploy clean
+.PHONY: help install test unit e2e lint lint-template format demo local bench build deploy clean
 
 help: ## List the targets
-	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
 
 $(STAMP): requirements-dev.txt src/handler/requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -48,6 +49,10 @@ format: $(STAMP) ## Format the code with ruff
 
 demo: $(STAMP) ## Run a consumer stack's whole life against the local emulator
 	$(LOCAL_AWS) $(BIN)/python -m local.demo
+
+local: $(STAMP) ## Run TEMPLATE against the emulator: create, update with UPDATE_PARAMS, delete
+	@test -n "$(TEMPLATE)" || { echo 'usage: make local TEMPLATE=path/to/stack.yaml [PARAMS="Key=Value ..."] [UPDATE_PARAMS="Key=Value ..."] [REGION=us-east-1]'; exit 2; }
+	$(LOCAL_AWS) $(BIN)/python -m local.run "$$TEMPLATE" --params "$$PARAMS" --update-params "$$UPDATE_PARAMS" --region "$$REGION"
 
 bench: $(STAMP) ## Measure latency, cold start and size; writes docs/benchmarks.md (several minutes)
 	$(LOCAL_AWS) $(BIN)/python -m local.bench

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from local.cloudformation import LambdaFunction, ResponseServer, StackDriver, load_template
+from local.cloudformation import LambdaFunction, ResponseServer, StackDriver, StackOperationError, load_template
 from local.emulator import Emulator
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -58,7 +58,7 @@ def main() -> int:
             emulator,
         )
         problems += run_outage(instance_arn, server, emulator)
-        problems += report_leftovers(emulator, default_group)
+        problems += report_leftovers(emulator)
     print()
     if problems:
         print(f"DEMO FAILED: {len(problems)} deviation(s)")
@@ -94,7 +94,13 @@ def run_steps(name: str, steps: list[Step], default: StackDriver, emulator: Emul
         driver = step.driver or default
         seen, calls_before = len(driver.timeline), len(emulator.calls(service="connect"))
         started = time.monotonic()
-        step.run()
+        try:
+            step.run()
+        except StackOperationError as refused:  # as CloudFormation refuses an operation before it starts
+            print(f"\n--- {step.title}: refused [EXPECTED {step.expected_status}]")
+            print(f"    ValidationError: {refused}")
+            problems.append(f"{name}: {step.title}: refused: {refused}")
+            break
         elapsed = time.monotonic() - started
         stack = driver.stack
         status = stack.status if stack else "(none)"
@@ -304,7 +310,8 @@ def run_outage(instance_arn: str, server: ResponseServer, emulator: Emulator) ->
     return problems
 
 
-def report_leftovers(emulator: Emulator, default_group: str) -> list[str]:
+def report_leftovers(emulator: Emulator) -> list[str]:
+    """What a stack left behind in Connect, EventBridge and Lambda (default groups belong to their instance)."""
     groups = emulator.groups()
     rules, permissions = emulator.rules(), emulator.permissions()
     print("\n=== emulator state at the end ===")
@@ -312,7 +319,7 @@ def report_leftovers(emulator: Emulator, default_group: str) -> list[str]:
         print(f"  group {group['Name']} {group['Status']} default={group['IsDefault']} {group['Arn']}")
     print(f"  polling rules left: {len(rules)}; Lambda permissions left: {len(permissions)}")
     print(f"  Connect calls: {len(emulator.calls(service='connect'))}")
-    problems = [f"group left behind: {g['Arn']}" for g in groups if g["Arn"] != default_group]
+    problems = [f"group left behind: {g['Arn']}" for g in groups if not g["IsDefault"]]
     problems += [f"polling rule left behind: {r['Name']}" for r in rules]
     problems += [f"Lambda permission left behind: {p['StatementId']}" for p in permissions]
     problems += [f"emulator internal error: {e}" for e in emulator.internal_errors()]

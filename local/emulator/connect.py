@@ -188,6 +188,7 @@ class ConnectBackend:
         replica_region: str | None,
         alias: str | None,
         now: float,
+        default_group_id: str | None = None,
     ) -> Instance:
         instance_id = instance_id or str(uuid.uuid4())
         if not _ID_RE.fullmatch(instance_id):
@@ -196,6 +197,8 @@ class ConnectBackend:
             raise ValueError(f"instance {instance_id} already exists")
         if replica_region == home_region:
             raise ValueError("replica_region must differ from home_region")
+        if default_group_id in self.groups:
+            raise ValueError(f"group {default_group_id} already exists")
         instance = Instance(
             id=instance_id,
             arn=f"arn:aws:connect:{home_region}:{self.account_id}:instance/{instance_id}",
@@ -207,7 +210,12 @@ class ConnectBackend:
         if replica_region:
             # ReplicateInstance creates the default group, usable at once.
             self._new_group(
-                instance, name=f"{instance.alias}-default", now=now, timeline=[(now, ACTIVE)], is_default=True
+                instance,
+                name=f"{instance.alias}-default",
+                now=now,
+                timeline=[(now, ACTIVE)],
+                is_default=True,
+                group_id=default_group_id,
             )
         return instance
 
@@ -314,8 +322,9 @@ class ConnectBackend:
         tags: dict[str, str] | None = None,
         token: str | None = None,
         is_default: bool = False,
+        group_id: str | None = None,
     ) -> Group:
-        group_id = str(uuid.uuid4())  # lower-case hex: the model's id pattern demands it
+        group_id = group_id or str(uuid.uuid4())  # lower-case hex: the model's id pattern demands it
         group = Group(
             id=group_id,
             arn=f"arn:aws:connect:{instance.home_region}:{self.account_id}:traffic-distribution-group/{group_id}",

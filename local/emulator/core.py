@@ -217,12 +217,19 @@ class Emulator:
         home_region: str = "us-east-1",
         replica_region: str | None = "us-west-2",
         alias: str | None = None,
+        default_group_id: str | None = None,
     ) -> str:
         """Create a Connect instance and return its ARN. A replicated instance (with
-        ``replica_region``) gets its default group (``<alias>-default``), ACTIVE at once."""
+        ``replica_region``) gets its default group (``<alias>-default``, id ``default_group_id`` or a
+        new one), ACTIVE at once."""
         with self._lock:
             instance = self._connect.add_instance(
-                instance_id, home_region=home_region, replica_region=replica_region, alias=alias, now=self._clock()
+                instance_id,
+                home_region=home_region,
+                replica_region=replica_region,
+                alias=alias,
+                default_group_id=default_group_id,
+                now=self._clock(),
             )
             return instance.arn
 
