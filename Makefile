@@ -17,10 +17,13 @@ help: ## List the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
 
 $(STAMP): requirements-dev.txt src/handler/requirements.txt
+	@echo "==> Building .venv from requirements-dev.txt: about a minute, from PyPI, only when the pins change"
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	$(BIN)/python -m pip install --progress-bar off -r requirements-dev.txt \
+		| { grep -E '^(Collecting|Successfully installed)' || true; }; exit $${PIPESTATUS[0]}
 	rm -f $(VENV)/.installed-* && touch $@
+	@echo "==> .venv is ready"
 
 install: $(STAMP) ## Create .venv with the pinned development dependencies
 
@@ -47,12 +50,12 @@ format: $(STAMP) ## Format the code with ruff
 	$(BIN)/ruff format $(PY_DIRS)
 	$(BIN)/ruff check --fix $(PY_DIRS)
 
-demo: $(STAMP) ## Run a consumer stack's whole life against the local emulator
-	$(LOCAL_AWS) $(BIN)/python -m local.demo
+demo: $(STAMP) ## Run the example stacks' whole life against the local emulator (VERBOSE=1: in full)
+	@$(LOCAL_AWS) $(BIN)/python -m local.demo $(if $(VERBOSE),--verbose)
 
 local: $(STAMP) ## Run TEMPLATE against the emulator: create, update with UPDATE_PARAMS, delete
 	@test -n "$(TEMPLATE)" || { echo 'usage: make local TEMPLATE=path/to/stack.yaml [PARAMS="Key=Value ..."] [UPDATE_PARAMS="Key=Value ..."] [REGION=us-east-1]'; exit 2; }
-	$(LOCAL_AWS) $(BIN)/python -m local.run "$$TEMPLATE" --params "$$PARAMS" --update-params "$$UPDATE_PARAMS" --region "$$REGION"
+	@$(LOCAL_AWS) $(BIN)/python -m local.run "$$TEMPLATE" --params "$$PARAMS" --update-params "$$UPDATE_PARAMS" --region "$$REGION" $(if $(VERBOSE),--verbose)
 
 bench: $(STAMP) ## Measure latency, cold start and size; writes docs/benchmarks.md (several minutes)
 	$(LOCAL_AWS) $(BIN)/python -m local.bench

@@ -30,8 +30,9 @@ from local.cloudformation import (
     load_template,
 )
 from local.cloudformation.template import Resolver, resolve_parameters
-from local.demo import EXPORT, Step, report_leftovers, run_steps
+from local.demo import EXPORT
 from local.emulator import Emulator
+from local.report import Report, Step
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_ACCOUNT = "123456789012"
@@ -104,7 +105,7 @@ class World:
                 default_group_id=self.default_groups.get(region),
             )
             default = next(g for g in emulator.groups() if g["IsDefault"] and g["InstanceArn"] == arn)
-            made.append(f"instance {arn} (replicated to {replica}), default group {default['Arn']}")
+            made.append(f"{arn} in {region}, replicated to {replica}; default group {default['Arn']}")
         return made
 
 
@@ -117,32 +118,32 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (OSError, TemplateError, ValueError) as error:
         print(f"make local: {error}")
         return 2
+    report = Report(verbose=args.verbose)
     region = args.region or _first_region(params) or "us-east-1"
     declared = {**_defaults(template), **params, **update_params}
     world = World.from_parameters(declared, region)
     problems: list[str] = []
     emulator = Emulator(creation_delay=1.0, deletion_delay=0.5, update_delay=0.5, account_id=world.account)
     with emulator, ResponseServer(region=region) as server:
-        print(f"=== {args.template} in {region} (account {world.account}), against the local emulator ===")
+        report.line(f"=== {args.template} in {region} (account {world.account}), against the local emulator ===", 0)
         for line in world.make(emulator) + [f"note: {note}" for note in world.notes]:
-            print(f"  {line}")
+            report.line(report.text(line), indent=2)
         driver = _driver(server, emulator, template, params, region, world.account)
-        problems += _operations(driver, emulator, template, params, update_params if args.update_params else None)
+        update = update_params if args.update_params else None
+        problems += _operations(report, driver, emulator, template, params, update)
         problems += [f"protocol violation: {violation}" for violation in driver.violations]
         print("\n    timeline:")
-        print("    " + driver.format_timeline().replace("\n", "\n    "))
-        problems += report_leftovers(emulator)
-    print()
-    if problems:
-        print(f"LOCAL RUN FAILED: {len(problems)} problem(s)")
-        for problem in problems:
-            print(f"  - {problem}")
-        return 1
-    print("LOCAL RUN OK: every operation completed, nothing was left behind.")
-    return 0
+        report.timeline(driver)
+        problems += report.leftovers(emulator)
+    return report.verdict(
+        problems,
+        failed="LOCAL RUN FAILED: {count} problem(s)",
+        ok="LOCAL RUN OK: every operation completed, nothing was left behind.",
+    )
 
 
 def _operations(
+    report: Report,
     driver: StackDriver,
     emulator: Emulator,
     template: Mapping[str, Any],
@@ -151,16 +152,15 @@ def _operations(
 ) -> list[str]:
     """Create; update if asked and the create completed; then delete whatever exists. Each step as in the demo."""
     name = driver.stack_name
-    problems = run_steps(
-        name, [Step("create", lambda: driver.create_stack(template, params), "CREATE_COMPLETE")], driver, emulator
-    )
-    _print_native(driver)
+    create = Step("create", lambda: driver.create_stack(template, params), "CREATE_COMPLETE")
+    problems = report.run_steps(name, [create], driver, emulator)
+    _print_native(report, driver)
     stack = driver.stack
     if update_params is not None and stack is not None and stack.status == "CREATE_COMPLETE":
         update = Step("update", lambda: driver.update_stack(template, update_params), "UPDATE_COMPLETE")
-        problems += run_steps(name, [update], driver, emulator)
+        problems += report.run_steps(name, [update], driver, emulator)
     if driver.stack is not None and driver.stack.status != "DELETE_COMPLETE":
-        problems += run_steps(name, [Step("delete", driver.delete_stack, "DELETE_COMPLETE")], driver, emulator)
+        problems += report.run_steps(name, [Step("delete", driver.delete_stack, "DELETE_COMPLETE")], driver, emulator)
     problems += [
         f"{rec.operation} {rec.request_type} {rec.logical_id} FAILED: {rec.reason}"
         for rec in driver.requests
@@ -178,6 +178,9 @@ def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--params", default="", help='parameters, "Key=Value Key2=Value2" (shell quoting works)')
     parser.add_argument("--update-params", default="", help="parameters to change in an update after the create")
     parser.add_argument("--region", default="", help="the stack's region (default: the first instance ARN's)")
+    parser.add_argument(
+        "--verbose", action="store_true", help="full ARNs, every !GetAtt after every step, full timeline"
+    )
     return parser.parse_args(argv)
 
 
@@ -261,17 +264,14 @@ def _custom_resources(template: Mapping[str, Any]) -> Iterable[Mapping[str, Any]
             yield resource
 
 
-def _print_native(driver: StackDriver) -> None:
+def _print_native(report: Report, driver: StackDriver) -> None:
     stack = driver.stack
     if stack is None or not stack.ignored:
         return
     print()
     for logical_id in stack.ignored:
         resource_type = stack.template.get("Resources", {}).get(logical_id, {}).get("Type", "?")
-        print(
-            f"    {logical_id} ({resource_type}): not played locally, only custom resources are; "
-            "its !Ref and !GetAtt give a placeholder."
-        )
+        report.line(f"{logical_id} ({resource_type}): not played locally; its !Ref and !GetAtt are placeholders.")
 
 
 if __name__ == "__main__":

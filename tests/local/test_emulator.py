@@ -726,7 +726,6 @@ def test_default_group_exists_and_cannot_be_deleted(emu: Emulator, connect: Any)
     assert emu.group(default["Id"])["InstanceArn"] == instance
 
 
-
 @e2e
 def test_a_default_group_can_have_a_given_id(emu: Emulator, connect: Any) -> None:
     group_id = "0123abcd-0000-4000-8000-00000000beef"

@@ -37,7 +37,9 @@ Resources:
 
 def local_run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:
     code = main(list(argv))
-    return code, capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert max(map(len, out.splitlines())) <= 100, "make local prints more than 100 columns"
+    return code, out
 
 
 def write(tmp_path: Path, resources: str) -> str:
@@ -58,11 +60,13 @@ def test_create_update_delete_of_an_example(capsys: pytest.CaptureFixture[str]) 
     )
 
     assert code == 0, out
-    assert f"instance {INSTANCE} (replicated to eu-west-2), default group {DEFAULT_GROUP}" in out
+    made = "instance/…55556666 in eu-central-1, replicated to eu-west-2; default group tdg/…eeeeeeee"
+    assert f"\n  {made}\n" in out
     assert "eu-central-1 (account 111122223333)" in out
     for done in ("create: CREATE_COMPLETE", "update: UPDATE_COMPLETE", "delete: DELETE_COMPLETE"):
         assert done in out
-    assert "SignInDistribution = eu-central-1=true,eu-west-2=true" in out
+    assert "!GetAtt DefaultTdgDistribution.SignInDistribution = eu-central-1=true,eu-west-2=true" in out
+    assert f"!Ref DefaultTdgDistribution = tdg/…{DEFAULT_GROUP[-8:]}" in out
     assert out.rstrip().endswith("LOCAL RUN OK: every operation completed, nothing was left behind.")
 
 
@@ -116,8 +120,7 @@ def test_native_resources_get_one_line(tmp_path: Path, capsys: pytest.CaptureFix
     assert code == 0, out
     lines = [line for line in out.splitlines() if "Phone (AWS::Connect::PhoneNumber)" in line]
     assert [line.strip() for line in lines] == [
-        "Phone (AWS::Connect::PhoneNumber): not played locally, only custom resources are; "
-        "its !Ref and !GetAtt give a placeholder."
+        "Phone (AWS::Connect::PhoneNumber): not played locally; its !Ref and !GetAtt are placeholders."
     ]
 
 
