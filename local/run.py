@@ -98,12 +98,16 @@ class World:
         made = []
         for region, instance_id in self.instances.items():
             replica = self.replica_of(region)
-            arn = emulator.add_instance(
-                instance_id or None,
-                home_region=region,
-                replica_region=replica,
-                default_group_id=self.default_groups.get(region),
-            )
+            try:
+                arn = emulator.add_instance(
+                    instance_id or None,
+                    home_region=region,
+                    replica_region=replica,
+                    default_group_id=self.default_groups.get(region),
+                )
+            except ValueError as error:  # the same id twice, in two regions
+                made.append(f"note: instance {instance_id} in {region} is not made: {error}")
+                continue
             default = next(g for g in emulator.groups() if g["IsDefault"] and g["InstanceArn"] == arn)
             made.append(f"{arn} in {region}, replicated to {replica}; default group {default['Arn']}")
         return made

@@ -175,3 +175,21 @@ def test_the_emulator_has_one_account_and_one_instance_per_region() -> None:
 
     assert world.account == "111122223333"
     assert len(world.notes) == 2
+
+
+def test_an_instance_the_emulator_cannot_make_is_a_note(capsys: pytest.CaptureFixture[str]) -> None:
+    instance_id = INSTANCE.rsplit("/", 1)[1]
+    code, out = local_run(
+        capsys,
+        "examples/stack.yaml",
+        "--params",
+        f"ConnectInstanceArn={INSTANCE}",
+        "--region",
+        "us-east-1",
+        "--update-params",
+        f"ConnectInstanceId={instance_id}",
+    )
+
+    assert code == 1  # the template has no ConnectInstanceId: the update is refused
+    assert f"note: instance …{instance_id[-8:]} in us-east-1 is not made" in out
+    assert "Traceback" not in out
