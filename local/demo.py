@@ -2,37 +2,37 @@
 
 The real handler (src/handler/app.py) runs in a fresh process per invocation, talks to the Connect
 emulator through boto3's standard AWS_ENDPOINT_URL, and answers the local HTTPS ResponseServer. Every
-step says what CloudFormation should end in; the demo exits non-zero if anything deviates.
+step says what CloudFormation should end in; the demo exits non-zero if anything deviates. `--verbose`
+prints full ARNs, every attribute after every step and the full timeline (local/report.py).
 """
 
 from __future__ import annotations
 
+import argparse
 import copy
 import sys
-import time
-from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from local.cloudformation import LambdaFunction, ResponseServer, StackDriver, load_template
 from local.emulator import Emulator
+from local.report import Report, Step
 
 ROOT = Path(__file__).resolve().parent.parent
 EXPORT = "connect-tdg-provider-ServiceToken"
 
 
-@dataclass
-class Step:
-    title: str
-    run: Callable[[], Any]
-    expected_status: str
-    check: Callable[[], list[str]] | None = None
-    driver: StackDriver | None = None  # the stack the step acts on, when a scenario has several
-
-
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m local.demo",
+        description="The example stacks' whole life against the local Connect emulator (make demo): "
+        "create, update, replacement, a rollback, failover and failback, an outage of one region, delete.",
+    )
+    parser.add_argument(
+        "--verbose", action="store_true", help="full ARNs, every !GetAtt value after every step, the full timeline"
+    )
+    report = Report(verbose=parser.parse_args(argv).verbose)
     with Emulator(creation_delay=1.0, deletion_delay=0.5, update_delay=0.5) as emulator, ResponseServer() as server:
         instance_arn = emulator.add_instance(home_region="us-east-1", replica_region="us-west-2")
         default_group = next(g["Arn"] for g in emulator.groups() if g["IsDefault"])
@@ -43,22 +43,18 @@ def main() -> int:
             endpoint_url=emulator.endpoint_url,
         )
         problems: list[str] = []
+        problems += run_stack(report, "connect-tdg-example", _lifecycle_steps(instance_arn), server, function, emulator)
         problems += run_stack(
-            "connect-tdg-example",
-            _lifecycle_steps(instance_arn),
-            server,
-            function,
-            emulator,
-        )
-        problems += run_stack(
+            report,
             "connect-failover",
             _failover_steps(instance_arn, default_group, emulator),
             server,
             function,
             emulator,
         )
-        problems += run_outage(instance_arn, server, emulator)
+        problems += run_outage(report, instance_arn, server, emulator)
         problems += run_stack(
+            report,
             "connect-global-resiliency",
             _global_resiliency_steps(emulator),
             server,
@@ -71,18 +67,16 @@ def main() -> int:
             ),
             emulator,
         )
-        problems += report_leftovers(emulator, default_group)
-    print()
-    if problems:
-        print(f"DEMO FAILED: {len(problems)} deviation(s)")
-        for problem in problems:
-            print(f"  - {problem}")
-        return 1
-    print("DEMO OK: every step ended as CloudFormation should, nothing was left behind.")
-    return 0
+        problems += report.leftovers(emulator)
+    return report.verdict(
+        problems,
+        failed="DEMO FAILED: {count} deviation(s)",
+        ok="DEMO OK: every step ended as CloudFormation should, nothing was left behind.",
+    )
 
 
 def run_stack(
+    report: Report,
     name: str,
     steps: Callable[[StackDriver], list[Step]],
     server: ResponseServer,
@@ -93,44 +87,10 @@ def run_stack(
     driver.register(function, export_name=EXPORT)
     problems: list[str] = []
     print(f"\n=== stack {name} ===")
-    problems += run_steps(name, steps(driver), driver, emulator)
+    problems += report.run_steps(name, steps(driver), driver, emulator)
     problems += [f"{name}: protocol violation: {v}" for v in driver.violations]
     print(f"\n    timeline of {name}:")
-    print("    " + driver.format_timeline().replace("\n", "\n    "))
-    return problems
-
-
-def run_steps(name: str, steps: list[Step], default: StackDriver, emulator: Emulator) -> list[str]:
-    """Run each step, print what CloudFormation and Connect saw, and list what deviated."""
-    problems: list[str] = []
-    for step in steps:
-        driver = step.driver or default
-        seen, calls_before = len(driver.timeline), len(emulator.calls(service="connect"))
-        started = time.monotonic()
-        step.run()
-        elapsed = time.monotonic() - started
-        stack = driver.stack
-        status = stack.status if stack else "(none)"
-        verdict = "ok" if status == step.expected_status else f"EXPECTED {step.expected_status}"
-        print(f"\n--- {step.title}: {status} in {elapsed:.1f} s [{verdict}]")
-        for record in driver.timeline[seen:]:
-            if record.request_type:
-                detail = record.reason or ""
-                print(
-                    f"    {record.request_type:<6} {record.logical_id:<24} -> {record.status:<7} "
-                    f"{record.duration_s:5.2f} s  {record.physical_id}  {detail}".rstrip()
-                )
-        if stack and stack.resources:
-            for logical_id, resource in stack.resources.items():
-                print(f"    !Ref {logical_id} = {resource.physical_id}")
-                for key, value in sorted(resource.data.items()):
-                    print(f"      !GetAtt {logical_id}.{key} = {value}")
-        regions = Counter(c["region"] for c in emulator.calls(service="connect")[calls_before:])
-        print("    Connect calls by region: " + (", ".join(f"{r} {n}" for r, n in sorted(regions.items())) or "none"))
-        if status != step.expected_status:
-            problems.append(f"{name}: {step.title}: ended {status}, expected {step.expected_status}")
-        if step.check:
-            problems += [f"{name}: {step.title}: {p}" for p in step.check()]
+    report.timeline(driver)
     return problems
 
 
@@ -146,7 +106,7 @@ def _lifecycle_steps(instance_arn: str) -> Callable[[StackDriver], list[Step]]:
     retagged = variant(Tags=[{"Key": "team", "Value": "voice"}, {"Key": "cost-center", "Value": "cc-42"}])
     renamed = variant(
         Name="primary-tdg-v2",
-        Description="Calls between us-east-1 and us-west-2 (v2)",
+        Description="Primary traffic distribution group of the contact center (v2)",
         Tags=[{"Key": "team", "Value": "voice"}],
     )
     # Connect cannot change a description in place, and the replacement would need the name the
@@ -265,7 +225,7 @@ def _global_resiliency_steps(emulator: Emulator) -> Callable[[StackDriver], list
     return steps
 
 
-def run_outage(instance_arn: str, server: ResponseServer, emulator: Emulator) -> list[str]:
+def run_outage(report: Report, instance_arn: str, server: ResponseServer, emulator: Emulator) -> list[str]:
     """The outage runbook: a group at home in us-east-1, and examples/regional-failover.yaml deployed in
     both regions with each region's provider. us-east-1's Connect API goes down; the us-west-2 copy moves
     every call and agent to us-west-2 without one call to us-east-1. Then fail back once it is up."""
@@ -364,24 +324,9 @@ def run_outage(instance_arn: str, server: ResponseServer, emulator: Emulator) ->
         Step("delete the group", group_stack.delete_stack, "DELETE_COMPLETE", driver=group_stack),
     ]
     print(f"\n=== stacks {name}-* (the outage runbook) ===")
-    problems = run_steps(name, steps, group_stack, emulator)
+    problems = report.run_steps(name, steps, group_stack, emulator)
     for driver in (group_stack, *drivers.values()):
         problems += [f"{driver.stack_name}: protocol violation: {v}" for v in driver.violations]
-    return problems
-
-
-def report_leftovers(emulator: Emulator, default_group: str) -> list[str]:
-    groups = emulator.groups()
-    rules, permissions = emulator.rules(), emulator.permissions()
-    print("\n=== emulator state at the end ===")
-    for group in groups:
-        print(f"  group {group['Name']} {group['Status']} default={group['IsDefault']} {group['Arn']}")
-    print(f"  polling rules left: {len(rules)}; Lambda permissions left: {len(permissions)}")
-    print(f"  Connect calls: {len(emulator.calls(service='connect'))}")
-    problems = [f"group left behind: {g['Arn']}" for g in groups if g["Arn"] != default_group]
-    problems += [f"polling rule left behind: {r['Name']}" for r in rules]
-    problems += [f"Lambda permission left behind: {p['StatementId']}" for p in permissions]
-    problems += [f"emulator internal error: {e}" for e in emulator.internal_errors()]
     return problems
 
 

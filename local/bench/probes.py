@@ -23,7 +23,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from local.cloudformation import LambdaFunction, ResponseServer, stringify
+from local.cloudformation import LOCAL_RESPONSE_HOSTS, LambdaFunction, ResponseServer, stringify
 from local.emulator import Emulator
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -90,7 +90,11 @@ def rss(endpoint: str, ca_pem: str) -> dict[str, Any]:
 def warm(count: int) -> dict[str, Any]:
     with Emulator(creation_delay=0, group_quota=10_000) as emulator, ResponseServer() as server:
         instance_arn = emulator.add_instance(home_region="us-east-1", replica_region="us-west-2")
-        os.environ.update(AWS_ENDPOINT_URL=emulator.endpoint_url, SSL_CERT_FILE=server.ca_pem_path)
+        os.environ.update(
+            AWS_ENDPOINT_URL=emulator.endpoint_url,
+            SSL_CERT_FILE=server.ca_pem_path,
+            ALLOWED_RESPONSE_HOSTS=LOCAL_RESPONSE_HOSTS,
+        )
         sys.path.insert(0, str(HANDLER_DIR))
         import app  # the handler module, imported only now that the environment is set
 

@@ -25,7 +25,7 @@ from .driver import (
 )
 from .function import DUMMY_CREDENTIALS, Invocation, LambdaFunction
 from .native import NATIVE_TYPES, NativeError, NativePlayer
-from .server import MAX_RESPONSE_BYTES, FaultKind, ResponseServer
+from .server import LOCAL_RESPONSE_HOSTS, MAX_RESPONSE_BYTES, FaultKind, ResponseServer
 from .template import (
     NO_VALUE,
     ResolutionError,
@@ -38,6 +38,7 @@ from .template import (
 
 __all__ = [
     "DUMMY_CREDENTIALS",
+    "LOCAL_RESPONSE_HOSTS",
     "MAX_RESPONSE_BYTES",
     "NATIVE_TYPES",
     "NO_VALUE",

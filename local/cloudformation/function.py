@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
+from .server import LOCAL_RESPONSE_HOSTS
+
 __all__ = ["DUMMY_CREDENTIALS", "Invocation", "LambdaFunction"]
 
 INVOKE_SCRIPT: Final = Path(__file__).resolve().parent.parent / "invoke.py"
@@ -59,7 +61,8 @@ class LambdaFunction:
     The subprocess environment is minimal and does not inherit the caller's: ``PATH``, ``HOME`` (a private
     temporary directory), ``LANG``, ``TZ``, dummy credentials, ``AWS_REGION``/``AWS_DEFAULT_REGION``, the
     ``AWS_LAMBDA_*`` variables of the runtime, ``AWS_CONFIG_FILE``/``AWS_SHARED_CREDENTIALS_FILE`` pointing at
-    nothing, ``SSL_CERT_FILE`` and ``AWS_ENDPOINT_URL`` when given, then ``env`` on top.
+    nothing, ``ALLOWED_RESPONSE_HOSTS`` naming the local :class:`ResponseServer` (the provider answers only
+    where CloudFormation listens), ``SSL_CERT_FILE`` and ``AWS_ENDPOINT_URL`` when given, then ``env`` on top.
 
     Simulated crashes: with ``crash_after_s``, the first ``crash_count`` invocations (counted from the
     function's creation, whichever thread invokes) get their process group killed with SIGKILL
@@ -136,6 +139,7 @@ class LambdaFunction:
             "AWS_LAMBDA_LOG_STREAM_NAME": log_stream_name,
             "LAMBDA_TASK_ROOT": str(self.code_dir),
             "_HANDLER": self.handler,
+            "ALLOWED_RESPONSE_HOSTS": LOCAL_RESPONSE_HOSTS,
         }
         if self.ssl_cert_file:
             env["SSL_CERT_FILE"] = self.ssl_cert_file

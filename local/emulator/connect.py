@@ -329,6 +329,7 @@ class ConnectBackend:
         alias: str | None,
         now: float,
         identity_management: str = "CONNECT_MANAGED",
+        default_group_id: str | None = None,
     ) -> Instance:
         instance_id = instance_id or str(uuid.uuid4())
         if not _ID_RE.fullmatch(instance_id):
@@ -339,6 +340,8 @@ class ConnectBackend:
             raise ValueError("replica_region must differ from home_region")
         if identity_management not in ("SAML", "CONNECT_MANAGED", "EXISTING_DIRECTORY"):
             raise ValueError(f"unknown identity_management {identity_management!r}")
+        if default_group_id in self.groups:
+            raise ValueError(f"group {default_group_id} already exists")
         instance = Instance(
             id=instance_id,
             arn=f"arn:aws:connect:{home_region}:{self.account_id}:instance/{instance_id}",
@@ -359,7 +362,12 @@ class ConnectBackend:
             )
             instance.replicas.append(replica)
             replica.default_group = self._new_group(
-                instance, name=f"{instance.alias}-default", now=now, timeline=[(now, ACTIVE)], is_default=True
+                instance,
+                name=f"{instance.alias}-default",
+                now=now,
+                timeline=[(now, ACTIVE)],
+                is_default=True,
+                group_id=default_group_id,
             )
         return instance
 
@@ -528,8 +536,9 @@ class ConnectBackend:
         tags: dict[str, str] | None = None,
         token: str | None = None,
         is_default: bool = False,
+        group_id: str | None = None,
     ) -> Group:
-        group_id = str(uuid.uuid4())  # lower-case hex: the model's id pattern demands it
+        group_id = group_id or str(uuid.uuid4())  # lower-case hex: the model's id pattern demands it
         group = Group(
             id=group_id,
             arn=f"arn:aws:connect:{instance.home_region}:{self.account_id}:traffic-distribution-group/{group_id}",

@@ -244,14 +244,16 @@ class Emulator:
         replica_region: str | None = "us-west-2",
         alias: str | None = None,
         identity_management: str = "CONNECT_MANAGED",
+        default_group_id: str | None = None,
     ) -> str:
         """Create a Connect instance and return its ARN (in ``home_region``).
 
         With ``replica_region`` the instance is already replicated: its replica (ARN in that
         Region, alias ``<alias>-replica``) is INSTANCE_REPLICATION_COMPLETE and its default group
-        (``<alias>-default``) ACTIVE at once. Any pair of Regions is accepted here. With
-        ``replica_region=None`` it is not replicated, and ReplicateInstance can replicate it.
-        ``identity_management`` is what DescribeInstance reports as IdentityManagementType.
+        (``<alias>-default``, id ``default_group_id`` or a new one) ACTIVE at once. Any pair of
+        Regions is accepted here. With ``replica_region=None`` it is not replicated, and
+        ReplicateInstance can replicate it. ``identity_management`` is what DescribeInstance
+        reports as IdentityManagementType.
         """
         with self._lock:
             instance = self._connect.add_instance(
@@ -261,6 +263,7 @@ class Emulator:
                 alias=alias,
                 now=self._clock(),
                 identity_management=identity_management,
+                default_group_id=default_group_id,
             )
             return instance.arn
 

@@ -8,6 +8,7 @@ from typing import Any
 from aws_lambda_powertools import Logger, Metrics
 
 import lifecycle
+import response
 from connect import ConnectClients
 from provider import Provider
 
@@ -19,6 +20,7 @@ clients = ConnectClients()
 clients(REGION)  # built during init, reused by every invocation of this container
 helper = Provider(
     region=REGION,
+    response_hosts=response.ResponseHosts.from_setting(os.environ.get("ALLOWED_RESPONSE_HOSTS"), REGION),
     handle=lambda request, budget, progress: lifecycle.handle(request, clients, budget, progress),
     resume=lambda request, state, budget, progress: lifecycle.resume(request, state, clients, budget, progress),
     abandon=lambda state, budget: lifecycle.abandon(state, clients, budget),

@@ -10,6 +10,8 @@ would hurt in production:
   Reason cut at the end rather than the start), never through crhelper's sender;
 - an answer sent before the lifecycle returns (the last-resort timer) still names a group the Create
   made, so that the rollback's Delete removes it;
+- it acts on an event only when its ResponseURL is one where CloudFormation listens (``response.ResponseHosts``):
+  anyone allowed to invoke the function could otherwise make it call Connect and PUT to any URL;
 - it never sleeps on Delete, never logs the event or the ResponseURL, and leaves logging to Powertools;
 - it builds the EventBridge and Lambda clients that polling needs only when polling starts.
 """
@@ -95,6 +97,7 @@ class Provider(CfnResource):
         self,
         *,
         region: str,
+        response_hosts: response.ResponseHosts,
         handle: Handler,
         resume: Resumer,
         abandon: Abandoner,
@@ -108,6 +111,7 @@ class Provider(CfnResource):
         # crhelper logs the whole event, ResponseURL included, at DEBUG: keep it quiet whatever the root level.
         logging.getLogger("crhelper").setLevel(logging.WARNING)
         self._function_region = region
+        self._response_hosts = response_hosts
         self._handle = handle
         self._resume = resume
         self._abandon = abandon
@@ -128,11 +132,23 @@ class Provider(CfnResource):
     def __call__(self, event: dict[str, Any], context: Any) -> None:
         self._answered, self._pending, self._error_code = False, None, ""
         self._progress, self._budget = Progress(), None
+        if not self._response_hosts.admit(event.get("ResponseURL")):
+            self._refuse(event)
+            return
         started = self._clock()
         try:
             super().__call__(event, context)
         finally:
             self._record(event, started)
+
+    def _refuse(self, event: Mapping[str, Any]) -> None:
+        """No answer and no Connect call for an event CloudFormation did not send; one line, naming only the host."""
+        self._logger.error(
+            "Refused an event whose ResponseURL is not one where CloudFormation listens: no call, no answer. "
+            "If this host is CloudFormation's, add it to the function's ALLOWED_RESPONSE_HOSTS.",
+            extra={"response_host": response.host_of(event.get("ResponseURL"))},
+        )
+        self._metrics.add_metric(name="RefusedEvents", unit=MetricUnit.Count, value=1)
 
     # --- what runs for each event -------------------------------------------------------------------
 

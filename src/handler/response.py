@@ -1,8 +1,9 @@
-"""The answer to CloudFormation: a body within the protocol's limits, delivered to the pre-signed URL.
+"""The answer to CloudFormation: where it may go, a body within the protocol's limits, and its delivery.
 
 crhelper's own sender counts any HTTP status as delivered and retries connection errors forever, so
 the provider uses this one: bounded retries on connection errors and on every status of 400 or more.
-The ResponseURL is a pre-signed credential: nothing here logs it, not even its host.
+The ResponseURL is a pre-signed credential: nothing here logs it. Its host alone is named, and only
+when the provider refuses to answer there.
 """
 
 from __future__ import annotations
@@ -11,12 +12,14 @@ import hashlib
 import json
 import logging
 import random
+import re
 import ssl
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from http.client import HTTPException, HTTPSConnection
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 logger = logging.getLogger(__name__)
 
@@ -26,6 +29,85 @@ TRUNCATION_MARK = " [...]"
 FIRST_BACKOFF = 0.5
 MAX_BACKOFF = 8.0
 REQUEST_TIMEOUT = 10.0
+
+# Where CloudFormation listens for custom-resource answers, in every partition. The one place for them.
+# - The bucket: cloudformation-custom-resource-response-<region without dashes>, AWS-owned, one per region
+#   (CloudFormation User Guide, "Access CloudFormation using an interface endpoint (AWS PrivateLink)").
+# - Its region is the function's: "The service token must be from the same Region in which you are creating
+#   the stack" (AWS::CloudFormation::CustomResource, ServiceToken). Tying the bucket to that region keeps out
+#   a bucket that anyone could create with the same prefix and another suffix.
+# - The host is the bucket's virtual-hosted S3 name (S3 User Guide, "Virtual hosting of general purpose
+#   buckets"): bucket.s3.<region>.<partition's suffix>, bucket.s3.amazonaws.com (global endpoint) and
+#   bucket.s3-<region>.amazonaws.com (legacy). The Lambda Developer Guide's example events ("Using AWS Lambda
+#   with AWS CloudFormation") show ...-useast1.s3-us-east-1.amazonaws.com and, in China,
+#   ...-cnnorth1.s3.cn-north-1.amazonaws.com.cn; events in public code also show ...-useast1.s3.amazonaws.com.
+# - Partition suffixes from botocore's endpoints data (tests/unit/test_response.py checks that none is missing).
+#   Connect exists in aws and aws-us-gov only; the others are listed so the check never stands in the way.
+# Anything else (FIPS or dual-stack S3 names, a local stand-in) is opted into with ALLOWED_RESPONSE_HOSTS.
+_BUCKET = "cloudformation-custom-resource-response-{region_no_dashes}"
+DEFAULT_RESPONSE_HOSTS = (
+    f"{_BUCKET}.s3.amazonaws.com",
+    f"{_BUCKET}.s3-{{region}}.amazonaws.com",
+    *(
+        f"{_BUCKET}.s3.{{region}}.{suffix}"
+        for suffix in (
+            "amazonaws.com",
+            "amazonaws.com.cn",
+            "amazonaws.eu",
+            "c2s.ic.gov",
+            "sc2s.sgov.gov",
+            "cloud.adc-e.uk",
+            "csp.hci.ic.gov",
+        )
+    ),
+)
+
+
+@dataclass(frozen=True)
+class ResponseHosts:
+    """The hosts the provider answers to. A pattern is a host name in which ``*`` stands for one or more
+    letters, digits or dashes (never a dot), and ``{region}`` / ``{region_no_dashes}`` for the function's region."""
+
+    patterns: tuple[str, ...]
+    region: str
+
+    @classmethod
+    def from_setting(cls, setting: str | None, region: str) -> ResponseHosts:
+        """``ALLOWED_RESPONSE_HOSTS`` (comma-separated patterns) when set, else CloudFormation's hosts."""
+        given = tuple(p.strip() for p in (setting or "").split(",") if p.strip())
+        return cls(given or DEFAULT_RESPONSE_HOSTS, region)
+
+    def admit(self, response_url: object) -> bool:
+        """Whether ``response_url`` is an HTTPS URL on one of the hosts; parsed as ``send`` parses it, so
+        the host checked is the host the answer would go to."""
+        url = _split(response_url)
+        if url is None or url.scheme != "https":
+            return False
+        return any(pattern.fullmatch(url.hostname or "") for pattern in self._regexes())
+
+    def _regexes(self) -> list[re.Pattern[str]]:
+        fill = {"{region}": self.region, "{region_no_dashes}": self.region.replace("-", "")}
+        regexes = []
+        for pattern in self.patterns:
+            for placeholder, value in fill.items():
+                pattern = pattern.replace(placeholder, value)
+            regexes.append(re.compile("[a-z0-9-]+".join(re.escape(part) for part in pattern.lower().split("*"))))
+        return regexes
+
+
+def host_of(response_url: object) -> str:
+    """The host of a URL: the only part of a ResponseURL that may be logged (the rest is a credential)."""
+    url = _split(response_url)
+    return (url.hostname if url else None) or "(none)"
+
+
+def _split(response_url: object) -> SplitResult | None:
+    if not isinstance(response_url, str):
+        return None
+    try:
+        return urlsplit(response_url)
+    except ValueError:  # for example a malformed IPv6 host
+        return None
 
 
 def build_body(

@@ -52,7 +52,7 @@ def test_create_tag_in_place_rename_and_delete(
     assert create.status == "SUCCESS" and create.physical_id == group["Arn"]
     assert (group["Name"], group["Description"], group["Status"], group["Tags"]) == (
         "primary-tdg",
-        "Calls between us-east-1 and us-west-2",
+        "Primary traffic distribution group of the contact center",
         "ACTIVE",
         {"team": "contact-center"},
     )
@@ -125,7 +125,10 @@ def test_description_only_change_fails_and_rolls_back(make_driver: MakeDriver, e
     assert "Change Name" in failed.reason
     assert failed.physical_id == before["Arn"]
     assert rollback.phase == "UPDATE_ROLLBACK_IN_PROGRESS" and rollback.physical_id == before["Arn"]
-    assert rollback.event["ResourceProperties"]["Description"] == "Calls between us-east-1 and us-west-2"
+    assert (
+        rollback.event["ResourceProperties"]["Description"]
+        == "Primary traffic distribution group of the contact center"
+    )
     creates = emu.calls("CreateTrafficDistributionGroup")
     assert [c["error"] for c in creates] == [None, "ResourceConflictException"]
     assert emu.calls("DeleteTrafficDistributionGroup") == []

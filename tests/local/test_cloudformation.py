@@ -323,6 +323,7 @@ def test_lambda_function_environment_and_context(
     assert env["AWS_LAMBDA_FUNCTION_NAME"] == "connect-tdg-provider"
     assert env["AWS_ENDPOINT_URL"] == "http://127.0.0.1:1"
     assert env["SSL_CERT_FILE"] == server.ca_pem_path
+    assert env["ALLOWED_RESPONSE_HOSTS"] == "localhost,127.0.0.1"  # the provider answers the local server only
     assert env["FAKE_RULES_DIR"] and env["AWS_ACCESS_KEY_ID"].startswith("AKIA")
     assert inv.result["cwd"] == inv.result["sys_path0"] == str(FAKE_DIR.resolve())
     assert 29_000 < inv.result["remaining_first"] <= 30_000

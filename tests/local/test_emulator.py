@@ -732,6 +732,17 @@ def test_default_group_exists_and_cannot_be_deleted(emu: Emulator, connect: Any)
     assert emu.group(default["Id"])["InstanceArn"] == instance
 
 
+@e2e
+def test_a_default_group_can_have_a_given_id(emu: Emulator, connect: Any) -> None:
+    group_id = "0123abcd-0000-4000-8000-00000000beef"
+    instance = emu.add_instance(home_region="eu-central-1", replica_region="eu-west-2", default_group_id=group_id)
+    default = emu.group(group_id)
+    assert (default["IsDefault"], default["InstanceArn"]) == (True, instance)
+    assert default["Arn"] == f"arn:aws:connect:eu-central-1:{emu.account_id}:traffic-distribution-group/{group_id}"
+    with pytest.raises(ValueError, match="already exists"):
+        emu.add_instance(default_group_id=group_id)
+
+
 # -- traffic distribution ------------------------------------------------------------------------
 
 

@@ -61,6 +61,7 @@ def provider(monkeypatch: pytest.MonkeyPatch, clients: Regions, clock: FakeClock
     """app's own wiring, with the fake clock and stubbed clients."""
     helper = Provider(
         region="us-east-1",
+        response_hosts=response.ResponseHosts.from_setting(None, "us-east-1"),
         handle=lambda request, budget, progress: app.lifecycle.handle(request, clients, budget, progress),
         resume=lambda request, state, budget, progress: app.lifecycle.resume(request, state, clients, budget, progress),
         abandon=lambda state, budget: app.lifecycle.abandon(state, clients, budget),
@@ -337,6 +338,48 @@ def test_logs_carry_the_request_and_never_the_response_url(
     assert any(m.get("ErrorCode") == "AccessDeniedException" for m in metrics)
 
 
+@pytest.mark.parametrize("request_type", ["create", "update", "delete"])
+def test_an_event_with_a_foreign_response_url_gets_no_call_no_answer_and_one_error_line(
+    request_type: str,
+    stub: Stubber,
+    provider: Provider,
+    answers: list[dict[str, Any]],
+    clock: FakeClock,
+    capfd: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    log_stream = io.StringIO()
+    monkeypatch.setattr(app.logger.registered_handler, "stream", log_stream)
+    url = "https://collector.example.com:8443/hook/X-Amz-Signature?token=SECRETSIGNATURE"
+
+    invoke(load_event(request_type, ResponseURL=url), clock)  # the stub has no response: any Connect call fails
+
+    assert answers == []
+    records = [json.loads(line) for line in log_stream.getvalue().splitlines()]
+    assert [r["level"] for r in records] == ["ERROR"]
+    assert records[0]["response_host"] == "collector.example.com"
+    assert "SECRETSIGNATURE" not in log_stream.getvalue() and "/hook" not in log_stream.getvalue()
+    metrics = [json.loads(line) for line in capfd.readouterr().out.splitlines() if '"_aws"' in line]
+    assert [m.get("RefusedEvents") for m in metrics] == [[1.0]]
+
+
+def test_a_poll_event_with_a_foreign_response_url_is_refused_too(
+    stub: Stubber, provider: Provider, polling: tuple[Stubber, Stubber], answers: list[dict[str, Any]], clock: FakeClock
+) -> None:
+    # EventBridge targets can be rewritten by anyone with events:PutTargets on the rule.
+    poll = load_event("create", ResponseURL="https://collector.example.com/")
+    poll.update(
+        CrHelperPoll=True,
+        CrHelperRule=RULE_ARN,
+        CrHelperPermission=RULE_NAME,
+        CrHelperData={"State": {"Phase": "create", "GroupArn": GROUP_ARN}},
+    )
+
+    invoke(poll, clock)  # neither Connect nor EventBridge nor Lambda has a response: any call fails
+
+    assert answers == []
+
+
 def test_the_timer_answer_names_the_group_a_create_made(
     provider: Provider, answers: list[dict[str, Any]], clock: FakeClock
 ) -> None:
@@ -366,6 +409,7 @@ def test_a_poll_that_moves_on_gives_the_next_polls_its_newer_state(
     newer = {"Phase": "update", "GroupArn": GROUP_ARN, "Sent": "true"}
     helper = Provider(
         region="us-east-1",
+        response_hosts=response.ResponseHosts.from_setting(None, "us-east-1"),
         handle=lambda request, budget, progress: Pending({}),
         resume=lambda request, state, budget, progress: Pending(newer),
         abandon=lambda state, budget: "",

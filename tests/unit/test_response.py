@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any, ClassVar
 
+import botocore.loaders
 import pytest
 
 import response
@@ -146,3 +147,91 @@ def test_unit_tests_cannot_open_sockets() -> None:
 
     with pytest.raises(SocketBlockedError):
         socket.socket()
+
+
+# --- where the answer may go ----------------------------------------------------------------------
+
+CFN_HOSTS = response.ResponseHosts.from_setting(None, "us-east-1")
+
+
+@pytest.mark.parametrize(
+    ("region", "host"),
+    [
+        ("us-east-1", "cloudformation-custom-resource-response-useast1.s3.amazonaws.com"),
+        ("us-east-1", "cloudformation-custom-resource-response-useast1.s3.us-east-1.amazonaws.com"),
+        ("us-east-1", "cloudformation-custom-resource-response-useast1.s3-us-east-1.amazonaws.com"),
+        ("eu-west-1", "cloudformation-custom-resource-response-euwest1.s3-eu-west-1.amazonaws.com"),
+        ("us-gov-west-1", "cloudformation-custom-resource-response-usgovwest1.s3.us-gov-west-1.amazonaws.com"),
+        ("us-gov-west-1", "cloudformation-custom-resource-response-usgovwest1.s3-us-gov-west-1.amazonaws.com"),
+        ("cn-north-1", "cloudformation-custom-resource-response-cnnorth1.s3.cn-north-1.amazonaws.com.cn"),
+        ("us-east-1", "CloudFormation-Custom-Resource-Response-UsEast1.S3.Amazonaws.com"),
+    ],
+)
+def test_cloudformation_hosts_of_the_functions_region_are_admitted(region: str, host: str) -> None:
+    hosts = response.ResponseHosts.from_setting(None, region)
+
+    assert hosts.admit(f"https://{host}/arn%3Aaws%3Acloudformation%7CTdg%7Cid?X-Amz-Signature=abc")
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://evil.example.com/cloudformation-custom-resource-response-useast1",
+        # another region's bucket: CloudFormation answers only in the stack's region, which is the function's
+        "https://cloudformation-custom-resource-response-uswest2.s3.us-west-2.amazonaws.com/x",
+        # a bucket anyone could create with the prefix
+        "https://cloudformation-custom-resource-response-useast1x.s3.amazonaws.com/x",
+        "https://cloudformation-custom-resource-response-useast1.attacker.s3.amazonaws.com/x",
+        # path style: any bucket at all
+        "https://s3.us-east-1.amazonaws.com/attacker-bucket/x",
+        "https://cloudformation-custom-resource-response-useast1.s3.amazonaws.com.evil.example.com/x",
+        "https://cloudformation-custom-resource-response-useast1.s3.amazonaws.com@evil.example.com/x",
+        "http://cloudformation-custom-resource-response-useast1.s3.amazonaws.com/x",
+        "https://[::1/x",
+        "",
+    ],
+)
+def test_anything_else_is_refused(url: str) -> None:
+    assert not CFN_HOSTS.admit(url)
+
+
+@pytest.mark.parametrize("value", [None, 42, {"url": "https://x"}])
+def test_a_response_url_that_is_not_a_string_is_refused(value: object) -> None:
+    assert not CFN_HOSTS.admit(value)
+    assert response.host_of(value) == "(none)"
+
+
+def test_the_setting_replaces_the_defaults() -> None:
+    local = response.ResponseHosts.from_setting(" localhost , 127.0.0.1 ", "us-east-1")
+
+    assert local.admit("https://localhost:8443/cloudformation-custom-resource-response-useast1/key?sig=1")
+    assert local.admit("https://127.0.0.1:8443/key")
+    assert not local.admit("https://cloudformation-custom-resource-response-useast1.s3.amazonaws.com/x")
+
+
+def test_an_empty_setting_means_the_defaults() -> None:
+    assert response.ResponseHosts.from_setting(" , ", "us-east-1") == CFN_HOSTS
+
+
+def test_a_wildcard_stands_for_part_of_one_label_only() -> None:
+    hosts = response.ResponseHosts.from_setting("bucket-*.s3-fips.{region}.amazonaws.com", "us-gov-west-1")
+
+    assert hosts.admit("https://bucket-a1.s3-fips.us-gov-west-1.amazonaws.com/x")
+    assert not hosts.admit("https://bucket-a.evil.s3-fips.us-gov-west-1.amazonaws.com/x")
+    assert not hosts.admit("https://bucket-.s3-fips.us-gov-west-1.amazonaws.com/x")
+    assert not hosts.admit("https://bucket-a1.s3-fips.us-gov-east-1.amazonaws.com/x")
+
+
+def test_the_host_is_the_only_part_named() -> None:
+    assert response.host_of(URL) == "cloudformation-custom-resource-response-useast1.s3.amazonaws.com"
+    assert response.host_of("https://user:secret@Evil.Example.com:8443/p?X-Amz-Signature=s") == "evil.example.com"
+
+
+def test_every_partition_botocore_knows_has_its_s3_host() -> None:
+    # A new partition (or Connect in one that lacks its suffix here) fails this test, not a stack.
+    partitions = botocore.loaders.Loader().load_data("endpoints")["partitions"]
+    for partition in partitions:
+        region = next(iter(partition["regions"]))
+        hosts = response.ResponseHosts.from_setting(None, region)
+        bucket = f"cloudformation-custom-resource-response-{region.replace('-', '')}"
+        assert hosts.admit(f"https://{bucket}.s3.{region}.{partition['dnsSuffix']}/x"), partition["partition"]

@@ -20,7 +20,7 @@ from cfnlint.decode import cfn_yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "template.yaml"
-LINTED = [TEMPLATE, *sorted((ROOT / "examples").glob("*.yaml"))]
+LINTED = [TEMPLATE, ROOT / "deploy" / "stackset.json", *sorted((ROOT / "examples").glob("*.yaml"))]
 
 # A made-up deployment: the provider in eu-west-1, Connect instances elsewhere.
 ACCOUNT = "111122223333"
@@ -501,4 +501,17 @@ def test_cfn_lint_finds_nothing(path: Path) -> None:
 
 
 def test_examples_are_linted() -> None:
-    assert {p.name for p in LINTED} >= {"template.yaml", "stack.yaml", "failover.yaml"}
+    assert {p.name for p in LINTED} >= {"template.yaml", "stackset.json", "stack.yaml", "failover.yaml"}
+
+
+# --- Serverless Application Repository ---------------------------------------------------------------
+
+
+def test_serverless_repo_metadata_matches_the_project(template: Mapping[str, Any]) -> None:
+    application = template["Metadata"]["AWS::ServerlessRepo::Application"]
+    version = re.search(r'^version = "(.+)"$', (ROOT / "pyproject.toml").read_text(), re.MULTILINE)
+
+    assert version and application["SemanticVersion"] == version.group(1)
+    assert (ROOT / application["LicenseUrl"]).read_text().startswith(f"{application['SpdxLicenseId']} License")
+    assert (ROOT / application["ReadmeUrl"]).is_file()
+    assert len(application["Description"]) <= 256 and len(application["Labels"]) <= 10
