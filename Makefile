@@ -74,8 +74,8 @@ build: $(SAM) ## sam validate --lint, sam build (needs Python 3.13 on PATH, or s
 	$(SAM) validate --lint $(SAM_REGION)
 	$(SAM) build
 
-deploy: build ## sam deploy with samconfig.toml, in REGION if given (needs AWS credentials)
-	$(SAM) deploy $(SAM_REGION)
+deploy: build ## sam deploy with samconfig.toml, in REGION if given, with PARAMS="Key=Value ..." (needs AWS credentials)
+	$(SAM) deploy $(SAM_REGION) $(if $(PARAMS),--parameter-overrides $(PARAMS))
 
 delete: $(SAM) ## sam delete the provider's stack in REGION if given (its log group is kept on purpose)
 	$(SAM) delete $(SAM_REGION)
