@@ -27,7 +27,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m local.demo",
         description="The example stacks' whole life against the local Connect emulator (make demo): "
-        "create, update, replacement, a rollback, failover and failback, an outage of one region, delete.",
+        "create, update, replacement, a rollback, failover and failback, an outage of one region, "
+        "the whole Global Resiliency setup (replica, numbers, agents), delete.",
     )
     parser.add_argument(
         "--verbose", action="store_true", help="full ARNs, every !GetAtt value after every step, the full timeline"
