@@ -125,6 +125,7 @@ def failover(count: int) -> dict[str, Any]:
             SSL_CERT_FILE=server.ca_pem_path,
             AWS_REGION=REPLICA,
             AWS_DEFAULT_REGION=REPLICA,
+            ALLOWED_RESPONSE_HOSTS=LOCAL_RESPONSE_HOSTS,
         )
         sys.path.insert(0, str(HANDLER_DIR))
         import app  # the handler module, imported only now that the environment is set
