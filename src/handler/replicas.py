@@ -71,8 +71,8 @@ def update(request: Request, desired: ReplicaProperties, clients: Clients, budge
         desired.instance.instance_id,
         desired.replica_region,
     )
+    # The replica's ARN holds the instance id and the replica region; only the alias needs a look.
     previous = _lenient(request.old_properties, request.region)
-    moved = moved or (previous is not None and previous.instance.region != desired.instance.region)
     renamed = previous is not None and previous.alias != desired.alias
     if renamed and not moved:
         current = connect.describe_instance(clients(desired.replica_region), replica_arn, budget)

@@ -208,6 +208,13 @@ class TestUpdate:
 
         assert result == Done(REPLICA_ARN, ATTRIBUTES)
 
+    def test_the_rollback_of_a_refused_move_succeeds(self, regions: TwoRegions, budget: Budget) -> None:
+        moved = {"InstanceId": INSTANCE_ARN.replace(INSTANCE_ID, "other-instance")}
+        replica(regions.stubs[WEST], "INSTANCE_REPLICATION_COMPLETE")
+        groups_listed(regions.stubs[EAST])
+
+        assert lifecycle.handle(replica_request("Update", old=moved), regions, budget) == Done(REPLICA_ARN, ATTRIBUTES)
+
     def test_the_same_instance_by_id_is_no_change(self, regions: TwoRegions, budget: Budget) -> None:
         replica(regions.stubs[WEST], "INSTANCE_REPLICATION_COMPLETE")
         groups_listed(regions.stubs[EAST])
