@@ -43,10 +43,11 @@ def associate(user: GroupUserProperties, clients: Clients, budget: Budget) -> Re
         refusals += users is not None
         if refusals >= REFUSALS:
             raise ProviderError(
-                f"Connect refused to associate user {user.user_id} with {user.group.value} "
-                f"(ResourceConflictException, {refusals} times), and the group does not list the user. Check "
-                f"that the user belongs to instance {user.instance.given} and that the group is ACTIVE, then retry.",
-                code="ResourceConflictException",
+                f"Connect refused to associate user {user.user_id} with {user.group.value} {refusals} times "
+                "(ResourceConflictException or ResourceNotFoundException), and the group does not list the user. "
+                f"Check that the user exists in instance {user.instance.given} and that the group is ACTIVE, "
+                "then retry.",
+                code="AssociationRefused",
             )
         if not budget.nap(next(pauses)):
             return Pending({"Phase": "start"})

@@ -79,7 +79,7 @@ class TestCreate:
             answer(east, ASSOCIATE, "ResourceConflictException")
             listed(east)
 
-        with pytest.raises(ProviderError, match="belongs to instance"):
+        with pytest.raises(ProviderError, match="exists in instance"):
             lifecycle.handle(user_request("Create"), regions, budget)
 
     def test_throttled_to_the_end_hands_over(self, regions: TwoRegions, clock: FakeClock) -> None:
