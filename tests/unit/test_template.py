@@ -107,7 +107,7 @@ def test_function_environment_configures_powertools(template: Mapping[str, Any])
     assert variables["POWERTOOLS_SERVICE_NAME"] == "connect-tdg-provider"
     assert variables["POWERTOOLS_METRICS_NAMESPACE"] == "ConnectTdgProvider"
     assert variables["POWERTOOLS_LOG_LEVEL"] == {"Ref": "LogLevel"}
-    assert variables["POWERTOOLS_TRACER_CAPTURE_RESPONSE"] == "false"
+    assert not any(name.startswith("POWERTOOLS_TRACE") for name in variables)  # no Tracer is created
     assert template["Parameters"]["LogLevel"]["Default"] == "INFO"
 
 
