@@ -18,7 +18,7 @@ What Connect documents, and what the code here relies on (docs/emulator-fidelity
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import connect
 import group_users
@@ -239,7 +239,7 @@ def _settle(
         if phase == CREATING:
             raise error.about(ref.value) from error
         if phase == REPLACING:
-            raise _replacement_failed(clients(ref.region), ref, budget, error) from error
+            _replacement_failed(clients(ref.region), ref, budget, error)
         raise
 
 
@@ -351,21 +351,21 @@ def _read(clients: Clients, regions: list[str], read: Callable[[ConnectClient, i
     return read(clients(regions[-1]), 0), regions[-1]
 
 
-def _replacement_failed(client: ConnectClient, ref: GroupRef, budget: Budget, error: ProviderError) -> ProviderError:
+def _replacement_failed(client: ConnectClient, ref: GroupRef, budget: Budget, error: ProviderError) -> NoReturn:
     """A failed replacement: delete the new group (in its home region), so nothing is orphaned, and say so."""
     try:
         result = _delete_and_wait(client, ref, budget, requested=False)
     except (ProviderError, OutOfTime) as cleanup_error:
-        return ProviderError(
+        raise ProviderError(
             f"{error.reason} The replacement group {ref.value} could not be deleted either "
             f"({cleanup_error}); delete it by hand.",
             code=error.code,
-        )
+        ) from error
     left = " (its deletion is still in progress)" if isinstance(result, Pending) else ""
-    return ProviderError(
+    raise ProviderError(
         f"{error.reason} The replacement group {ref.value} was deleted{left}; the stack keeps the old group.",
         code=error.code,
-    )
+    ) from error
 
 
 def _delete_and_wait(client: ConnectClient, ref: GroupRef, budget: Budget, *, requested: bool) -> Result:
