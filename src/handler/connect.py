@@ -126,31 +126,25 @@ def create_group(client: ConnectClient, props: GroupProperties, client_token: st
 
 def describe_group(client: ConnectClient, group: GroupRef, budget: Budget, *, attempts: int = 0) -> Group | None:
     """The group as Connect sees it now, or None when Connect does not know it (yet, or any more)."""
-    try:
-        response = _call(
-            lambda: client.describe_traffic_distribution_group(TrafficDistributionGroupId=group.value),
-            budget,
-            missing_ok=True,
-            attempts=attempts,
-            region=client.meta.region_name,
-        )
-    except _Missing:
-        return None
-    return Group.from_api(response["TrafficDistributionGroup"])
+    response = _call_unless(
+        lambda: client.describe_traffic_distribution_group(TrafficDistributionGroupId=group.value),
+        budget,
+        missing_ok=True,
+        attempts=attempts,
+        region=client.meta.region_name,
+    )
+    return None if response is None else Group.from_api(response["TrafficDistributionGroup"])
 
 
 def delete_group(client: ConnectClient, group: GroupRef, budget: Budget) -> bool:
     """Ask Connect to delete the group; False when it was already gone. Only the home region deletes."""
-    try:
-        _call(
-            lambda: client.delete_traffic_distribution_group(TrafficDistributionGroupId=group.value),
-            budget,
-            missing_ok=True,
-            region=client.meta.region_name,
-        )
-    except _Missing:
-        return False
-    return True
+    response = _call_unless(
+        lambda: client.delete_traffic_distribution_group(TrafficDistributionGroupId=group.value),
+        budget,
+        missing_ok=True,
+        region=client.meta.region_name,
+    )
+    return response is not None
 
 
 def tag_group(client: ConnectClient, arn: str, tags: Mapping[str, str], budget: Budget, *, attempts: int = 0) -> None:
@@ -175,17 +169,14 @@ def get_distribution(
     client: ConnectClient, group: GroupRef, budget: Budget, *, attempts: int = 0
 ) -> Distribution | None:
     """The distribution Connect reports now, or None when Connect does not know the group (yet)."""
-    try:
-        response = _call(
-            lambda: client.get_traffic_distribution(Id=group.value),
-            budget,
-            missing_ok=True,
-            attempts=attempts,
-            region=client.meta.region_name,
-        )
-    except _Missing:
-        return None
-    return Distribution.from_api(response)
+    response = _call_unless(
+        lambda: client.get_traffic_distribution(Id=group.value),
+        budget,
+        missing_ok=True,
+        attempts=attempts,
+        region=client.meta.region_name,
+    )
+    return None if response is None else Distribution.from_api(response)
 
 
 def update_distribution(client: ConnectClient, group: GroupRef, distribution: Distribution, budget: Budget) -> bool:
@@ -195,17 +186,14 @@ def update_distribution(client: ConnectClient, group: GroupRef, distribution: Di
     ... must be ACTIVE") otherwise; right after Create it may not know the group yet. No source says
     that ResourceConflictException is passing, so it fails like any other rejection.
     """
-    try:
-        _call(
-            lambda: client.update_traffic_distribution(Id=group.value, **distribution.request()),
-            budget,
-            missing_ok=True,
-            not_active_ok=True,
-            region=client.meta.region_name,
-        )
-    except (_Missing, _NotActive):
-        return False
-    return True
+    response = _call_unless(
+        lambda: client.update_traffic_distribution(Id=group.value, **distribution.request()),
+        budget,
+        missing_ok=True,
+        not_active_ok=True,
+        region=client.meta.region_name,
+    )
+    return response is not None
 
 
 @dataclass(frozen=True)
@@ -251,16 +239,10 @@ def replicate_instance(client: ConnectClient, props: ReplicaProperties, client_t
 
 def describe_instance(client: ConnectClient, instance: str, budget: Budget) -> Instance | None:
     """The instance as Connect sees it in ``client``'s region, or None when it does not know it there."""
-    try:
-        response = _call(
-            lambda: client.describe_instance(InstanceId=instance),
-            budget,
-            missing_ok=True,
-            region=client.meta.region_name,
-        )
-    except _Missing:
-        return None
-    return Instance.from_api(response)
+    response = _call_unless(
+        lambda: client.describe_instance(InstanceId=instance), budget, missing_ok=True, region=client.meta.region_name
+    )
+    return None if response is None else Instance.from_api(response)
 
 
 def delete_replica(
@@ -280,16 +262,13 @@ def delete_replica(
             "Nothing was deleted. Report this with the function's logs.",
             code="Bug",
         )
-    try:
-        _call(
-            lambda: client.delete_instance(InstanceId=replica_arn, ClientToken=client_token),
-            budget,
-            missing_ok=True,
-            region=client.meta.region_name,
-        )
-    except _Missing:
-        return False
-    return True
+    response = _call_unless(
+        lambda: client.delete_instance(InstanceId=replica_arn, ClientToken=client_token),
+        budget,
+        missing_ok=True,
+        region=client.meta.region_name,
+    )
+    return response is not None
 
 
 def default_group_arn(client: ConnectClient, instance: str, budget: Budget) -> str | None:
@@ -323,22 +302,19 @@ def disassociate_user(client: ConnectClient, user: GroupUserProperties, budget: 
 def _change_user(
     operation: Callable[..., Any], client: ConnectClient, user: GroupUserProperties, budget: Budget
 ) -> bool:
-    try:
-        _call(
-            partial(
-                operation,
-                TrafficDistributionGroupId=user.group.value,
-                UserId=user.user_id,
-                InstanceId=user.instance.given,
-            ),
-            budget,
-            missing_ok=True,
-            conflict_ok=True,
-            region=client.meta.region_name,
-        )
-    except (_Missing, _Conflict):
-        return False
-    return True
+    response = _call_unless(
+        partial(
+            operation,
+            TrafficDistributionGroupId=user.group.value,
+            UserId=user.user_id,
+            InstanceId=user.instance.given,
+        ),
+        budget,
+        missing_ok=True,
+        conflict_ok=True,
+        region=client.meta.region_name,
+    )
+    return response is not None
 
 
 def group_users(client: ConnectClient, group: GroupRef, budget: Budget) -> set[str] | None:
@@ -346,19 +322,18 @@ def group_users(client: ConnectClient, group: GroupRef, budget: Budget) -> set[s
     users: set[str] = set()
     token: str | None = None
     while True:
-        try:
-            page = _call(
-                partial(
-                    client.list_traffic_distribution_group_users,
-                    TrafficDistributionGroupId=group.value,
-                    MaxResults=100,
-                    **_next(token),
-                ),
-                budget,
-                missing_ok=True,
-                region=client.meta.region_name,
-            )
-        except _Missing:
+        page = _call_unless(
+            partial(
+                client.list_traffic_distribution_group_users,
+                TrafficDistributionGroupId=group.value,
+                MaxResults=100,
+                **_next(token),
+            ),
+            budget,
+            missing_ok=True,
+            region=client.meta.region_name,
+        )
+        if page is None:
             return None
         users |= {item["UserId"] for item in page.get("TrafficDistributionGroupUserSummaryList", [])}
         token = page.get("NextToken")
@@ -370,16 +345,17 @@ def _next(token: str | None) -> dict[str, str]:
     return {"NextToken": token} if token else {}
 
 
-class _Conflict(Exception):
-    """ResourceConflictException, where the caller can tell what it means by looking."""
+class _NotDone(Exception):
+    """An answer the caller asked to take as "not done (yet)": not found, not ACTIVE, or a conflict."""
 
 
-class _Missing(Exception):
-    """The resource does not exist (ResourceNotFoundException)."""
-
-
-class _NotActive(Exception):
-    """UpdateTrafficDistribution refused because the group is not ACTIVE."""
+def _call_unless(request: Callable[[], T], budget: Budget, **options: Any) -> T | None:
+    """``_call``, with None for the answers ``options`` name (missing_ok, not_active_ok, conflict_ok):
+    the resource is not there (yet), or Connect cannot take the request now; the caller looks again."""
+    try:
+        return _call(request, budget, **options)
+    except _NotDone:
+        return None
 
 
 class Unavailable(ProviderError):
@@ -416,12 +392,12 @@ def _call(
             return request()
         except ClientError as error:
             code = error_code(error)
-            if missing_ok and code == "ResourceNotFoundException":
-                raise _Missing() from error
-            if not_active_ok and code == "InvalidRequestException" and _says_not_active(error):
-                raise _NotActive() from error
-            if conflict_ok and code == "ResourceConflictException":
-                raise _Conflict() from error
+            if (
+                (missing_ok and code == "ResourceNotFoundException")
+                or (not_active_ok and code == "InvalidRequestException" and _says_not_active(error))
+                or (conflict_ok and code == "ResourceConflictException")
+            ):
+                raise _NotDone() from error
             throttled = code in THROTTLING_CODES
             server_side = code in SERVER_CODES or code in extra_transient or _http_status(error) >= 500
             failure: Exception = error
