@@ -105,7 +105,7 @@ def start(
         _retry(lambda: _add_permission(lambda_, function_name, name, rule_arn), sleep)
         event["CrHelperRule"], event["CrHelperPermission"] = rule_arn, name
         _put_target(events, schedule, function_name, event, sleep)
-    except (ClientError, ConnectionError, HTTPClientError, _PartialFailure) as error:
+    except _FAILURES as error:
         if schedule is not None:
             stop(events, lambda_, schedule, function_name=function_name, sleep=sleep)
         raise PollingError(f"{type(error).__name__}: {error}") from error
@@ -124,7 +124,7 @@ def retarget(
     Raises PollingError; the schedule then keeps the older state, from which a poll also carries on."""
     try:
         _put_target(events, schedule, function_name, event, sleep)
-    except (ClientError, ConnectionError, HTTPClientError, _PartialFailure) as error:
+    except _FAILURES as error:
         raise PollingError(f"{type(error).__name__}: {error}") from error
 
 
@@ -169,7 +169,7 @@ def stop(
     for label, step in steps:
         try:
             _retry(step, sleep)
-        except (ClientError, ConnectionError, HTTPClientError, _PartialFailure) as error:
+        except _FAILURES as error:
             if _code(error) != "ResourceNotFoundException":
                 problems.append(f"{label}: {type(error).__name__}: {error}")
     return problems
@@ -211,6 +211,10 @@ class _PartialFailure(Exception):
         self.code = str(first.get("ErrorCode", ""))
 
 
+# What a call of this module can fail with: an API error, a lost connection, or an entry not applied.
+_FAILURES = (ClientError, ConnectionError, HTTPClientError, _PartialFailure)
+
+
 def _entries_ok(response: Mapping[str, Any], operation: str) -> None:
     if response.get("FailedEntryCount", 0):
         raise _PartialFailure(operation, list(response.get("FailedEntries", [])))
@@ -221,7 +225,7 @@ def _retry(call: Callable[[], T], sleep: Callable[[float], None]) -> T:
     for attempt in range(1, ATTEMPTS + 1):
         try:
             return call()
-        except (ClientError, ConnectionError, HTTPClientError, _PartialFailure) as error:
+        except _FAILURES as error:
             if attempt == ATTEMPTS or not _passing(error):
                 raise
         sleep(random.uniform(backoff / 2, backoff))
