@@ -12,7 +12,7 @@ import connect
 from errors import ProviderError
 from properties import GroupRef, GroupUserProperties, InstanceRef, parse_group_user_properties
 from request import Clients, Done, Pending, Request, Result
-from waiting import Budget, OutOfTime
+from waiting import Budget
 
 RESOURCE_TYPE = "Custom::TrafficDistributionGroupUser"
 # Refusals (ResourceConflictException with the user not listed) waited out before the request fails.
@@ -20,12 +20,11 @@ REFUSALS = 3
 
 
 def handle(request: Request, clients: Clients, budget: Budget) -> Result:
-    try:
-        if request.request_type == "Delete":
-            return delete(request, clients, budget)
-        return associate(parse_group_user_properties(request.properties, request.region), clients, budget)
-    except OutOfTime:
-        return Pending({"Phase": "start"})
+    """Create, Update or Delete. A call still throttled when the time runs out raises OutOfTime, which
+    lifecycle.handle turns into a fresh start by scheduled polling."""
+    if request.request_type == "Delete":
+        return delete(request, clients, budget)
+    return associate(parse_group_user_properties(request.properties, request.region), clients, budget)
 
 
 def associate(user: GroupUserProperties, clients: Clients, budget: Budget) -> Result:

@@ -113,9 +113,7 @@ def delete(request: Request, clients: Clients, budget: Budget) -> Result:
             client_token=request.request_id,
             budget=budget,
         )
-    except OutOfTime:
-        return Pending({"Phase": "start"})
-    except ProviderError as error:
+    except ProviderError as error:  # OutOfTime passes on: lifecycle.handle makes it a fresh start by polling
         if _replication(clients, source, replica_arn, budget, deleting=True)[1] == DELETING:
             return _delete_and_wait(clients, source, replica_arn, budget)  # an earlier try's request went through
         raise ProviderError(
