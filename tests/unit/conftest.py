@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import boto3
 import pytest
 from botocore.stub import Stubber
 
+import response
 from waiting import Budget
 
 EVENTS = Path(__file__).parent.parent / "events"
@@ -189,3 +190,40 @@ def outage(stub: Stubber, operation: str, times: int) -> None:
     """Connect in the stub's region answers 503, as an endpoint in an outage does."""
     for _ in range(times):
         stub.add_client_error(operation, "ServiceUnavailableException", "Service Unavailable", 503)
+
+
+class FakeConnection:
+    """Plays S3 behind the pre-signed URL: each PUT takes the next outcome from ``script``."""
+
+    script: ClassVar[list[Any]] = []
+    requests: ClassVar[list[tuple[str, str, bytes, dict[str, str]]]] = []
+
+    def __init__(self, host: str, port: int | None, *, context: Any, timeout: float) -> None:
+        self.host = host
+
+    def request(self, method: str, path: str, body: bytes, headers: dict[str, str]) -> None:
+        FakeConnection.requests.append((method, path, body, headers))
+        outcome = FakeConnection.script.pop(0)
+        if isinstance(outcome, Exception):
+            raise outcome
+        self.status = outcome
+
+    def getresponse(self) -> Any:
+        return self
+
+    @property
+    def reason(self) -> str:
+        return "Reason"
+
+    def read(self) -> bytes:
+        return b""
+
+    def close(self) -> None:
+        pass
+
+
+@pytest.fixture
+def s3(monkeypatch: pytest.MonkeyPatch) -> type[FakeConnection]:
+    FakeConnection.script, FakeConnection.requests = [], []
+    monkeypatch.setattr(response, "HTTPSConnection", FakeConnection)
+    return FakeConnection

@@ -21,7 +21,16 @@ import polling as polling_module
 import response
 from provider import Provider
 from request import Pending
-from tests.unit.conftest import GROUP_ARN, FakeClock, Regions, describe, describe_missing, get_traffic, load_event
+from tests.unit.conftest import (
+    GROUP_ARN,
+    FakeClock,
+    FakeConnection,
+    Regions,
+    describe,
+    describe_missing,
+    get_traffic,
+    load_event,
+)
 
 
 class FakeContext:
@@ -44,7 +53,7 @@ class FakeContext:
 def answers(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
     sent: list[dict[str, Any]] = []
 
-    def capture(url: str, body: bytes, *, deadline: float) -> bool:
+    def capture(url: str, body: bytes, *, deadline: float, **_: Any) -> bool:
         sent.append({"url": url, **json.loads(body)})
         return True
 
@@ -57,28 +66,32 @@ def aws_client(service: str) -> Any:
 
 
 @pytest.fixture
-def provider(monkeypatch: pytest.MonkeyPatch, clients: Regions, clock: FakeClock) -> Iterator[Provider]:
+def polling_clients() -> polling_module.Clients:
+    return polling_module.Clients(aws_client)
+
+
+@pytest.fixture
+def provider(
+    monkeypatch: pytest.MonkeyPatch, clients: Regions, polling_clients: polling_module.Clients, clock: FakeClock
+) -> Iterator[Provider]:
     """app's own wiring, with the fake clock and stubbed clients."""
-    helper = Provider(
+    helper = app.build_provider(
         region="us-east-1",
-        response_hosts=response.ResponseHosts.from_setting(None, "us-east-1"),
-        handle=lambda request, budget, progress: app.lifecycle.handle(request, clients, budget, progress),
-        resume=lambda request, state, budget, progress: app.lifecycle.resume(request, state, clients, budget, progress),
-        abandon=lambda state, budget: app.lifecycle.abandon(state, clients, budget),
+        connect=clients,
+        polling_clients=polling_clients,
+        allowed_response_hosts=None,
         logger=app.logger,
         metrics=app.metrics,
         clock=clock,
         sleep=clock.sleep,
     )
-    helper._events_client = aws_client("events")
-    helper._lambda_client = aws_client("lambda")
     monkeypatch.setattr(app, "helper", helper)
     yield helper
 
 
 @pytest.fixture
-def polling(provider: Provider) -> Iterator[tuple[Stubber, Stubber]]:
-    with Stubber(provider._events_client) as events, Stubber(provider._lambda_client) as lambda_:
+def polling(provider: Provider, polling_clients: polling_module.Clients) -> Iterator[tuple[Stubber, Stubber]]:
+    with Stubber(polling_clients.events) as events, Stubber(polling_clients.lambda_) as lambda_:
         yield events, lambda_
         events.assert_no_pending_responses()
         lambda_.assert_no_pending_responses()
@@ -147,6 +160,54 @@ def test_creation_failed_returns_the_group_so_rollback_deletes_it(
     invoke(load_event("create"), clock)
 
     assert [(a["Status"], a["PhysicalResourceId"]) for a in answers] == [("FAILED", GROUP_ARN)]
+
+
+def test_a_request_done_in_its_invocation_builds_no_polling_client(
+    stub: Stubber, clients: Regions, answers: list[dict[str, Any]], clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # EventBridge and Lambda clients cost cold-start time; only a hand-over to polling needs them.
+    built: list[str] = []
+    helper = app.build_provider(
+        region="us-east-1",
+        connect=clients,
+        polling_clients=polling_module.Clients(lambda service: built.append(service)),
+        allowed_response_hosts=None,
+        logger=app.logger,
+        metrics=app.metrics,
+        clock=clock,
+        sleep=clock.sleep,
+    )
+    monkeypatch.setattr(app, "helper", helper)
+    stub.add_response("create_traffic_distribution_group", {"Id": GROUP_ARN[-36:], "Arn": GROUP_ARN}, None)
+    describe(stub, "ACTIVE")
+    get_traffic(stub)
+
+    invoke(load_event("create"), clock)
+
+    assert [a["Status"] for a in answers] == ["SUCCESS"]
+    assert built == []
+
+
+def test_a_delivery_retry_is_logged_as_json_with_the_request(
+    provider: Provider,
+    s3: type[FakeConnection],
+    clock: FakeClock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    log_stream = io.StringIO()
+    monkeypatch.setattr(app.logger.registered_handler, "stream", log_stream)
+    s3.script = [503, 200]
+    # A Delete of an id crhelper invented for a failed Create: no Connect call, only the answer.
+    invoke(load_event("delete", PhysicalResourceId="tdg-stack_Tdg_ABCDEFGH"), clock)
+
+    records = {r["message"]: r for r in map(json.loads, log_stream.getvalue().splitlines())}
+    retry = records["Answer not delivered yet; retrying"]
+    assert retry["level"] == "WARNING" and retry["error"] == "HTTP 503 Reason"
+    assert retry["RequestId"] == "1f0c9a5e-delete-4d2b-9d1e-000000000003"
+    assert retry["LogicalResourceId"] == "Tdg"
+    assert retry["StackId"].startswith("arn:aws:cloudformation")
+    assert records["Answer delivered to CloudFormation"]["attempt"] == 2
+    assert len(s3.requests) == 2 and json.loads(s3.requests[1][2])["Status"] == "SUCCESS"
 
 
 def test_delete_answers_as_soon_as_the_group_is_gone_without_sleeping(
@@ -403,7 +464,7 @@ def test_polling_rules_carry_the_prefix_iam_is_scoped_to(logical_id: str, length
 
 
 def test_a_poll_that_moves_on_gives_the_next_polls_its_newer_state(
-    clients: Regions, clock: FakeClock, answers: list[dict[str, Any]]
+    polling_clients: polling_module.Clients, clock: FakeClock, answers: list[dict[str, Any]]
 ) -> None:
     # The update was sent during this poll: the next polls must know it (never FAILED after traffic moved).
     newer = {"Phase": "update", "GroupArn": GROUP_ARN, "Sent": "true"}
@@ -413,12 +474,12 @@ def test_a_poll_that_moves_on_gives_the_next_polls_its_newer_state(
         handle=lambda request, budget, progress: Pending({}),
         resume=lambda request, state, budget, progress: Pending(newer),
         abandon=lambda state, budget: "",
+        polling_clients=polling_clients,
         logger=app.logger,
         metrics=app.metrics,
         clock=clock,
         sleep=clock.sleep,
     )
-    helper._events_client = aws_client("events")
     poll_event = {
         **load_event("update"),
         "CrHelperPoll": True,
@@ -427,7 +488,7 @@ def test_a_poll_that_moves_on_gives_the_next_polls_its_newer_state(
         "CrHelperData": {"State": {"Phase": "update", "GroupArn": GROUP_ARN}},
     }
     targets = Capture()
-    with Stubber(helper._events_client) as events:
+    with Stubber(polling_clients.events) as events:
         events.add_response("put_targets", {"FailedEntryCount": 0}, {"Rule": RULE_NAME, "Targets": targets})
 
         helper(poll_event, FakeContext(clock))

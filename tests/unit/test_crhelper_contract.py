@@ -8,14 +8,21 @@ from __future__ import annotations
 
 import importlib.metadata
 import inspect
+import re
 
 import crhelper.resource_helper as crhelper_module
+from aws_lambda_powertools import Logger, Metrics
 from crhelper import CfnResource
 
-from provider import Provider
+import polling
+from provider import FAILED, Provider
+from request import Done
+from response import ResponseHosts
 
 # Methods Provider overrides: each must still exist in crhelper, or the override silently does nothing.
 OVERRIDDEN = {
+    "__init__",
+    "__call__",
     "_log_setup",
     "_poll_enabled",
     "_wrap_function",
@@ -25,10 +32,34 @@ OVERRIDDEN = {
     "_timeout",
     "_send",
 }
-# crhelper methods Provider relies on without overriding them.
-USED = {"__call__", "_crhelper_init", "_polling_init", "_cfn_response", "generate_physical_id", "_get_func"}
-# Attributes crhelper's constructor sets and Provider reads or writes.
-ATTRIBUTES = {"_polling_interval", "_events_client", "_lambda_client", "_timer", "_event", "_context", "_response_url"}
+# crhelper's methods that still run inside Provider, unchanged.
+USED = {
+    "_crhelper_init",
+    "_polling_init",
+    "_cfn_response",
+    "_get_func",
+    "_wait_for_cwlogs",
+    "generate_physical_id",
+    "create",
+    "update",
+    "delete",
+    "poll_create",
+    "poll_update",
+    "poll_delete",
+}
+
+
+def provider() -> Provider:
+    return Provider(
+        region="us-east-1",
+        response_hosts=ResponseHosts.from_setting(None, "us-east-1"),
+        handle=lambda request, budget, progress: Done(""),
+        resume=lambda request, state, budget, progress: Done(""),
+        abandon=lambda state, budget: "",
+        polling_clients=polling.Clients(lambda service: None),
+        logger=Logger(service="test-contract"),
+        metrics=Metrics(namespace="Test"),
+    )
 
 
 def test_the_pinned_version_is_the_one_installed() -> None:
@@ -41,15 +72,23 @@ def test_every_override_replaces_a_crhelper_method() -> None:
         assert getattr(Provider, name) is not getattr(CfnResource, name), name
 
 
-def test_the_methods_provider_relies_on_exist() -> None:
+def test_the_methods_provider_relies_on_exist_unchanged() -> None:
     for name in USED:
         assert callable(getattr(CfnResource, name, None)), name
+        assert getattr(Provider, name) is getattr(CfnResource, name), name
 
 
-def test_the_attributes_provider_uses_are_set_by_crhelper() -> None:
-    source = inspect.getsource(CfnResource.__init__) + inspect.getsource(CfnResource._crhelper_init)
-    for name in ATTRIBUTES:
-        assert f"self.{name} =" in source, name
+def test_provider_sets_everything_crhelpers_unchanged_flow_reads() -> None:
+    # Provider does not run crhelper's constructor (it would build boto3 clients and reset the root logger), so
+    # every attribute the methods it keeps read must be set by Provider or by _crhelper_init before use.
+    kept = [inspect.getsource(getattr(CfnResource, name)) for name in USED | {"__call__"}]
+    read = {name for source in kept for name in re.findall(r"self\.(\w+)", source)}
+    set_per_event = set(re.findall(r"self\.(\w+) =", inspect.getsource(CfnResource._crhelper_init)))
+    instance = provider()
+
+    missing = sorted(name for name in read - set_per_event if not hasattr(instance, name))
+
+    assert missing == []
 
 
 def test_the_flow_still_calls_the_overridden_steps() -> None:
@@ -57,10 +96,20 @@ def test_the_flow_still_calls_the_overridden_steps() -> None:
     # (-> _setup_polling / _remove_polling) -> _cfn_response -> _send
     call = inspect.getsource(CfnResource.__call__)
     init = inspect.getsource(CfnResource._crhelper_init)
-    polling = inspect.getsource(CfnResource._polling_init)
+    polling_init = inspect.getsource(CfnResource._polling_init)
     assert "_crhelper_init" in call and "_poll_enabled" in call and "_polling_init" in call
-    assert "_cfn_response" in call and "_log_setup" in call
+    assert "_cfn_response" in call and "_log_setup" in call and "_wait_for_cwlogs" in call
     assert "_set_timeout" in init and "_wrap_function" in init
-    assert "_setup_polling" in polling and "_remove_polling" in polling
+    assert "_setup_polling" in polling_init and "_remove_polling" in polling_init
     assert "self._send()" in inspect.getsource(CfnResource._cfn_response)
-    assert crhelper_module.FAILED == "FAILED"
+    assert crhelper_module.FAILED == FAILED
+
+
+def test_a_delete_never_sleeps_for_logs() -> None:
+    slept: list[float] = []
+    instance = provider()
+    instance._context = type("Context", (), {"get_remaining_time_in_millis": lambda self: 900_000})()
+
+    instance._wait_for_cwlogs(sleep=slept.append)
+
+    assert slept == []

@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
+import io
 import json
-from typing import Any, ClassVar
+import logging
+import uuid
+from typing import Any
 
 import botocore.loaders
 import pytest
+from aws_lambda_powertools import Logger
 
 import response
-from tests.unit.conftest import FakeClock, load_event
+from tests.unit.conftest import FakeClock, FakeConnection, load_event
 
 URL = load_event("create")["ResponseURL"]
+LOGGER = Logger(service="test-response-quiet", logger_handler=logging.NullHandler())
+
+
+def json_logger(stream: io.StringIO) -> Logger:
+    # Loggers of one service share their handler: a fresh service name gets a handler of its own.
+    return Logger(service=f"test-response-{uuid.uuid4()}", level="INFO", logger_handler=logging.StreamHandler(stream))
 
 
 def body(**kwargs: Any) -> dict[str, Any]:
@@ -72,47 +82,10 @@ def test_physical_id_is_capped_at_1kb_and_stable() -> None:
     assert first["PhysicalResourceId"] == second["PhysicalResourceId"]
 
 
-class FakeConnection:
-    """Plays S3 behind the pre-signed URL: each PUT takes the next outcome from ``script``."""
-
-    script: ClassVar[list[Any]] = []
-    requests: ClassVar[list[tuple[str, str, bytes, dict[str, str]]]] = []
-
-    def __init__(self, host: str, port: int | None, *, context: Any, timeout: float) -> None:
-        self.host = host
-
-    def request(self, method: str, path: str, body: bytes, headers: dict[str, str]) -> None:
-        FakeConnection.requests.append((method, path, body, headers))
-        outcome = FakeConnection.script.pop(0)
-        if isinstance(outcome, Exception):
-            raise outcome
-        self.status = outcome
-
-    def getresponse(self) -> Any:
-        return self
-
-    @property
-    def reason(self) -> str:
-        return "Reason"
-
-    def read(self) -> bytes:
-        return b""
-
-    def close(self) -> None:
-        pass
-
-
-@pytest.fixture
-def s3(monkeypatch: pytest.MonkeyPatch) -> type[FakeConnection]:
-    FakeConnection.script, FakeConnection.requests = [], []
-    monkeypatch.setattr(response, "HTTPSConnection", FakeConnection)
-    return FakeConnection
-
-
 def test_puts_the_body_with_an_empty_content_type(s3: type[FakeConnection], clock: FakeClock) -> None:
     s3.script = [200]
 
-    assert response.send(URL, b"{}", deadline=clock() + 60, clock=clock, sleep=clock.sleep)
+    assert response.send(URL, b"{}", deadline=clock() + 60, logger=LOGGER, clock=clock, sleep=clock.sleep)
 
     method, path, sent, headers = s3.requests[0]
     assert (method, sent, headers["Content-Type"]) == ("PUT", b"{}", "")
@@ -122,20 +95,23 @@ def test_puts_the_body_with_an_empty_content_type(s3: type[FakeConnection], cloc
 def test_retries_http_errors_and_dropped_connections(s3: type[FakeConnection], clock: FakeClock) -> None:
     s3.script = [500, 403, ConnectionResetError(104, "reset"), 200]
 
-    assert response.send(URL, b"{}", deadline=clock() + 60, clock=clock, sleep=clock.sleep)
+    assert response.send(URL, b"{}", deadline=clock() + 60, logger=LOGGER, clock=clock, sleep=clock.sleep)
     assert len(s3.requests) == 4
     assert clock.sleeps == sorted(clock.sleeps)
 
 
-def test_gives_up_at_the_deadline_and_logs_without_the_url(
-    s3: type[FakeConnection], clock: FakeClock, caplog: pytest.LogCaptureFixture
-) -> None:
+def test_gives_up_at_the_deadline_and_logs_without_the_url(s3: type[FakeConnection], clock: FakeClock) -> None:
     s3.script = [500] * 100
+    logs = io.StringIO()
 
-    assert not response.send(URL, b"{}", deadline=clock() + 20, clock=clock, sleep=clock.sleep)
+    assert not response.send(
+        URL, b"{}", deadline=clock() + 20, logger=json_logger(logs), clock=clock, sleep=clock.sleep
+    )
     assert clock.now <= 1020
-    assert "Gave up delivering the answer" in caplog.text
-    assert "SECRETSIGNATURE" not in caplog.text and "amazonaws" not in caplog.text
+    records = [json.loads(line) for line in logs.getvalue().splitlines()]
+    assert records[-1]["message"] == "Gave up delivering the answer to CloudFormation"
+    assert {r["level"] for r in records[:-1]} == {"WARNING"}
+    assert "SECRETSIGNATURE" not in logs.getvalue() and "amazonaws" not in logs.getvalue()
 
 
 @pytest.mark.filterwarnings("ignore:A test tried to use socket")
