@@ -18,7 +18,7 @@ What Connect documents, and what the code here relies on (docs/emulator-fidelity
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, NamedTuple, NoReturn, TypeVar
 
 import connect
 import group_users
@@ -96,7 +96,7 @@ def resume(
     if phase == DELETING:
         return _delete_and_wait(clients(ref.region), ref, budget, requested=state.get("Requested") == "true")
     sent = state.get("Sent") == "true"
-    return _settle(clients, ref, _desired_distribution(request), budget, phase=phase, sent=sent)
+    return _converge_or_undo(clients, ref, _desired_distribution(request), budget, phase=phase, sent=sent)
 
 
 def abandon(state: Mapping[str, str], clients: Clients, budget: Budget) -> str:
@@ -127,7 +127,7 @@ def create(request: Request, clients: Clients, budget: Budget, progress: Progres
     desired = parse_group_properties(request.properties, request.region)
     arn = connect.create_group(clients(desired.instance.region), desired, request.request_id, budget)
     progress.created = arn
-    return _settle(clients, _group_ref(arn, request.region), desired.distribution, budget, phase=CREATING)
+    return _converge_or_undo(clients, _group_ref(arn, request.region), desired.distribution, budget, phase=CREATING)
 
 
 def update(request: Request, clients: Clients, budget: Budget, progress: Progress) -> Result:
@@ -140,9 +140,7 @@ def update(request: Request, clients: Clients, budget: Budget, progress: Progres
         # The resource never became a group (its Create failed), so make one now.
         return _replace(request, desired, clients, budget, progress, current_name=None)
     regions = desired.distribution.read_regions(ref.region)
-    current, read_in = _read(
-        clients, regions, lambda client, tries: connect.describe_group(client, ref, budget, attempts=tries)
-    )
+    current, read_in = _describe(clients, regions, ref, budget)
     if current is None:
         raise ProviderError(
             f"Traffic distribution group {physical_id} no longer exists: it was deleted outside "
@@ -153,7 +151,7 @@ def update(request: Request, clients: Clients, budget: Budget, progress: Progres
         return _replace(request, desired, clients, budget, progress, current_name=current.name)
     # Tags before traffic: if the home region cannot take them, the update fails before any call moves.
     _apply_tags(clients, ref, current, read_in, desired.tags, _lenient_tags(request.old_properties), budget)
-    return _settle(clients, ref, desired.distribution, budget, phase=UPDATING, known=current)
+    return _converge_or_undo(clients, ref, desired.distribution, budget, phase=UPDATING, known=current)
 
 
 def distribute(request: Request, clients: Clients, budget: Budget) -> Result:
@@ -162,7 +160,7 @@ def distribute(request: Request, clients: Clients, budget: Budget) -> Result:
     Its physical id is the group's ARN, so pointing it at another group is a replacement.
     """
     desired = parse_distribution_properties(request.properties)
-    return _settle(clients, desired.group, desired.distribution, budget, phase=UPDATING)
+    return _converge_or_undo(clients, desired.group, desired.distribution, budget, phase=UPDATING)
 
 
 def delete(request: Request, clients: Clients, budget: Budget) -> Result:
@@ -218,10 +216,10 @@ def _replace(
             ) from error
         raise
     progress.created, progress.replacing = arn, True
-    return _settle(clients, _group_ref(arn, request.region), desired.distribution, budget, phase=REPLACING)
+    return _converge_or_undo(clients, _group_ref(arn, request.region), desired.distribution, budget, phase=REPLACING)
 
 
-def _settle(
+def _converge_or_undo(
     clients: Clients,
     ref: GroupRef,
     distribution: Distribution,
@@ -267,20 +265,11 @@ def _converge(
     pauses = budget.pauses()
     while True:
         try:
-            group = (
-                known
-                or _read(
-                    clients, regions, lambda client, tries: connect.describe_group(client, ref, budget, attempts=tries)
-                )[0]
-            )
+            group = known or _describe(clients, regions, ref, budget).value
             known = None
             if _ready(group, ref, phase):
                 assert group is not None
-                current = _read(
-                    clients,
-                    regions,
-                    lambda client, tries: connect.get_distribution(client, ref, budget, attempts=tries),
-                )[0]
+                current = _distribution_of(clients, regions, ref, budget).value
                 if current is not None and desired.satisfied_by(current):
                     return Done(ref.value, {**group.attributes(), **current.attributes()})
                 if current is not None and not sent_now:
@@ -340,15 +329,30 @@ def _ready(group: Group | None, ref: GroupRef, phase: str) -> bool:
     return group.status == "ACTIVE"
 
 
-def _read(clients: Clients, regions: list[str], read: Callable[[ConnectClient, int], T]) -> tuple[T, str]:
+class Read(NamedTuple, Generic[T]):
+    """What a read returned, and the region that answered."""
+
+    value: T
+    region: str
+
+
+def _read(clients: Clients, regions: list[str], read: Callable[[ConnectClient, int], T]) -> Read[T]:
     """Read in the first region; turn to the next only when Connect there is unavailable (5xx or no
-    connection), never on an answer. Returns the value and the region that gave it."""
+    connection), never on an answer."""
     for region in regions[:-1]:
         try:
-            return read(clients(region), READ_ATTEMPTS), region
+            return Read(read(clients(region), READ_ATTEMPTS), region)
         except connect.Unavailable:
             continue
-    return read(clients(regions[-1]), 0), regions[-1]
+    return Read(read(clients(regions[-1]), 0), regions[-1])
+
+
+def _describe(clients: Clients, regions: list[str], ref: GroupRef, budget: Budget) -> Read[Group | None]:
+    return _read(clients, regions, lambda client, tries: connect.describe_group(client, ref, budget, attempts=tries))
+
+
+def _distribution_of(clients: Clients, regions: list[str], ref: GroupRef, budget: Budget) -> Read[Distribution | None]:
+    return _read(clients, regions, lambda client, tries: connect.get_distribution(client, ref, budget, attempts=tries))
 
 
 def _replacement_failed(client: ConnectClient, ref: GroupRef, budget: Budget, error: ProviderError) -> NoReturn:

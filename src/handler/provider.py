@@ -127,7 +127,7 @@ class Provider(CfnResource):
     def _start(self, event: dict[str, Any], context: LambdaContext) -> str | None:
         request = Request.from_event(event, self._function_region)
         self._budget = Budget.from_context(context, self._clock, self._sleep)
-        return self._settle(self._handle(request, self._budget, self._progress))
+        return self._into_crhelper(self._handle(request, self._budget, self._progress))
 
     def _poll(self, event: dict[str, Any], context: LambdaContext) -> str | None:
         request = Request.from_event(event, self._function_region)
@@ -136,7 +136,7 @@ class Provider(CfnResource):
         result = self._resume(request, state, self._budget, self._progress)
         if isinstance(result, Pending) and result.state != state:
             self._retarget(result.state)
-        return self._settle(result)
+        return self._into_crhelper(result)
 
     def _retarget(self, state: Mapping[str, str]) -> None:
         """The next polls start from the newer state (for example: the update was sent in this poll)."""
@@ -152,7 +152,7 @@ class Provider(CfnResource):
         except polling.PollingError as error:
             self._logger.warning("Polling goes on from the older state", extra={"error": str(error)})
 
-    def _settle(self, result: Result) -> str | None:
+    def _into_crhelper(self, result: Result) -> str | None:
         if isinstance(result, Pending):
             self._pending = result
             self._logger.info("Connect is still working; handing over to scheduled polling", extra=result.state)
