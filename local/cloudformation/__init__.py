@@ -3,23 +3,24 @@
 * :class:`ResponseServer`: the HTTPS side of the pre-signed ``ResponseURL``, recording every answer.
 * :class:`LambdaFunction`: one invocation = one fresh Python process, like Lambda (see ``local/invoke.py``).
 * :class:`StackDriver`: create / update / delete stack operations over a template's custom resources,
-  with rollback, cleanup, polling through EventBridge rules, protocol checks and a timeline.
+  with rollback, cleanup and polling through EventBridge rules (the state machine, ``driver.py``); the
+  protocol checks of the answers (``answers.py``); the order of the requests (``schedule.py``); the
+  timeline and its table (``timeline.py``).
 * :class:`NativePlayer`: the native types the driver plays against the emulator (``AWS::Connect::PhoneNumber``).
 
 The CloudFormation rules that are implemented, and where they are documented, are listed in
 :mod:`local.cloudformation.driver`.
 """
 
+from .answers import RequestRecord
 from .driver import (
     FunctionLike,
-    RequestRecord,
     ResponseSink,
     RulesSource,
     Stack,
     StackDriver,
     StackOperationError,
     StackResource,
-    TimelineRecord,
     is_custom_resource,
     schedule_interval_s,
 )
@@ -35,6 +36,7 @@ from .template import (
     resolve_parameters,
     stringify,
 )
+from .timeline import TimelineRecord
 
 __all__ = [
     "DUMMY_CREDENTIALS",

@@ -85,19 +85,18 @@ from __future__ import annotations
 import copy
 import json
 import re
-import secrets
-import string
 import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import FIRST_COMPLETED, Executor, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final, Literal, ParamSpec, Protocol, TypeVar
+from typing import Any, Final, Literal, Protocol
 
+from .answers import RequestRecord, check_invocations, judge_answers, made_up_physical_id
 from .function import Invocation
 from .native import NativeError, NativePlayer
+from .schedule import closure, dependents, prerequisites, schedule
 from .template import (
     ResolutionError,
     Resolver,
@@ -111,27 +110,11 @@ from .template import (
     stringify,
     topological_order,
 )
+from .timeline import TimelineRecord, format_timeline
 
-__all__ = [
-    "FunctionLike",
-    "RequestRecord",
-    "ResponseSink",
-    "RulesSource",
-    "Stack",
-    "StackDriver",
-    "StackOperationError",
-    "StackResource",
-    "TimelineRecord",
-    "is_custom_resource",
-    "schedule_interval_s",
-]
-
-MAX_PHYSICAL_ID_BYTES: Final = 1024
 DEFAULT_SERVICE_TIMEOUT_S: Final = 3600
 NOT_EMULATED: Final = "<not-emulated>"
 PollMode = Literal["fast", "realtime"]
-_P = ParamSpec("_P")
-_T = TypeVar("_T")
 
 
 class FunctionLike(Protocol):
@@ -189,54 +172,6 @@ class Stack:
     exports: dict[str, Any] = field(default_factory=dict)
     ignored: list[str] = field(default_factory=list)
     retained: list[tuple[str, str]] = field(default_factory=list)  # (logical id, physical id) left behind
-
-
-@dataclass(frozen=True)
-class TimelineRecord:
-    t: float  # seconds since the driver was created
-    operation: str  # CreateStack | UpdateStack | DeleteStack
-    phase: str  # the stack status while this happened
-    request_type: str  # Create | Update | Delete, "" for stack status changes and notes
-    logical_id: str
-    physical_id: str
-    status: str  # SUCCESS | FAILED | a stack status | IGNORED | SKIPPED
-    reason: str = ""
-    data: dict[str, Any] = field(default_factory=dict)
-    duration_s: float = 0.0
-    invocations: int = 0
-    polls: int = 0
-    request_id: str = ""
-
-
-@dataclass
-class RequestRecord:
-    """One request sent to a custom resource provider and what came of it."""
-
-    operation: str
-    phase: str
-    event: dict[str, Any]
-    invocations: list[Invocation] = field(default_factory=list)
-    answers: list[dict[str, Any]] = field(default_factory=list)
-    polls: int = 0
-    status: str = ""  # SUCCESS | FAILED (FAILED also when there was no usable answer)
-    reason: str = ""
-    physical_id: str = ""
-    data: dict[str, Any] = field(default_factory=dict)
-    no_echo: bool = False
-    answered: bool = False
-    invoked: bool = False
-
-    @property
-    def request_id(self) -> str:
-        return str(self.event["RequestId"])
-
-    @property
-    def request_type(self) -> str:
-        return str(self.event["RequestType"])
-
-    @property
-    def logical_id(self) -> str:
-        return str(self.event["LogicalResourceId"])
 
 
 @dataclass
@@ -377,7 +312,7 @@ class StackDriver:
                     created.add(lid)
             return rec.status == "SUCCESS" or self._failed(failures, f"{lid}: {rec.reason}")
 
-        self._schedule(order, _prerequisites(graph, order), create)
+        schedule(order, prerequisites(graph, order), create, parallel=self.parallel)
         failure = ", ".join(failures) or self._resolve_outputs(stack, resolver, tmpl)
         if not failure:
             self._set_status(stack, "CREATE_COMPLETE")
@@ -398,7 +333,7 @@ class StackDriver:
             return rec.status == "SUCCESS"
 
         doomed = [lid for lid in reversed(order) if lid in created]
-        self._schedule(doomed, _dependents(graph, doomed), roll_back, stop_on_failure=False)
+        schedule(doomed, dependents(graph, doomed), roll_back, stop_on_failure=False, parallel=self.parallel)
         stack.outputs, stack.exports = {}, {}
         self._set_status(stack, "ROLLBACK_FAILED" if rollback_failed else "ROLLBACK_COMPLETE", stack.status_reason)
         return stack
@@ -484,7 +419,7 @@ class StackDriver:
                 changes.append(_Change("replace" if rec.physical_id != old.physical_id else "update", lid, old, new))
             return True
 
-        self._schedule(order, _prerequisites(graph, order), update)
+        schedule(order, prerequisites(graph, order), update, parallel=self.parallel)
         changes.sort(key=lambda change: order.index(change.logical_id))  # completion order -> dependency order
         failure = ", ".join(failures) or self._resolve_outputs(stack, resolver, tmpl)
         if failure:
@@ -517,7 +452,7 @@ class StackDriver:
             for lid in reversed(old_order + [r for r in removed if r not in old_order])
             if lid in replaced or lid in removed
         ]
-        self._schedule(doomed, _dependents(old_graph, doomed), clean_up, stop_on_failure=False)
+        schedule(doomed, dependents(old_graph, doomed), clean_up, stop_on_failure=False, parallel=self.parallel)
         reason = "Update successful. One or more resources could not be deleted." if cleanup_failed else ""
         if cleanup_failed:
             self._warning(f"UpdateStack cleanup could not delete: {', '.join(cleanup_failed)}")
@@ -554,11 +489,11 @@ class StackDriver:
                     del stack.resources[lid]
                 else:
                     res.status = "DELETE_FAILED"
-                    kept.update({lid} | _closure(graph, lid))
+                    kept.update({lid} | closure(graph, lid))
             return rec.status == "SUCCESS"
 
         doomed = list(reversed(order))
-        self._schedule(doomed, _dependents(graph, doomed), delete, stop_on_failure=False)
+        schedule(doomed, dependents(graph, doomed), delete, stop_on_failure=False, parallel=self.parallel)
         if stack.resources:
             stack.status_reason = f"The following resource(s) failed to delete: [{', '.join(stack.resources)}]"
             self._set_status(stack, "DELETE_FAILED", stack.status_reason)
@@ -654,7 +589,7 @@ class StackDriver:
             return True
 
         walk_back = [change.logical_id for change in reversed(changes)]
-        self._schedule(walk_back, _dependents(graph, walk_back), roll_back)
+        schedule(walk_back, dependents(graph, walk_back), roll_back, parallel=self.parallel)
         if rollback_failures:
             stack.status_reason = f"The following resource(s) failed to update: [{', '.join(rollback_failures)}]"
             self._set_status(stack, "UPDATE_ROLLBACK_FAILED", stack.status_reason)
@@ -680,7 +615,7 @@ class StackDriver:
             return rec.status == "SUCCESS"
 
         doomed = [lid for lid in walk_back if lid in cleanup]
-        self._schedule(doomed, _dependents(graph, doomed), clean_up, stop_on_failure=False)
+        schedule(doomed, dependents(graph, doomed), clean_up, stop_on_failure=False, parallel=self.parallel)
         if cleanup_failed:
             self._warning(f"UpdateStack rollback cleanup could not delete: {', '.join(cleanup_failed)}")
         stack.template, stack.parameters = old_template, old_params
@@ -692,53 +627,6 @@ class StackDriver:
 
     # ============================================================================================
     # Scheduling: resources one at a time, or each as soon as what it depends on is done
-
-    def _schedule(
-        self,
-        nodes: Sequence[str],
-        after: Mapping[str, set[str]],
-        step: Callable[[str], bool],
-        *,
-        stop_on_failure: bool = True,
-    ) -> None:
-        """Run ``step(node)`` once for each of ``nodes``, each only after every node of ``after[node]`` has.
-
-        Sequential: one node at a time, the first ready one in ``nodes`` order, in the caller's thread.
-        ``parallel``: every ready node at once, each in its own thread (the same loop with one worker per
-        node). A step that returns False (when ``stop_on_failure``) or raises keeps further nodes from starting;
-        the running ones finish, then the first exception, if any, is raised.
-        """
-        workers = max(1, len(nodes)) if self.parallel else 1
-        pending = list(nodes)
-        done: set[str] = set()
-        running: dict[Future[bool], str] = {}
-        stopped = False
-        error: BaseException | None = None
-        executor: Executor = (
-            ThreadPoolExecutor(workers, thread_name_prefix="stack-resource") if self.parallel else _InlineExecutor()
-        )
-        with executor:
-            while True:
-                for node in [n for n in pending if not stopped and after.get(n, set()) <= done]:
-                    if len(running) >= workers:
-                        break
-                    pending.remove(node)
-                    running[executor.submit(step, node)] = node
-                if not running:
-                    break
-                finished, _ = wait(running, return_when=FIRST_COMPLETED)
-                for future in sorted(finished, key=lambda f: nodes.index(running[f])):
-                    done.add(running.pop(future))
-                    try:
-                        ok = future.result()
-                    except BaseException as exc:  # noqa: BLE001 - raised below, once the running steps are done
-                        error, ok = error or exc, False
-                        stopped = True
-                    stopped = stopped or (stop_on_failure and not ok)
-        if error is not None:
-            raise error
-        if pending and not stopped:
-            raise RuntimeError(f"resources that can never be ready (circular dependency?): {pending}")
 
     def _failed(self, failures: list[str], failure: str) -> bool:
         """Record ``failure`` for the stack status reason; False, to stop the scheduling."""
@@ -913,7 +801,11 @@ class StackDriver:
                 rec.polls += 1
             answers = self.server.answers(request_id)
         rec.answers = answers
-        self._check_invocations(rec, label)
+        violations, warnings = check_invocations(rec, label, self.server.secrets())
+        for message in violations:
+            self._violation(message)
+        for message in warnings:
+            self._warning(message)
         if not answers:
             pending = self._poll_targets(request_id)
             why = (
@@ -930,9 +822,10 @@ class StackDriver:
                 "CloudFormation did not receive a response from your Custom Resource. "
                 "Please check your custom resource function's logs."
             )
-            rec.physical_id = physical_id or self._made_up_physical_id(logical_id)
+            rec.physical_id = physical_id or made_up_physical_id(self.stack_name, logical_id)
         else:
-            self._evaluate_answers(rec, label, physical_id)
+            for message in judge_answers(rec, label, physical_id, self.stack_name):
+                self._violation(message)
             leftover = self._poll_targets(request_id)
             if leftover:
                 names = sorted({str(rule.get("Name", "?")) for rule, _ in leftover})
@@ -975,98 +868,6 @@ class StackDriver:
                 return fn
         self._warning(f"polling target {arn!r} is not a registered function; invoking the ServiceToken's")
         return default
-
-    def _check_invocations(self, rec: RequestRecord, label: str) -> None:
-        secrets_ = [s for s in self.server.secrets() if s]
-        for inv in rec.invocations:
-            if any(s in inv.logs for s in secrets_):
-                self._violation(f"{label}: a ResponseURL signature appears in the function's logs")
-                break
-        for inv in rec.invocations:
-            if inv.timed_out:
-                self._warning(f"{label}: invocation {inv.request_id} timed out")
-            elif inv.error:
-                self._warning(
-                    f"{label}: invocation {inv.request_id} raised {inv.error.get('errorType')}: "
-                    f"{inv.error.get('errorMessage')}"
-                )
-
-    def _evaluate_answers(self, rec: RequestRecord, label: str, request_physical_id: str | None) -> None:
-        event = rec.event
-        first = rec.answers[0]
-        for other in rec.answers[1:]:
-            same = (
-                (other.get("body") == first.get("body"))
-                if first.get("body") is not None
-                else other.get("raw") == first.get("raw")
-            )
-            if not same:
-                self._violation(
-                    f"{label}: {len(rec.answers)} answers that differ: {first.get('raw')!r} vs {other.get('raw')!r}"
-                )
-                break
-        problems: list[str] = []  # make CloudFormation fail the resource
-        notes: list[str] = []  # protocol violations CloudFormation would let pass
-        for answer in rec.answers:
-            problems.extend(answer.get("violations") or [])
-        body = first.get("body")
-        if isinstance(body, Mapping):
-            status = body.get("Status")
-            if status not in ("SUCCESS", "FAILED"):
-                problems.append(f"Status must be SUCCESS or FAILED, got {status!r}")
-            reason = body.get("Reason")
-            if status == "FAILED" and (not isinstance(reason, str) or not reason.strip()):
-                notes.append("FAILED answer without a Reason")
-            pid = body.get("PhysicalResourceId")
-            if not isinstance(pid, str) or not pid:
-                problems.append(f"Invalid PhysicalResourceId {pid!r}: must be a non-empty string")
-            elif len(pid.encode()) > MAX_PHYSICAL_ID_BYTES:
-                problems.append(f"PhysicalResourceId is {len(pid.encode())} bytes, over 1 KB")
-            for key in ("StackId", "RequestId", "LogicalResourceId"):
-                if body.get(key) != event[key]:
-                    problems.append(f"{key} {body.get(key)!r} does not echo the request's {event[key]!r}")
-            data = body.get("Data")
-            if data is not None and not isinstance(data, Mapping):
-                problems.append(f"Data must be a JSON object, got {type(data).__name__}")
-            if "NoEcho" in body and not isinstance(body["NoEcho"], bool):
-                notes.append(f"NoEcho must be a boolean, got {body['NoEcho']!r}")
-            if (
-                rec.request_type == "Delete"
-                and isinstance(pid, str)
-                and pid
-                and request_physical_id is not None
-                and pid != request_physical_id
-            ):
-                notes.append(f"Delete answered PhysicalResourceId {pid!r}, the request's was {request_physical_id!r}")
-        for problem in dict.fromkeys(problems + notes):
-            self._violation(f"{label}: {problem}")
-        rec.answered = True
-        if problems or not isinstance(body, Mapping):
-            rec.status = "FAILED"
-            rec.reason = "; ".join(dict.fromkeys(problems)) or "unusable answer"
-            if any("bytes, over the 4096-byte limit" in p for p in problems):
-                rec.reason = "Response object is too long."
-            answered_pid = body.get("PhysicalResourceId") if isinstance(body, Mapping) else None
-            if request_physical_id is not None:
-                rec.physical_id = request_physical_id
-            elif isinstance(answered_pid, str) and answered_pid:
-                rec.physical_id = answered_pid
-            else:  # CloudFormation makes one up and still sends the rollback Delete with it
-                rec.physical_id = self._made_up_physical_id(rec.logical_id)
-            return
-        rec.status = str(body["Status"])
-        rec.reason = str(body.get("Reason") or "")
-        rec.physical_id = str(body["PhysicalResourceId"])
-        rec.data = dict(body.get("Data") or {})
-        rec.no_echo = bool(body.get("NoEcho") is True)
-        if rec.status == "FAILED" and request_physical_id is not None:
-            rec.physical_id = request_physical_id  # a failed Update/Delete leaves the resource as it was
-        if rec.request_type == "Delete" and request_physical_id is not None:
-            rec.physical_id = request_physical_id
-
-    def _made_up_physical_id(self, logical_id: str) -> str:
-        suffix = "".join(secrets.choice(string.ascii_uppercase + string.digits) for _ in range(12))
-        return f"{self.stack_name}-{logical_id}-{suffix}"
 
     # ============================================================================================
     # Template plumbing
@@ -1260,71 +1061,12 @@ class StackDriver:
         )
 
     def _record_request(self, rec: RequestRecord, started: float) -> None:
-        data = {k: "*****" for k in rec.data} if rec.no_echo else dict(rec.data)
-        self._append(
-            lambda t: TimelineRecord(
-                t=t,
-                operation=rec.operation,
-                phase=rec.phase,
-                request_type=rec.request_type,
-                logical_id=rec.logical_id,
-                physical_id=rec.physical_id,
-                status=rec.status,
-                reason=rec.reason,
-                data=data,
-                duration_s=round(time.monotonic() - started, 3),
-                invocations=len(rec.invocations),
-                polls=rec.polls,
-                request_id=rec.request_id,
-            )
-        )
+        duration_s = round(time.monotonic() - started, 3)
+        self._append(lambda t: TimelineRecord.of_request(rec, t, duration_s))
 
     def format_timeline(self, *, width: int = 40) -> str:
         """The timeline as a text table (for ``make demo``)."""
-        header = (
-            "t(s)",
-            "operation",
-            "phase",
-            "request",
-            "logical id",
-            "physical id",
-            "status",
-            "inv",
-            "polls",
-            "dur(s)",
-            "reason / data",
-        )
-        rows: list[tuple[str, ...]] = [header]
-        for r in self.timeline:
-            is_stack = r.request_type == "" and r.physical_id.startswith("arn:aws:cloudformation:")
-            extra = r.reason or (json.dumps(r.data, sort_keys=True) if r.data else "")
-            rows.append(
-                (
-                    f"{r.t:.2f}",
-                    r.operation,
-                    "" if is_stack else r.phase,
-                    r.request_type or ("STACK" if is_stack else "-"),
-                    r.logical_id,
-                    "" if is_stack else _clip(r.physical_id, width),
-                    r.status,
-                    str(r.invocations) if r.request_type else "",
-                    str(r.polls) if r.request_type else "",
-                    f"{r.duration_s:.2f}" if r.request_type else "",
-                    _clip(extra, 2 * width),
-                )
-            )
-        widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
-        lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows]
-        lines.insert(1, "  ".join("-" * w for w in widths))
-        if self.violations:
-            lines.append("")
-            lines.append(f"protocol violations ({len(self.violations)}):")
-            lines.extend(f"  - {v}" for v in self.violations)
-        return "\n".join(lines)
-
-
-def _clip(text: str, width: int) -> str:
-    return text if len(text) <= width else text[: width - 1] + "…"
+        return format_timeline(self.timeline, self.violations, width=width)
 
 
 def _retention(
@@ -1346,39 +1088,3 @@ def _service_timeout(properties: Mapping[str, Any]) -> int:
         return int(str(properties.get("ServiceTimeout", DEFAULT_SERVICE_TIMEOUT_S)))
     except ValueError:
         return DEFAULT_SERVICE_TIMEOUT_S
-
-
-def _prerequisites(graph: Mapping[str, set[str]], nodes: Sequence[str]) -> dict[str, set[str]]:
-    """For each of ``nodes``, the other ``nodes`` it depends on, directly or through nodes left out."""
-    chosen = set(nodes)
-    return {node: (_closure(graph, node) & chosen) - {node} for node in nodes}
-
-
-def _dependents(graph: Mapping[str, set[str]], nodes: Sequence[str]) -> dict[str, set[str]]:
-    """For each of ``nodes``, the other ``nodes`` that depend on it: what must be deleted before it."""
-    before = _prerequisites(graph, nodes)
-    return {node: {other for other in nodes if node in before[other]} for node in nodes}
-
-
-class _InlineExecutor(Executor):
-    """Runs each call when it is submitted, in the caller's thread: the scheduler's sequential mode."""
-
-    def submit(self, fn: Callable[_P, _T], /, *args: _P.args, **kwargs: _P.kwargs) -> Future[_T]:
-        future: Future[_T] = Future()
-        try:
-            future.set_result(fn(*args, **kwargs))
-        except BaseException as exc:  # noqa: BLE001 - handed to the scheduler, which raises it
-            future.set_exception(exc)
-        return future
-
-
-def _closure(graph: Mapping[str, set[str]], start: str) -> set[str]:
-    """Everything ``start`` depends on, transitively."""
-    seen: set[str] = set()
-    todo = list(graph.get(start, set()))
-    while todo:
-        node = todo.pop()
-        if node not in seen:
-            seen.add(node)
-            todo.extend(graph.get(node, set()))
-    return seen

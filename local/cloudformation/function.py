@@ -21,8 +21,6 @@ from typing import Any, Final
 
 from .server import LOCAL_RESPONSE_HOSTS
 
-__all__ = ["DUMMY_CREDENTIALS", "Invocation", "LambdaFunction"]
-
 INVOKE_SCRIPT: Final = Path(__file__).resolve().parent.parent / "invoke.py"
 DUMMY_CREDENTIALS: Final = {
     "AWS_ACCESS_KEY_ID": "AKIALOCALTESTING0000",

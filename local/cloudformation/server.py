@@ -40,8 +40,6 @@ from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 import trustme
 
-__all__ = ["LOCAL_RESPONSE_HOSTS", "MAX_RESPONSE_BYTES", "FaultKind", "ResponseServer"]
-
 # The hosts of the server's URLs, as the provider's ALLOWED_RESPONSE_HOSTS: it answers nowhere else.
 LOCAL_RESPONSE_HOSTS: Final = "localhost,127.0.0.1"
 MAX_RESPONSE_BYTES: Final = 4096
