@@ -285,35 +285,8 @@ class StackDriver:
         tmpl, params = self._prepare(stack, template, parameters)
         self.stack = stack
         stack.template, stack.parameters = tmpl, params
-        self._operation = "CreateStack"
-        self._set_status(stack, "CREATE_IN_PROGRESS")
-        resolver, order, graph = self._plan(stack, tmpl, params)
-        created: set[str] = set()
-        failures: list[str] = []
-
-        def create(lid: str) -> bool:
-            definition = tmpl["Resources"][lid]
-            rtype = str(definition.get("Type", ""))
-            if not self._plays(rtype):
-                self._note_ignored(stack, lid, rtype)
-                return True
-            try:
-                props = self._properties(resolver, definition, rtype)
-            except TemplateError as exc:
-                self._note(stack.status, "Create", lid, "", "FAILED", str(exc))
-                return self._failed(failures, f"{lid}: {exc}")
-            rec = self._request(stack, "Create", lid, rtype, props)
-            with self._lock:
-                if rec.invoked:
-                    status = "CREATE_COMPLETE" if rec.status == "SUCCESS" else "CREATE_FAILED"
-                    stack.resources[lid] = StackResource(
-                        lid, rtype, rec.physical_id, props, rec.data, rec.no_echo, status
-                    )
-                    created.add(lid)
-            return rec.status == "SUCCESS" or self._failed(failures, f"{lid}: {rec.reason}")
-
-        schedule(order, prerequisites(graph, order), create, parallel=self.parallel)
-        failure = ", ".join(failures) or self._resolve_outputs(stack, resolver, tmpl)
+        changes, failure, order, graph = self._apply(stack, "CreateStack", tmpl, params)
+        created = {change.logical_id for change in changes}  # every change of a new stack is a create
         if not failure:
             self._set_status(stack, "CREATE_COMPLETE")
             return stack
@@ -348,80 +321,7 @@ class StackDriver:
         old_template, old_params = stack.template, stack.parameters
         old_graph = self._graph(old_template, self._conditions_of(stack, old_template, old_params))
         old_order = topological_order(old_graph)
-        self._operation = "UpdateStack"
-        self._set_status(stack, "UPDATE_IN_PROGRESS")
-        resolver, order, graph = self._plan(stack, tmpl, params)
-        changes: list[_Change] = []
-        failures: list[str] = []
-
-        def update(lid: str) -> bool:
-            definition = tmpl["Resources"][lid]
-            rtype = str(definition.get("Type", ""))
-            if not self._plays(rtype):
-                self._note_ignored(stack, lid, rtype)
-                return True
-            current = stack.resources.get(lid)
-            try:
-                props = self._properties(resolver, definition, rtype)
-            except TemplateError as exc:
-                self._note(
-                    stack.status,
-                    "Update" if current else "Create",
-                    lid,
-                    current.physical_id if current else "",
-                    "FAILED",
-                    str(exc),
-                )
-                return self._failed(failures, f"{lid}: {exc}")
-            if current is None:
-                rec = self._request(stack, "Create", lid, rtype, props)
-                with self._lock:
-                    if rec.invoked:
-                        res = StackResource(
-                            lid, rtype, rec.physical_id, props, rec.data, rec.no_echo, "CREATE_COMPLETE"
-                        )
-                        stack.resources[lid] = res
-                        changes.append(_Change("create", lid, None, res, failed=rec.status != "SUCCESS"))
-                return rec.status == "SUCCESS" or self._failed(failures, f"{lid}: {rec.reason}")
-            if current.resource_type != rtype:
-                failure = f"{lid}: Update of resource type is not permitted"
-                self._note(stack.status, "Update", lid, current.physical_id, "FAILED", failure)
-                return self._failed(failures, failure)
-            if props == current.properties:
-                return True
-            if not is_custom_resource(rtype):
-                return self._update_native(stack, current, props, changes, failures)
-            if props.get("ServiceToken") != current.properties.get("ServiceToken"):
-                self._note(
-                    stack.status,
-                    "Update",
-                    lid,
-                    current.physical_id,
-                    "FAILED",
-                    "Modifying service token is not allowed.",
-                )
-                with self._lock:
-                    changes.append(_Change("update", lid, copy.deepcopy(current), None, failed=True))
-                return self._failed(failures, f"{lid}: Modifying service token is not allowed.")
-            old = copy.deepcopy(current)
-            rec = self._request(
-                stack, "Update", lid, rtype, props, old_properties=current.properties, physical_id=current.physical_id
-            )
-            with self._lock:
-                if rec.status != "SUCCESS":
-                    current.status = "UPDATE_FAILED"
-                    new = StackResource(lid, rtype, current.physical_id, props, {}, False, "UPDATE_FAILED")
-                    changes.append(_Change("update", lid, old, new, failed=True))
-                    failures.append(f"{lid}: {rec.reason}")
-                    return False
-                new = StackResource(lid, rtype, rec.physical_id, props, rec.data, rec.no_echo, "UPDATE_COMPLETE")
-                stack.resources[lid] = new
-                changes.append(_Change("replace" if rec.physical_id != old.physical_id else "update", lid, old, new))
-            return True
-
-        schedule(order, prerequisites(graph, order), update, parallel=self.parallel)
-        changes.sort(key=lambda change: order.index(change.logical_id))  # completion order -> dependency order
-        failure = ", ".join(failures) or self._resolve_outputs(stack, resolver, tmpl)
+        changes, failure, order, graph = self._apply(stack, "UpdateStack", tmpl, params)
         if failure:
             return self._rollback_update(stack, changes, graph, failure, old_template, old_params, tmpl)
 
@@ -501,6 +401,88 @@ class StackDriver:
             stack.outputs, stack.exports = {}, {}
             self._set_status(stack, "DELETE_COMPLETE")
         return stack
+
+    def _apply(
+        self, stack: Stack, operation: str, tmpl: dict[str, Any], params: dict[str, Any]
+    ) -> tuple[list[_Change], str, list[str], dict[str, set[str]]]:
+        """The forward walk of create and update: Create each new resource, Update each changed one, in order.
+
+        Returns the changes in dependency order, what failed ("" when nothing did, outputs included), the order
+        and the dependency graph of ``tmpl``.
+        """
+        self._operation = operation
+        self._set_status(stack, "CREATE_IN_PROGRESS" if operation == "CreateStack" else "UPDATE_IN_PROGRESS")
+        resolver, order, graph = self._plan(stack, tmpl, params)
+        changes: list[_Change] = []
+        failures: list[str] = []
+
+        def change(lid: str) -> bool:
+            definition = tmpl["Resources"][lid]
+            rtype = str(definition.get("Type", ""))
+            if not self._plays(rtype):
+                self._note_ignored(stack, lid, rtype)
+                return True
+            current = stack.resources.get(lid)
+            try:
+                props = self._properties(resolver, definition, rtype)
+            except TemplateError as exc:
+                self._note(
+                    stack.status,
+                    "Update" if current else "Create",
+                    lid,
+                    current.physical_id if current else "",
+                    "FAILED",
+                    str(exc),
+                )
+                return self._failed(failures, f"{lid}: {exc}")
+            if current is None:
+                rec = self._request(stack, "Create", lid, rtype, props)
+                with self._lock:
+                    if rec.invoked:
+                        status = "CREATE_COMPLETE" if rec.status == "SUCCESS" else "CREATE_FAILED"
+                        res = StackResource(lid, rtype, rec.physical_id, props, rec.data, rec.no_echo, status)
+                        stack.resources[lid] = res
+                        changes.append(_Change("create", lid, None, res, failed=rec.status != "SUCCESS"))
+                return rec.status == "SUCCESS" or self._failed(failures, f"{lid}: {rec.reason}")
+            if current.resource_type != rtype:
+                failure = f"{lid}: Update of resource type is not permitted"
+                self._note(stack.status, "Update", lid, current.physical_id, "FAILED", failure)
+                return self._failed(failures, failure)
+            if props == current.properties:
+                return True
+            if not is_custom_resource(rtype):
+                return self._update_native(stack, current, props, changes, failures)
+            if props.get("ServiceToken") != current.properties.get("ServiceToken"):
+                self._note(
+                    stack.status,
+                    "Update",
+                    lid,
+                    current.physical_id,
+                    "FAILED",
+                    "Modifying service token is not allowed.",
+                )
+                with self._lock:
+                    changes.append(_Change("update", lid, copy.deepcopy(current), None, failed=True))
+                return self._failed(failures, f"{lid}: Modifying service token is not allowed.")
+            old = copy.deepcopy(current)
+            rec = self._request(
+                stack, "Update", lid, rtype, props, old_properties=current.properties, physical_id=current.physical_id
+            )
+            with self._lock:
+                if rec.status != "SUCCESS":
+                    current.status = "UPDATE_FAILED"
+                    new = StackResource(lid, rtype, current.physical_id, props, {}, False, "UPDATE_FAILED")
+                    changes.append(_Change("update", lid, old, new, failed=True))
+                    failures.append(f"{lid}: {rec.reason}")
+                    return False
+                new = StackResource(lid, rtype, rec.physical_id, props, rec.data, rec.no_echo, "UPDATE_COMPLETE")
+                stack.resources[lid] = new
+                changes.append(_Change("replace" if rec.physical_id != old.physical_id else "update", lid, old, new))
+            return True
+
+        schedule(order, prerequisites(graph, order), change, parallel=self.parallel)
+        changes.sort(key=lambda c: order.index(c.logical_id))  # completion order -> dependency order
+        return changes, ", ".join(failures) or self._resolve_outputs(stack, resolver, tmpl), order, graph
 
     # ============================================================================================
     # Update rollback
