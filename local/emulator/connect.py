@@ -244,7 +244,6 @@ class ConnectBackend:
             "GetTrafficDistribution",
             "TagResource",
             "UntagResource",
-            "ListTagsForResource",
             "ReplicateInstance",
             "DescribeInstance",
             "DeleteInstance",
@@ -304,7 +303,6 @@ class ConnectBackend:
             "GetTrafficDistribution": self._get_distribution,
             "TagResource": self._tag,
             "UntagResource": self._untag,
-            "ListTagsForResource": self._list_tags,
             "ReplicateInstance": self._replicate_instance,
             "DescribeInstance": self._describe_instance,
             "DeleteInstance": self._delete_instance,
@@ -837,10 +835,6 @@ class ConnectBackend:
         for key in params["tagKeys"]:
             group.tags.pop(key, None)
         return {}
-
-    def _list_tags(self, params: dict[str, Any], region: str, now: float) -> dict[str, Any]:
-        group = self._group_for_tags(params["resourceArn"], region, now)
-        return {"tags": dict(group.tags)}
 
     # -- instances and replicas ----------------------------------------------------------
     def _replica_alias(self, instance: Instance, given: str | None) -> str:

@@ -412,7 +412,7 @@ class Emulator:
     def set_visibility_lag(self, seconds: float, replica_extra: float = 0.0) -> None:
         """Eventual consistency after CreateTrafficDistributionGroup (unverified: AWS
         documents no figure). For ``seconds`` after a Create, every call naming the new
-        group (Describe, Get/UpdateTrafficDistribution, Delete, Tag/Untag/ListTags) answers
+        group (Describe, Get/UpdateTrafficDistribution, Delete, Tag/Untag) answers
         as for an unknown group in its home Region; elsewhere (the replica Region, by ARN)
         for ``seconds + replica_extra``. The group's lifecycle runs on regardless, and a
         Create repeating its ClientToken still returns it. :meth:`group` and :meth:`groups`

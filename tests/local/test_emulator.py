@@ -501,9 +501,8 @@ def test_visibility_lag_hides_a_new_group_from_api_calls(frozen: tuple[Emulator,
         lambda c, ref: c.delete_traffic_distribution_group(TrafficDistributionGroupId=ref),
         lambda c, ref: c.tag_resource(resourceArn=ref, tags={"a": "b"}),
         lambda c, ref: c.untag_resource(resourceArn=ref, tagKeys=["a"]),
-        lambda c, ref: c.list_tags_for_resource(resourceArn=ref),
     ]
-    assert [outcome(functools.partial(call, home, arn)) for call in naming] == [("ResourceNotFoundException", 404)] * 7
+    assert [outcome(functools.partial(call, home, arn)) for call in naming] == [("ResourceNotFoundException", 404)] * 6
     assert outcome(lambda: naming[0](home, created["Id"]))[0] == "ResourceNotFoundException"
     assert create(home, instance, "lagging", ClientToken="t-1")["Id"] == created["Id"]  # idempotency unaffected
     assert emu.group(arn)["Status"] == "CREATION_IN_PROGRESS"  # inspection unaffected
@@ -841,16 +840,16 @@ def test_tagging(emu: Emulator, connect: Any, client: ClientFactory, instance: s
     arn = create(connect, instance, Tags={"a": "1"})["Arn"]
     connect.tag_resource(resourceArn=arn, tags={"b": "2", "a": "one"})
     connect.untag_resource(resourceArn=arn, tagKeys=["b", "never-there"])
-    assert connect.list_tags_for_resource(resourceArn=arn)["tags"] == {"a": "one"}
+    assert emu.group(arn)["Tags"] == {"a": "one"}
     assert emu.calls("UntagResource")[0]["params"] == {"resourceArn": arn, "tagKeys": ["b", "never-there"]}
     with pytest.raises(ClientError) as excinfo:
         connect.tag_resource(resourceArn=arn, tags={f"k{i}": "v" for i in range(50)})
     assert error_of(excinfo)[:2] == ("InvalidParameterException", 400)
     with pytest.raises(ClientError) as excinfo:
-        client("connect", REPLICA).list_tags_for_resource(resourceArn=arn)
+        client("connect", REPLICA).tag_resource(resourceArn=arn, tags={"c": "3"})
     assert error_of(excinfo)[:2] == ("ResourceNotFoundException", 404)
     with pytest.raises(ClientError) as excinfo:
-        connect.list_tags_for_resource(resourceArn=arn.replace(arn.rsplit("/", 1)[1], str(uuid.uuid4())))
+        connect.untag_resource(resourceArn=arn.replace(arn.rsplit("/", 1)[1], str(uuid.uuid4())), tagKeys=["a"])
     assert error_of(excinfo)[:2] == ("ResourceNotFoundException", 404)
 
 
@@ -882,8 +881,8 @@ def test_list_paginates_and_filters(emu: Emulator, connect: Any, instance: str) 
     [
         ("connect", "ListTrafficDistributionGroups", "throttle", "ThrottlingException", 429),
         ("connect", "ListTrafficDistributionGroups", "5xx", "InternalServiceException", 500),
-        ("events", "DescribeRule", "throttle", "ThrottlingException", 400),
-        ("events", "DescribeRule", "5xx", "InternalException", 500),
+        ("events", "RemoveTargets", "throttle", "ThrottlingException", 400),
+        ("events", "RemoveTargets", "5xx", "InternalException", 500),
         ("lambda", "RemovePermission", "throttle", "TooManyRequestsException", 429),
         ("lambda", "RemovePermission", "5xx", "ServiceException", 500),
     ],
@@ -894,7 +893,7 @@ def test_injected_errors(
 ) -> None:
     calls: dict[str, Callable[[], Any]] = {
         "connect": lambda: client("connect").list_traffic_distribution_groups(),
-        "events": lambda: client("events").describe_rule(Name="nope"),
+        "events": lambda: client("events").remove_targets(Rule="nope", Ids=["1"]),
         "lambda": lambda: client("lambda").remove_permission(FunctionName="fn", StatementId="nope"),
     }
     real_answer = {"connect": "ok", "events": "ResourceNotFoundException", "lambda": "ResourceNotFoundException"}
@@ -912,7 +911,8 @@ def test_regional_outage_answers_503(emu: Emulator, client: ClientFactory, insta
         replica.list_traffic_distribution_groups()
     assert error_of(excinfo)[:2] == ("ServiceUnavailable", 503)
     assert outcome(lambda: client("connect").list_traffic_distribution_groups()) == ("ok", 200)  # home Region up
-    assert outcome(lambda: client("events", REPLICA).describe_rule(Name="r"))[0] == "ResourceNotFoundException"
+    events_up = outcome(lambda: client("events", REPLICA).remove_targets(Rule="r", Ids=["1"]))
+    assert events_up[0] == "ResourceNotFoundException"  # only Connect is out
     seen = [(c["region"], c["status"], c["error"], c["fault"]) for c in emu.calls(service="connect")]
     # botocore retried the 503 as a transient 5xx.
     assert seen == [(REPLICA, 503, "ServiceUnavailable", "outage")] * 2 + [(HOME, 200, None, None)]
@@ -949,7 +949,7 @@ def test_token_bucket_throttle_per_service_and_region(frozen: tuple[Emulator, Fa
     ok, throttled = ("ok", 200), ("ThrottlingException", 429)
     assert [outcome(home.list_traffic_distribution_groups) for _ in range(7)] == [ok] * 5 + [throttled] * 2
     assert outcome(replica.list_traffic_distribution_groups) == ok  # a bucket per Region
-    assert outcome(lambda: events.describe_rule(Name="r"))[0] == "ResourceNotFoundException"  # per service
+    assert outcome(lambda: events.remove_targets(Rule="r", Ids=["1"]))[0] == "ResourceNotFoundException"  # per service
     clock.advance(0.5)  # one token back; the throttled calls used none
     assert [outcome(home.list_traffic_distribution_groups) for _ in range(2)] == [ok, throttled]
     clock.advance(60)  # refills up to the burst only
@@ -1013,7 +1013,7 @@ def test_concurrent_modification_faults(emu: Emulator, client: ClientFactory) ->
     )
     assert len(emu.permissions()) == 1
     assert [c["fault"] for c in emu.calls()] == ["concurrent", "concurrent", None, "concurrent"]
-    for operation in ("ListTrafficDistributionGroups", "DescribeRule", "TagResource"):
+    for operation in ("ListTrafficDistributionGroups", "TagResource"):
         with pytest.raises(ValueError):
             emu.inject_fault(operation, "concurrent")
 
@@ -1145,7 +1145,7 @@ def test_eventbridge_rules(emu: Emulator, client: ClientFactory) -> None:
 
     arn = events.put_rule(Name="r", ScheduleExpression="cron(0 12 * * ? *)")["RuleArn"]
     assert events.put_rule(Name="r", ScheduleExpression="rate(1 day)", State="DISABLED")["RuleArn"] == arn
-    described = events.describe_rule(Name="r")
+    (described,) = emu.rules()
     assert (described["Arn"], described["ScheduleExpression"], described["State"]) == (arn, "rate(1 day)", "DISABLED")
     with pytest.raises(ClientError) as excinfo:
         events.put_targets(Rule="missing", Targets=[{"Id": "1", "Arn": "arn:aws:sqs:us-east-1:1:q"}])
@@ -1154,7 +1154,7 @@ def test_eventbridge_rules(emu: Emulator, client: ClientFactory) -> None:
         events.put_targets(Rule="r", Targets=[{"Id": "1", "Arn": "arn:aws:sqs:us-east-1:1:q", "Input": "{not json"}])
     assert error_of(excinfo)[0] == "ValidationException"
     events.put_targets(Rule="r", Targets=[{"Id": "1", "Arn": "arn:aws:sqs:us-east-1:1:q", "Input": "{}"}])
-    assert [t["Id"] for t in events.list_targets_by_rule(Rule="r")["Targets"]] == ["1"]
+    assert [t["Id"] for t in emu.rules()[0]["Targets"]] == ["1"]
     with pytest.raises(ClientError) as excinfo:
         events.delete_rule(Name="r")
     code, _, message = error_of(excinfo)
@@ -1163,7 +1163,7 @@ def test_eventbridge_rules(emu: Emulator, client: ClientFactory) -> None:
     events.delete_rule(Name="r")
     events.delete_rule(Name="r")  # deleting what is gone succeeds, as on AWS
     with pytest.raises(ClientError) as excinfo:
-        events.describe_rule(Name="r")
+        events.put_targets(Rule="r", Targets=[{"Id": "1", "Arn": "arn:aws:sqs:us-east-1:1:q"}])
     assert error_of(excinfo)[0] == "ResourceNotFoundException"
     assert emu.rules() == []
 
@@ -1179,14 +1179,14 @@ def test_eventbridge_partial_failures(emu: Emulator, client: ClientFactory) -> N
     (failed,) = response["FailedEntries"]
     assert (failed["TargetId"], failed["ErrorCode"]) == ("1", "ConcurrentModificationException")
     assert failed["ErrorMessage"]
-    assert events.list_targets_by_rule(Rule="r")["Targets"] == []  # the failed entry was not applied
+    assert emu.rules()[0]["Targets"] == []  # the failed entry was not applied
     assert events.put_targets(Rule="r", Targets=[target])["FailedEntryCount"] == 0
     emu.fail_targets("RemoveTargets", count=2)
     for _ in range(2):
         response = events.remove_targets(Rule="r", Ids=["1"])
         assert response["FailedEntryCount"] == 1
         assert response["FailedEntries"][0]["ErrorCode"] == "InternalException"
-    assert [t["Id"] for t in events.list_targets_by_rule(Rule="r")["Targets"]] == ["1"]
+    assert [t["Id"] for t in emu.rules()[0]["Targets"]] == ["1"]
     assert events.remove_targets(Rule="r", Ids=["1"])["FailedEntryCount"] == 0
     assert emu.rules()[0]["Targets"] == []
     with pytest.raises(ValueError):
