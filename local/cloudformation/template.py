@@ -50,19 +50,6 @@ class _NoValue:
 
 NO_VALUE: Final = _NoValue()
 
-PSEUDO_PARAMETERS: Final = frozenset(
-    {
-        "AWS::AccountId",
-        "AWS::NoValue",
-        "AWS::NotificationARNs",
-        "AWS::Partition",
-        "AWS::Region",
-        "AWS::StackId",
-        "AWS::StackName",
-        "AWS::URLSuffix",
-    }
-)
-
 # --------------------------------------------------------------------------------------------------
 # YAML
 
