@@ -262,19 +262,9 @@ class ConnectBackend:
         *,
         delays: Delays,
         group_quota: int,
-        delete_not_found_code: str,
-        delete_wrong_region_code: str,
-        associate_conflict_code: str = "ResourceConflictException",
-        disassociate_not_found_code: str = "ResourceNotFoundException",
-        replicate_requires_saml: bool = False,
     ) -> None:
         self.account_id = account_id
         self.group_quota = group_quota
-        self.delete_not_found_code = delete_not_found_code
-        self.delete_wrong_region_code = delete_wrong_region_code
-        self.associate_conflict_code = associate_conflict_code
-        self.disassociate_not_found_code = disassociate_not_found_code
-        self.replicate_requires_saml = replicate_requires_saml
         # Seconds after a Create before calls see the group: (home Region, other Regions).
         self.visibility_lag = (0.0, 0.0)
         self.not_ready = 0  # how many more Creates answer ResourceNotReadyException
@@ -326,7 +316,6 @@ class ConnectBackend:
         replica_region: str | None,
         alias: str | None,
         now: float,
-        identity_management: str = "CONNECT_MANAGED",
         default_group_id: str | None = None,
     ) -> Instance:
         instance_id = instance_id or str(uuid.uuid4())
@@ -336,8 +325,6 @@ class ConnectBackend:
             raise ValueError(f"instance {instance_id} already exists")
         if replica_region == home_region:
             raise ValueError("replica_region must differ from home_region")
-        if identity_management not in ("SAML", "CONNECT_MANAGED", "EXISTING_DIRECTORY"):
-            raise ValueError(f"unknown identity_management {identity_management!r}")
         if default_group_id in self.groups:
             raise ValueError(f"group {default_group_id} already exists")
         instance = Instance(
@@ -346,7 +333,6 @@ class ConnectBackend:
             alias=alias or f"instance-{instance_id[:8]}",
             home_region=home_region,
             created_at=now,
-            identity_management=identity_management,
         )
         self.instances[instance_id] = instance
         if replica_region:
@@ -568,7 +554,7 @@ class ConnectBackend:
             return None
         return instance
 
-    def _group(self, ref: str, region: str, now: float, *, not_found: str = "ResourceNotFoundException") -> Group:
+    def _group(self, ref: str, region: str, now: float) -> Group:
         """Resolve a ``TrafficDistributionGroupIdOrArn`` the way Connect documents it: the ARN
         works from any Region, the bare id only in the Region where the group was created;
         a group still within its visibility lag is unknown."""
@@ -578,7 +564,7 @@ class ConnectBackend:
             if not visible or not group.visible(region, now) or group.status(now) == DELETED:
                 group = None
         if group is None:
-            raise ApiError(not_found, f"Traffic distribution group {ref} not found")
+            raise ApiError("ResourceNotFoundException", f"Traffic distribution group {ref} not found")
         return group
 
     def _group_for_tags(self, arn: str, region: str, now: float) -> Group:
@@ -686,14 +672,13 @@ class ConnectBackend:
         return {"TrafficDistributionGroup": body}
 
     def _delete(self, params: dict[str, Any], region: str, now: float) -> dict[str, Any]:
-        # The model lists no ResourceNotFoundException for this operation; which code AWS
-        # sends for an unknown group is a knob (``delete_not_found_code``).
-        group = self._group(params["TrafficDistributionGroupId"], region, now, not_found=self.delete_not_found_code)
+        # The model lists no ResourceNotFoundException for this operation (unverified which code AWS sends).
+        group = self._group(params["TrafficDistributionGroupId"], region, now)
         if region != group.instance.home_region:
             # "This API can be called only in the Region where the traffic distribution group
-            # is created" (API reference); the error code is a knob, AWS does not document it.
+            # is created" (API reference); the error code is unverified, AWS does not document it.
             raise ApiError(
-                self.delete_wrong_region_code,
+                "InvalidRequestException",
                 f"Traffic distribution group {group.arn} can be deleted only in {group.instance.home_region}, "
                 f"not in {region}",
             )
@@ -913,12 +898,6 @@ class ConnectBackend:
                 f"Instance {instance.id} was already replicated to {current.region} "
                 f"({current.status(now)}) by a different ReplicateInstance call",
             )
-        if self.replicate_requires_saml and instance.identity_management != "SAML":
-            raise ApiError(
-                "InvalidRequestException",
-                f"Instance {instance.id} does not have SAML enabled "
-                f"(IdentityManagementType {instance.identity_management})",
-            )
         alias = self._replica_alias(instance, params.get("ReplicaAlias"))
         if alias.lower() in self._aliases_in_use(now):
             raise ApiError("ResourceConflictException", f"The alias {alias} is already in use")
@@ -1124,7 +1103,7 @@ class ConnectBackend:
         group, user_id = self._user_group(params, region, now)
         if user_id in group.users:
             raise ApiError(
-                self.associate_conflict_code,
+                "ResourceConflictException",
                 f"User {user_id} is already associated with traffic distribution group {group.id}",
             )
         group.users.append(user_id)
@@ -1134,7 +1113,7 @@ class ConnectBackend:
         group, user_id = self._user_group(params, region, now)
         if user_id not in group.users:
             raise ApiError(
-                self.disassociate_not_found_code,
+                "ResourceNotFoundException",
                 f"User {user_id} is not associated with traffic distribution group {group.id}",
             )
         group.users.remove(user_id)
