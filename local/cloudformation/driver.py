@@ -641,27 +641,11 @@ class StackDriver:
         """Whether requests are made for this type: custom resources, and the native ones the driver plays."""
         return is_custom_resource(resource_type) or (self.native is not None and self.native.plays(resource_type))
 
-    def _native_request(
-        self,
-        stack: Stack,
-        request_type: str,
-        logical_id: str,
-        resource_type: str,
-        properties: dict[str, Any],
-        *,
-        physical_id: str | None = None,
-    ) -> RequestRecord:
-        """Run the native handler for ``request_type`` (Create or Delete) against the emulator."""
+    def _native_request(self, stack: Stack, event: dict[str, Any]) -> RequestRecord:
+        """Run the native handler for the event's RequestType (Create or Delete) against the emulator."""
         assert self.native is not None
-        event: dict[str, Any] = {
-            "RequestType": request_type,
-            "RequestId": str(uuid.uuid4()),
-            "LogicalResourceId": logical_id,
-            "ResourceType": resource_type,
-            "ResourceProperties": copy.deepcopy(properties),
-        }
-        if physical_id is not None:
-            event["PhysicalResourceId"] = physical_id
+        request_type, resource_type = event["RequestType"], event["ResourceType"]
+        properties, physical_id = event["ResourceProperties"], event.get("PhysicalResourceId")
         rec = RequestRecord(self._operation, stack.status, event)
         started = time.monotonic()
         try:
@@ -732,27 +716,24 @@ class StackDriver:
         old_properties: dict[str, Any] | None = None,
         physical_id: str | None = None,
     ) -> RequestRecord:
-        if not is_custom_resource(resource_type):
-            return self._native_request(
-                stack, request_type, logical_id, resource_type, properties, physical_id=physical_id
-            )
-        phase = stack.status
         request_id = str(uuid.uuid4())
         event: dict[str, Any] = {
             "RequestType": request_type,
-            "ServiceToken": properties.get("ServiceToken", ""),
-            "ResponseURL": self.server.url_for(request_id, stack.stack_id, logical_id),
-            "StackId": stack.stack_id,
             "RequestId": request_id,
             "LogicalResourceId": logical_id,
             "ResourceType": resource_type,
             "ResourceProperties": copy.deepcopy(properties),
         }
-        if request_type == "Update":
-            event["OldResourceProperties"] = copy.deepcopy(old_properties or {})
         if physical_id is not None:
             event["PhysicalResourceId"] = physical_id
-        rec = RequestRecord(self._operation, phase, event)
+        if not is_custom_resource(resource_type):
+            return self._native_request(stack, event)
+        event["ServiceToken"] = properties.get("ServiceToken", "")
+        event["ResponseURL"] = self.server.url_for(request_id, stack.stack_id, logical_id)
+        event["StackId"] = stack.stack_id
+        if request_type == "Update":
+            event["OldResourceProperties"] = copy.deepcopy(old_properties or {})
+        rec = RequestRecord(self._operation, stack.status, event)
         with self._lock:
             self.requests.append(rec)
         started = time.monotonic()
