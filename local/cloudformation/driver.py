@@ -292,21 +292,18 @@ class StackDriver:
             return stack
         stack.status_reason = f"The following resource(s) failed to create: [{failure}]"
         self._set_status(stack, "ROLLBACK_IN_PROGRESS", stack.status_reason)
-        rollback_failed: list[str] = []
-
-        def roll_back(lid: str) -> bool:
-            res = stack.resources[lid]
-            rec = self._delete(stack, res, retain=_retention(tmpl, lid, "DeletionPolicy", rolling_back_creation=True))
-            with self._lock:
-                if rec.status == "SUCCESS":
-                    del stack.resources[lid]
-                else:
-                    rollback_failed.append(lid)
-                    res.status = "DELETE_FAILED"
-            return rec.status == "SUCCESS"
-
         doomed = [lid for lid in reversed(order) if lid in created]
-        schedule(doomed, dependents(graph, doomed), roll_back, stop_on_failure=False, parallel=self.parallel)
+        rollback_failed = self._delete_each(
+            stack,
+            doomed,
+            graph,
+            lambda lid: (stack.resources[lid], _retention(tmpl, lid, "DeletionPolicy", rolling_back_creation=True)),
+        )
+        for lid in doomed:
+            if lid in rollback_failed:
+                stack.resources[lid].status = "DELETE_FAILED"
+            else:
+                del stack.resources[lid]
         stack.outputs, stack.exports = {}, {}
         self._set_status(stack, "ROLLBACK_FAILED" if rollback_failed else "ROLLBACK_COMPLETE", stack.status_reason)
         return stack
@@ -329,30 +326,22 @@ class StackDriver:
         self._set_status(stack, "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS")
         replaced = {c.logical_id: c.old for c in changes if c.kind == "replace" and c.old is not None}
         removed = [lid for lid in stack.resources if lid not in set(order)]
-        cleanup_failed: list[str] = []
 
-        def clean_up(lid: str) -> bool:
+        def replaced_or_removed(lid: str) -> tuple[StackResource, str | None]:
             old_res = replaced.get(lid)
-            res = old_res if old_res is not None else stack.resources[lid]  # replaced, or removed from the template
-            retain = (
-                _retention(tmpl, lid, "UpdateReplacePolicy")
-                if old_res is not None
-                else _retention(old_template, lid, "DeletionPolicy")
-            )
-            rec = self._delete(stack, res, retain=retain)
-            with self._lock:
-                if rec.status != "SUCCESS":
-                    cleanup_failed.append(f"{lid} ({res.physical_id})")
-                if old_res is None:
-                    del stack.resources[lid]  # removed from the stack either way
-            return rec.status == "SUCCESS"
+            if old_res is not None:
+                return old_res, _retention(tmpl, lid, "UpdateReplacePolicy")
+            return stack.resources[lid], _retention(old_template, lid, "DeletionPolicy")
 
         doomed = [
             lid
             for lid in reversed(old_order + [r for r in removed if r not in old_order])
             if lid in replaced or lid in removed
         ]
-        schedule(doomed, dependents(old_graph, doomed), clean_up, stop_on_failure=False, parallel=self.parallel)
+        failed = self._delete_each(stack, doomed, old_graph, replaced_or_removed)
+        cleanup_failed = [f"{lid} ({replaced_or_removed(lid)[0].physical_id})" for lid in failed]
+        for lid in removed:
+            del stack.resources[lid]  # removed from the stack either way
         reason = "Update successful. One or more resources could not be deleted." if cleanup_failed else ""
         if cleanup_failed:
             self._warning(f"UpdateStack cleanup could not delete: {', '.join(cleanup_failed)}")
@@ -577,27 +566,19 @@ class StackDriver:
             self._set_status(stack, "UPDATE_ROLLBACK_FAILED", stack.status_reason)
             return stack
         self._set_status(stack, "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS")
-        cleanup_failed: list[str] = []
 
-        def clean_up(lid: str) -> bool:
-            res = cleanup[lid]
-            change = by_id[lid]
-            retain = (
-                _retention(old_template, lid, "UpdateReplacePolicy")
-                if change.kind == "update"  # the rollback itself replaced it: the one it left is the old one
-                else _retention(new_template, lid, "DeletionPolicy", rolling_back_creation=True)
-            )
-            rec = self._delete(stack, res, retain=retain)
-            with self._lock:
-                if rec.status != "SUCCESS":
-                    cleanup_failed.append(f"{lid} ({res.physical_id})")
-                current = stack.resources.get(lid)
-                if current is not None and current.physical_id == res.physical_id:
-                    del stack.resources[lid]
-            return rec.status == "SUCCESS"
+        def left_over(lid: str) -> tuple[StackResource, str | None]:
+            if by_id[lid].kind == "update":  # the rollback itself replaced it: the one it left is the old one
+                return cleanup[lid], _retention(old_template, lid, "UpdateReplacePolicy")
+            return cleanup[lid], _retention(new_template, lid, "DeletionPolicy", rolling_back_creation=True)
 
         doomed = [lid for lid in walk_back if lid in cleanup]
-        schedule(doomed, dependents(graph, doomed), clean_up, stop_on_failure=False, parallel=self.parallel)
+        failed = self._delete_each(stack, doomed, graph, left_over)
+        cleanup_failed = [f"{lid} ({cleanup[lid].physical_id})" for lid in failed]
+        for lid in doomed:
+            current = stack.resources.get(lid)
+            if current is not None and current.physical_id == cleanup[lid].physical_id:
+                del stack.resources[lid]
         if cleanup_failed:
             self._warning(f"UpdateStack rollback cleanup could not delete: {', '.join(cleanup_failed)}")
         stack.template, stack.parameters = old_template, old_params
@@ -615,6 +596,28 @@ class StackDriver:
         with self._lock:
             failures.append(failure)
         return False
+
+    def _delete_each(
+        self,
+        stack: Stack,
+        doomed: Sequence[str],
+        graph: Mapping[str, set[str]],
+        target: Callable[[str], tuple[StackResource, str | None]],
+    ) -> list[str]:
+        """Delete ``target(lid)`` (a resource and the policy that retains it) for each of ``doomed``, each once
+        everything that depends on it is done, all of them whatever fails; the ones that failed, in order."""
+        failed: set[str] = set()
+
+        def delete(lid: str) -> bool:
+            res, retain = target(lid)
+            ok = self._delete(stack, res, retain=retain).status == "SUCCESS"
+            if not ok:
+                with self._lock:
+                    failed.add(lid)
+            return ok
+
+        schedule(doomed, dependents(graph, doomed), delete, stop_on_failure=False, parallel=self.parallel)
+        return [lid for lid in doomed if lid in failed]
 
     def _delete(self, stack: Stack, res: StackResource, *, retain: str | None = None) -> RequestRecord:
         """Delete ``res``; with ``retain`` (the policy that keeps it) leave it be and note it instead."""
