@@ -567,6 +567,18 @@ class ConnectBackend:
             raise ApiError("ResourceNotFoundException", f"Traffic distribution group {ref} not found")
         return group
 
+    def _home_group(self, params: dict[str, Any], region: str, now: float) -> Group:
+        """The group of a call that "can be called only in the Region where the traffic distribution group is
+        created" (API reference: Delete, Associate and Disassociate user); the error code is unverified."""
+        group = self._group(params["TrafficDistributionGroupId"], region, now)
+        if region != group.instance.home_region:
+            raise ApiError(
+                "InvalidRequestException",
+                f"Traffic distribution group {group.arn} can be changed only in {group.instance.home_region}, "
+                f"not in {region}",
+            )
+        return group
+
     def _group_for_tags(self, arn: str, region: str, now: float) -> Group:
         # TagResource & co. act on the resource in the Region called (the stricter reading:
         # the tagging API is regional and AWS documents no cross-Region access for it).
@@ -673,15 +685,7 @@ class ConnectBackend:
 
     def _delete(self, params: dict[str, Any], region: str, now: float) -> dict[str, Any]:
         # The model lists no ResourceNotFoundException for this operation (unverified which code AWS sends).
-        group = self._group(params["TrafficDistributionGroupId"], region, now)
-        if region != group.instance.home_region:
-            # "This API can be called only in the Region where the traffic distribution group
-            # is created" (API reference); the error code is unverified, AWS does not document it.
-            raise ApiError(
-                "InvalidRequestException",
-                f"Traffic distribution group {group.arn} can be deleted only in {group.instance.home_region}, "
-                f"not in {region}",
-            )
+        group = self._home_group(params, region, now)
         if group.is_default:
             raise ApiError(
                 "InvalidRequestException",
@@ -1054,15 +1058,7 @@ class ConnectBackend:
     # -- agents of traffic distribution groups ------------------------------------------
     def _user_group(self, params: dict[str, Any], region: str, now: float) -> tuple[Group, str]:
         """The group and the (bare) user id of Associate/DisassociateTrafficDistributionGroupUser."""
-        group = self._group(params["TrafficDistributionGroupId"], region, now)
-        if region != group.instance.home_region:
-            # "This API can be called only in the Region where the traffic distribution group is
-            # created" (API reference); the error code is unverified.
-            raise ApiError(
-                "InvalidRequestException",
-                f"Agents of traffic distribution group {group.arn} are managed only in "
-                f"{group.instance.home_region}, not in {region}",
-            )
+        group = self._home_group(params, region, now)
         ref = params["InstanceId"]
         instance = self._find_instance(ref)
         if instance is None:
