@@ -180,7 +180,6 @@ class _Change:
     logical_id: str
     old: StackResource | None
     new: StackResource | None
-    failed: bool = False
 
 
 def is_custom_resource(resource_type: str) -> bool:
@@ -431,7 +430,7 @@ class StackDriver:
                         status = "CREATE_COMPLETE" if rec.status == "SUCCESS" else "CREATE_FAILED"
                         res = StackResource(lid, rtype, rec.physical_id, props, rec.data, rec.no_echo, status)
                         stack.resources[lid] = res
-                        changes.append(_Change("create", lid, None, res, failed=rec.status != "SUCCESS"))
+                        changes.append(_Change("create", lid, None, res))
                 return rec.status == "SUCCESS" or self._failed(failures, f"{lid}: {rec.reason}")
             if current.resource_type != rtype:
                 failure = f"{lid}: Update of resource type is not permitted"
@@ -451,7 +450,7 @@ class StackDriver:
                     "Modifying service token is not allowed.",
                 )
                 with self._lock:
-                    changes.append(_Change("update", lid, copy.deepcopy(current), None, failed=True))
+                    changes.append(_Change("update", lid, copy.deepcopy(current), None))
                 return self._failed(failures, f"{lid}: Modifying service token is not allowed.")
             old = copy.deepcopy(current)
             rec = self._request(
@@ -461,7 +460,7 @@ class StackDriver:
                 if rec.status != "SUCCESS":
                     current.status = "UPDATE_FAILED"
                     new = StackResource(lid, rtype, current.physical_id, props, {}, False, "UPDATE_FAILED")
-                    changes.append(_Change("update", lid, old, new, failed=True))
+                    changes.append(_Change("update", lid, old, new))
                     failures.append(f"{lid}: {rec.reason}")
                     return False
                 new = StackResource(lid, rtype, rec.physical_id, props, rec.data, rec.no_echo, "UPDATE_COMPLETE")
@@ -684,7 +683,7 @@ class StackDriver:
             reason = f"{rtype}: this property change is not played by the local driver (UpdatePhoneNumber)"
             self._note(stack.status, "Update", lid, current.physical_id, "FAILED", reason)
             with self._lock:
-                changes.append(_Change("update", lid, old, None, failed=True))
+                changes.append(_Change("update", lid, old, None))
             return self._failed(failures, f"{lid}: {reason}")
         if kind == "in-place":
             new = StackResource(lid, rtype, current.physical_id, props, dict(current.data), False, "UPDATE_COMPLETE")
@@ -697,7 +696,7 @@ class StackDriver:
         with self._lock:
             if rec.status != "SUCCESS":
                 current.status = "UPDATE_FAILED"
-                changes.append(_Change("update", lid, old, None, failed=True))
+                changes.append(_Change("update", lid, old, None))
                 failures.append(f"{lid}: {rec.reason}")
                 return False
             new = StackResource(lid, rtype, rec.physical_id, props, rec.data, False, "UPDATE_COMPLETE")
