@@ -15,6 +15,7 @@ from typing import Any, Final
 from .function import Invocation
 
 MAX_PHYSICAL_ID_BYTES: Final = 1024
+DEFAULT_SERVICE_TIMEOUT_S: Final = 3600
 
 
 @dataclass
@@ -70,6 +71,27 @@ def check_invocations(rec: RequestRecord, label: str, response_secrets: list[str
                 f"{inv.error.get('errorMessage')}"
             )
     return violations, warnings
+
+
+def service_timeout_s(properties: Mapping[str, Any]) -> int:
+    """How long CloudFormation waits for an answer: ServiceTimeout, 3600 s by default."""
+    try:
+        return int(str(properties.get("ServiceTimeout", DEFAULT_SERVICE_TIMEOUT_S)))
+    except ValueError:
+        return DEFAULT_SERVICE_TIMEOUT_S
+
+
+def judge_silence(rec: RequestRecord, label: str, request_physical_id: str | None, stack_name: str) -> str:
+    """Fail ``rec``, which got no answer, as CloudFormation does after ServiceTimeout; the protocol violation
+    (``label`` says which request and why it got none)."""
+    timeout = service_timeout_s(rec.event["ResourceProperties"])
+    rec.status = "FAILED"
+    rec.reason = (
+        "CloudFormation did not receive a response from your Custom Resource. "
+        "Please check your custom resource function's logs."
+    )
+    rec.physical_id = request_physical_id or made_up_physical_id(stack_name, rec.logical_id)
+    return f"{label}; CloudFormation would wait ServiceTimeout={timeout}s and fail the resource"
 
 
 def judge_answers(rec: RequestRecord, label: str, request_physical_id: str | None, stack_name: str) -> list[str]:

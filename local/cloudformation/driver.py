@@ -93,7 +93,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final, Literal, Protocol
 
-from .answers import RequestRecord, check_invocations, judge_answers, made_up_physical_id
+from .answers import (
+    DEFAULT_SERVICE_TIMEOUT_S,
+    RequestRecord,
+    check_invocations,
+    judge_answers,
+    judge_silence,
+    service_timeout_s,
+)
 from .function import Invocation
 from .native import NativeError, NativePlayer
 from .schedule import closure, dependents, prerequisites, schedule
@@ -112,7 +119,6 @@ from .template import (
 )
 from .timeline import TimelineRecord, format_timeline
 
-DEFAULT_SERVICE_TIMEOUT_S: Final = 3600
 NOT_EMULATED: Final = "<not-emulated>"
 PollMode = Literal["fast", "realtime"]
 
@@ -740,7 +746,7 @@ class StackDriver:
             self.requests.append(rec)
         started = time.monotonic()
         label = f"{self._operation} {request_type} {logical_id} ({request_id})"
-        service_timeout = _service_timeout(properties)
+        service_timeout = service_timeout_s(properties)
 
         function = self.functions.get(str(event["ServiceToken"]))
         if function is None:
@@ -767,30 +773,17 @@ class StackDriver:
             answers = self.server.answers(request_id)
         rec.answers = answers
         violations, warnings = check_invocations(rec, label, self.server.secrets())
-        for message in violations:
-            self._violation(message)
-        for message in warnings:
-            self._warning(message)
+        self._violation(*violations)
+        self._warning(*warnings)
         if not answers:
-            pending = self._poll_targets(request_id)
             why = (
                 f"still polling after {rec.polls} polls (max_polls={self.max_polls})"
-                if pending
+                if self._poll_targets(request_id)
                 else "every invocation ended and no polling rule is pending"
             )
-            self._violation(
-                f"{label}: no answer ({why}); CloudFormation would wait ServiceTimeout="
-                f"{service_timeout}s and fail the resource"
-            )
-            rec.status = "FAILED"
-            rec.reason = (
-                "CloudFormation did not receive a response from your Custom Resource. "
-                "Please check your custom resource function's logs."
-            )
-            rec.physical_id = physical_id or made_up_physical_id(self.stack_name, logical_id)
+            self._violation(judge_silence(rec, f"{label}: no answer ({why})", physical_id, self.stack_name))
         else:
-            for message in judge_answers(rec, label, physical_id, self.stack_name):
-                self._violation(message)
+            self._violation(*judge_answers(rec, label, physical_id, self.stack_name))
             leftover = self._poll_targets(request_id)
             if leftover:
                 names = sorted({str(rule.get("Name", "?")) for rule, _ in leftover})
@@ -1009,13 +1002,13 @@ class StackDriver:
         with self._lock:
             self.timeline.append(record(self._now()))
 
-    def _violation(self, message: str) -> None:
+    def _violation(self, *messages: str) -> None:
         with self._lock:
-            self.violations.append(message)
+            self.violations.extend(messages)
 
-    def _warning(self, message: str) -> None:
+    def _warning(self, *messages: str) -> None:
         with self._lock:
-            self.warnings.append(message)
+            self.warnings.extend(messages)
 
     def _note_ignored(self, stack: Stack, logical_id: str, resource_type: str) -> None:
         with self._lock:
@@ -1046,10 +1039,3 @@ def _retention(
     if policy == "Retain" or (policy == "RetainExceptOnCreate" and not rolling_back_creation):
         return f"{attribute}: {policy}"
     return None
-
-
-def _service_timeout(properties: Mapping[str, Any]) -> int:
-    try:
-        return int(str(properties.get("ServiceTimeout", DEFAULT_SERVICE_TIMEOUT_S)))
-    except ValueError:
-        return DEFAULT_SERVICE_TIMEOUT_S
