@@ -27,6 +27,8 @@ import sys
 import threading
 import time
 import traceback
+import uuid
+from collections.abc import Callable
 from typing import Any
 
 TIMEOUT_EXIT_CODE = 124
@@ -34,22 +36,38 @@ _FINISH = threading.Lock()  # the handler returning and the timeout firing must 
 
 
 class LambdaContext:
-    """The attributes and the method of the Lambda Python runtime's context object."""
+    """The attributes and the method of the Lambda Python runtime's context object.
 
-    def __init__(self, args: argparse.Namespace, deadline: float) -> None:
-        self.function_name: str = args.function_name
-        self.function_version: str = "$LATEST"
-        self.invoked_function_arn: str = f"arn:aws:lambda:{args.region}:{args.account_id}:function:{args.function_name}"
-        self.memory_limit_in_mb: int = args.memory_mb
-        self.aws_request_id: str = args.request_id
-        self.log_group_name: str = f"/aws/lambda/{args.function_name}"
-        self.log_stream_name: str = args.log_stream_name
+    The one context of the project: this runner's, the benchmark's and the unit tests' (which pass their fake
+    ``clock``, so that the remaining time moves only when the code sleeps).
+    """
+
+    def __init__(
+        self,
+        function_name: str = "connect-tdg-provider",
+        *,
+        timeout_s: float = 900,
+        region: str = "us-east-1",
+        account_id: str = "123456789012",
+        memory_mb: int = 128,
+        request_id: str | None = None,
+        log_stream_name: str = "local",
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.function_name = function_name
+        self.function_version = "$LATEST"
+        self.invoked_function_arn = f"arn:aws:lambda:{region}:{account_id}:function:{function_name}"
+        self.memory_limit_in_mb = memory_mb
+        self.aws_request_id = request_id or str(uuid.uuid4())
+        self.log_group_name = f"/aws/lambda/{function_name}"
+        self.log_stream_name = log_stream_name
         self.identity: Any = None
         self.client_context: Any = None
-        self._deadline = deadline
+        self._clock = clock
+        self.deadline = clock() + timeout_s
 
     def get_remaining_time_in_millis(self) -> int:
-        return max(0, int((self._deadline - time.monotonic()) * 1000))
+        return max(0, int((self.deadline - self._clock()) * 1000))
 
 
 class _RequestIdFilter(logging.Filter):
@@ -127,8 +145,16 @@ def main() -> None:
         _finish(args.result_file, {"ok": False, "error": err, "timed_out": False}, 1)
         return
 
-    deadline = time.monotonic() + args.timeout_s
-    context = LambdaContext(args, deadline)
+    context = LambdaContext(
+        args.function_name,
+        timeout_s=args.timeout_s,
+        region=args.region,
+        account_id=args.account_id,
+        memory_mb=args.memory_mb,
+        request_id=args.request_id,
+        log_stream_name=args.log_stream_name,
+    )
+    deadline = context.deadline
 
     def watchdog() -> None:
         left = deadline - time.monotonic()

@@ -27,6 +27,7 @@ from typing import Any
 
 from local.bench import realworld
 from local.bench.probes import HANDLER_DIR, ROOT, create_event
+from local.bench.realworld import stats, table, verdict
 from local.cloudformation import LambdaFunction, ResponseServer, StackDriver
 from local.emulator import Emulator
 
@@ -209,22 +210,6 @@ def machine() -> str:
     )
     mem_kb = next(int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines() if "MemTotal" in line)
     return f"{cpu}, {os.cpu_count()} cores, {mem_kb / 2**20:.1f} GiB memory, {platform.platform()}"
-
-
-def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-    lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
-    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
-    return "\n".join(lines)
-
-
-def stats(values: Sequence[float], unit: str = "s", digits: int = 2) -> tuple[str, str]:
-    if not values:
-        return ("n/a", "n/a")
-    return (f"{statistics.median(values):.{digits}f} {unit}", f"{max(values):.{digits}f} {unit}")
-
-
-def verdict(ok: bool) -> str:
-    return "PASS" if ok else "**MISS**"
 
 
 def pick(results: Sequence[Result], which: str, key: str, delay: float | None = None) -> list[float]:

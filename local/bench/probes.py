@@ -25,6 +25,7 @@ from typing import Any
 
 from local.cloudformation import LOCAL_RESPONSE_HOSTS, LambdaFunction, ResponseServer, stringify
 from local.emulator import Emulator
+from local.invoke import LambdaContext
 
 ROOT = Path(__file__).resolve().parents[2]
 HANDLER_DIR = ROOT / "src" / "handler"
@@ -64,22 +65,6 @@ def create_event(server: ResponseServer, instance_arn: str, name: str) -> dict[s
     }
 
 
-class _Context:
-    function_name = "connect-tdg-provider"
-    function_version = "$LATEST"
-    invoked_function_arn = FUNCTION_ARN
-    memory_limit_in_mb = 128
-    log_group_name = "/aws/lambda/connect-tdg-provider"
-    log_stream_name = "bench"
-
-    def __init__(self, timeout_s: float = 900) -> None:
-        self.aws_request_id = str(uuid.uuid4())
-        self._deadline = time.monotonic() + timeout_s
-
-    def get_remaining_time_in_millis(self) -> int:
-        return max(0, int((self._deadline - time.monotonic()) * 1000))
-
-
 def rss(endpoint: str, ca_pem: str) -> dict[str, Any]:
     function = LambdaFunction(HANDLER_DIR, timeout_s=900, ssl_cert_file=ca_pem, endpoint_url=endpoint)
     invocation = function.invoke(json.load(sys.stdin))
@@ -105,7 +90,7 @@ def warm(count: int) -> dict[str, Any]:
             event = create_event(server, instance_arn, f"warm-{i}")
             emulator.reset_calls()
             started = time.perf_counter()
-            app.handler(event, _Context())
+            app.handler(event, LambdaContext(log_stream_name="bench"))
             elapsed = time.perf_counter() - started
             answer = server.answers(event["RequestId"])
             failures += not answer or (answer[0]["body"] or {}).get("Status") != "SUCCESS"
@@ -144,7 +129,7 @@ def failover(count: int) -> dict[str, Any]:
                 **extra,
             }
             started = time.time()
-            app.handler(event, _Context())
+            app.handler(event, LambdaContext(log_stream_name="bench"))
             answers = server.answers(request_id)
             return (answers[0]["body"] or {}) if answers else {}, started
 

@@ -176,7 +176,7 @@ def render_quota(runs: Sequence[Result], sequence_s: float) -> tuple[list[str], 
             "token bucket). Cells are median (max) over the runs; FAILED is the sum."
         ),
         "",
-        _table(
+        table(
             (
                 "N",
                 "runs",
@@ -226,12 +226,12 @@ def render_quota(runs: Sequence[Result], sequence_s: float) -> tuple[list[str], 
         "",
     ]
     targets = [
-        ("0 FAILED answers at N = 16 (quota phase)", f"{failed_16} FAILED", _verdict(failed_16 == 0)),
+        ("0 FAILED answers at N = 16 (quota phase)", f"{failed_16} FAILED", verdict(failed_16 == 0)),
         *(
             (
                 f"Total ≤ {QUOTA_TARGET_RATIO:g}x quota-bound min, N = {n} (every run)",
                 f"max {ratio:.2f}x ({worst_after_start[n]:.2f}x from the first call)",
-                _verdict(ratio <= QUOTA_TARGET_RATIO),
+                verdict(ratio <= QUOTA_TARGET_RATIO),
             )
             for n, ratio in worst.items()
         ),
@@ -351,8 +351,8 @@ def render_failover(cold: Sequence[Result], warm: Result) -> tuple[list[str], li
             (
                 label,
                 f"{len(good)}/{len(runs)}",
-                *_stats([r["accepted_s"] for r in good if r["accepted_s"] is not None]),
-                *_stats([r["answered_s"] for r in good if r["answered_s"] is not None]),
+                *stats([r["accepted_s"] for r in good if r["accepted_s"] is not None], "s", 3),
+                *stats([r["answered_s"] for r in good if r["answered_s"] is not None], "s", 3),
                 sum(r["home_calls"] for r in runs),
             )
         )
@@ -370,7 +370,7 @@ def render_failover(cold: Sequence[Result], warm: Result) -> tuple[list[str], li
             "then each run creates a group and times the Update event handled in-process by `app.handler`."
         ),
         "",
-        _table(
+        table(
             (
                 "container",
                 "runs OK",
@@ -412,9 +412,9 @@ def render_failover(cold: Sequence[Result], warm: Result) -> tuple[list[str], li
         (
             f"Failover event → UpdateTrafficDistribution accepted ≤ {FAILOVER_TARGET_S:g} s (warm, every run)",
             f"max {worst:.3f} s (cold median {_med(cold_accepted)})",
-            _verdict(worst <= FAILOVER_TARGET_S and len(warm_accepted) == len(warm_runs) == FAILOVER_RUNS),
+            verdict(worst <= FAILOVER_TARGET_S and len(warm_accepted) == len(warm_runs) == FAILOVER_RUNS),
         ),
-        (f"No Connect call to {HOME} during the failover updates", f"{home_calls} calls", _verdict(home_calls == 0)),
+        (f"No Connect call to {HOME} during the failover updates", f"{home_calls} calls", verdict(home_calls == 0)),
     ]
     return out, targets
 
@@ -423,7 +423,7 @@ def render_failover(cold: Sequence[Result], warm: Result) -> tuple[list[str], li
 # Formatting
 
 
-def _table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
     lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
     return "\n".join(lines)
@@ -443,13 +443,13 @@ def _med_max(values: Sequence[float], unit: str = "s", digits: int = 2) -> str:
     return f"{_med(values, unit, digits)} ({max(values):.{digits}f}{suffix})"
 
 
-def _stats(values: Sequence[float]) -> tuple[str, str]:
+def stats(values: Sequence[float], unit: str = "s", digits: int = 2) -> tuple[str, str]:
     if not values:
         return ("n/a", "n/a")
-    return (f"{statistics.median(values):.3f} s", f"{max(values):.3f} s")
+    return (f"{statistics.median(values):.{digits}f} {unit}", f"{max(values):.{digits}f} {unit}")
 
 
-def _verdict(ok: bool) -> str:
+def verdict(ok: bool) -> str:
     return "PASS" if ok else "**MISS**"
 
 

@@ -3,57 +3,32 @@
 * :class:`ResponseServer`: the HTTPS side of the pre-signed ``ResponseURL``, recording every answer.
 * :class:`LambdaFunction`: one invocation = one fresh Python process, like Lambda (see ``local/invoke.py``).
 * :class:`StackDriver`: create / update / delete stack operations over a template's custom resources,
-  with rollback, cleanup, polling through EventBridge rules, protocol checks and a timeline.
-* :class:`NativePlayer`: the native types the driver plays against the emulator (``AWS::Connect::PhoneNumber``).
+  with rollback, cleanup and polling through EventBridge rules (the state machine, ``driver.py``); the
+  protocol checks of the answers (``answers.py``); the order of the requests (``schedule.py``); the
+  timeline and its table (``timeline.py``).
+* :class:`NativePlayer` (``native.py``): the native types the driver plays against the emulator
+  (``AWS::Connect::PhoneNumber``).
 
 The CloudFormation rules that are implemented, and where they are documented, are listed in
 :mod:`local.cloudformation.driver`.
 """
 
-from .driver import (
-    FunctionLike,
-    RequestRecord,
-    ResponseSink,
-    RulesSource,
-    Stack,
-    StackDriver,
-    StackOperationError,
-    StackResource,
-    TimelineRecord,
-    is_custom_resource,
-    schedule_interval_s,
-)
-from .function import DUMMY_CREDENTIALS, Invocation, LambdaFunction
-from .native import NATIVE_TYPES, NativeError, NativePlayer
-from .server import LOCAL_RESPONSE_HOSTS, MAX_RESPONSE_BYTES, FaultKind, ResponseServer
-from .template import (
-    NO_VALUE,
-    ResolutionError,
-    Resolver,
-    TemplateError,
-    load_template,
-    resolve_parameters,
-    stringify,
-)
+from .answers import RequestRecord
+from .driver import Stack, StackDriver, StackOperationError, StackResource, is_custom_resource, schedule_interval_s
+from .function import Invocation, LambdaFunction
+from .server import LOCAL_RESPONSE_HOSTS, ResponseServer
+from .template import NO_VALUE, ResolutionError, Resolver, TemplateError, load_template, stringify
+from .timeline import TimelineRecord
 
 __all__ = [
-    "DUMMY_CREDENTIALS",
     "LOCAL_RESPONSE_HOSTS",
-    "MAX_RESPONSE_BYTES",
-    "NATIVE_TYPES",
     "NO_VALUE",
-    "FaultKind",
-    "FunctionLike",
     "Invocation",
     "LambdaFunction",
-    "NativeError",
-    "NativePlayer",
     "RequestRecord",
     "ResolutionError",
     "Resolver",
     "ResponseServer",
-    "ResponseSink",
-    "RulesSource",
     "Stack",
     "StackDriver",
     "StackOperationError",
@@ -62,7 +37,6 @@ __all__ = [
     "TimelineRecord",
     "is_custom_resource",
     "load_template",
-    "resolve_parameters",
     "schedule_interval_s",
     "stringify",
 ]

@@ -85,19 +85,25 @@ from __future__ import annotations
 import copy
 import json
 import re
-import secrets
-import string
 import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import FIRST_COMPLETED, Executor, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final, Literal, ParamSpec, Protocol, TypeVar
+from typing import Any, Final, Literal, Protocol
 
+from .answers import (
+    DEFAULT_SERVICE_TIMEOUT_S,
+    RequestRecord,
+    check_invocations,
+    judge_answers,
+    judge_silence,
+    service_timeout_s,
+)
 from .function import Invocation
 from .native import NativeError, NativePlayer
+from .schedule import closure, dependents, prerequisites, schedule
 from .template import (
     ResolutionError,
     Resolver,
@@ -111,27 +117,10 @@ from .template import (
     stringify,
     topological_order,
 )
+from .timeline import TimelineRecord, format_timeline
 
-__all__ = [
-    "FunctionLike",
-    "RequestRecord",
-    "ResponseSink",
-    "RulesSource",
-    "Stack",
-    "StackDriver",
-    "StackOperationError",
-    "StackResource",
-    "TimelineRecord",
-    "is_custom_resource",
-    "schedule_interval_s",
-]
-
-MAX_PHYSICAL_ID_BYTES: Final = 1024
-DEFAULT_SERVICE_TIMEOUT_S: Final = 3600
 NOT_EMULATED: Final = "<not-emulated>"
 PollMode = Literal["fast", "realtime"]
-_P = ParamSpec("_P")
-_T = TypeVar("_T")
 
 
 class FunctionLike(Protocol):
@@ -191,61 +180,12 @@ class Stack:
     retained: list[tuple[str, str]] = field(default_factory=list)  # (logical id, physical id) left behind
 
 
-@dataclass(frozen=True)
-class TimelineRecord:
-    t: float  # seconds since the driver was created
-    operation: str  # CreateStack | UpdateStack | DeleteStack
-    phase: str  # the stack status while this happened
-    request_type: str  # Create | Update | Delete, "" for stack status changes and notes
-    logical_id: str
-    physical_id: str
-    status: str  # SUCCESS | FAILED | a stack status | IGNORED | SKIPPED
-    reason: str = ""
-    data: dict[str, Any] = field(default_factory=dict)
-    duration_s: float = 0.0
-    invocations: int = 0
-    polls: int = 0
-    request_id: str = ""
-
-
-@dataclass
-class RequestRecord:
-    """One request sent to a custom resource provider and what came of it."""
-
-    operation: str
-    phase: str
-    event: dict[str, Any]
-    invocations: list[Invocation] = field(default_factory=list)
-    answers: list[dict[str, Any]] = field(default_factory=list)
-    polls: int = 0
-    status: str = ""  # SUCCESS | FAILED (FAILED also when there was no usable answer)
-    reason: str = ""
-    physical_id: str = ""
-    data: dict[str, Any] = field(default_factory=dict)
-    no_echo: bool = False
-    answered: bool = False
-    invoked: bool = False
-
-    @property
-    def request_id(self) -> str:
-        return str(self.event["RequestId"])
-
-    @property
-    def request_type(self) -> str:
-        return str(self.event["RequestType"])
-
-    @property
-    def logical_id(self) -> str:
-        return str(self.event["LogicalResourceId"])
-
-
 @dataclass
 class _Change:
     kind: Literal["create", "update", "replace"]
     logical_id: str
     old: StackResource | None
     new: StackResource | None
-    failed: bool = False
 
 
 def is_custom_resource(resource_type: str) -> bool:
@@ -350,55 +290,25 @@ class StackDriver:
         tmpl, params = self._prepare(stack, template, parameters)
         self.stack = stack
         stack.template, stack.parameters = tmpl, params
-        self._operation = "CreateStack"
-        self._set_status(stack, "CREATE_IN_PROGRESS")
-        resolver, order, graph = self._plan(stack, tmpl, params)
-        created: set[str] = set()
-        failures: list[str] = []
-
-        def create(lid: str) -> bool:
-            definition = tmpl["Resources"][lid]
-            rtype = str(definition.get("Type", ""))
-            if not self._plays(rtype):
-                self._note_ignored(stack, lid, rtype)
-                return True
-            try:
-                props = self._properties(resolver, definition, rtype)
-            except TemplateError as exc:
-                self._note(stack.status, "Create", lid, "", "FAILED", str(exc))
-                return self._failed(failures, f"{lid}: {exc}")
-            rec = self._request(stack, "Create", lid, rtype, props)
-            with self._lock:
-                if rec.invoked:
-                    status = "CREATE_COMPLETE" if rec.status == "SUCCESS" else "CREATE_FAILED"
-                    stack.resources[lid] = StackResource(
-                        lid, rtype, rec.physical_id, props, rec.data, rec.no_echo, status
-                    )
-                    created.add(lid)
-            return rec.status == "SUCCESS" or self._failed(failures, f"{lid}: {rec.reason}")
-
-        self._schedule(order, _prerequisites(graph, order), create)
-        failure = ", ".join(failures) or self._resolve_outputs(stack, resolver, tmpl)
+        changes, failure, order, graph = self._apply(stack, "CreateStack", tmpl, params)
+        created = {change.logical_id for change in changes}  # every change of a new stack is a create
         if not failure:
             self._set_status(stack, "CREATE_COMPLETE")
             return stack
         stack.status_reason = f"The following resource(s) failed to create: [{failure}]"
         self._set_status(stack, "ROLLBACK_IN_PROGRESS", stack.status_reason)
-        rollback_failed: list[str] = []
-
-        def roll_back(lid: str) -> bool:
-            res = stack.resources[lid]
-            rec = self._delete(stack, res, retain=_retention(tmpl, lid, "DeletionPolicy", rolling_back_creation=True))
-            with self._lock:
-                if rec.status == "SUCCESS":
-                    del stack.resources[lid]
-                else:
-                    rollback_failed.append(lid)
-                    res.status = "DELETE_FAILED"
-            return rec.status == "SUCCESS"
-
         doomed = [lid for lid in reversed(order) if lid in created]
-        self._schedule(doomed, _dependents(graph, doomed), roll_back, stop_on_failure=False)
+        rollback_failed = self._delete_each(
+            stack,
+            doomed,
+            graph,
+            lambda lid: (stack.resources[lid], _retention(tmpl, lid, "DeletionPolicy", rolling_back_creation=True)),
+        )
+        for lid in doomed:
+            if lid in rollback_failed:
+                stack.resources[lid].status = "DELETE_FAILED"
+            else:
+                del stack.resources[lid]
         stack.outputs, stack.exports = {}, {}
         self._set_status(stack, "ROLLBACK_FAILED" if rollback_failed else "ROLLBACK_COMPLETE", stack.status_reason)
         return stack
@@ -413,80 +323,7 @@ class StackDriver:
         old_template, old_params = stack.template, stack.parameters
         old_graph = self._graph(old_template, self._conditions_of(stack, old_template, old_params))
         old_order = topological_order(old_graph)
-        self._operation = "UpdateStack"
-        self._set_status(stack, "UPDATE_IN_PROGRESS")
-        resolver, order, graph = self._plan(stack, tmpl, params)
-        changes: list[_Change] = []
-        failures: list[str] = []
-
-        def update(lid: str) -> bool:
-            definition = tmpl["Resources"][lid]
-            rtype = str(definition.get("Type", ""))
-            if not self._plays(rtype):
-                self._note_ignored(stack, lid, rtype)
-                return True
-            current = stack.resources.get(lid)
-            try:
-                props = self._properties(resolver, definition, rtype)
-            except TemplateError as exc:
-                self._note(
-                    stack.status,
-                    "Update" if current else "Create",
-                    lid,
-                    current.physical_id if current else "",
-                    "FAILED",
-                    str(exc),
-                )
-                return self._failed(failures, f"{lid}: {exc}")
-            if current is None:
-                rec = self._request(stack, "Create", lid, rtype, props)
-                with self._lock:
-                    if rec.invoked:
-                        res = StackResource(
-                            lid, rtype, rec.physical_id, props, rec.data, rec.no_echo, "CREATE_COMPLETE"
-                        )
-                        stack.resources[lid] = res
-                        changes.append(_Change("create", lid, None, res, failed=rec.status != "SUCCESS"))
-                return rec.status == "SUCCESS" or self._failed(failures, f"{lid}: {rec.reason}")
-            if current.resource_type != rtype:
-                failure = f"{lid}: Update of resource type is not permitted"
-                self._note(stack.status, "Update", lid, current.physical_id, "FAILED", failure)
-                return self._failed(failures, failure)
-            if props == current.properties:
-                return True
-            if not is_custom_resource(rtype):
-                return self._update_native(stack, current, props, changes, failures)
-            if props.get("ServiceToken") != current.properties.get("ServiceToken"):
-                self._note(
-                    stack.status,
-                    "Update",
-                    lid,
-                    current.physical_id,
-                    "FAILED",
-                    "Modifying service token is not allowed.",
-                )
-                with self._lock:
-                    changes.append(_Change("update", lid, copy.deepcopy(current), None, failed=True))
-                return self._failed(failures, f"{lid}: Modifying service token is not allowed.")
-            old = copy.deepcopy(current)
-            rec = self._request(
-                stack, "Update", lid, rtype, props, old_properties=current.properties, physical_id=current.physical_id
-            )
-            with self._lock:
-                if rec.status != "SUCCESS":
-                    current.status = "UPDATE_FAILED"
-                    new = StackResource(lid, rtype, current.physical_id, props, {}, False, "UPDATE_FAILED")
-                    changes.append(_Change("update", lid, old, new, failed=True))
-                    failures.append(f"{lid}: {rec.reason}")
-                    return False
-                new = StackResource(lid, rtype, rec.physical_id, props, rec.data, rec.no_echo, "UPDATE_COMPLETE")
-                stack.resources[lid] = new
-                changes.append(_Change("replace" if rec.physical_id != old.physical_id else "update", lid, old, new))
-            return True
-
-        self._schedule(order, _prerequisites(graph, order), update)
-        changes.sort(key=lambda change: order.index(change.logical_id))  # completion order -> dependency order
-        failure = ", ".join(failures) or self._resolve_outputs(stack, resolver, tmpl)
+        changes, failure, order, graph = self._apply(stack, "UpdateStack", tmpl, params)
         if failure:
             return self._rollback_update(stack, changes, graph, failure, old_template, old_params, tmpl)
 
@@ -494,30 +331,22 @@ class StackDriver:
         self._set_status(stack, "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS")
         replaced = {c.logical_id: c.old for c in changes if c.kind == "replace" and c.old is not None}
         removed = [lid for lid in stack.resources if lid not in set(order)]
-        cleanup_failed: list[str] = []
 
-        def clean_up(lid: str) -> bool:
+        def replaced_or_removed(lid: str) -> tuple[StackResource, str | None]:
             old_res = replaced.get(lid)
-            res = old_res if old_res is not None else stack.resources[lid]  # replaced, or removed from the template
-            retain = (
-                _retention(tmpl, lid, "UpdateReplacePolicy")
-                if old_res is not None
-                else _retention(old_template, lid, "DeletionPolicy")
-            )
-            rec = self._delete(stack, res, retain=retain)
-            with self._lock:
-                if rec.status != "SUCCESS":
-                    cleanup_failed.append(f"{lid} ({res.physical_id})")
-                if old_res is None:
-                    del stack.resources[lid]  # removed from the stack either way
-            return rec.status == "SUCCESS"
+            if old_res is not None:
+                return old_res, _retention(tmpl, lid, "UpdateReplacePolicy")
+            return stack.resources[lid], _retention(old_template, lid, "DeletionPolicy")
 
         doomed = [
             lid
             for lid in reversed(old_order + [r for r in removed if r not in old_order])
             if lid in replaced or lid in removed
         ]
-        self._schedule(doomed, _dependents(old_graph, doomed), clean_up, stop_on_failure=False)
+        failed = self._delete_each(stack, doomed, old_graph, replaced_or_removed)
+        cleanup_failed = [f"{lid} ({replaced_or_removed(lid)[0].physical_id})" for lid in failed]
+        for lid in removed:
+            del stack.resources[lid]  # removed from the stack either way
         reason = "Update successful. One or more resources could not be deleted." if cleanup_failed else ""
         if cleanup_failed:
             self._warning(f"UpdateStack cleanup could not delete: {', '.join(cleanup_failed)}")
@@ -554,11 +383,11 @@ class StackDriver:
                     del stack.resources[lid]
                 else:
                     res.status = "DELETE_FAILED"
-                    kept.update({lid} | _closure(graph, lid))
+                    kept.update({lid} | closure(graph, lid))
             return rec.status == "SUCCESS"
 
         doomed = list(reversed(order))
-        self._schedule(doomed, _dependents(graph, doomed), delete, stop_on_failure=False)
+        schedule(doomed, dependents(graph, doomed), delete, stop_on_failure=False, parallel=self.parallel)
         if stack.resources:
             stack.status_reason = f"The following resource(s) failed to delete: [{', '.join(stack.resources)}]"
             self._set_status(stack, "DELETE_FAILED", stack.status_reason)
@@ -566,6 +395,88 @@ class StackDriver:
             stack.outputs, stack.exports = {}, {}
             self._set_status(stack, "DELETE_COMPLETE")
         return stack
+
+    def _apply(
+        self, stack: Stack, operation: str, tmpl: dict[str, Any], params: dict[str, Any]
+    ) -> tuple[list[_Change], str, list[str], dict[str, set[str]]]:
+        """The forward walk of create and update: Create each new resource, Update each changed one, in order.
+
+        Returns the changes in dependency order, what failed ("" when nothing did, outputs included), the order
+        and the dependency graph of ``tmpl``.
+        """
+        self._operation = operation
+        self._set_status(stack, "CREATE_IN_PROGRESS" if operation == "CreateStack" else "UPDATE_IN_PROGRESS")
+        resolver, order, graph = self._plan(stack, tmpl, params)
+        changes: list[_Change] = []
+        failures: list[str] = []
+
+        def change(lid: str) -> bool:
+            definition = tmpl["Resources"][lid]
+            rtype = str(definition.get("Type", ""))
+            if not self._plays(rtype):
+                self._note_ignored(stack, lid, rtype)
+                return True
+            current = stack.resources.get(lid)
+            try:
+                props = self._properties(resolver, definition, rtype)
+            except TemplateError as exc:
+                self._note(
+                    stack.status,
+                    "Update" if current else "Create",
+                    lid,
+                    current.physical_id if current else "",
+                    "FAILED",
+                    str(exc),
+                )
+                return self._failed(failures, f"{lid}: {exc}")
+            if current is None:
+                rec = self._request(stack, "Create", lid, rtype, props)
+                with self._lock:
+                    if rec.invoked:
+                        status = "CREATE_COMPLETE" if rec.status == "SUCCESS" else "CREATE_FAILED"
+                        res = StackResource(lid, rtype, rec.physical_id, props, rec.data, rec.no_echo, status)
+                        stack.resources[lid] = res
+                        changes.append(_Change("create", lid, None, res))
+                return rec.status == "SUCCESS" or self._failed(failures, f"{lid}: {rec.reason}")
+            if current.resource_type != rtype:
+                failure = f"{lid}: Update of resource type is not permitted"
+                self._note(stack.status, "Update", lid, current.physical_id, "FAILED", failure)
+                return self._failed(failures, failure)
+            if props == current.properties:
+                return True
+            if not is_custom_resource(rtype):
+                return self._update_native(stack, current, props, changes, failures)
+            if props.get("ServiceToken") != current.properties.get("ServiceToken"):
+                self._note(
+                    stack.status,
+                    "Update",
+                    lid,
+                    current.physical_id,
+                    "FAILED",
+                    "Modifying service token is not allowed.",
+                )
+                with self._lock:
+                    changes.append(_Change("update", lid, copy.deepcopy(current), None))
+                return self._failed(failures, f"{lid}: Modifying service token is not allowed.")
+            old = copy.deepcopy(current)
+            rec = self._request(
+                stack, "Update", lid, rtype, props, old_properties=current.properties, physical_id=current.physical_id
+            )
+            with self._lock:
+                if rec.status != "SUCCESS":
+                    current.status = "UPDATE_FAILED"
+                    new = StackResource(lid, rtype, current.physical_id, props, {}, False, "UPDATE_FAILED")
+                    changes.append(_Change("update", lid, old, new))
+                    failures.append(f"{lid}: {rec.reason}")
+                    return False
+                new = StackResource(lid, rtype, rec.physical_id, props, rec.data, rec.no_echo, "UPDATE_COMPLETE")
+                stack.resources[lid] = new
+                changes.append(_Change("replace" if rec.physical_id != old.physical_id else "update", lid, old, new))
+            return True
+
+        schedule(order, prerequisites(graph, order), change, parallel=self.parallel)
+        changes.sort(key=lambda c: order.index(c.logical_id))  # completion order -> dependency order
+        return changes, ", ".join(failures) or self._resolve_outputs(stack, resolver, tmpl), order, graph
 
     # ============================================================================================
     # Update rollback
@@ -654,33 +565,25 @@ class StackDriver:
             return True
 
         walk_back = [change.logical_id for change in reversed(changes)]
-        self._schedule(walk_back, _dependents(graph, walk_back), roll_back)
+        schedule(walk_back, dependents(graph, walk_back), roll_back, parallel=self.parallel)
         if rollback_failures:
             stack.status_reason = f"The following resource(s) failed to update: [{', '.join(rollback_failures)}]"
             self._set_status(stack, "UPDATE_ROLLBACK_FAILED", stack.status_reason)
             return stack
         self._set_status(stack, "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS")
-        cleanup_failed: list[str] = []
 
-        def clean_up(lid: str) -> bool:
-            res = cleanup[lid]
-            change = by_id[lid]
-            retain = (
-                _retention(old_template, lid, "UpdateReplacePolicy")
-                if change.kind == "update"  # the rollback itself replaced it: the one it left is the old one
-                else _retention(new_template, lid, "DeletionPolicy", rolling_back_creation=True)
-            )
-            rec = self._delete(stack, res, retain=retain)
-            with self._lock:
-                if rec.status != "SUCCESS":
-                    cleanup_failed.append(f"{lid} ({res.physical_id})")
-                current = stack.resources.get(lid)
-                if current is not None and current.physical_id == res.physical_id:
-                    del stack.resources[lid]
-            return rec.status == "SUCCESS"
+        def left_over(lid: str) -> tuple[StackResource, str | None]:
+            if by_id[lid].kind == "update":  # the rollback itself replaced it: the one it left is the old one
+                return cleanup[lid], _retention(old_template, lid, "UpdateReplacePolicy")
+            return cleanup[lid], _retention(new_template, lid, "DeletionPolicy", rolling_back_creation=True)
 
         doomed = [lid for lid in walk_back if lid in cleanup]
-        self._schedule(doomed, _dependents(graph, doomed), clean_up, stop_on_failure=False)
+        failed = self._delete_each(stack, doomed, graph, left_over)
+        cleanup_failed = [f"{lid} ({cleanup[lid].physical_id})" for lid in failed]
+        for lid in doomed:
+            current = stack.resources.get(lid)
+            if current is not None and current.physical_id == cleanup[lid].physical_id:
+                del stack.resources[lid]
         if cleanup_failed:
             self._warning(f"UpdateStack rollback cleanup could not delete: {', '.join(cleanup_failed)}")
         stack.template, stack.parameters = old_template, old_params
@@ -693,58 +596,33 @@ class StackDriver:
     # ============================================================================================
     # Scheduling: resources one at a time, or each as soon as what it depends on is done
 
-    def _schedule(
-        self,
-        nodes: Sequence[str],
-        after: Mapping[str, set[str]],
-        step: Callable[[str], bool],
-        *,
-        stop_on_failure: bool = True,
-    ) -> None:
-        """Run ``step(node)`` once for each of ``nodes``, each only after every node of ``after[node]`` has.
-
-        Sequential: one node at a time, the first ready one in ``nodes`` order, in the caller's thread.
-        ``parallel``: every ready node at once, each in its own thread (the same loop with one worker per
-        node). A step that returns False (when ``stop_on_failure``) or raises keeps further nodes from starting;
-        the running ones finish, then the first exception, if any, is raised.
-        """
-        workers = max(1, len(nodes)) if self.parallel else 1
-        pending = list(nodes)
-        done: set[str] = set()
-        running: dict[Future[bool], str] = {}
-        stopped = False
-        error: BaseException | None = None
-        executor: Executor = (
-            ThreadPoolExecutor(workers, thread_name_prefix="stack-resource") if self.parallel else _InlineExecutor()
-        )
-        with executor:
-            while True:
-                for node in [n for n in pending if not stopped and after.get(n, set()) <= done]:
-                    if len(running) >= workers:
-                        break
-                    pending.remove(node)
-                    running[executor.submit(step, node)] = node
-                if not running:
-                    break
-                finished, _ = wait(running, return_when=FIRST_COMPLETED)
-                for future in sorted(finished, key=lambda f: nodes.index(running[f])):
-                    done.add(running.pop(future))
-                    try:
-                        ok = future.result()
-                    except BaseException as exc:  # noqa: BLE001 - raised below, once the running steps are done
-                        error, ok = error or exc, False
-                        stopped = True
-                    stopped = stopped or (stop_on_failure and not ok)
-        if error is not None:
-            raise error
-        if pending and not stopped:
-            raise RuntimeError(f"resources that can never be ready (circular dependency?): {pending}")
-
     def _failed(self, failures: list[str], failure: str) -> bool:
         """Record ``failure`` for the stack status reason; False, to stop the scheduling."""
         with self._lock:
             failures.append(failure)
         return False
+
+    def _delete_each(
+        self,
+        stack: Stack,
+        doomed: Sequence[str],
+        graph: Mapping[str, set[str]],
+        target: Callable[[str], tuple[StackResource, str | None]],
+    ) -> list[str]:
+        """Delete ``target(lid)`` (a resource and the policy that retains it) for each of ``doomed``, each once
+        everything that depends on it is done, all of them whatever fails; the ones that failed, in order."""
+        failed: set[str] = set()
+
+        def delete(lid: str) -> bool:
+            res, retain = target(lid)
+            ok = self._delete(stack, res, retain=retain).status == "SUCCESS"
+            if not ok:
+                with self._lock:
+                    failed.add(lid)
+            return ok
+
+        schedule(doomed, dependents(graph, doomed), delete, stop_on_failure=False, parallel=self.parallel)
+        return [lid for lid in doomed if lid in failed]
 
     def _delete(self, stack: Stack, res: StackResource, *, retain: str | None = None) -> RequestRecord:
         """Delete ``res``; with ``retain`` (the policy that keeps it) leave it be and note it instead."""
@@ -771,27 +649,11 @@ class StackDriver:
         """Whether requests are made for this type: custom resources, and the native ones the driver plays."""
         return is_custom_resource(resource_type) or (self.native is not None and self.native.plays(resource_type))
 
-    def _native_request(
-        self,
-        stack: Stack,
-        request_type: str,
-        logical_id: str,
-        resource_type: str,
-        properties: dict[str, Any],
-        *,
-        physical_id: str | None = None,
-    ) -> RequestRecord:
-        """Run the native handler for ``request_type`` (Create or Delete) against the emulator."""
+    def _native_request(self, stack: Stack, event: dict[str, Any]) -> RequestRecord:
+        """Run the native handler for the event's RequestType (Create or Delete) against the emulator."""
         assert self.native is not None
-        event: dict[str, Any] = {
-            "RequestType": request_type,
-            "RequestId": str(uuid.uuid4()),
-            "LogicalResourceId": logical_id,
-            "ResourceType": resource_type,
-            "ResourceProperties": copy.deepcopy(properties),
-        }
-        if physical_id is not None:
-            event["PhysicalResourceId"] = physical_id
+        request_type, resource_type = event["RequestType"], event["ResourceType"]
+        properties, physical_id = event["ResourceProperties"], event.get("PhysicalResourceId")
         rec = RequestRecord(self._operation, stack.status, event)
         started = time.monotonic()
         try:
@@ -827,7 +689,7 @@ class StackDriver:
             reason = f"{rtype}: this property change is not played by the local driver (UpdatePhoneNumber)"
             self._note(stack.status, "Update", lid, current.physical_id, "FAILED", reason)
             with self._lock:
-                changes.append(_Change("update", lid, old, None, failed=True))
+                changes.append(_Change("update", lid, old, None))
             return self._failed(failures, f"{lid}: {reason}")
         if kind == "in-place":
             new = StackResource(lid, rtype, current.physical_id, props, dict(current.data), False, "UPDATE_COMPLETE")
@@ -840,7 +702,7 @@ class StackDriver:
         with self._lock:
             if rec.status != "SUCCESS":
                 current.status = "UPDATE_FAILED"
-                changes.append(_Change("update", lid, old, None, failed=True))
+                changes.append(_Change("update", lid, old, None))
                 failures.append(f"{lid}: {rec.reason}")
                 return False
             new = StackResource(lid, rtype, rec.physical_id, props, rec.data, False, "UPDATE_COMPLETE")
@@ -862,32 +724,29 @@ class StackDriver:
         old_properties: dict[str, Any] | None = None,
         physical_id: str | None = None,
     ) -> RequestRecord:
-        if not is_custom_resource(resource_type):
-            return self._native_request(
-                stack, request_type, logical_id, resource_type, properties, physical_id=physical_id
-            )
-        phase = stack.status
         request_id = str(uuid.uuid4())
         event: dict[str, Any] = {
             "RequestType": request_type,
-            "ServiceToken": properties.get("ServiceToken", ""),
-            "ResponseURL": self.server.url_for(request_id, stack.stack_id, logical_id),
-            "StackId": stack.stack_id,
             "RequestId": request_id,
             "LogicalResourceId": logical_id,
             "ResourceType": resource_type,
             "ResourceProperties": copy.deepcopy(properties),
         }
-        if request_type == "Update":
-            event["OldResourceProperties"] = copy.deepcopy(old_properties or {})
         if physical_id is not None:
             event["PhysicalResourceId"] = physical_id
-        rec = RequestRecord(self._operation, phase, event)
+        if not is_custom_resource(resource_type):
+            return self._native_request(stack, event)
+        event["ServiceToken"] = properties.get("ServiceToken", "")
+        event["ResponseURL"] = self.server.url_for(request_id, stack.stack_id, logical_id)
+        event["StackId"] = stack.stack_id
+        if request_type == "Update":
+            event["OldResourceProperties"] = copy.deepcopy(old_properties or {})
+        rec = RequestRecord(self._operation, stack.status, event)
         with self._lock:
             self.requests.append(rec)
         started = time.monotonic()
         label = f"{self._operation} {request_type} {logical_id} ({request_id})"
-        service_timeout = _service_timeout(properties)
+        service_timeout = service_timeout_s(properties)
 
         function = self.functions.get(str(event["ServiceToken"]))
         if function is None:
@@ -913,26 +772,18 @@ class StackDriver:
                 rec.polls += 1
             answers = self.server.answers(request_id)
         rec.answers = answers
-        self._check_invocations(rec, label)
+        violations, warnings = check_invocations(rec, label, self.server.secrets())
+        self._violation(*violations)
+        self._warning(*warnings)
         if not answers:
-            pending = self._poll_targets(request_id)
             why = (
                 f"still polling after {rec.polls} polls (max_polls={self.max_polls})"
-                if pending
+                if self._poll_targets(request_id)
                 else "every invocation ended and no polling rule is pending"
             )
-            self._violation(
-                f"{label}: no answer ({why}); CloudFormation would wait ServiceTimeout="
-                f"{service_timeout}s and fail the resource"
-            )
-            rec.status = "FAILED"
-            rec.reason = (
-                "CloudFormation did not receive a response from your Custom Resource. "
-                "Please check your custom resource function's logs."
-            )
-            rec.physical_id = physical_id or self._made_up_physical_id(logical_id)
+            self._violation(judge_silence(rec, f"{label}: no answer ({why})", physical_id, self.stack_name))
         else:
-            self._evaluate_answers(rec, label, physical_id)
+            self._violation(*judge_answers(rec, label, physical_id, self.stack_name))
             leftover = self._poll_targets(request_id)
             if leftover:
                 names = sorted({str(rule.get("Name", "?")) for rule, _ in leftover})
@@ -975,98 +826,6 @@ class StackDriver:
                 return fn
         self._warning(f"polling target {arn!r} is not a registered function; invoking the ServiceToken's")
         return default
-
-    def _check_invocations(self, rec: RequestRecord, label: str) -> None:
-        secrets_ = [s for s in self.server.secrets() if s]
-        for inv in rec.invocations:
-            if any(s in inv.logs for s in secrets_):
-                self._violation(f"{label}: a ResponseURL signature appears in the function's logs")
-                break
-        for inv in rec.invocations:
-            if inv.timed_out:
-                self._warning(f"{label}: invocation {inv.request_id} timed out")
-            elif inv.error:
-                self._warning(
-                    f"{label}: invocation {inv.request_id} raised {inv.error.get('errorType')}: "
-                    f"{inv.error.get('errorMessage')}"
-                )
-
-    def _evaluate_answers(self, rec: RequestRecord, label: str, request_physical_id: str | None) -> None:
-        event = rec.event
-        first = rec.answers[0]
-        for other in rec.answers[1:]:
-            same = (
-                (other.get("body") == first.get("body"))
-                if first.get("body") is not None
-                else other.get("raw") == first.get("raw")
-            )
-            if not same:
-                self._violation(
-                    f"{label}: {len(rec.answers)} answers that differ: {first.get('raw')!r} vs {other.get('raw')!r}"
-                )
-                break
-        problems: list[str] = []  # make CloudFormation fail the resource
-        notes: list[str] = []  # protocol violations CloudFormation would let pass
-        for answer in rec.answers:
-            problems.extend(answer.get("violations") or [])
-        body = first.get("body")
-        if isinstance(body, Mapping):
-            status = body.get("Status")
-            if status not in ("SUCCESS", "FAILED"):
-                problems.append(f"Status must be SUCCESS or FAILED, got {status!r}")
-            reason = body.get("Reason")
-            if status == "FAILED" and (not isinstance(reason, str) or not reason.strip()):
-                notes.append("FAILED answer without a Reason")
-            pid = body.get("PhysicalResourceId")
-            if not isinstance(pid, str) or not pid:
-                problems.append(f"Invalid PhysicalResourceId {pid!r}: must be a non-empty string")
-            elif len(pid.encode()) > MAX_PHYSICAL_ID_BYTES:
-                problems.append(f"PhysicalResourceId is {len(pid.encode())} bytes, over 1 KB")
-            for key in ("StackId", "RequestId", "LogicalResourceId"):
-                if body.get(key) != event[key]:
-                    problems.append(f"{key} {body.get(key)!r} does not echo the request's {event[key]!r}")
-            data = body.get("Data")
-            if data is not None and not isinstance(data, Mapping):
-                problems.append(f"Data must be a JSON object, got {type(data).__name__}")
-            if "NoEcho" in body and not isinstance(body["NoEcho"], bool):
-                notes.append(f"NoEcho must be a boolean, got {body['NoEcho']!r}")
-            if (
-                rec.request_type == "Delete"
-                and isinstance(pid, str)
-                and pid
-                and request_physical_id is not None
-                and pid != request_physical_id
-            ):
-                notes.append(f"Delete answered PhysicalResourceId {pid!r}, the request's was {request_physical_id!r}")
-        for problem in dict.fromkeys(problems + notes):
-            self._violation(f"{label}: {problem}")
-        rec.answered = True
-        if problems or not isinstance(body, Mapping):
-            rec.status = "FAILED"
-            rec.reason = "; ".join(dict.fromkeys(problems)) or "unusable answer"
-            if any("bytes, over the 4096-byte limit" in p for p in problems):
-                rec.reason = "Response object is too long."
-            answered_pid = body.get("PhysicalResourceId") if isinstance(body, Mapping) else None
-            if request_physical_id is not None:
-                rec.physical_id = request_physical_id
-            elif isinstance(answered_pid, str) and answered_pid:
-                rec.physical_id = answered_pid
-            else:  # CloudFormation makes one up and still sends the rollback Delete with it
-                rec.physical_id = self._made_up_physical_id(rec.logical_id)
-            return
-        rec.status = str(body["Status"])
-        rec.reason = str(body.get("Reason") or "")
-        rec.physical_id = str(body["PhysicalResourceId"])
-        rec.data = dict(body.get("Data") or {})
-        rec.no_echo = bool(body.get("NoEcho") is True)
-        if rec.status == "FAILED" and request_physical_id is not None:
-            rec.physical_id = request_physical_id  # a failed Update/Delete leaves the resource as it was
-        if rec.request_type == "Delete" and request_physical_id is not None:
-            rec.physical_id = request_physical_id
-
-    def _made_up_physical_id(self, logical_id: str) -> str:
-        suffix = "".join(secrets.choice(string.ascii_uppercase + string.digits) for _ in range(12))
-        return f"{self.stack_name}-{logical_id}-{suffix}"
 
     # ============================================================================================
     # Template plumbing
@@ -1243,13 +1002,13 @@ class StackDriver:
         with self._lock:
             self.timeline.append(record(self._now()))
 
-    def _violation(self, message: str) -> None:
+    def _violation(self, *messages: str) -> None:
         with self._lock:
-            self.violations.append(message)
+            self.violations.extend(messages)
 
-    def _warning(self, message: str) -> None:
+    def _warning(self, *messages: str) -> None:
         with self._lock:
-            self.warnings.append(message)
+            self.warnings.extend(messages)
 
     def _note_ignored(self, stack: Stack, logical_id: str, resource_type: str) -> None:
         with self._lock:
@@ -1260,71 +1019,12 @@ class StackDriver:
         )
 
     def _record_request(self, rec: RequestRecord, started: float) -> None:
-        data = {k: "*****" for k in rec.data} if rec.no_echo else dict(rec.data)
-        self._append(
-            lambda t: TimelineRecord(
-                t=t,
-                operation=rec.operation,
-                phase=rec.phase,
-                request_type=rec.request_type,
-                logical_id=rec.logical_id,
-                physical_id=rec.physical_id,
-                status=rec.status,
-                reason=rec.reason,
-                data=data,
-                duration_s=round(time.monotonic() - started, 3),
-                invocations=len(rec.invocations),
-                polls=rec.polls,
-                request_id=rec.request_id,
-            )
-        )
+        duration_s = round(time.monotonic() - started, 3)
+        self._append(lambda t: TimelineRecord.of_request(rec, t, duration_s))
 
     def format_timeline(self, *, width: int = 40) -> str:
         """The timeline as a text table (for ``make demo``)."""
-        header = (
-            "t(s)",
-            "operation",
-            "phase",
-            "request",
-            "logical id",
-            "physical id",
-            "status",
-            "inv",
-            "polls",
-            "dur(s)",
-            "reason / data",
-        )
-        rows: list[tuple[str, ...]] = [header]
-        for r in self.timeline:
-            is_stack = r.request_type == "" and r.physical_id.startswith("arn:aws:cloudformation:")
-            extra = r.reason or (json.dumps(r.data, sort_keys=True) if r.data else "")
-            rows.append(
-                (
-                    f"{r.t:.2f}",
-                    r.operation,
-                    "" if is_stack else r.phase,
-                    r.request_type or ("STACK" if is_stack else "-"),
-                    r.logical_id,
-                    "" if is_stack else _clip(r.physical_id, width),
-                    r.status,
-                    str(r.invocations) if r.request_type else "",
-                    str(r.polls) if r.request_type else "",
-                    f"{r.duration_s:.2f}" if r.request_type else "",
-                    _clip(extra, 2 * width),
-                )
-            )
-        widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
-        lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows]
-        lines.insert(1, "  ".join("-" * w for w in widths))
-        if self.violations:
-            lines.append("")
-            lines.append(f"protocol violations ({len(self.violations)}):")
-            lines.extend(f"  - {v}" for v in self.violations)
-        return "\n".join(lines)
-
-
-def _clip(text: str, width: int) -> str:
-    return text if len(text) <= width else text[: width - 1] + "…"
+        return format_timeline(self.timeline, self.violations, width=width)
 
 
 def _retention(
@@ -1339,46 +1039,3 @@ def _retention(
     if policy == "Retain" or (policy == "RetainExceptOnCreate" and not rolling_back_creation):
         return f"{attribute}: {policy}"
     return None
-
-
-def _service_timeout(properties: Mapping[str, Any]) -> int:
-    try:
-        return int(str(properties.get("ServiceTimeout", DEFAULT_SERVICE_TIMEOUT_S)))
-    except ValueError:
-        return DEFAULT_SERVICE_TIMEOUT_S
-
-
-def _prerequisites(graph: Mapping[str, set[str]], nodes: Sequence[str]) -> dict[str, set[str]]:
-    """For each of ``nodes``, the other ``nodes`` it depends on, directly or through nodes left out."""
-    chosen = set(nodes)
-    return {node: (_closure(graph, node) & chosen) - {node} for node in nodes}
-
-
-def _dependents(graph: Mapping[str, set[str]], nodes: Sequence[str]) -> dict[str, set[str]]:
-    """For each of ``nodes``, the other ``nodes`` that depend on it: what must be deleted before it."""
-    before = _prerequisites(graph, nodes)
-    return {node: {other for other in nodes if node in before[other]} for node in nodes}
-
-
-class _InlineExecutor(Executor):
-    """Runs each call when it is submitted, in the caller's thread: the scheduler's sequential mode."""
-
-    def submit(self, fn: Callable[_P, _T], /, *args: _P.args, **kwargs: _P.kwargs) -> Future[_T]:
-        future: Future[_T] = Future()
-        try:
-            future.set_result(fn(*args, **kwargs))
-        except BaseException as exc:  # noqa: BLE001 - handed to the scheduler, which raises it
-            future.set_exception(exc)
-        return future
-
-
-def _closure(graph: Mapping[str, set[str]], start: str) -> set[str]:
-    """Everything ``start`` depends on, transitively."""
-    seen: set[str] = set()
-    todo = list(graph.get(start, set()))
-    while todo:
-        node = todo.pop()
-        if node not in seen:
-            seen.add(node)
-            todo.extend(graph.get(node, set()))
-    return seen

@@ -15,13 +15,11 @@ import time
 import uuid
 import weakref
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
 from .server import LOCAL_RESPONSE_HOSTS
-
-__all__ = ["DUMMY_CREDENTIALS", "Invocation", "LambdaFunction"]
 
 INVOKE_SCRIPT: Final = Path(__file__).resolve().parent.parent / "invoke.py"
 DUMMY_CREDENTIALS: Final = {
@@ -46,7 +44,6 @@ class Invocation:
     result: Any = None  # the handler's return value
     started_at: float = 0.0  # time.time()
     ended_at: float = 0.0
-    meta: dict[str, Any] = field(default_factory=dict)
     crashed: bool = False  # killed by ``crash_after_s`` (error Runtime.ExitError, like an out-of-memory kill)
 
     @property
@@ -87,7 +84,6 @@ class LambdaFunction:
         ssl_cert_file: str | None = None,
         endpoint_url: str | None = None,
         grace_s: float = 1.0,
-        python: str = sys.executable,
         crash_after_s: float | None = None,
         crash_count: int = 1,
     ) -> None:
@@ -106,7 +102,6 @@ class LambdaFunction:
         self.ssl_cert_file = ssl_cert_file
         self.endpoint_url = endpoint_url
         self.grace_s = grace_s
-        self.python = python
         self.crash_after_s = crash_after_s
         self.crash_count = crash_count
         self.invocations: list[Invocation] = []
@@ -162,7 +157,7 @@ class LambdaFunction:
         with tempfile.TemporaryDirectory(prefix="lambda-invoke-") as tmp:
             result_file = Path(tmp) / "result.json"
             cmd = [
-                self.python,
+                sys.executable,
                 "-I",
                 "-B",
                 "-u",
@@ -248,7 +243,6 @@ class LambdaFunction:
             f"REPORT RequestId: {request_id}\tDuration: {inv.duration_s * 1000:.2f} ms\tBilled Duration: {billed} ms"
             f"\tMemory Size: {self.memory_mb} MB\n"
         )
-        inv.meta = {"function_name": self.function_name, "log_stream_name": log_stream}
         with self._lock:
             self.invocations.append(inv)
         return inv

@@ -33,8 +33,6 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-__all__ = ["NATIVE_TYPES", "NativeError", "NativePlayer", "UpdateKind"]
-
 PHONE_NUMBER: Final = "AWS::Connect::PhoneNumber"
 NATIVE_TYPES: Final = frozenset({PHONE_NUMBER})
 UpdateKind = Literal["in-place", "replace", "unsupported"]

@@ -40,8 +40,6 @@ from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 import trustme
 
-__all__ = ["LOCAL_RESPONSE_HOSTS", "MAX_RESPONSE_BYTES", "FaultKind", "ResponseServer"]
-
 # The hosts of the server's URLs, as the provider's ALLOWED_RESPONSE_HOSTS: it answers nowhere else.
 LOCAL_RESPONSE_HOSTS: Final = "localhost,127.0.0.1"
 MAX_RESPONSE_BYTES: Final = 4096
@@ -138,7 +136,7 @@ class ResponseServer:
     def __init__(self, *, region: str = "us-east-1", host: str = "127.0.0.1") -> None:
         self.region = region
         self.host = host
-        self._lock = threading.Condition()
+        self._lock = threading.Lock()
         self._issued: dict[str, _Issued] = {}  # request id -> issued URL
         self._by_path: dict[str, str] = {}  # unquoted path -> request id
         self._answers: dict[str, list[dict[str, Any]]] = {}
@@ -233,10 +231,6 @@ class ResponseServer:
         with self._lock:
             return [dict(a) for a in self._answers.get(request_id, [])]
 
-    def all_answers(self) -> dict[str, list[dict[str, Any]]]:
-        with self._lock:
-            return {rid: [dict(a) for a in lst] for rid, lst in self._answers.items()}
-
     def attempts(self, request_id: str | None = None) -> list[dict[str, Any]]:
         """Every PUT that reached a known URL, delivered or failed by fault injection (``"outcome"``)."""
         with self._lock:
@@ -246,16 +240,6 @@ class ResponseServer:
         """Requests refused like S3 would: wrong method, unknown key, bad signature, expired, no length."""
         with self._lock:
             return [dict(r) for r in self._rejected]
-
-    def wait_for_answer(self, request_id: str, timeout_s: float) -> dict[str, Any] | None:
-        deadline = time.monotonic() + timeout_s
-        with self._lock:
-            while not self._answers.get(request_id):
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    return None
-                self._lock.wait(left)
-            return dict(self._answers[request_id][0])
 
     # -- fault injection ----------------------------------------------------------------------------
 
@@ -365,4 +349,3 @@ class ResponseServer:
         }
         with self._lock:
             self._answers.setdefault(issued.request_id, []).append(answer)
-            self._lock.notify_all()

@@ -22,21 +22,6 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any, Final
 
-__all__ = [
-    "NO_VALUE",
-    "PSEUDO_PARAMETERS",
-    "ResolutionError",
-    "Resolver",
-    "TemplateError",
-    "check_rules",
-    "dependencies",
-    "evaluate_conditions",
-    "load_template",
-    "resolve_parameters",
-    "stringify",
-    "topological_order",
-]
-
 # PyYAML ships no type information (types-PyYAML is not a dev dependency): load it as an untyped module.
 _yaml: Any = importlib.import_module("yaml")
 
@@ -64,19 +49,6 @@ class _NoValue:
 
 
 NO_VALUE: Final = _NoValue()
-
-PSEUDO_PARAMETERS: Final = frozenset(
-    {
-        "AWS::AccountId",
-        "AWS::NoValue",
-        "AWS::NotificationARNs",
-        "AWS::Partition",
-        "AWS::Region",
-        "AWS::StackId",
-        "AWS::StackName",
-        "AWS::URLSuffix",
-    }
-)
 
 # --------------------------------------------------------------------------------------------------
 # YAML

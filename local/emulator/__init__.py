@@ -21,9 +21,7 @@ What can go wrong on AWS is a knob, off by default: lifecycle delays and failure
 Create (``set_visibility_lag``), ``ResourceNotReadyException`` (``fail_create_not_ready``),
 per-call faults (``inject_fault``: throttle, 5xx, dropped connections, concurrent
 modification), Regional outages (``set_outage``), the per-Region request-rate quota
-(``set_throttle``), EventBridge partial failures (``fail_targets``) and the error codes AWS
-leaves undocumented (``delete_not_found_code``, ``delete_wrong_region_code``,
-``associate_conflict_code``, ``disassociate_not_found_code``).
+(``set_throttle``) and EventBridge partial failures (``fail_targets``).
 """
 
 from local.emulator.core import Emulator

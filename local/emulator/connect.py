@@ -244,7 +244,6 @@ class ConnectBackend:
             "GetTrafficDistribution",
             "TagResource",
             "UntagResource",
-            "ListTagsForResource",
             "ReplicateInstance",
             "DescribeInstance",
             "DeleteInstance",
@@ -263,19 +262,9 @@ class ConnectBackend:
         *,
         delays: Delays,
         group_quota: int,
-        delete_not_found_code: str,
-        delete_wrong_region_code: str,
-        associate_conflict_code: str = "ResourceConflictException",
-        disassociate_not_found_code: str = "ResourceNotFoundException",
-        replicate_requires_saml: bool = False,
     ) -> None:
         self.account_id = account_id
         self.group_quota = group_quota
-        self.delete_not_found_code = delete_not_found_code
-        self.delete_wrong_region_code = delete_wrong_region_code
-        self.associate_conflict_code = associate_conflict_code
-        self.disassociate_not_found_code = disassociate_not_found_code
-        self.replicate_requires_saml = replicate_requires_saml
         # Seconds after a Create before calls see the group: (home Region, other Regions).
         self.visibility_lag = (0.0, 0.0)
         self.not_ready = 0  # how many more Creates answer ResourceNotReadyException
@@ -304,7 +293,6 @@ class ConnectBackend:
             "GetTrafficDistribution": self._get_distribution,
             "TagResource": self._tag,
             "UntagResource": self._untag,
-            "ListTagsForResource": self._list_tags,
             "ReplicateInstance": self._replicate_instance,
             "DescribeInstance": self._describe_instance,
             "DeleteInstance": self._delete_instance,
@@ -328,7 +316,6 @@ class ConnectBackend:
         replica_region: str | None,
         alias: str | None,
         now: float,
-        identity_management: str = "CONNECT_MANAGED",
         default_group_id: str | None = None,
     ) -> Instance:
         instance_id = instance_id or str(uuid.uuid4())
@@ -338,8 +325,6 @@ class ConnectBackend:
             raise ValueError(f"instance {instance_id} already exists")
         if replica_region == home_region:
             raise ValueError("replica_region must differ from home_region")
-        if identity_management not in ("SAML", "CONNECT_MANAGED", "EXISTING_DIRECTORY"):
-            raise ValueError(f"unknown identity_management {identity_management!r}")
         if default_group_id in self.groups:
             raise ValueError(f"group {default_group_id} already exists")
         instance = Instance(
@@ -348,7 +333,6 @@ class ConnectBackend:
             alias=alias or f"instance-{instance_id[:8]}",
             home_region=home_region,
             created_at=now,
-            identity_management=identity_management,
         )
         self.instances[instance_id] = instance
         if replica_region:
@@ -570,7 +554,7 @@ class ConnectBackend:
             return None
         return instance
 
-    def _group(self, ref: str, region: str, now: float, *, not_found: str = "ResourceNotFoundException") -> Group:
+    def _group(self, ref: str, region: str, now: float) -> Group:
         """Resolve a ``TrafficDistributionGroupIdOrArn`` the way Connect documents it: the ARN
         works from any Region, the bare id only in the Region where the group was created;
         a group still within its visibility lag is unknown."""
@@ -580,7 +564,19 @@ class ConnectBackend:
             if not visible or not group.visible(region, now) or group.status(now) == DELETED:
                 group = None
         if group is None:
-            raise ApiError(not_found, f"Traffic distribution group {ref} not found")
+            raise ApiError("ResourceNotFoundException", f"Traffic distribution group {ref} not found")
+        return group
+
+    def _home_group(self, params: dict[str, Any], region: str, now: float) -> Group:
+        """The group of a call that "can be called only in the Region where the traffic distribution group is
+        created" (API reference: Delete, Associate and Disassociate user); the error code is unverified."""
+        group = self._group(params["TrafficDistributionGroupId"], region, now)
+        if region != group.instance.home_region:
+            raise ApiError(
+                "InvalidRequestException",
+                f"Traffic distribution group {group.arn} can be changed only in {group.instance.home_region}, "
+                f"not in {region}",
+            )
         return group
 
     def _group_for_tags(self, arn: str, region: str, now: float) -> Group:
@@ -688,17 +684,8 @@ class ConnectBackend:
         return {"TrafficDistributionGroup": body}
 
     def _delete(self, params: dict[str, Any], region: str, now: float) -> dict[str, Any]:
-        # The model lists no ResourceNotFoundException for this operation; which code AWS
-        # sends for an unknown group is a knob (``delete_not_found_code``).
-        group = self._group(params["TrafficDistributionGroupId"], region, now, not_found=self.delete_not_found_code)
-        if region != group.instance.home_region:
-            # "This API can be called only in the Region where the traffic distribution group
-            # is created" (API reference); the error code is a knob, AWS does not document it.
-            raise ApiError(
-                self.delete_wrong_region_code,
-                f"Traffic distribution group {group.arn} can be deleted only in {group.instance.home_region}, "
-                f"not in {region}",
-            )
+        # The model lists no ResourceNotFoundException for this operation (unverified which code AWS sends).
+        group = self._home_group(params, region, now)
         if group.is_default:
             raise ApiError(
                 "InvalidRequestException",
@@ -838,10 +825,6 @@ class ConnectBackend:
             group.tags.pop(key, None)
         return {}
 
-    def _list_tags(self, params: dict[str, Any], region: str, now: float) -> dict[str, Any]:
-        group = self._group_for_tags(params["resourceArn"], region, now)
-        return {"tags": dict(group.tags)}
-
     # -- instances and replicas ----------------------------------------------------------
     def _replica_alias(self, instance: Instance, given: str | None) -> str:
         """ReplicaAlias, or (when omitted; what AWS names the replica then is unverified)
@@ -918,12 +901,6 @@ class ConnectBackend:
                 "InvalidRequestException",
                 f"Instance {instance.id} was already replicated to {current.region} "
                 f"({current.status(now)}) by a different ReplicateInstance call",
-            )
-        if self.replicate_requires_saml and instance.identity_management != "SAML":
-            raise ApiError(
-                "InvalidRequestException",
-                f"Instance {instance.id} does not have SAML enabled "
-                f"(IdentityManagementType {instance.identity_management})",
             )
         alias = self._replica_alias(instance, params.get("ReplicaAlias"))
         if alias.lower() in self._aliases_in_use(now):
@@ -1081,15 +1058,7 @@ class ConnectBackend:
     # -- agents of traffic distribution groups ------------------------------------------
     def _user_group(self, params: dict[str, Any], region: str, now: float) -> tuple[Group, str]:
         """The group and the (bare) user id of Associate/DisassociateTrafficDistributionGroupUser."""
-        group = self._group(params["TrafficDistributionGroupId"], region, now)
-        if region != group.instance.home_region:
-            # "This API can be called only in the Region where the traffic distribution group is
-            # created" (API reference); the error code is unverified.
-            raise ApiError(
-                "InvalidRequestException",
-                f"Agents of traffic distribution group {group.arn} are managed only in "
-                f"{group.instance.home_region}, not in {region}",
-            )
+        group = self._home_group(params, region, now)
         ref = params["InstanceId"]
         instance = self._find_instance(ref)
         if instance is None:
@@ -1130,7 +1099,7 @@ class ConnectBackend:
         group, user_id = self._user_group(params, region, now)
         if user_id in group.users:
             raise ApiError(
-                self.associate_conflict_code,
+                "ResourceConflictException",
                 f"User {user_id} is already associated with traffic distribution group {group.id}",
             )
         group.users.append(user_id)
@@ -1140,7 +1109,7 @@ class ConnectBackend:
         group, user_id = self._user_group(params, region, now)
         if user_id not in group.users:
             raise ApiError(
-                self.disassociate_not_found_code,
+                "ResourceNotFoundException",
                 f"User {user_id} is not associated with traffic distribution group {group.id}",
             )
         group.users.remove(user_id)

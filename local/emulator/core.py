@@ -110,26 +110,13 @@ class Emulator:
     Point boto3 at :attr:`endpoint_url` (``AWS_ENDPOINT_URL``); any credentials and Region
     do, the Region in the SigV4 scope is the Region of the call. Lifecycle delays are in
     seconds (floats). ``group_quota`` counts the live groups of an instance, the default
-    group included. ``delete_not_found_code`` is the error DeleteTrafficDistributionGroup
-    gives for an unknown group: the model lists no ResourceNotFoundException for it, so a
-    provider can be tested against another answer (e.g. ``"InvalidRequestException"``).
-    ``delete_wrong_region_code`` is the error it gives when called outside the group's
-    home Region with the group's ARN (source: the DeleteTrafficDistributionGroup API
-    reference says it "can be called only in the Region where the traffic distribution
-    group is created"; the error code is unverified, so a provider can be tested against
-    ``"ResourceNotFoundException"`` or ``"AccessDeniedException"`` too).
-    ``clock`` gives wall-clock seconds; every timestamp the emulator exposes comes from it,
+    group included. ``clock`` gives wall-clock seconds; every timestamp the emulator exposes comes from it,
     and the rate limit of :meth:`set_throttle` refills by it.
 
     Instances: ``replication_delay`` is how long ReplicateInstance takes (first half
     RESOURCE_REPLICATION_NOT_STARTED, second half INSTANCE_REPLICATION_IN_PROGRESS, then
     INSTANCE_REPLICATION_COMPLETE and the default group appears); ``replica_deletion_delay`` how
-    long a replica stays INSTANCE_REPLICA_DELETING after DeleteInstance. With
-    ``replicate_requires_saml`` ReplicateInstance refuses an instance whose
-    IdentityManagementType is not SAML (the 2022 admin guide's rule; off by default).
-    ``associate_conflict_code`` is the error AssociateTrafficDistributionGroupUser gives for an
-    agent already associated, ``disassociate_not_found_code`` the one
-    DisassociateTrafficDistributionGroupUser gives for an agent that is not (both unverified).
+    long a replica stays INSTANCE_REPLICA_DELETING after DeleteInstance.
     """
 
     def __init__(
@@ -142,13 +129,8 @@ class Emulator:
         deletion_delay: float = 0.3,
         update_delay: float = 0.3,
         group_quota: int = 10,
-        delete_not_found_code: str = "ResourceNotFoundException",
-        delete_wrong_region_code: str = "InvalidRequestException",
         replication_delay: float = 0.3,
         replica_deletion_delay: float = 0.3,
-        associate_conflict_code: str = "ResourceConflictException",
-        disassociate_not_found_code: str = "ResourceNotFoundException",
-        replicate_requires_saml: bool = False,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.account_id = account_id
@@ -158,10 +140,6 @@ class Emulator:
         # What reset() starts from.
         self._initial_delays = (creation_delay, deletion_delay, update_delay, replication_delay, replica_deletion_delay)
         self._group_quota = group_quota
-        self._delete_not_found_code = delete_not_found_code
-        self._delete_wrong_region_code = delete_wrong_region_code
-        self._user_codes = (associate_conflict_code, disassociate_not_found_code)
-        self._replicate_requires_saml = replicate_requires_saml
         self._lock = threading.RLock()
         self._specs = {
             "connect": ServiceSpec("connect", validation_code=_connect_validation_code),
@@ -215,11 +193,6 @@ class Emulator:
                     replica_deletion=replica_deletion,
                 ),
                 group_quota=self._group_quota,
-                delete_not_found_code=self._delete_not_found_code,
-                delete_wrong_region_code=self._delete_wrong_region_code,
-                associate_conflict_code=self._user_codes[0],
-                disassociate_not_found_code=self._user_codes[1],
-                replicate_requires_saml=self._replicate_requires_saml,
             )
             self._events = EventsBackend(self.account_id)
             self._lambda = LambdaBackend(self.account_id)
@@ -243,7 +216,6 @@ class Emulator:
         home_region: str = "us-east-1",
         replica_region: str | None = "us-west-2",
         alias: str | None = None,
-        identity_management: str = "CONNECT_MANAGED",
         default_group_id: str | None = None,
     ) -> str:
         """Create a Connect instance and return its ARN (in ``home_region``).
@@ -252,8 +224,7 @@ class Emulator:
         Region, alias ``<alias>-replica``) is INSTANCE_REPLICATION_COMPLETE and its default group
         (``<alias>-default``, id ``default_group_id`` or a new one) ACTIVE at once. Any pair of
         Regions is accepted here. With ``replica_region=None`` it is not replicated, and
-        ReplicateInstance can replicate it. ``identity_management`` is what DescribeInstance
-        reports as IdentityManagementType.
+        ReplicateInstance can replicate it.
         """
         with self._lock:
             instance = self._connect.add_instance(
@@ -262,7 +233,6 @@ class Emulator:
                 replica_region=replica_region,
                 alias=alias,
                 now=self._clock(),
-                identity_management=identity_management,
                 default_group_id=default_group_id,
             )
             return instance.arn
@@ -412,7 +382,7 @@ class Emulator:
     def set_visibility_lag(self, seconds: float, replica_extra: float = 0.0) -> None:
         """Eventual consistency after CreateTrafficDistributionGroup (unverified: AWS
         documents no figure). For ``seconds`` after a Create, every call naming the new
-        group (Describe, Get/UpdateTrafficDistribution, Delete, Tag/Untag/ListTags) answers
+        group (Describe, Get/UpdateTrafficDistribution, Delete, Tag/Untag) answers
         as for an unknown group in its home Region; elsewhere (the replica Region, by ARN)
         for ``seconds + replica_extra``. The group's lifecycle runs on regardless, and a
         Create repeating its ClientToken still returns it. :meth:`group` and :meth:`groups`

@@ -64,9 +64,7 @@ class Rule:
 class EventsBackend:
     """Rules per (Region, event bus, name). Not thread-safe on its own (see Emulator)."""
 
-    OPERATIONS = frozenset(
-        {"PutRule", "PutTargets", "RemoveTargets", "DeleteRule", "DescribeRule", "ListTargetsByRule"}
-    )
+    OPERATIONS = frozenset({"PutRule", "PutTargets", "RemoveTargets", "DeleteRule"})
 
     def __init__(self, account_id: str) -> None:
         self.account_id = account_id
@@ -78,8 +76,6 @@ class EventsBackend:
             "PutTargets": self._put_targets,
             "RemoveTargets": self._remove_targets,
             "DeleteRule": self._delete_rule,
-            "DescribeRule": self._describe_rule,
-            "ListTargetsByRule": self._list_targets,
         }
 
     def handle(self, operation: str, params: dict[str, Any], region: str, now: float) -> dict[str, Any]:
@@ -201,25 +197,3 @@ class EventsBackend:
             raise ApiError("ValidationException", "Rule can't be deleted since it has targets.")
         del self.rules[(region, bus, params["Name"])]
         return {}
-
-    def _describe_rule(self, params: dict[str, Any], region: str) -> dict[str, Any]:
-        rule = self._rule(params, "Name", region)
-        result: dict[str, Any] = {
-            "Name": rule.name,
-            "Arn": rule.arn,
-            "State": rule.state,
-            "EventBusName": rule.bus,
-            "CreatedBy": self.account_id,
-        }
-        for key, value in (
-            ("ScheduleExpression", rule.schedule),
-            ("EventPattern", rule.pattern),
-            ("Description", rule.description),
-        ):
-            if value is not None:
-                result[key] = value
-        return result
-
-    def _list_targets(self, params: dict[str, Any], region: str) -> dict[str, Any]:
-        rule = self._rule(params, "Rule", region)
-        return {"Targets": [copy.deepcopy(t) for t in rule.targets.values()]}

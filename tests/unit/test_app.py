@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import io
 import json
-import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import boto3
 import pytest
 from botocore.stub import Stubber
+from local.invoke import LambdaContext
 
 import app
 import polling as polling_module
@@ -31,22 +31,6 @@ from tests.unit.conftest import (
     get_traffic,
     load_event,
 )
-
-
-class FakeContext:
-    """What Lambda passes as context, with remaining time that follows the fake clock."""
-
-    function_name = "connect-tdg-provider"
-    function_version = "$LATEST"
-    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:connect-tdg-provider"
-    memory_limit_in_mb = 256
-
-    def __init__(self, clock: FakeClock, timeout_s: float = 900) -> None:
-        self.aws_request_id = str(uuid.uuid4())
-        self._clock, self._deadline = clock, clock() + timeout_s
-
-    def get_remaining_time_in_millis(self) -> int:
-        return int((self._deadline - self._clock()) * 1000)
 
 
 @pytest.fixture
@@ -110,7 +94,7 @@ class Capture:
 
 
 def invoke(event: dict[str, Any], clock: FakeClock, timeout_s: float = 900) -> None:
-    app.handler(event, FakeContext(clock, timeout_s))
+    app.handler(event, LambdaContext(timeout_s=timeout_s, clock=clock))
 
 
 def test_create_answers_once_with_attributes(
@@ -358,7 +342,7 @@ def test_a_target_eventbridge_never_applies_fails_with_the_group_and_removes_the
 def test_timer_and_handler_never_answer_twice(
     provider: Provider, answers: list[dict[str, Any]], clock: FakeClock
 ) -> None:
-    provider._event, provider._context = load_event("create"), FakeContext(clock)
+    provider._event, provider._context = load_event("create"), LambdaContext(clock=clock)
     provider._response_url = provider._event["ResponseURL"]
     provider._answered = False
 
@@ -444,7 +428,7 @@ def test_a_poll_event_with_a_foreign_response_url_is_refused_too(
 def test_the_timer_answer_names_the_group_a_create_made(
     provider: Provider, answers: list[dict[str, Any]], clock: FakeClock
 ) -> None:
-    provider._event, provider._context = load_event("create"), FakeContext(clock)
+    provider._event, provider._context = load_event("create"), LambdaContext(clock=clock)
     provider._response_url = provider._event["ResponseURL"]
     provider._answered = False
     provider._progress.created = GROUP_ARN  # Create returned, then the invocation overran
@@ -491,7 +475,7 @@ def test_a_poll_that_moves_on_gives_the_next_polls_its_newer_state(
     with Stubber(polling_clients.events) as events:
         events.add_response("put_targets", {"FailedEntryCount": 0}, {"Rule": RULE_NAME, "Targets": targets})
 
-        helper(poll_event, FakeContext(clock))
+        helper(poll_event, LambdaContext(clock=clock))
 
         events.assert_no_pending_responses()
     assert answers == []

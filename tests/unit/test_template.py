@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from cfnlint.api import lint_file
 from cfnlint.decode import cfn_yaml
+from local.cloudformation.template import Resolver, evaluate_conditions
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "template.yaml"
@@ -160,56 +161,31 @@ class Deployment:
     tracing: bool = False
     replicas: bool = False
 
-    @property
-    def conditions(self) -> dict[str, bool]:
-        return {
-            "HasInstanceArns": bool(self.instance_arns),
-            "TracingEnabled": self.tracing,
-            "ReplicasEnabled": self.replicas,
-        }
-
-    def ref(self, name: str) -> Any:
-        refs: dict[str, Any] = {
-            "AWS::Partition": "aws",
-            "AWS::Region": REGION,
-            "AWS::AccountId": ACCOUNT,
-            "AWS::StackName": "connect-tdg-provider",
-            "ConnectInstanceArns": list(self.instance_arns) or [""],
-            "EnableTracing": "true" if self.tracing else "false",
-            "EnableInstanceReplicas": "true" if self.replicas else "false",
+    def resolver(self, template: Mapping[str, Any]) -> Resolver:
+        """The local driver's resolver with this deployment's parameters, its resources' ids and the conditions."""
+        physical_ids = {
             "Function": FUNCTION_NAME,
             "FunctionLogGroup": LOG_GROUP,
             "FunctionRole": "connect-tdg-provider-FunctionRole-XYZ",
         }
-        return refs[name]
-
-    def get_att(self, resource: str, attribute: str) -> str:
-        return {("Function", "Arn"): FUNCTION_ARN}[(resource, attribute)]
-
-    def resolve(self, value: Any) -> Any:
-        """Evaluate Ref, Fn::Sub, Fn::GetAtt and Fn::If; AWS::NoValue becomes None."""
-        if isinstance(value, list):
-            return [item for item in (self.resolve(v) for v in value) if item is not None]
-        if not isinstance(value, Mapping):
-            return value
-        if set(value) == {"Ref"}:
-            return None if value["Ref"] == "AWS::NoValue" else self.ref(value["Ref"])
-        if set(value) == {"Fn::GetAtt"}:
-            return self.get_att(*value["Fn::GetAtt"])
-        if set(value) == {"Fn::Sub"}:
-            assert isinstance(value["Fn::Sub"], str), "only the one-argument form of Fn::Sub is resolved"
-            return re.sub(r"\$\{([^}]+)\}", lambda m: self._sub(m.group(1)), value["Fn::Sub"])
-        if set(value) == {"Fn::If"}:
-            condition, when_true, when_false = value["Fn::If"]
-            return self.resolve(when_true if self.conditions[condition] else when_false)
-        return {key: self.resolve(v) for key, v in value.items()}
-
-    def _sub(self, name: str) -> str:
-        if "." in name:
-            return self.get_att(*name.split(".", 1))
-        resolved = self.ref(name)
-        assert isinstance(resolved, str)
-        return resolved
+        resolver = Resolver(
+            parameters={
+                "ConnectInstanceArns": list(self.instance_arns) or [""],
+                "EnableTracing": "true" if self.tracing else "false",
+                "EnableInstanceReplicas": "true" if self.replicas else "false",
+            },
+            pseudo={
+                "AWS::Partition": "aws",
+                "AWS::Region": REGION,
+                "AWS::AccountId": ACCOUNT,
+                "AWS::StackName": "connect-tdg-provider",
+            },
+            resources=physical_ids,
+            ref_resource=physical_ids.__getitem__,
+            get_att=lambda resource, attribute: {("Function", "Arn"): FUNCTION_ARN}[(resource, attribute)],
+        )
+        evaluate_conditions(template, resolver)
+        return resolver
 
 
 DEPLOYMENTS = [
@@ -232,9 +208,10 @@ def policy_documents(template: Mapping[str, Any]) -> Iterator[Any]:
 
 
 def statements(template: Mapping[str, Any], deployment: Deployment) -> list[dict[str, Any]]:
+    resolver = deployment.resolver(template)
     found: list[dict[str, Any]] = []
     for document in policy_documents(template):
-        resolved = deployment.resolve(document)
+        resolved = resolver.resolve(document)
         found.extend(resolved["Statement"] if isinstance(resolved["Statement"], list) else [resolved["Statement"]])
     return found
 

@@ -6,7 +6,7 @@ properties (all strings, as CloudFormation sends them):
 * ``Generation``: the physical id is ``fake-<LogicalResourceId>-<Generation>``; an Update that changes it
   answers a new physical id (a replacement).
 * ``FailOn``: comma-separated request types (``Create``, ``Update``, ``Delete``) answered FAILED.
-* ``RaiseOn`` / ``SilentOn``: request types for which it raises / returns without answering.
+* ``RaiseOn``: request types for which it raises instead of answering.
 * ``SleepOn`` + ``Sleep``: sleep that many seconds first (to run into the function timeout).
 * ``Polls``: answer only after that many polling invocations, through a fake EventBridge rule written as a JSON
   file into ``$FAKE_RULES_DIR`` (same shape as the emulator's ``rules()``; the target Input is the event plus
@@ -82,8 +82,6 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any] | None:
         time.sleep(float(props.get("Sleep", "0")))
     if request_type in _types(props, "RaiseOn"):
         raise RuntimeError(f"requested exception on {request_type}")
-    if request_type in _types(props, "SilentOn"):
-        return None
 
     polls = int(props.get("Polls", "0"))
     if polls and request_type != "Delete":
