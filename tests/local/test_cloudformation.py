@@ -582,7 +582,8 @@ def test_errors_are_retried_only_when_asked_and_timeouts_fail(
     driver = make_driver(make_function(timeout_s=1))
     stack = driver.create_stack({"Resources": {"A": custom(SleepOn="Create", Sleep=5)}})
     rec = driver.requests[0]
-    assert len(rec.invocations) == 1 and rec.invocations[0].timed_out and rec.invocations[0].duration_s < 3
+    assert len(rec.invocations) == 1 and rec.invocations[0].timed_out
+    assert rec.invocations[0].duration_s < 5  # cut short of its 5 s sleep
     assert stack.status == "ROLLBACK_COMPLETE" and rec.status == "FAILED"
     assert any("no answer" in v for v in driver.violations)
 
@@ -599,7 +600,7 @@ def test_crashed_invocation_is_redelivered_and_the_retry_answers(
     assert first.crashed and first.failed and first.exit_code == -signal.SIGKILL
     assert first.error is not None and first.error["errorType"] == "Runtime.ExitError"
     assert first.error["errorMessage"].endswith("Runtime exited with error: signal: killed")
-    assert 0.5 <= first.duration_s < 1.5 and first.result is None
+    assert 0.5 <= first.duration_s < 2 and first.result is None  # killed before its 2 s sleep ended
     assert '"message": "event"' in first.logs and "Runtime.ExitError" in first.logs  # it ran, then was killed
     assert retry.event == first.event and not retry.crashed and retry.error is None
     assert retry.result == {"answered": "SUCCESS", "PhysicalResourceId": "fake-A-0"}
