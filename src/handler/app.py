@@ -47,11 +47,11 @@ REGION = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or
 
 logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "connect-tdg-provider"))
 metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "ConnectTdgProvider"))
-clients = ConnectClients()
-clients(REGION)  # built during init, reused by every invocation of this container
+connect_clients = ConnectClients()
+connect_clients(REGION)  # built during init, reused by every invocation of this container
 helper = build_provider(
     region=REGION,
-    connect=clients,
+    connect=connect_clients,
     polling_clients=polling.Clients.for_region(REGION),
     allowed_response_hosts=os.environ.get("ALLOWED_RESPONSE_HOSTS"),
     logger=logger,
@@ -60,7 +60,7 @@ helper = build_provider(
 
 
 @metrics.log_metrics
-@logger.inject_lambda_context(clear_state=True)  # never log_event: the event holds the pre-signed ResponseURL
+@logger.inject_lambda_context(clear_state=True, log_event=False)  # the event holds the pre-signed ResponseURL
 def handler(event: dict[str, Any], context: Any) -> None:
     logger.append_keys(
         StackId=event.get("StackId"),

@@ -96,7 +96,7 @@ def resume(
     if phase == DELETING:
         return _delete_and_wait(clients(ref.region), ref, budget, requested=state.get("Requested") == "true")
     sent = state.get("Sent") == "true"
-    return _converge_or_undo(clients, ref, _desired_distribution(request), budget, phase=phase, sent=sent)
+    return _converge_or_fail_cleanly(clients, ref, _desired_distribution(request), budget, phase=phase, sent=sent)
 
 
 def abandon(state: Mapping[str, str], clients: Clients, budget: Budget) -> str:
@@ -127,7 +127,8 @@ def create(request: Request, clients: Clients, budget: Budget, progress: Progres
     desired = parse_group_properties(request.properties, request.region)
     arn = connect.create_group(clients(desired.instance.region), desired, request.request_id, budget)
     progress.created = arn
-    return _converge_or_undo(clients, _group_ref(arn, request.region), desired.distribution, budget, phase=CREATING)
+    ref = _group_ref(arn, request.region)
+    return _converge_or_fail_cleanly(clients, ref, desired.distribution, budget, phase=CREATING)
 
 
 def update(request: Request, clients: Clients, budget: Budget, progress: Progress) -> Result:
@@ -151,7 +152,7 @@ def update(request: Request, clients: Clients, budget: Budget, progress: Progres
         return _replace(request, desired, clients, budget, progress, current_name=current.name)
     # Tags before traffic: if the home region cannot take them, the update fails before any call moves.
     _apply_tags(clients, ref, current, read_in, desired.tags, _lenient_tags(request.old_properties), budget)
-    return _converge_or_undo(clients, ref, desired.distribution, budget, phase=UPDATING, known=current)
+    return _converge_or_fail_cleanly(clients, ref, desired.distribution, budget, phase=UPDATING, known=current)
 
 
 def distribute(request: Request, clients: Clients, budget: Budget) -> Result:
@@ -160,7 +161,7 @@ def distribute(request: Request, clients: Clients, budget: Budget) -> Result:
     Its physical id is the group's ARN, so pointing it at another group is a replacement.
     """
     desired = parse_distribution_properties(request.properties)
-    return _converge_or_undo(clients, desired.group, desired.distribution, budget, phase=UPDATING)
+    return _converge_or_fail_cleanly(clients, desired.group, desired.distribution, budget, phase=UPDATING)
 
 
 def delete(request: Request, clients: Clients, budget: Budget) -> Result:
@@ -216,10 +217,11 @@ def _replace(
             ) from error
         raise
     progress.created, progress.replacing = arn, True
-    return _converge_or_undo(clients, _group_ref(arn, request.region), desired.distribution, budget, phase=REPLACING)
+    ref = _group_ref(arn, request.region)
+    return _converge_or_fail_cleanly(clients, ref, desired.distribution, budget, phase=REPLACING)
 
 
-def _converge_or_undo(
+def _converge_or_fail_cleanly(
     clients: Clients,
     ref: GroupRef,
     distribution: Distribution,
@@ -344,7 +346,7 @@ def _read(clients: Clients, regions: list[str], read: Callable[[ConnectClient, i
             return Read(read(clients(region), READ_ATTEMPTS), region)
         except connect.Unavailable:
             continue
-    return Read(read(clients(regions[-1]), 0), regions[-1])
+    return Read(read(clients(regions[-1]), connect.MAX_ATTEMPTS), regions[-1])
 
 
 def _describe(clients: Clients, regions: list[str], ref: GroupRef, budget: Budget) -> Read[Group | None]:

@@ -62,7 +62,8 @@ CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, connect_
 
 class Clients:
     """The EventBridge and Lambda clients polling needs, built on first use: most invocations never poll, and
-    building both at import would add about 35 ms to every cold start."""
+    building both at import would add about 35 ms to every cold start. For the invocation's main thread only
+    (cached_property takes no lock; crhelper's timer thread never polls)."""
 
     def __init__(self, factory: Callable[[str], Any]) -> None:
         self._factory = factory

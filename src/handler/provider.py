@@ -19,6 +19,7 @@ would hurt in production:
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -35,6 +36,8 @@ from request import Pending, Progress, Request, Result
 from waiting import Budget, LambdaContext
 
 FAILED = "FAILED"  # crhelper's status string (resource_helper.FAILED)
+# What every CloudFormation custom resource request carries; crhelper reads them before anything else.
+REQUIRED_KEYS = ("StackId", "RequestId", "LogicalResourceId", "RequestType", "ResponseURL")
 # A poll invocation must end before the next one fires (the rule fires every minute).
 POLL_INVOCATION_LIMIT = 45.0
 POLLING_INTERVAL_MINUTES = 1
@@ -72,18 +75,20 @@ class Provider(CfnResource):
         # (about 65 ms of cold start; only polling needs two of them, and `polling_clients` builds them on first
         # use) and reset the root logger, which Powertools owns. These are the attributes its flow reads before
         # _crhelper_init sets the rest (tests/unit/test_crhelper_contract.py keeps the list honest).
-        self._timer: threading.Timer | None = None
-        self._init_failed = None
-        self._sam_local = None  # crhelper skips polling and the answer when AWS_SAM_LOCAL is set; never here
+        self._timer: threading.Timer | None = None  # crhelper's last-resort timer (see _set_timeout)
+        self._init_failed = None  # when set, crhelper answers FAILED before any handler runs
+        self._sam_local = os.getenv("AWS_SAM_LOCAL")  # set by `sam local`: crhelper then skips polling and the answer
         self._sleep_on_delete = 0  # crhelper would sleep up to 120 s on every Delete
         self._event: dict[str, Any] = {}
         self._context: Any = None
         self._response_url = ""
         self.Status, self.Reason, self.PhysicalResourceId, self.Data = "", "", "", {}
+        # crhelper calls the create/update/delete function for an event, the poll_* one when the event has
+        # CrHelperPoll (a scheduled poll). Their return value: the physical id to answer with; None keeps polling.
         for register in (self.create, self.update, self.delete):
-            register(self._start)
+            register(self._handle_event)
         for register in (self.poll_create, self.poll_update, self.poll_delete):
-            register(self._poll)
+            register(self._resume_event)
         # crhelper logs the whole event, ResponseURL included, at DEBUG: keep it quiet whatever the root level.
         logging.getLogger("crhelper").setLevel(logging.WARNING)
 
@@ -101,42 +106,57 @@ class Provider(CfnResource):
         self._error_code = ""
 
     def __call__(self, event: dict[str, Any], context: Any) -> None:
-        """crhelper's flow, after the ResponseURL check, with this invocation's metrics."""
+        """crhelper's flow, after the checks that the event is CloudFormation's, with this invocation's metrics.
+
+        crhelper's flow catches any exception and answers FAILED with it (through ``_send``).
+        """
         self._answered, self._pending, self._error_code = False, None, ""
         self._progress, self._budget = Progress(), None
-        if not self._response_hosts.admit(event.get("ResponseURL")):
-            self._refuse(event)
+        problem = self._not_from_cloudformation(event)
+        if problem:
+            self._refuse(event, problem)
             return
         started = self._clock()
         try:
             super().__call__(event, context)
         finally:
-            self._record(event, started)
+            self._emit_metrics(event, started)
 
-    def _refuse(self, event: Mapping[str, Any]) -> None:
+    def _not_from_cloudformation(self, event: Mapping[str, Any]) -> str:
+        missing = [key for key in REQUIRED_KEYS if not isinstance(event.get(key), str)]
+        if missing:
+            # crhelper would fail before it reads the event, and answer the previous request's URL.
+            return f"The event has no {', '.join(missing)}: it is not a CloudFormation custom resource request."
+        if not self._response_hosts.admit(event.get("ResponseURL")):
+            return (
+                "Its ResponseURL is not an HTTPS URL where CloudFormation listens. If the host is CloudFormation's, "
+                "add it to the function's ALLOWED_RESPONSE_HOSTS."
+            )
+        return ""
+
+    def _refuse(self, event: Mapping[str, Any], problem: str) -> None:
         """No answer and no Connect call for an event CloudFormation did not send; one line, naming only the host."""
         self._logger.error(
-            "Refused an event whose ResponseURL is not one where CloudFormation listens: no call, no answer. "
-            "If this host is CloudFormation's, add it to the function's ALLOWED_RESPONSE_HOSTS.",
+            f"Refused an event: no call, no answer. {problem}",
             extra={"response_host": response.host_of(event.get("ResponseURL"))},
         )
         self._metrics.add_metric(name="RefusedEvents", unit=MetricUnit.Count, value=1)
 
     # --- what runs for each event -------------------------------------------------------------------
 
-    def _start(self, event: dict[str, Any], context: LambdaContext) -> str | None:
+    def _handle_event(self, event: dict[str, Any], context: LambdaContext) -> str | None:
         request = Request.from_event(event, self._function_region)
         self._budget = Budget.from_context(context, self._clock, self._sleep)
-        return self._into_crhelper(self._handle(request, self._budget, self._progress))
+        return self._answer_or_poll(self._handle(request, self._budget, self._progress))
 
-    def _poll(self, event: dict[str, Any], context: LambdaContext) -> str | None:
+    def _resume_event(self, event: dict[str, Any], context: LambdaContext) -> str | None:
         request = Request.from_event(event, self._function_region)
         self._budget = Budget.from_context(context, self._clock, self._sleep, limit=POLL_INVOCATION_LIMIT)
         state = event["CrHelperData"]["State"]
         result = self._resume(request, state, self._budget, self._progress)
         if isinstance(result, Pending) and result.state != state:
             self._retarget(result.state)
-        return self._into_crhelper(result)
+        return self._answer_or_poll(result)
 
     def _retarget(self, state: Mapping[str, str]) -> None:
         """The next polls start from the newer state (for example: the update was sent in this poll)."""
@@ -152,7 +172,8 @@ class Provider(CfnResource):
         except polling.PollingError as error:
             self._logger.warning("Polling goes on from the older state", extra={"error": str(error)})
 
-    def _into_crhelper(self, result: Result) -> str | None:
+    def _answer_or_poll(self, result: Result) -> str | None:
+        """The physical id crhelper answers with, and its Data; None (with the state in Data) keeps polling."""
         if isinstance(result, Pending):
             self._pending = result
             self._logger.info("Connect is still working; handing over to scheduled polling", extra=result.state)
@@ -169,7 +190,11 @@ class Provider(CfnResource):
         """Replaces: resetting the root logger's level and formatter on every event (Powertools owns logging)."""
 
     def _poll_enabled(self) -> bool:
-        """Replaces: polling whenever a poll function is registered (here: only when the lifecycle is Pending)."""
+        """Replaces: polling whenever a poll function is registered (here: only when the lifecycle is Pending).
+
+        True sends crhelper to _polling_init: on a first invocation it sets up polling (_setup_polling, unless
+        FAILED); on a poll, an id or FAILED removes the schedule (_remove_polling) and answers.
+        """
         return "CrHelperPoll" in self._event or self._pending is not None
 
     def _wrap_function(self, func: Callable[[dict[str, Any], Any], str | None] | None) -> None:
@@ -190,13 +215,19 @@ class Provider(CfnResource):
     def _fail(self, reason: str, code: str, physical_id: str | None) -> None:
         self._logger.error("Request failed", extra={"reason": reason, "error_code": code})
         self.Status, self.Reason, self._error_code = FAILED, reason, code
-        self.PhysicalResourceId = physical_id or ""
+        # Without an id crhelper would invent one, and a group this Create made would outlive the rollback.
+        self.PhysicalResourceId = physical_id or self._created() or ""
 
     def _setup_polling(self) -> None:
         """Replaces: a schedule that ignores EventBridge's partial failures and the Input's size limit.
 
-        On failure, what this request alone made (a replacement group) is undone before crhelper answers FAILED.
+        crhelper calls it once, on the first invocation of a request that is Pending. On failure, what this request
+        alone made (a replacement group) is undone, and the error raised becomes crhelper's FAILED answer.
         """
+        with self._answer_lock:
+            if self._answered:  # the last-resort timer has answered FAILED: polls would act on a failed request
+                self._logger.warning("No scheduled polling: the request was already answered FAILED")
+                return
         state = self.Data.get("State", {})
         doing = (
             f"Connect is still working on {state.get('GroupArn') or 'the request'} and this invocation is out of time"
@@ -223,13 +254,14 @@ class Provider(CfnResource):
             except polling.PollingError as error:
                 raise polling.setup_failed(str(error), doing=doing) from error
         except ProviderError as error:
-            self._error_code = error.code
             undone = self._abandon(state, Budget(self._clock() + ABANDON_LIMIT, self._clock, self._sleep))
+            self._logger.error("Request failed", extra={"reason": error.reason + undone, "error_code": error.code})
+            self._error_code = error.code
             raise ProviderError(error.reason + undone, code=error.code) from error
-        self._event.update(event)
 
     def _remove_polling(self) -> None:
         """Replaces: a removal that stops at the first error (a rule left behind would fire again; report it)."""
+        # crhelper's bookkeeping in Data (from the poll event's CrHelperData) is not an attribute of the resource.
         self.Data.pop("State", None)
         self.Data.pop("PhysicalResourceId", None)
         rule, statement = self._event.get("CrHelperRule"), self._event.get("CrHelperPermission")
@@ -255,7 +287,6 @@ class Provider(CfnResource):
 
     def _timeout(self) -> None:
         """Replaces: "Execution timed out" (here: what to do, and the replacement group that may be left)."""
-        self._error_code = "Timeout"
         left = ""
         if self._progress.replacing and self._progress.created:
             left = f" The replacement group {self._progress.created} may be left behind; delete it if so."
@@ -263,17 +294,21 @@ class Provider(CfnResource):
             FAILED,
             "The provider ran out of time before Connect finished. Raise the function's timeout (900 s is the "
             "maximum) and retry the stack operation; check the group's status in the Connect console." + left,
+            error_code="Timeout",
         )
 
-    def _send(self, status: str | None = None, reason: str = "") -> None:
-        """Replaces: a sender that may answer twice, cuts the Reason's start, and retries forever (or never)."""
+    def _send(self, status: str | None = None, reason: str = "", *, error_code: str = "") -> None:
+        """Replaces: a sender that may answer twice, cuts the Reason's start, and retries forever (or never).
+
+        crhelper passes ``status`` and ``reason`` only for its own failures; otherwise Status and Reason stand.
+        """
         with self._answer_lock:
             if self._answered:
                 self._logger.warning("A second answer for this request was suppressed")
                 return
             self._answered = True
         if (status or self.Status) == FAILED:
-            self._error_code = self._error_code or "Unexpected"
+            self._error_code = error_code or self._error_code or "Unexpected"
         body = response.build_body(
             status=status or self.Status,
             reason=reason if status else self.Reason,
@@ -298,7 +333,7 @@ class Provider(CfnResource):
 
     # --- observability ------------------------------------------------------------------------------
 
-    def _record(self, event: Mapping[str, Any], started: float) -> None:
+    def _emit_metrics(self, event: Mapping[str, Any], started: float) -> None:
         operation = str(event.get("RequestType", "Unknown"))
         self._metrics.add_metric(
             name=f"{operation}Duration", unit=MetricUnit.Milliseconds, value=(self._clock() - started) * 1000

@@ -220,6 +220,98 @@ def test_unexpected_error_is_one_failed_answer(
 
     assert [a["Status"] for a in answers] == ["FAILED"]
     assert answers[0]["Reason"].startswith("Unexpected error in the provider: KeyError")
+    assert answers[0]["PhysicalResourceId"] == GROUP_ARN  # the group was made: the rollback's Delete removes it
+
+
+def test_an_event_without_a_request_id_is_refused_and_the_previous_request_is_not_answered_again(
+    stub: Stubber, provider: Provider, answers: list[dict[str, Any]], clock: FakeClock
+) -> None:
+    invoke(load_event("delete", PhysicalResourceId="tdg-stack_Tdg_ABCDEFGH"), clock)
+    malformed = load_event("create")
+    del malformed["RequestId"]
+
+    invoke(malformed, clock)  # the stub has no response: any Connect call fails
+
+    assert [(a["Status"], a["RequestId"]) for a in answers] == [("SUCCESS", "1f0c9a5e-delete-4d2b-9d1e-000000000003")]
+
+
+def test_no_polling_is_set_up_once_the_timer_has_answered_failed(
+    clients: Regions, clock: FakeClock, answers: list[dict[str, Any]]
+) -> None:
+    # A Connect call that overran the budget: the last-resort timer answered while the handler still ran.
+    built: list[str] = []
+    helper: Provider
+
+    def handle(request: Any, budget: Any, progress: Any) -> Pending:
+        helper._timeout()
+        return Pending({"Phase": "create", "GroupArn": GROUP_ARN})
+
+    helper = Provider(
+        region="us-east-1",
+        response_hosts=response.ResponseHosts.from_setting(None, "us-east-1"),
+        handle=handle,
+        resume=lambda request, state, budget, progress: Pending(state),
+        abandon=lambda state, budget: "",
+        polling_clients=polling_module.Clients(lambda service: built.append(service)),
+        logger=app.logger,
+        metrics=app.metrics,
+        clock=clock,
+        sleep=clock.sleep,
+    )
+
+    helper(load_event("create"), LambdaContext(clock=clock))
+
+    assert [a["Status"] for a in answers] == ["FAILED"]
+    assert built == []  # no rule, permission or target: polls would act on a request CloudFormation rolls back
+
+
+def test_a_timer_that_fires_while_success_is_delivered_counts_no_failure(
+    stub: Stubber,
+    provider: Provider,
+    clock: FakeClock,
+    monkeypatch: pytest.MonkeyPatch,
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    delivered: list[str] = []
+
+    def slow_delivery(url: str, body: bytes, **_: Any) -> bool:
+        provider._timeout()  # the timer fires during the delivery of the SUCCESS answer
+        delivered.append(json.loads(body)["Status"])
+        return True
+
+    monkeypatch.setattr(response, "send", slow_delivery)
+    invoke(load_event("delete", PhysicalResourceId="tdg-stack_Tdg_ABCDEFGH"), clock)
+
+    assert delivered == ["SUCCESS"]
+    metrics = [json.loads(line) for line in capfd.readouterr().out.splitlines() if '"_aws"' in line]
+    assert any("DeleteDuration" in m for m in metrics)
+    assert not any("Failures" in m for m in metrics)
+
+
+def test_under_sam_local_crhelper_skips_polling_and_the_answer(
+    stub: Stubber,
+    clients: Regions,
+    clock: FakeClock,
+    answers: list[dict[str, Any]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("AWS_SAM_LOCAL", "true")
+    built: list[str] = []
+    helper = app.build_provider(
+        region="us-east-1",
+        connect=clients,
+        polling_clients=polling_module.Clients(lambda service: built.append(service)),
+        allowed_response_hosts=None,
+        logger=app.logger,
+        metrics=app.metrics,
+        clock=clock,
+        sleep=clock.sleep,
+    )
+    slow_create(stub)
+
+    helper(load_event("create"), LambdaContext(timeout_s=4, clock=clock))
+
+    assert answers == [] and built == []
 
 
 RULE_NAME = "ConnectTdgPoll-Tdg-ABCDEFGH"
