@@ -57,7 +57,9 @@ PASSING_CODES = frozenset(
 )
 
 
-CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=5, read_timeout=20)
+# One attempt per call: _retry retries what passes (throttles, 5xx, lost connections), so the attempts do not
+# multiply with botocore's; the handover keeps at most 30 s for all of it.
+CLIENT_CONFIG = Config(retries={"total_max_attempts": 1}, connect_timeout=3, read_timeout=10)
 
 
 class Clients:
