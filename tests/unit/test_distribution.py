@@ -89,6 +89,30 @@ class TestValidation:
         assert parsed.sign_in == {"us-east-1": True, "us-west-2": False}
         assert parsed.attributes() == {"SignInDistribution": "us-east-1=true,us-west-2=false"}
 
+    @pytest.mark.parametrize(("low", "high"), [("40", "40"), ("0", "0"), ("100", "100")])
+    def test_percentages_must_add_up_to_exactly_100(self, low: str, high: str) -> None:
+        total = int(low) + int(high)
+        with pytest.raises(ProviderError, match=f"add up to {total}; they must add up to 100"):
+            parse_distribution(
+                {"AgentConfig": config(("us-east-1", low), ("us-west-2", high))}, home_region="us-east-1"
+            )
+
+    @pytest.mark.parametrize(
+        ("east", "west", "expected"),
+        [
+            ("True", "FALSE", {"us-east-1": True, "us-west-2": False}),
+            ("TRUE", "False", {"us-east-1": True, "us-west-2": False}),
+            ("false", "tRuE", {"us-east-1": False, "us-west-2": True}),
+            (True, False, {"us-east-1": True, "us-west-2": False}),
+        ],
+    )
+    def test_sign_in_enabled_is_read_in_any_case(self, east: Any, west: Any, expected: dict[str, bool]) -> None:
+        parsed = parse_distribution(
+            {"SignInConfig": config(("us-east-1", east), ("us-west-2", west), key="Enabled")}, home_region=None
+        )
+
+        assert parsed.sign_in == expected
+
     def test_sign_in_rejects_other_words(self) -> None:
         with pytest.raises(ProviderError, match="use true or false"):
             parse_distribution(

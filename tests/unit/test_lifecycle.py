@@ -255,6 +255,26 @@ class TestUpdate:
             GROUP_ARN
         )
 
+    @pytest.mark.parametrize(
+        "other_instance",
+        [INSTANCE_ARN.replace("11111111-", "99999999-"), "99999999-2222-3333-4444-555555555555"],
+        ids=["arn", "bare-id"],
+    )
+    def test_moving_the_group_to_another_instance_replaces_it(
+        self, stub: Stubber, clients: Regions, budget: Budget, other_instance: str
+    ) -> None:
+        # Connect cannot move a group: a new group is made in the other instance, under the same name.
+        describe(stub)
+        created(stub, NEW_GROUP_ARN, InstanceId=other_instance, ClientToken="1f0c9a5e-update-4d2b-9d1e-000000000002")
+        describe(stub, "ACTIVE", arn=NEW_GROUP_ARN)
+        get_traffic(stub, NEW_GROUP_ARN)
+
+        new = with_props("update", InstanceId=other_instance)
+        result = lifecycle.handle(request("update", ResourceProperties=new), clients, budget)
+
+        assert isinstance(result, Done)
+        assert result.physical_resource_id == NEW_GROUP_ARN
+
     def test_rename_replaces_with_update_request_id_as_token(
         self, stub: Stubber, clients: Regions, budget: Budget
     ) -> None:

@@ -92,6 +92,14 @@ def test_tag_rules(tags: Any, message: str) -> None:
         parse_tags(tags)
 
 
+def test_the_reserved_aws_prefix_is_refused_in_any_case_before_any_call() -> None:
+    # AWS reserves the aws: prefix whatever its case.
+    for key in ("aws:owner", "AWS:owner", "Aws:owner", "aWs:owner"):
+        with pytest.raises(ProviderError, match="AWS reserves"):
+            parse(Tags=[{"Key": key, "Value": "x"}])
+    assert parse(Tags=[{"Key": "awsome:owner", "Value": "x"}]).tags == {"awsome:owner": "x"}
+
+
 def test_unicode_letters_are_valid_in_tag_keys() -> None:
     assert parse_tags({"équipe café": "x", "チーム": "y"}) == {"équipe café": "x", "チーム": "y"}
 

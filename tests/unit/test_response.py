@@ -72,6 +72,27 @@ def test_physical_id_is_capped_at_1kb_and_stable() -> None:
     assert first["PhysicalResourceId"] == second["PhysicalResourceId"]
 
 
+@pytest.mark.parametrize("character", ["é", "€", "𝄞"], ids=["2-byte", "3-byte", "4-byte"])
+def test_a_multibyte_physical_id_is_cut_by_bytes_on_a_character_boundary(character: str) -> None:
+    # 600 characters are under 1024 characters but over 1024 bytes: the limit is in bytes.
+    long_id = "group-" + character * 600
+
+    cut = body(physical_resource_id=long_id)["PhysicalResourceId"]
+
+    assert len(cut.encode()) <= 1024
+    assert cut != long_id
+    kept, _, digest = cut.rpartition("-")
+    assert long_id.startswith(kept) and len(kept.encode()) > 1024 - len(character.encode()) - 17
+    assert len(digest) == 16
+    assert cut != body(physical_resource_id=long_id + character)["PhysicalResourceId"]
+
+
+def test_a_physical_id_of_exactly_1024_bytes_is_kept_as_it_is() -> None:
+    exact = "€" * 341 + "a"  # 1023 + 1 bytes
+
+    assert body(physical_resource_id=exact)["PhysicalResourceId"] == exact
+
+
 class FakeConnection:
     """Plays S3 behind the pre-signed URL: each PUT takes the next outcome from ``script``."""
 
