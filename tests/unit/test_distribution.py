@@ -89,6 +89,12 @@ class TestValidation:
         assert parsed.sign_in == {"us-east-1": True, "us-west-2": False}
         assert parsed.attributes() == {"SignInDistribution": "us-east-1=true,us-west-2=false"}
 
+    def test_numbers_are_accepted_as_well_as_strings(self) -> None:
+        # CloudFormation sends strings; an event written by hand (a direct invocation) may hold JSON numbers.
+        parsed = parse_distribution({"AgentConfig": config(("us-east-1", 90), ("us-west-2", "10"))}, home_region=None)
+
+        assert parsed.agent == {"us-east-1": 90, "us-west-2": 10}
+
     @pytest.mark.parametrize(("low", "high"), [("40", "40"), ("0", "0"), ("100", "100")])
     def test_percentages_must_add_up_to_exactly_100(self, low: str, high: str) -> None:
         total = int(low) + int(high)
