@@ -20,6 +20,7 @@ from tests.unit.conftest import (
     describe_missing,
     get_traffic,
     load_event,
+    traffic,
 )
 from waiting import Budget
 
@@ -759,3 +760,99 @@ def test_a_bare_group_id_is_deleted_in_the_region_of_the_instance_arn(
     )
 
     assert clients.asked == ["us-west-2"]
+
+
+def throttle(stub: Stubber, operation: str) -> None:
+    stub.add_client_error(operation, "ThrottlingException", "Rate exceeded", 429)
+
+
+class TestEveryCallIsRetriedWithinTheBudget:
+    """A throttle on any call means "later" (the account's quota is shared): it is retried, never a crash."""
+
+    def test_the_create_of_a_replacement(self, stub: Stubber, clients: Regions, budget: Budget) -> None:
+        describe(stub)
+        throttle(stub, "create_traffic_distribution_group")
+        created(stub, NEW_GROUP_ARN, Name="secondary-tdg", ClientToken="1f0c9a5e-update-4d2b-9d1e-000000000002")
+        describe(stub, arn=NEW_GROUP_ARN, name="secondary-tdg")
+        get_traffic(stub, NEW_GROUP_ARN)
+
+        result = lifecycle.handle(
+            request("update", ResourceProperties=with_props("update", Name="secondary-tdg")), clients, budget
+        )
+
+        assert result.physical_resource_id == NEW_GROUP_ARN
+
+    def test_the_delete_and_the_look_at_a_refused_delete(self, stub: Stubber, clients: Regions, budget: Budget) -> None:
+        describe(stub)
+        throttle(stub, "delete_traffic_distribution_group")
+        stub.add_client_error("delete_traffic_distribution_group", "ResourceInUseException", "pending deletion", 409)
+        throttle(stub, "describe_traffic_distribution_group")
+        describe(stub, "PENDING_DELETION")
+        describe_missing(stub)
+
+        assert lifecycle.handle(request("delete"), clients, budget) == Done(GROUP_ARN)
+        assert budget.throttles == 2
+
+    def test_the_removal_of_a_tag(self, stub: Stubber, clients: Regions, budget: Budget) -> None:
+        old = with_props("update", Tags=[{"Key": "team", "Value": "contact-center"}, {"Key": "gone", "Value": "x"}])
+        describe(stub, tags={"team": "contact-center", "gone": "x"})
+        throttle(stub, "untag_resource")
+        stub.add_response("untag_resource", {}, {"resourceArn": GROUP_ARN, "tagKeys": ["gone"]})
+        get_traffic(stub)
+
+        assert lifecycle.handle(request("update", OldResourceProperties=old), clients, budget).physical_resource_id
+
+    def test_the_delete_of_an_abandoned_replacement(self, stub: Stubber, clients: Regions, budget: Budget) -> None:
+        throttle(stub, "delete_traffic_distribution_group")
+        stub.add_response("delete_traffic_distribution_group", {}, {"TrafficDistributionGroupId": NEW_GROUP_ARN})
+
+        said = lifecycle.abandon({"Phase": "replace", "GroupArn": NEW_GROUP_ARN}, clients, budget)
+
+        assert said == f" The replacement group {NEW_GROUP_ARN} is being deleted; the stack keeps the old group."
+
+
+def test_a_tag_removal_with_the_home_region_down_fails_before_moving_traffic(
+    stub: Stubber, clients: Regions, budget: Budget
+) -> None:
+    old = with_props("update", Tags=[{"Key": "team", "Value": "contact-center"}, {"Key": "gone", "Value": "x"}])
+    describe(stub, tags={"team": "contact-center", "gone": "x"})
+    for _ in range(lifecycle.READ_ATTEMPTS):
+        stub.add_client_error("untag_resource", "ServiceUnavailableException", "Service Unavailable", 503)
+
+    with pytest.raises(ProviderError) as failure:
+        lifecycle.handle(request("update", OldResourceProperties=old), clients, budget)
+
+    assert failure.value.reason.endswith(
+        "No traffic was moved. Split the change: deploy the distribution change alone now, and the tag change "
+        "once the region is back."
+    )
+    assert failure.value.code == "ServiceUnavailableException"
+
+
+def test_a_refused_delete_keeps_the_groups_id(stub: Stubber, clients: Regions, budget: Budget) -> None:
+    describe(stub)
+    stub.add_client_error("delete_traffic_distribution_group", "AccessDeniedException", "not allowed", 403)
+
+    with pytest.raises(ProviderError) as failure:
+        lifecycle.handle(request("delete"), clients, budget)
+
+    assert (failure.value.code, failure.value.physical_resource_id) == ("AccessDeniedException", GROUP_ARN)
+
+
+def test_a_tie_is_sent_to_the_groups_home_region(stub: Stubber, clients: Regions, budget: Budget) -> None:
+    west_group = GROUP_ARN.replace("us-east-1", "us-west-2")
+    half = {"Distributions": [{"Region": "us-east-1", "Percentage": "50"}, {"Region": "us-west-2", "Percentage": "50"}]}
+    props = {"TrafficDistributionGroupId": west_group, "TelephonyConfig": half}
+    describe(stub, arn=west_group)
+    stub.add_response("get_traffic_distribution", traffic(), {"Id": west_group})
+    sent = {
+        "Id": west_group,
+        "TelephonyConfig": {"Distributions": [{"Region": r, "Percentage": 50} for r in ("us-east-1", "us-west-2")]},
+    }
+    stub.add_response("update_traffic_distribution", {}, sent)
+    describe(stub, arn=west_group)
+    stub.add_response("get_traffic_distribution", traffic({"us-east-1": 50, "us-west-2": 50}), {"Id": west_group})
+
+    lifecycle.handle(request("create", ResourceType=TRAFFIC_TYPE, ResourceProperties=props), clients, budget)
+
+    assert set(clients.asked) == {"us-west-2"}
