@@ -590,6 +590,15 @@ class TestHandOver:
 
         assert (progress.created, progress.replacing) == (created, replacing)
 
+    def test_a_poll_of_a_create_waits_for_a_group_not_visible_yet_and_hands_over_the_same_state(
+        self, stub: Stubber, clients: Regions, clock: FakeClock
+    ) -> None:
+        describe_missing(stub)
+        short = Budget(deadline=clock() + 0.5, clock=clock, sleep=clock.sleep)
+        state = {"Phase": "create", "GroupArn": GROUP_ARN}
+
+        assert lifecycle.resume(request("create"), state, clients, short) == Pending(state)
+
     def test_a_start_over_from_a_poll_tells_the_provider_what_the_create_made(
         self, stub: Stubber, clients: Regions, budget: Budget
     ) -> None:
@@ -741,11 +750,15 @@ class TestReplacementCleanUp:
         assert failure.value.code == "CreationFailed"
 
 
-def test_a_bare_group_id_is_deleted_in_the_region_of_the_instance_arn(
-    stub: Stubber, clients: Regions, clock: FakeClock
+@pytest.mark.parametrize(
+    ("instance", "region"),
+    [(INSTANCE_ARN.replace("us-east-1", "us-west-2"), "us-west-2"), (INSTANCE_ARN.rsplit("/", 1)[1], "us-east-1")],
+    ids=["instance-arn", "bare-instance-id"],
+)
+def test_a_bare_group_id_is_deleted_in_the_region_of_its_instance(
+    stub: Stubber, clients: Regions, clock: FakeClock, instance: str, region: str
 ) -> None:
-    west_instance = INSTANCE_ARN.replace("us-east-1", "us-west-2")
-    props = with_props("delete", InstanceId=west_instance)
+    props = with_props("delete", InstanceId=instance)
     stub.add_client_error(
         "describe_traffic_distribution_group",
         "ThrottlingException",
@@ -759,7 +772,7 @@ def test_a_bare_group_id_is_deleted_in_the_region_of_the_instance_arn(
         request("delete", PhysicalResourceId=GROUP_ARN.rsplit("/", 1)[1], ResourceProperties=props), clients, short
     )
 
-    assert clients.asked == ["us-west-2"]
+    assert clients.asked == [region]
 
 
 def throttle(stub: Stubber, operation: str) -> None:

@@ -218,13 +218,18 @@ def test_a_property_that_is_not_a_string_says_what_it_is(value: Any, kind: str) 
     assert failure.value.reason == f"Property Name must be a string, not {kind}."
 
 
-@pytest.mark.parametrize("kind", ["user", "distribution"])
-def test_a_bare_group_id_is_refused_with_the_form_of_the_arn(kind: str) -> None:
+@pytest.mark.parametrize(
+    ("kind", "advice"),
+    [("user", "Give the ARN, for example !Ref Tdg."), ("distribution", "Give the ARN: it works from any region.")],
+)
+def test_a_bare_group_id_is_refused_with_the_form_of_the_arn(kind: str, advice: str) -> None:
     with pytest.raises(ProviderError) as failure:
         parse_as(kind, TrafficDistributionGroupId=GROUP_ID)
 
-    assert f"TrafficDistributionGroupId {GROUP_ID!r} is not a traffic distribution group ARN " in failure.value.reason
-    assert "(arn:aws:connect:REGION:ACCOUNT:traffic-distribution-group/ID). Give the ARN" in failure.value.reason
+    assert failure.value.reason == (
+        f"TrafficDistributionGroupId {GROUP_ID!r} is not a traffic distribution group ARN "
+        f"(arn:aws:connect:REGION:ACCOUNT:traffic-distribution-group/ID). {advice}"
+    )
 
 
 def test_a_distribution_without_any_config_says_which_configs_there_are() -> None:
