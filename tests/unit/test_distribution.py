@@ -125,6 +125,25 @@ class TestValidation:
                 {"SignInConfig": config(("us-east-1", "yes"), ("us-west-2", "no"), key="Enabled")}, home_region=None
             )
 
+    def test_sign_in_must_list_the_home_region(self) -> None:
+        elsewhere = config(("eu-central-1", "true"), ("eu-west-2", "false"), key="Enabled")
+
+        with pytest.raises(ProviderError, match="SignInConfig does not list us-east-1"):
+            parse_distribution({"SignInConfig": elsewhere}, home_region="us-east-1")
+
+    @pytest.mark.parametrize(
+        ("telephony", "home", "expected"),
+        [
+            ({"us-east-1": 100, "us-west-2": 0}, "us-east-1", ["us-east-1", "us-west-2"]),
+            (WEST, "us-east-1", ["us-west-2", "us-east-1"]),
+            (None, "us-east-1", ["us-east-1"]),
+        ],
+    )
+    def test_reads_start_where_the_calls_go_then_turn_to_every_other_region(
+        self, telephony: dict[str, int] | None, home: str, expected: list[str]
+    ) -> None:
+        assert Distribution(telephony=telephony).read_regions(home) == expected
+
     @pytest.mark.parametrize(
         ("telephony", "expected"),
         [(None, "us-east-1"), ({"us-east-1": 50, "us-west-2": 50}, "us-east-1"), (WEST, "us-west-2")],

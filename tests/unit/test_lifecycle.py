@@ -7,19 +7,23 @@ from typing import Any
 import pytest
 from botocore.stub import Stubber
 
+import connect
 import lifecycle
 from errors import ProviderError
 from request import Done, Pending, Progress, Request
 from tests.unit.conftest import (
     GROUP_ARN,
+    GROUP_ID,
     INSTANCE_ARN,
     NEW_GROUP_ARN,
     FakeClock,
     Regions,
+    TwoRegions,
     describe,
     describe_missing,
     get_traffic,
     load_event,
+    outage,
     traffic,
 )
 from waiting import Budget
@@ -563,6 +567,18 @@ class TestHandOver:
 
         assert isinstance(result, Done) and result.physical_resource_id == GROUP_ARN
         assert "Connect accepted the distribution but could not be read back" in result.note
+        # What was sent stands for what Connect would have reported.
+        assert result.data == {"Id": GROUP_ID, "Arn": GROUP_ARN, "TelephonyDistribution": "us-east-1=90,us-west-2=10"}
+
+    def test_a_poll_after_the_update_was_sent_throttled_to_the_end_keeps_polling(
+        self, stub: Stubber, clients: Regions, clock: FakeClock
+    ) -> None:
+        # A throttle is the account's quota, not trouble with the group: poll again rather than answer unread.
+        stub.add_client_error("describe_traffic_distribution_group", "ThrottlingException", "Rate exceeded", 429)
+        short = Budget(deadline=clock() + 0.5, clock=clock, sleep=clock.sleep)
+        state = {"Phase": "update", "GroupArn": GROUP_ARN, "Sent": "true"}
+
+        assert lifecycle.resume(traffic_request("update"), state, clients, short) == Pending(state)
 
     def test_a_delete_throttled_to_the_end_hands_over_before_asking(
         self, stub: Stubber, clients: Regions, clock: FakeClock
@@ -869,3 +885,44 @@ def test_a_tie_is_sent_to_the_groups_home_region(stub: Stubber, clients: Regions
     lifecycle.handle(request("create", ResourceType=TRAFFIC_TYPE, ResourceProperties=props), clients, budget)
 
     assert set(clients.asked) == {"us-west-2"}
+
+
+def test_reads_try_the_region_that_takes_the_calls_three_times_then_the_other(
+    regions: TwoRegions, budget: Budget
+) -> None:
+    east, west = regions.stubs["us-east-1"], regions.stubs["us-west-2"]
+    outage(east, "describe_traffic_distribution_group", lifecycle.READ_ATTEMPTS)
+    describe(west)
+    outage(east, "get_traffic_distribution", lifecycle.READ_ATTEMPTS)
+    get_traffic(west)  # 100 % in us-east-1 already: nothing to send
+    east_only = {
+        "Distributions": [{"Region": "us-east-1", "Percentage": "100"}, {"Region": "us-west-2", "Percentage": "0"}]
+    }
+    props = {"TrafficDistributionGroupId": GROUP_ARN, "TelephonyConfig": east_only}
+
+    result = lifecycle.handle(request("create", ResourceType=TRAFFIC_TYPE, ResourceProperties=props), regions, budget)
+
+    assert result.physical_resource_id == GROUP_ARN
+
+
+def test_a_group_read_in_its_home_region_alone_gets_every_attempt(
+    stub: Stubber, clients: Regions, budget: Budget
+) -> None:
+    # A group with no distribution in its properties is read only in its home region: no other region to turn to.
+    outage(stub, "describe_traffic_distribution_group", connect.MAX_ATTEMPTS)
+
+    with pytest.raises(ProviderError) as failure:
+        lifecycle.handle(request("update"), clients, budget)
+
+    assert failure.value.code == "ServiceUnavailableException"
+    assert clients.asked == ["us-east-1"]
+
+
+def test_an_event_without_a_resource_type_is_refused_and_says_so(clients: Regions, budget: Budget) -> None:
+    event = load_event("create")
+    del event["ResourceType"]
+
+    with pytest.raises(ProviderError) as failure:
+        lifecycle.handle(Request.from_event(event, "us-east-1"), clients, budget)
+
+    assert failure.value.reason.startswith("This provider does not manage resource type '(none)'. Declare")

@@ -275,3 +275,48 @@ def test_a_bare_instance_id_of_a_group_user_is_in_the_functions_region() -> None
 def test_replica_rules_name_the_property_and_the_rule(changes: dict[str, str], reason: str) -> None:
     with pytest.raises(ProviderError, match=re.escape(reason)):
         parse_as("replica", **changes)
+
+
+def test_sign_in_config_on_a_group_points_to_the_type_that_takes_it() -> None:
+    with pytest.raises(ProviderError) as failure:
+        parse(SignInConfig={"Distributions": []})
+
+    assert failure.value.reason == (
+        "SignInConfig cannot be set on Custom::TrafficDistributionGroup: Connect accepts it only on an instance's "
+        "default group, and a group this provider creates is never the default. Declare a "
+        "Custom::TrafficDistribution with TrafficDistributionGroupId set to the default group's ARN."
+    )
+
+
+def test_a_groups_distribution_must_list_the_home_region_of_its_instance() -> None:
+    elsewhere = {
+        "Distributions": [{"Region": "eu-central-1", "Percentage": 100}, {"Region": "eu-west-2", "Percentage": 0}]
+    }
+
+    with pytest.raises(ProviderError, match="TelephonyConfig does not list us-east-1, the instance's home region"):
+        parse(TelephonyConfig=elsewhere)
+
+
+@pytest.mark.parametrize(
+    ("tags", "reason"),
+    [
+        (
+            [{"Key": "team"}],
+            "Tags[0] must be a map with exactly Key and Value, as in '- {Key: team, Value: contact-center}'.",
+        ),
+        ("team=voice", "Property Tags must be a list of {Key, Value} or a map of key to value."),
+    ],
+)
+def test_tags_of_the_wrong_shape_show_the_right_one(tags: Any, reason: str) -> None:
+    with pytest.raises(ProviderError) as failure:
+        parse_tags(tags)
+
+    assert failure.value.reason == reason
+
+
+def test_tags_at_connects_limits_are_accepted() -> None:
+    fifty = {f"k{i}": "v" for i in range(50)}
+
+    assert parse_tags(fifty) == fifty
+    assert parse_tags({"k": "v" * 256, "K" * 128: ""}) == {"k": "v" * 256, "K" * 128: ""}
+    assert parse_tags("") == parse_tags(None) == {}  # an empty parameter, as CloudFormation sends it
