@@ -125,6 +125,33 @@ class TestValidation:
                 {"SignInConfig": config(("us-east-1", "yes"), ("us-west-2", "no"), key="Enabled")}, home_region=None
             )
 
+    @pytest.mark.parametrize(
+        ("props", "reason"),
+        [
+            (
+                {"TelephonyConfig": config(("us-east-1", "100"))},
+                "TelephonyConfig lists 1 region(s); list both regions of the replicated instance, as Connect "
+                "requires, even one that gets 0.",
+            ),
+            (
+                {"SignInConfig": config(("us-east-1", "yes"), ("us-west-2", "no"), key="Enabled")},
+                "SignInConfig: Enabled for us-east-1 is 'yes'; use true or false.",
+            ),
+            (
+                {"AgentConfig": config(("us-east-1", "100"), ("eu-west-2", "0"))},
+                "AgentConfig lists us-east-1 and eu-west-2: an instance in us-east-1 can be replicated only to "
+                "us-west-2, not eu-west-2",
+            ),
+        ],
+    )
+    def test_reasons_name_the_config_the_region_and_what_connect_requires(
+        self, props: dict[str, Any], reason: str
+    ) -> None:
+        with pytest.raises(ProviderError) as failure:
+            parse_distribution(props, home_region="us-east-1")
+
+        assert failure.value.reason.startswith(reason)
+
     def test_sign_in_must_list_the_home_region(self) -> None:
         elsewhere = config(("eu-central-1", "true"), ("eu-west-2", "false"), key="Enabled")
 

@@ -320,3 +320,13 @@ def test_tags_at_connects_limits_are_accepted() -> None:
     assert parse_tags(fifty) == fifty
     assert parse_tags({"k": "v" * 256, "K" * 128: ""}) == {"k": "v" * 256, "K" * 128: ""}
     assert parse_tags("") == parse_tags(None) == {}  # an empty parameter, as CloudFormation sends it
+
+
+def test_an_instance_id_that_is_neither_id_nor_arn_shows_the_form_of_the_arn() -> None:
+    with pytest.raises(ProviderError) as failure:
+        parse(InstanceId="arn:aws:connect:us-east-1:123:queue/1")
+
+    assert failure.value.reason == (
+        "InstanceId 'arn:aws:connect:us-east-1:123:queue/1' is neither a Connect instance id nor an instance ARN "
+        "(arn:aws:connect:REGION:ACCOUNT:instance/ID). Use the ARN of the replicated instance."
+    )
