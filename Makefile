@@ -14,7 +14,7 @@ export SAM_CLI_TELEMETRY := 0
 export TEMPLATE PARAMS UPDATE_PARAMS REGION
 LOCAL_AWS := AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_DEFAULT_REGION=us-east-1 AWS_REGION=us-east-1
 
-.PHONY: help install test unit e2e lint lint-template format demo local bench build deploy delete publish \
+.PHONY: help install test unit e2e lint lint-template format mutate demo local bench build deploy delete publish \
 	stackset-template stackset clean
 
 help: ## List the targets
@@ -54,6 +54,16 @@ lint-template: $(STAMP) ## cfn-lint TEMPLATE=path/to/stack.yaml with the provide
 format: $(STAMP) ## Format the code with ruff
 	$(BIN)/ruff format $(PY_DIRS)
 	$(BIN)/ruff check --fix $(PY_DIRS)
+
+# FILES="src/handler/a.py src/handler/b.py" -> mutmut's names handler.a.* handler.b.* (all of src/handler when empty).
+MUTANTS = $(foreach file,$(FILES),'$(subst /,.,$(patsubst src/%.py,%,$(file))).*')
+
+mutate: $(STAMP) ## Mutation testing of src/handler with the unit tests, from scratch (FILES="src/handler/x.py ...")
+	rm -rf mutants
+	@echo "==> mutmut run $(or $(MUTANTS),(all of src/handler)): progress in mutants.log"
+	@SECONDS=0; $(LOCAL_AWS) $(BIN)/mutmut run $(MUTANTS) > mutants.log 2>&1 || { tail -c 3000 mutants.log; exit 1; }; \
+		echo "==> mutmut took $${SECONDS}s; the results (docs/mutation.md says what each survivor is):"
+	@$(BIN)/python -m tests.mutation.report $(FILES)
 
 demo: $(STAMP) ## Run the example stacks' whole life against the local emulator (VERBOSE=1: in full)
 	@$(LOCAL_AWS) $(BIN)/python -m local.demo $(if $(VERBOSE),--verbose)
@@ -96,4 +106,4 @@ stackset: build stackset-template ## deploy/stackset.json and the code zip to up
 	@echo "==> code: $(STACKSET_ZIP) (CodeKey $(notdir $(STACKSET_ZIP))), template: deploy/stackset.json"
 
 clean: ## Remove the virtualenvs and build output
-	rm -rf $(VENV) $(SAM_VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(SAM_VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache mutants mutants.log

@@ -152,15 +152,6 @@ class ReplicaProperties:
     replica_region: str
     alias: str
 
-    def same_replica(self, other: ReplicaProperties) -> bool:
-        """Whether ``other`` names the same replica: an instance id and its ARN are the same instance."""
-        return (self.instance.instance_id, self.instance.region, self.replica_region, self.alias) == (
-            other.instance.instance_id,
-            other.instance.region,
-            other.replica_region,
-            other.alias,
-        )
-
 
 @dataclass(frozen=True)
 class GroupUserProperties:

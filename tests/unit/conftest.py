@@ -197,9 +197,11 @@ class FakeConnection:
 
     script: ClassVar[list[Any]] = []
     requests: ClassVar[list[tuple[str, str, bytes, dict[str, str]]]] = []
+    connections: ClassVar[list[tuple[str, int | None, float]]] = []
 
     def __init__(self, host: str, port: int | None, *, context: Any, timeout: float) -> None:
         self.host = host
+        FakeConnection.connections.append((host, port, timeout))
 
     def request(self, method: str, path: str, body: bytes, headers: dict[str, str]) -> None:
         FakeConnection.requests.append((method, path, body, headers))
@@ -224,6 +226,6 @@ class FakeConnection:
 
 @pytest.fixture
 def s3(monkeypatch: pytest.MonkeyPatch) -> type[FakeConnection]:
-    FakeConnection.script, FakeConnection.requests = [], []
+    FakeConnection.script, FakeConnection.requests, FakeConnection.connections = [], [], []
     monkeypatch.setattr(response, "HTTPSConnection", FakeConnection)
     return FakeConnection

@@ -7,19 +7,24 @@ from typing import Any
 import pytest
 from botocore.stub import Stubber
 
+import connect
 import lifecycle
 from errors import ProviderError
-from request import Done, Pending, Request
+from request import Done, Pending, Progress, Request
 from tests.unit.conftest import (
     GROUP_ARN,
+    GROUP_ID,
     INSTANCE_ARN,
     NEW_GROUP_ARN,
     FakeClock,
     Regions,
+    TwoRegions,
     describe,
     describe_missing,
     get_traffic,
     load_event,
+    outage,
+    traffic,
 )
 from waiting import Budget
 
@@ -122,7 +127,11 @@ class TestCreate:
 
         assert failure.value.physical_resource_id == GROUP_ARN
         assert failure.value.reason.startswith("Connect could not create traffic distribution group 'primary-tdg'")
-        assert "CREATION_FAILED" in failure.value.reason
+        assert failure.value.reason.endswith(
+            "CREATION_FAILED. Check that the instance's replication is healthy (DescribeInstance in both regions), "
+            "then retry the stack operation."
+        )
+        assert failure.value.code == "CreationFailed"
 
     def test_hands_over_to_polling_when_time_runs_out(self, stub: Stubber, clients: Regions, clock: FakeClock) -> None:
         budget = Budget(deadline=clock() + 3, clock=clock, sleep=clock.sleep)
@@ -255,6 +264,26 @@ class TestUpdate:
             GROUP_ARN
         )
 
+    @pytest.mark.parametrize(
+        "other_instance",
+        [INSTANCE_ARN.replace("11111111-", "99999999-"), "99999999-2222-3333-4444-555555555555"],
+        ids=["arn", "bare-id"],
+    )
+    def test_moving_the_group_to_another_instance_replaces_it(
+        self, stub: Stubber, clients: Regions, budget: Budget, other_instance: str
+    ) -> None:
+        # Connect cannot move a group: a new group is made in the other instance, under the same name.
+        describe(stub)
+        created(stub, NEW_GROUP_ARN, InstanceId=other_instance, ClientToken="1f0c9a5e-update-4d2b-9d1e-000000000002")
+        describe(stub, "ACTIVE", arn=NEW_GROUP_ARN)
+        get_traffic(stub, NEW_GROUP_ARN)
+
+        new = with_props("update", InstanceId=other_instance)
+        result = lifecycle.handle(request("update", ResourceProperties=new), clients, budget)
+
+        assert isinstance(result, Done)
+        assert result.physical_resource_id == NEW_GROUP_ARN
+
     def test_rename_replaces_with_update_request_id_as_token(
         self, stub: Stubber, clients: Regions, budget: Budget
     ) -> None:
@@ -293,8 +322,12 @@ class TestUpdate:
             lifecycle.handle(request("update", ResourceProperties=new), clients, budget)
 
         assert "still held by the group this update replaces" in failure.value.reason
-        assert "Change Name in the same update" in failure.value.reason
+        assert "because CloudFormation deletes the old group only after the new one exists" in failure.value.reason
+        assert failure.value.reason.endswith(
+            "Change Name in the same update as Description or InstanceId (for example add a suffix)."
+        )
         assert failure.value.physical_resource_id is None
+        assert failure.value.code == "ResourceConflictException"
 
     def test_rename_to_a_name_another_group_holds_says_so(
         self, stub: Stubber, clients: Regions, budget: Budget
@@ -323,13 +356,18 @@ class TestUpdate:
             )
 
         assert failure.value.physical_resource_id is None  # the stack keeps the old group's id
-        assert f"The replacement group {NEW_GROUP_ARN} was deleted" in failure.value.reason
+        assert failure.value.reason.endswith(
+            f"The replacement group {NEW_GROUP_ARN} was deleted; the stack keeps the old group."
+        )
+        assert failure.value.code == "CreationFailed"
 
     def test_group_deleted_outside_cloudformation(self, stub: Stubber, clients: Regions, budget: Budget) -> None:
         describe_missing(stub)
 
-        with pytest.raises(ProviderError, match="deleted outside CloudFormation"):
+        with pytest.raises(ProviderError, match="deleted outside CloudFormation") as failure:
             lifecycle.handle(request("update"), clients, budget)
+
+        assert failure.value.code == "GroupGone"
 
     def test_invalid_properties_fail_before_any_call(self, clients: Regions, budget: Budget) -> None:
         with pytest.raises(ProviderError, match="Descripton"):
@@ -416,20 +454,32 @@ class TestDelete:
         assert "+15550100" in failure.value.reason
         assert "Release the phone numbers" in failure.value.reason
         assert failure.value.physical_resource_id == GROUP_ARN
+        assert failure.value.code == "ResourceInUseException"
 
     def test_default_group_cannot_be_deleted(self, stub: Stubber, clients: Regions, budget: Budget) -> None:
         describe(stub, is_default=True)
 
-        with pytest.raises(ProviderError, match="default traffic distribution group"):
+        with pytest.raises(ProviderError, match="default traffic distribution group") as failure:
             lifecycle.handle(request("delete"), clients, budget)
+
+        assert failure.value.reason.endswith(
+            "Connect made it with ReplicateInstance and it cannot be deleted through the API. "
+            "Remove it from the stack with DeletionPolicy: Retain."
+        )
+        assert (failure.value.code, failure.value.physical_resource_id) == ("DefaultGroup", GROUP_ARN)
 
     def test_deletion_failed(self, stub: Stubber, clients: Regions, budget: Budget) -> None:
         describe(stub)
         stub.add_response("delete_traffic_distribution_group", {}, {"TrafficDistributionGroupId": GROUP_ARN})
         describe(stub, "DELETION_FAILED")
 
-        with pytest.raises(ProviderError, match="DELETION_FAILED"):
+        with pytest.raises(ProviderError, match="DELETION_FAILED") as failure:
             lifecycle.handle(request("delete"), clients, budget)
+
+        assert failure.value.reason.endswith(
+            "Check that no phone numbers or other resources still use it, then retry the stack operation."
+        )
+        assert (failure.value.code, failure.value.physical_resource_id) == ("DeletionFailed", GROUP_ARN)
 
     def test_waits_for_a_group_still_being_created_before_deleting(
         self, stub: Stubber, clients: Regions, budget: Budget
@@ -456,3 +506,423 @@ class TestDelete:
         describe_missing(stub)
         long = Budget(deadline=clock() + 60, clock=clock, sleep=clock.sleep)
         assert lifecycle.resume(request("delete"), pending.state, clients, long) == Done(GROUP_ARN)
+
+
+NINETY_TEN = {
+    "Distributions": [{"Region": "us-east-1", "Percentage": "90"}, {"Region": "us-west-2", "Percentage": "10"}]
+}
+NINETY_TEN_REQUEST = {
+    "Id": GROUP_ARN,
+    "TelephonyConfig": {
+        "Distributions": [{"Region": "us-east-1", "Percentage": 90}, {"Region": "us-west-2", "Percentage": 10}]
+    },
+}
+TRAFFIC_TYPE = "Custom::TrafficDistribution"
+
+
+def traffic_request(name: str) -> Request:
+    props = {"ServiceToken": "arn:x", "TrafficDistributionGroupId": GROUP_ARN, "TelephonyConfig": NINETY_TEN}
+    return request(name, ResourceType=TRAFFIC_TYPE, ResourceProperties=props)
+
+
+class TestHandOver:
+    """What a Pending state carries is all the next poll knows: the phase, the group, and whether traffic moved."""
+
+    def test_an_update_sent_before_the_time_ran_out_says_so_to_the_next_poll(
+        self, stub: Stubber, clients: Regions, clock: FakeClock
+    ) -> None:
+        describe(stub)
+        get_traffic(stub)
+        stub.add_response("update_traffic_distribution", {}, NINETY_TEN_REQUEST)
+        short = Budget(deadline=clock() + 0.5, clock=clock, sleep=clock.sleep)
+
+        result = lifecycle.handle(
+            request("update", ResourceProperties=with_props("update", TelephonyConfig=NINETY_TEN)), clients, short
+        )
+
+        assert result == Pending({"Phase": "update", "GroupArn": GROUP_ARN, "Sent": "true"})
+
+    def test_a_distribution_of_an_existing_group_hands_over_as_an_update(
+        self, stub: Stubber, clients: Regions, clock: FakeClock
+    ) -> None:
+        describe(stub)
+        get_traffic(stub)
+        stub.add_response("update_traffic_distribution", {}, NINETY_TEN_REQUEST)
+        short = Budget(deadline=clock() + 0.5, clock=clock, sleep=clock.sleep)
+
+        result = lifecycle.handle(traffic_request("create"), clients, short)
+
+        assert result == Pending({"Phase": "update", "GroupArn": GROUP_ARN, "Sent": "true"})
+
+    def test_a_poll_after_the_update_was_sent_waits_errors_out_and_never_answers_failed(
+        self, stub: Stubber, clients: Regions, clock: FakeClock
+    ) -> None:
+        # Traffic may have moved: a FAILED answer would make the rollback move the calls back.
+        for _ in range(2):
+            stub.add_client_error("describe_traffic_distribution_group", "AccessDeniedException", "no", 403)
+        short = Budget(deadline=clock() + 2, clock=clock, sleep=clock.sleep, jitter=lambda low, high: high)
+        state = {"Phase": "update", "GroupArn": GROUP_ARN, "Sent": "true"}
+
+        result = lifecycle.resume(traffic_request("update"), state, clients, short)
+
+        assert isinstance(result, Done) and result.physical_resource_id == GROUP_ARN
+        assert "Connect accepted the distribution but could not be read back" in result.note
+        # What was sent stands for what Connect would have reported.
+        assert result.data == {"Id": GROUP_ID, "Arn": GROUP_ARN, "TelephonyDistribution": "us-east-1=90,us-west-2=10"}
+
+    def test_a_poll_after_the_update_was_sent_throttled_to_the_end_keeps_polling(
+        self, stub: Stubber, clients: Regions, clock: FakeClock
+    ) -> None:
+        # A throttle is the account's quota, not trouble with the group: poll again rather than answer unread.
+        stub.add_client_error("describe_traffic_distribution_group", "ThrottlingException", "Rate exceeded", 429)
+        short = Budget(deadline=clock() + 0.5, clock=clock, sleep=clock.sleep)
+        state = {"Phase": "update", "GroupArn": GROUP_ARN, "Sent": "true"}
+
+        assert lifecycle.resume(traffic_request("update"), state, clients, short) == Pending(state)
+
+    def test_a_delete_throttled_to_the_end_hands_over_before_asking(
+        self, stub: Stubber, clients: Regions, clock: FakeClock
+    ) -> None:
+        stub.add_client_error("describe_traffic_distribution_group", "ThrottlingException", "Rate exceeded", 429)
+        short = Budget(deadline=clock() + 0.5, clock=clock, sleep=clock.sleep)
+
+        result = lifecycle.handle(request("delete"), clients, short)
+
+        assert result == Pending({"Phase": "delete", "GroupArn": GROUP_ARN, "Requested": "false"})
+
+    @pytest.mark.parametrize(
+        ("phase", "created", "replacing"),
+        [("create", GROUP_ARN, False), ("replace", GROUP_ARN, True), ("update", None, False)],
+    )
+    def test_a_poll_tells_the_provider_what_this_request_made(
+        self, stub: Stubber, clients: Regions, budget: Budget, phase: str, created: str | None, replacing: bool
+    ) -> None:
+        # So that the last-resort timer's answer names a new group, and warns of a replacement left behind.
+        describe(stub)
+        get_traffic(stub)
+        progress = Progress()
+
+        lifecycle.resume(request("update"), {"Phase": phase, "GroupArn": GROUP_ARN}, clients, budget, progress)
+
+        assert (progress.created, progress.replacing) == (created, replacing)
+
+    def test_a_poll_of_a_create_waits_for_a_group_not_visible_yet_and_hands_over_the_same_state(
+        self, stub: Stubber, clients: Regions, clock: FakeClock
+    ) -> None:
+        describe_missing(stub)
+        short = Budget(deadline=clock() + 0.5, clock=clock, sleep=clock.sleep)
+        state = {"Phase": "create", "GroupArn": GROUP_ARN}
+
+        assert lifecycle.resume(request("create"), state, clients, short) == Pending(state)
+
+    def test_a_start_over_from_a_poll_tells_the_provider_what_the_create_made(
+        self, stub: Stubber, clients: Regions, budget: Budget
+    ) -> None:
+        created(stub)
+        describe(stub)
+        get_traffic(stub)
+        progress = Progress()
+
+        lifecycle.resume(request("create"), {"Phase": "start"}, clients, budget, progress)
+
+        assert progress.created == GROUP_ARN
+
+
+class TestUpdateEdges:
+    def test_a_resource_whose_create_failed_gets_its_group_on_update(
+        self, stub: Stubber, clients: Regions, budget: Budget
+    ) -> None:
+        # crhelper's invented id after a failed Create: there is no group to update, so one is made.
+        created(stub, ClientToken="1f0c9a5e-update-4d2b-9d1e-000000000002")
+        describe(stub)
+        get_traffic(stub)
+        progress = Progress()
+
+        result = lifecycle.handle(
+            request("update", PhysicalResourceId="consumer_Tdg_AB12CD34"), clients, budget, progress
+        )
+
+        assert result == Done(GROUP_ARN, ATTRIBUTES)
+        assert (progress.created, progress.replacing) == (GROUP_ARN, True)
+
+    def test_tags_changed_outside_cloudformation_are_set_back_when_read_in_the_home_region(
+        self, stub: Stubber, clients: Regions, budget: Budget
+    ) -> None:
+        describe(stub, tags={"team": "changed-by-hand", "owner": "someone-else"})
+        stub.add_response("tag_resource", {}, {"resourceArn": GROUP_ARN, "tags": {"team": "contact-center"}})
+        get_traffic(stub)
+
+        assert lifecycle.handle(request("update"), clients, budget).physical_resource_id == GROUP_ARN
+
+    @pytest.mark.parametrize(
+        ("seen", "removed"),
+        [({}, True), ({"team": "contact-center"}, False), ({"team": "contact-center", "gone": "x"}, True)],
+        ids=["no-tags-shown", "key-not-shown", "key-shown"],
+    )
+    def test_read_in_the_other_region_a_dropped_tag_is_removed_unless_the_group_shows_it_gone(
+        self, stub: Stubber, clients: Regions, budget: Budget, seen: dict[str, str], removed: bool
+    ) -> None:
+        # Whether the other region's Describe shows tags is not documented: no tags shown proves nothing.
+        failover = {
+            "TelephonyConfig": {
+                "Distributions": [
+                    {"Region": "us-east-1", "Percentage": "0"},
+                    {"Region": "us-west-2", "Percentage": "100"},
+                ]
+            }
+        }
+        new = with_props("update", Tags=[{"Key": "team", "Value": "contact-center"}], **failover)
+        old = with_props("update", Tags=[{"Key": "team", "Value": "contact-center"}, {"Key": "gone", "Value": "x"}])
+        describe(stub, tags=seen)
+        if removed:
+            stub.add_response("untag_resource", {}, {"resourceArn": GROUP_ARN, "tagKeys": ["gone"]})
+        get_traffic(stub, telephony={"us-east-1": 0, "us-west-2": 100})
+
+        result = lifecycle.handle(request("update", ResourceProperties=new, OldResourceProperties=old), clients, budget)
+
+        assert result.physical_resource_id == GROUP_ARN
+        assert clients.asked[0] == "us-west-2"  # read where the calls go
+
+    @pytest.mark.parametrize("status", ["PENDING_DELETION", "DELETION_FAILED"])
+    def test_a_group_being_deleted_outside_cloudformation_fails_the_update(
+        self, stub: Stubber, clients: Regions, budget: Budget, status: str
+    ) -> None:
+        describe(stub, status)
+
+        with pytest.raises(ProviderError) as failure:
+            lifecycle.handle(request("update"), clients, budget)
+
+        assert failure.value.reason == (
+            f"Traffic distribution group {GROUP_ARN} is being deleted ({status}) outside CloudFormation."
+        )
+        assert (failure.value.code, failure.value.physical_resource_id) == ("GroupGone", GROUP_ARN)
+
+    def test_a_distribution_for_a_group_that_does_not_exist_says_to_check_the_arn(
+        self, stub: Stubber, clients: Regions, budget: Budget
+    ) -> None:
+        describe_missing(stub)
+
+        with pytest.raises(ProviderError) as failure:
+            lifecycle.handle(traffic_request("create"), clients, budget)
+
+        assert failure.value.reason == (
+            f"Traffic distribution group {GROUP_ARN} does not exist (any more). If the stack created it, something "
+            "outside CloudFormation deleted it; check the ARN and retry the stack operation."
+        )
+        assert failure.value.code == "GroupGone"
+
+    def test_an_arn_from_connect_that_is_not_a_group_is_a_bug_not_a_template_error(
+        self, stub: Stubber, clients: Regions, budget: Budget
+    ) -> None:
+        created(stub, INSTANCE_ARN)
+
+        with pytest.raises(ProviderError) as failure:
+            lifecycle.handle(request("create"), clients, budget)
+
+        assert failure.value.reason == (
+            f"Connect returned {INSTANCE_ARN!r}, which is not a traffic distribution group ARN."
+        )
+        assert failure.value.code == "Bug"
+
+
+class TestReplacementCleanUp:
+    def test_a_failed_replacement_whose_deletion_is_still_going_says_so(
+        self, stub: Stubber, clients: Regions, clock: FakeClock
+    ) -> None:
+        budget = Budget(deadline=clock() + 2, clock=clock, sleep=clock.sleep, jitter=lambda low, high: high)
+        describe(stub)
+        created(stub, NEW_GROUP_ARN, Name="secondary-tdg", ClientToken="1f0c9a5e-update-4d2b-9d1e-000000000002")
+        describe(stub, "CREATION_FAILED", arn=NEW_GROUP_ARN, name="secondary-tdg")
+        describe(stub, "CREATION_FAILED", arn=NEW_GROUP_ARN, name="secondary-tdg")
+        stub.add_response("delete_traffic_distribution_group", {}, {"TrafficDistributionGroupId": NEW_GROUP_ARN})
+        describe(stub, "PENDING_DELETION", arn=NEW_GROUP_ARN, name="secondary-tdg")
+
+        with pytest.raises(ProviderError) as failure:
+            lifecycle.handle(
+                request("update", ResourceProperties=with_props("update", Name="secondary-tdg")), clients, budget
+            )
+
+        assert failure.value.reason.endswith(
+            f"The replacement group {NEW_GROUP_ARN} was deleted (its deletion is still in progress); "
+            "the stack keeps the old group."
+        )
+
+    def test_a_failed_replacement_that_cannot_be_deleted_says_to_delete_it_by_hand(
+        self, stub: Stubber, clients: Regions, budget: Budget
+    ) -> None:
+        describe(stub)
+        created(stub, NEW_GROUP_ARN, Name="secondary-tdg", ClientToken="1f0c9a5e-update-4d2b-9d1e-000000000002")
+        describe(stub, "CREATION_FAILED", arn=NEW_GROUP_ARN, name="secondary-tdg")
+        describe(stub, "CREATION_FAILED", arn=NEW_GROUP_ARN, name="secondary-tdg")
+        stub.add_client_error("delete_traffic_distribution_group", "AccessDeniedException", "not allowed", 403)
+
+        with pytest.raises(ProviderError) as failure:
+            lifecycle.handle(
+                request("update", ResourceProperties=with_props("update", Name="secondary-tdg")), clients, budget
+            )
+
+        assert f"The replacement group {NEW_GROUP_ARN} could not be deleted either (" in failure.value.reason
+        assert failure.value.reason.endswith("); delete it by hand.")
+        assert failure.value.code == "CreationFailed"
+
+
+@pytest.mark.parametrize(
+    ("instance", "region"),
+    [(INSTANCE_ARN.replace("us-east-1", "us-west-2"), "us-west-2"), (INSTANCE_ARN.rsplit("/", 1)[1], "us-east-1")],
+    ids=["instance-arn", "bare-instance-id"],
+)
+def test_a_bare_group_id_is_deleted_in_the_region_of_its_instance(
+    stub: Stubber, clients: Regions, clock: FakeClock, instance: str, region: str
+) -> None:
+    props = with_props("delete", InstanceId=instance)
+    stub.add_client_error(
+        "describe_traffic_distribution_group",
+        "ThrottlingException",
+        "Rate exceeded",
+        429,
+        expected_params={"TrafficDistributionGroupId": GROUP_ARN.rsplit("/", 1)[1]},
+    )
+    short = Budget(deadline=clock() + 0.5, clock=clock, sleep=clock.sleep)
+
+    lifecycle.handle(
+        request("delete", PhysicalResourceId=GROUP_ARN.rsplit("/", 1)[1], ResourceProperties=props), clients, short
+    )
+
+    assert clients.asked == [region]
+
+
+def throttle(stub: Stubber, operation: str) -> None:
+    stub.add_client_error(operation, "ThrottlingException", "Rate exceeded", 429)
+
+
+class TestEveryCallIsRetriedWithinTheBudget:
+    """A throttle on any call means "later" (the account's quota is shared): it is retried, never a crash."""
+
+    def test_the_create_of_a_replacement(self, stub: Stubber, clients: Regions, budget: Budget) -> None:
+        describe(stub)
+        throttle(stub, "create_traffic_distribution_group")
+        created(stub, NEW_GROUP_ARN, Name="secondary-tdg", ClientToken="1f0c9a5e-update-4d2b-9d1e-000000000002")
+        describe(stub, arn=NEW_GROUP_ARN, name="secondary-tdg")
+        get_traffic(stub, NEW_GROUP_ARN)
+
+        result = lifecycle.handle(
+            request("update", ResourceProperties=with_props("update", Name="secondary-tdg")), clients, budget
+        )
+
+        assert result.physical_resource_id == NEW_GROUP_ARN
+
+    def test_the_delete_and_the_look_at_a_refused_delete(self, stub: Stubber, clients: Regions, budget: Budget) -> None:
+        describe(stub)
+        throttle(stub, "delete_traffic_distribution_group")
+        stub.add_client_error("delete_traffic_distribution_group", "ResourceInUseException", "pending deletion", 409)
+        throttle(stub, "describe_traffic_distribution_group")
+        describe(stub, "PENDING_DELETION")
+        describe_missing(stub)
+
+        assert lifecycle.handle(request("delete"), clients, budget) == Done(GROUP_ARN)
+        assert budget.throttles == 2
+
+    def test_the_removal_of_a_tag(self, stub: Stubber, clients: Regions, budget: Budget) -> None:
+        old = with_props("update", Tags=[{"Key": "team", "Value": "contact-center"}, {"Key": "gone", "Value": "x"}])
+        describe(stub, tags={"team": "contact-center", "gone": "x"})
+        throttle(stub, "untag_resource")
+        stub.add_response("untag_resource", {}, {"resourceArn": GROUP_ARN, "tagKeys": ["gone"]})
+        get_traffic(stub)
+
+        assert lifecycle.handle(request("update", OldResourceProperties=old), clients, budget).physical_resource_id
+
+    def test_the_delete_of_an_abandoned_replacement(self, stub: Stubber, clients: Regions, budget: Budget) -> None:
+        throttle(stub, "delete_traffic_distribution_group")
+        stub.add_response("delete_traffic_distribution_group", {}, {"TrafficDistributionGroupId": NEW_GROUP_ARN})
+
+        said = lifecycle.abandon({"Phase": "replace", "GroupArn": NEW_GROUP_ARN}, clients, budget)
+
+        assert said == f" The replacement group {NEW_GROUP_ARN} is being deleted; the stack keeps the old group."
+
+
+def test_a_tag_removal_with_the_home_region_down_fails_before_moving_traffic(
+    stub: Stubber, clients: Regions, budget: Budget
+) -> None:
+    old = with_props("update", Tags=[{"Key": "team", "Value": "contact-center"}, {"Key": "gone", "Value": "x"}])
+    describe(stub, tags={"team": "contact-center", "gone": "x"})
+    for _ in range(lifecycle.READ_ATTEMPTS):
+        stub.add_client_error("untag_resource", "ServiceUnavailableException", "Service Unavailable", 503)
+
+    with pytest.raises(ProviderError) as failure:
+        lifecycle.handle(request("update", OldResourceProperties=old), clients, budget)
+
+    assert failure.value.reason.endswith(
+        "No traffic was moved. Split the change: deploy the distribution change alone now, and the tag change "
+        "once the region is back."
+    )
+    assert failure.value.code == "ServiceUnavailableException"
+
+
+def test_a_refused_delete_keeps_the_groups_id(stub: Stubber, clients: Regions, budget: Budget) -> None:
+    describe(stub)
+    stub.add_client_error("delete_traffic_distribution_group", "AccessDeniedException", "not allowed", 403)
+
+    with pytest.raises(ProviderError) as failure:
+        lifecycle.handle(request("delete"), clients, budget)
+
+    assert (failure.value.code, failure.value.physical_resource_id) == ("AccessDeniedException", GROUP_ARN)
+
+
+def test_a_tie_is_sent_to_the_groups_home_region(stub: Stubber, clients: Regions, budget: Budget) -> None:
+    west_group = GROUP_ARN.replace("us-east-1", "us-west-2")
+    half = {"Distributions": [{"Region": "us-east-1", "Percentage": "50"}, {"Region": "us-west-2", "Percentage": "50"}]}
+    props = {"TrafficDistributionGroupId": west_group, "TelephonyConfig": half}
+    describe(stub, arn=west_group)
+    stub.add_response("get_traffic_distribution", traffic(), {"Id": west_group})
+    sent = {
+        "Id": west_group,
+        "TelephonyConfig": {"Distributions": [{"Region": r, "Percentage": 50} for r in ("us-east-1", "us-west-2")]},
+    }
+    stub.add_response("update_traffic_distribution", {}, sent)
+    describe(stub, arn=west_group)
+    stub.add_response("get_traffic_distribution", traffic({"us-east-1": 50, "us-west-2": 50}), {"Id": west_group})
+
+    lifecycle.handle(request("create", ResourceType=TRAFFIC_TYPE, ResourceProperties=props), clients, budget)
+
+    assert set(clients.asked) == {"us-west-2"}
+
+
+def test_reads_try_the_region_that_takes_the_calls_three_times_then_the_other(
+    regions: TwoRegions, budget: Budget
+) -> None:
+    east, west = regions.stubs["us-east-1"], regions.stubs["us-west-2"]
+    outage(east, "describe_traffic_distribution_group", lifecycle.READ_ATTEMPTS)
+    describe(west)
+    outage(east, "get_traffic_distribution", lifecycle.READ_ATTEMPTS)
+    get_traffic(west)  # 100 % in us-east-1 already: nothing to send
+    east_only = {
+        "Distributions": [{"Region": "us-east-1", "Percentage": "100"}, {"Region": "us-west-2", "Percentage": "0"}]
+    }
+    props = {"TrafficDistributionGroupId": GROUP_ARN, "TelephonyConfig": east_only}
+
+    result = lifecycle.handle(request("create", ResourceType=TRAFFIC_TYPE, ResourceProperties=props), regions, budget)
+
+    assert result.physical_resource_id == GROUP_ARN
+
+
+def test_a_group_read_in_its_home_region_alone_gets_every_attempt(
+    stub: Stubber, clients: Regions, budget: Budget
+) -> None:
+    # A group with no distribution in its properties is read only in its home region: no other region to turn to.
+    outage(stub, "describe_traffic_distribution_group", connect.MAX_ATTEMPTS)
+
+    with pytest.raises(ProviderError) as failure:
+        lifecycle.handle(request("update"), clients, budget)
+
+    assert failure.value.code == "ServiceUnavailableException"
+    assert clients.asked == ["us-east-1"]
+
+
+def test_an_event_without_a_resource_type_is_refused_and_says_so(clients: Regions, budget: Budget) -> None:
+    event = load_event("create")
+    del event["ResourceType"]
+
+    with pytest.raises(ProviderError) as failure:
+        lifecycle.handle(Request.from_event(event, "us-east-1"), clients, budget)
+
+    assert failure.value.reason.startswith("This provider does not manage resource type '(none)'. Declare")

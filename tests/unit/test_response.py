@@ -66,6 +66,57 @@ def test_long_reason_keeps_its_start_within_4096_bytes(reason: str) -> None:
     assert answer["Reason"].endswith(response.TRUNCATION_MARK)
 
 
+def test_a_failed_answer_without_a_reason_points_to_the_logs_and_a_success_says_nothing() -> None:
+    assert body(status="FAILED", reason="")["Reason"] == "See the provider's logs."
+    assert body(status="SUCCESS", reason="")["Reason"] == ""
+
+
+def test_the_answer_has_the_protocols_fields_and_never_hides_the_attributes() -> None:
+    answer = body()
+
+    assert set(answer) == {
+        *("Status", "Reason", "PhysicalResourceId", "StackId", "RequestId", "LogicalResourceId"),
+        *("NoEcho", "Data"),
+    }
+    assert answer["NoEcho"] is False  # the attributes are not secrets: !GetAtt values stay visible
+
+
+def sized_body(size: int, **kwargs: Any) -> bytes:
+    """A body of exactly ``size`` bytes before any cut, padded in Data (SUCCESS) or in Reason (FAILED)."""
+    field = "reason" if kwargs.get("status") == "FAILED" else "data"
+    args: dict[str, Any] = {
+        "status": "SUCCESS",
+        "reason": "",
+        "physical_resource_id": "id",
+        "event": load_event("create"),
+    }
+    args.update(kwargs)
+    args[field] = "x" if field == "reason" else {"Pad": "x"}
+    pad = "x" * (size - len(response.build_body(**args)) + 1)
+    args[field] = pad if field == "reason" else {"Pad": pad}
+    return response.build_body(**args)
+
+
+def test_a_body_of_exactly_4096_bytes_is_sent_as_it_is() -> None:
+    success, failed = sized_body(4096), sized_body(4096, status="FAILED")
+
+    assert len(success) == len(failed) == 4096
+    assert json.loads(success)["Status"] == "SUCCESS"
+    assert not json.loads(failed)["Reason"].endswith(response.TRUNCATION_MARK)
+    assert json.loads(sized_body(4097))["Status"] == "FAILED"
+    assert json.loads(sized_body(4097, status="FAILED"))["Reason"].endswith(response.TRUNCATION_MARK)
+
+
+@pytest.mark.parametrize(
+    ("reason", "widest_escape"), [("x" * 10_000, 1), ('Quote" and \\ ' * 2000, 2), ("é" * 5000, 6)]
+)
+def test_a_long_reason_keeps_as_much_of_its_start_as_fits(reason: str, widest_escape: int) -> None:
+    raw = response.build_body(status="FAILED", reason=reason, physical_resource_id="id", event=load_event("create"))
+
+    assert 4096 - widest_escape < len(raw) <= 4096
+    assert reason.startswith(json.loads(raw)["Reason"].removesuffix(response.TRUNCATION_MARK))
+
+
 def test_oversized_attributes_become_a_failure() -> None:
     answer = body(data={"Big": "x" * 5000})
 
@@ -80,6 +131,36 @@ def test_physical_id_is_capped_at_1kb_and_stable() -> None:
 
     assert len(first["PhysicalResourceId"].encode()) <= 1024
     assert first["PhysicalResourceId"] == second["PhysicalResourceId"]
+
+
+@pytest.mark.parametrize("character", ["é", "€", "𝄞"], ids=["2-byte", "3-byte", "4-byte"])
+def test_a_multibyte_physical_id_is_cut_by_bytes_on_a_character_boundary(character: str) -> None:
+    # 600 characters are under 1024 characters but over 1024 bytes: the limit is in bytes.
+    long_id = "group-" + character * 600
+
+    cut = body(physical_resource_id=long_id)["PhysicalResourceId"]
+
+    assert len(cut.encode()) <= 1024
+    assert cut != long_id
+    kept, _, digest = cut.rpartition("-")
+    assert long_id.startswith(kept) and len(kept.encode()) > 1024 - len(character.encode()) - 17
+    assert len(digest) == 16
+    assert cut != body(physical_resource_id=long_id + character)["PhysicalResourceId"]
+
+
+def test_a_long_physical_id_keeps_its_first_1007_bytes_and_a_digest_of_the_whole() -> None:
+    long_id = "p" * 2000
+
+    cut = body(physical_resource_id=long_id)["PhysicalResourceId"]
+
+    assert len(cut.encode()) == 1024
+    assert cut.startswith("p" * 1007 + "-")
+
+
+def test_a_physical_id_of_exactly_1024_bytes_is_kept_as_it_is() -> None:
+    exact = "€" * 341 + "a"  # 1023 + 1 bytes
+
+    assert body(physical_resource_id=exact)["PhysicalResourceId"] == exact
 
 
 def test_puts_the_body_with_an_empty_content_type(s3: type[FakeConnection], clock: FakeClock) -> None:
@@ -98,6 +179,39 @@ def test_retries_http_errors_and_dropped_connections(s3: type[FakeConnection], c
     assert response.send(URL, b"{}", deadline=clock() + 60, logger=LOGGER, clock=clock, sleep=clock.sleep)
     assert len(s3.requests) == 4
     assert clock.sleeps == sorted(clock.sleeps)
+
+
+def test_puts_to_the_host_and_port_of_the_url_and_gives_each_put_10_s(
+    s3: type[FakeConnection], clock: FakeClock
+) -> None:
+    s3.script = [200]
+    url = "https://cloudformation-custom-resource-response-useast1.s3.amazonaws.com:8443/stack/Tdg/request"
+
+    assert response.send(url, b"{}", deadline=clock() + 60, logger=LOGGER, clock=clock, sleep=clock.sleep)
+
+    assert s3.connections == [("cloudformation-custom-resource-response-useast1.s3.amazonaws.com", 8443, 10.0)]
+    method, path, _, headers = s3.requests[0]
+    assert (method, path) == ("PUT", "/stack/Tdg/request")  # no query, no "?"
+    assert headers == {"Content-Type": "", "Content-Length": "2"}
+
+
+@pytest.mark.parametrize("status", [400, 404, 500, 503])
+def test_any_status_from_400_up_is_not_delivered(s3: type[FakeConnection], clock: FakeClock, status: int) -> None:
+    s3.script = [status, 399]
+
+    assert response.send(URL, b"{}", deadline=clock() + 60, logger=LOGGER, clock=clock, sleep=clock.sleep)
+    assert len(s3.requests) == 2
+
+
+@pytest.mark.parametrize(("pick", "expected"), [(min, [0.25, 0.5, 1, 2, 4, 4, 4]), (max, [0.5, 1, 2, 4, 8, 8, 8])])
+def test_retries_back_off_from_half_a_second_doubling_up_to_8_s_with_jitter(
+    s3: type[FakeConnection], clock: FakeClock, monkeypatch: pytest.MonkeyPatch, pick: Any, expected: list[float]
+) -> None:
+    monkeypatch.setattr(response.random, "uniform", lambda low, high: pick(low, high))
+    s3.script = [500] * 7 + [200]
+
+    assert response.send(URL, b"{}", deadline=clock() + 600, logger=LOGGER, clock=clock, sleep=clock.sleep)
+    assert clock.sleeps == expected
 
 
 def test_gives_up_at_the_deadline_and_logs_without_the_url(s3: type[FakeConnection], clock: FakeClock) -> None:
