@@ -198,10 +198,12 @@ class FakeConnection:
     script: ClassVar[list[Any]] = []
     requests: ClassVar[list[tuple[str, str, bytes, dict[str, str]]]] = []
     connections: ClassVar[list[tuple[str, int | None, float]]] = []
+    contexts: ClassVar[list[Any]] = []
 
     def __init__(self, host: str, port: int | None, *, context: Any, timeout: float) -> None:
         self.host = host
         FakeConnection.connections.append((host, port, timeout))
+        FakeConnection.contexts.append(context)
 
     def request(self, method: str, path: str, body: bytes, headers: dict[str, str]) -> None:
         FakeConnection.requests.append((method, path, body, headers))
@@ -227,5 +229,6 @@ class FakeConnection:
 @pytest.fixture
 def s3(monkeypatch: pytest.MonkeyPatch) -> type[FakeConnection]:
     FakeConnection.script, FakeConnection.requests, FakeConnection.connections = [], [], []
+    FakeConnection.contexts = []
     monkeypatch.setattr(response, "HTTPSConnection", FakeConnection)
     return FakeConnection

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import ssl
 import uuid
 from typing import Any
 
@@ -190,6 +191,8 @@ def test_puts_to_the_host_and_port_of_the_url_and_gives_each_put_10_s(
     assert response.send(url, b"{}", deadline=clock() + 60, logger=LOGGER, clock=clock, sleep=clock.sleep)
 
     assert s3.connections == [("cloudformation-custom-resource-response-useast1.s3.amazonaws.com", 8443, 10.0)]
+    # A verifying TLS context (the default one honours SSL_CERT_FILE); never an unverified connection.
+    assert isinstance(s3.contexts[0], ssl.SSLContext) and s3.contexts[0].verify_mode == ssl.CERT_REQUIRED
     method, path, _, headers = s3.requests[0]
     assert (method, path) == ("PUT", "/stack/Tdg/request")  # no query, no "?"
     assert headers == {"Content-Type": "", "Content-Length": "2"}
@@ -223,9 +226,25 @@ def test_gives_up_at_the_deadline_and_logs_without_the_url(s3: type[FakeConnecti
     )
     assert clock.now <= 1020
     records = [json.loads(line) for line in logs.getvalue().splitlines()]
-    assert records[-1]["message"] == "Gave up delivering the answer to CloudFormation"
+    gave_up = records[-1]
+    assert (gave_up["level"], gave_up["message"]) == ("ERROR", "Gave up delivering the answer to CloudFormation")
+    assert (gave_up["attempts"], gave_up["last_error"]) == (len(s3.requests), "HTTP 500 Reason")
     assert {r["level"] for r in records[:-1]} == {"WARNING"}
     assert "SECRETSIGNATURE" not in logs.getvalue() and "amazonaws" not in logs.getvalue()
+
+
+def test_each_attempt_is_logged_with_its_number_and_what_went_wrong(s3: type[FakeConnection], clock: FakeClock) -> None:
+    s3.script = [500, ConnectionResetError(104, "reset"), 200]
+    logs = io.StringIO()
+
+    assert response.send(URL, b"{}", deadline=clock() + 60, logger=json_logger(logs), clock=clock, sleep=clock.sleep)
+
+    records = [json.loads(line) for line in logs.getvalue().splitlines()]
+    assert [(r["level"], r["message"], r["attempt"], r.get("error")) for r in records] == [
+        ("WARNING", "Answer not delivered yet; retrying", 1, "HTTP 500 Reason"),
+        ("WARNING", "Answer not delivered yet; retrying", 2, "ConnectionResetError (errno 104)"),
+        ("INFO", "Answer delivered to CloudFormation", 3, None),
+    ]
 
 
 @pytest.mark.filterwarnings("ignore:A test tried to use socket")
