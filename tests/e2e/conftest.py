@@ -25,12 +25,6 @@ HOME, REPLICA = "us-east-1", "us-west-2"
 DELAY = 0.3  # emulated creation / deletion / update delay
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        if "tests/e2e" in str(item.fspath):
-            item.add_marker(pytest.mark.enable_socket)
-
-
 @pytest.fixture(scope="session")
 def emulator() -> Iterator[Emulator]:
     with Emulator(creation_delay=DELAY, deletion_delay=DELAY, update_delay=DELAY) as emu:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import pytest
 from local.cloudformation import StackDriver
 from local.emulator import Emulator
 
@@ -22,8 +21,6 @@ from tests.e2e.conftest import (
     params,
     summary,
 )
-
-pytestmark = pytest.mark.e2e
 
 MakeDriver = Callable[..., StackDriver]
 UPDATE = "UpdateTrafficDistribution"

@@ -14,8 +14,6 @@ from local.emulator import Emulator
 from tests.e2e.conftest import HOME, REPLICA, assert_answered_once, assert_nothing_left, owned_groups
 from tests.e2e.test_distribution import custom, split, traffic
 
-pytestmark = pytest.mark.e2e
-
 MakeDriver = Callable[..., StackDriver]
 GLOBAL_YAML = Path(__file__).resolve().parents[2] / "examples" / "global-resiliency.yaml"
 REPLICATION = "ReplicateInstance"

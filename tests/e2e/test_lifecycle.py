@@ -6,7 +6,6 @@ import copy
 from collections.abc import Callable
 from typing import Any
 
-import pytest
 from local.cloudformation import ResponseServer, StackDriver, load_template
 from local.emulator import Emulator
 
@@ -20,8 +19,6 @@ from tests.e2e.conftest import (
     params,
     summary,
 )
-
-pytestmark = pytest.mark.e2e
 
 MakeDriver = Callable[..., StackDriver]
 

@@ -8,7 +8,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import pytest
 from local.cloudformation import LambdaFunction, StackDriver
 from local.emulator import Emulator
 
@@ -23,8 +22,6 @@ from tests.e2e.conftest import (
     summary,
 )
 from tests.e2e.test_distribution import custom, split, traffic
-
-pytestmark = pytest.mark.e2e
 
 MakeDriver = Callable[..., StackDriver]
 MakeFunction = Callable[..., LambdaFunction]

@@ -17,8 +17,6 @@ from tests.e2e.conftest import (
     summary,
 )
 
-pytestmark = pytest.mark.e2e
-
 MakeDriver = Callable[..., StackDriver]
 CREATE, DESCRIBE = "CreateTrafficDistributionGroup", "DescribeTrafficDistributionGroup"
 
