@@ -45,8 +45,8 @@ def test_one_template_from_a_single_instance_to_failover_and_back_to_nothing(
 ) -> None:
     # Given an instance, two agents, and replication that outlives the first invocation
     agents = [emu.add_user(single), emu.add_user(single)]
-    emu.set_delays(replication=8.0)
-    driver = make_driver(timeout_s=5, native_endpoint_url=emu.endpoint_url, max_polls=40)
+    emu.set_delays(replication=13.0)
+    driver = make_driver(timeout_s=10, native_endpoint_url=emu.endpoint_url, max_polls=40)
 
     # When the stack is created
     stack = driver.create_stack(GLOBAL_YAML, setup_params(single, agents))
