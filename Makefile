@@ -14,7 +14,7 @@ export SAM_CLI_TELEMETRY := 0
 export TEMPLATE PARAMS UPDATE_PARAMS REGION
 # make test and make e2e run on WORKERS pytest-xdist processes; most e2e time is spent waiting (emulated delays,
 # backoff, the 2/s quota), so more workers than cores pays. worksteal keeps the long tests from queueing.
-WORKERS ?= 4
+WORKERS ?= 8
 XDIST = -n $(WORKERS) --dist worksteal
 LOCAL_AWS := AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_DEFAULT_REGION=us-east-1 AWS_REGION=us-east-1
 

@@ -32,7 +32,7 @@ from local.emulator.protocol import HttpRequest, ServiceSpec
 HOME, REPLICA, OTHER = "us-east-1", "us-west-2", "eu-west-1"
 DELAY = 0.05  # lifecycle delay used throughout; waits below are a few multiples of it
 # Per-name delay for a state a test asserts right after the call that started it: long enough
-# that a loaded machine (make test runs 4 workers on 2 cores) cannot see the transition happen first;
+# that a loaded machine (make test runs 8 workers on 2 cores) cannot see the transition happen first;
 # 0.4 s was missed once there.
 SETTLE = 2.0
 NO_RETRY = Config(retries={"total_max_attempts": 1})
