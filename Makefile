@@ -12,6 +12,10 @@ STAMP := $(VENV)/.installed-$(shell cat requirements-dev.txt src/handler/require
 export SAM_CLI_TELEMETRY := 0
 # Tests and the demo never need real credentials or a real region; these keep boto3 from looking for them.
 export TEMPLATE PARAMS UPDATE_PARAMS REGION
+# make test and make e2e run on WORKERS pytest-xdist processes; most e2e time is spent waiting (emulated delays,
+# backoff, the 2/s quota), so more workers than cores pays. worksteal keeps the long tests from queueing.
+WORKERS ?= 8
+XDIST = -n $(WORKERS) --dist worksteal
 LOCAL_AWS := AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_DEFAULT_REGION=us-east-1 AWS_REGION=us-east-1
 
 .PHONY: help install test unit e2e lint lint-template format mutate demo local bench build deploy delete publish \
@@ -32,13 +36,13 @@ $(STAMP): requirements-dev.txt src/handler/requirements.txt
 install: $(STAMP) ## Create .venv with the pinned development dependencies
 
 test: $(STAMP) ## Run unit and end-to-end tests (offline)
-	$(LOCAL_AWS) $(BIN)/python -m pytest -p no:cacheprovider
+	$(LOCAL_AWS) $(BIN)/python -m pytest -p no:cacheprovider $(XDIST)
 
 unit: $(STAMP) ## Run the unit tests only (no sockets)
 	$(LOCAL_AWS) $(BIN)/python -m pytest -p no:cacheprovider tests/unit
 
 e2e: $(STAMP) ## Run the emulator, driver and end-to-end tests only
-	$(LOCAL_AWS) $(BIN)/python -m pytest -p no:cacheprovider -m e2e
+	$(LOCAL_AWS) $(BIN)/python -m pytest -p no:cacheprovider $(XDIST) -m e2e
 
 lint: $(STAMP) ## ruff, mypy, and cfn-lint with the provider's rules (cfn_lint_rules/)
 	$(BIN)/ruff check $(PY_DIRS)

@@ -14,12 +14,17 @@ with the event JSON on stdin and a minimal environment. It
    non-daemon threads (Lambda freezes the process when the handler returns).
 
 It deliberately imports nothing from the ``local`` package.
+
+:func:`run_forked` does the same in a process forked from a fork server that has already imported some
+libraries (``LambdaFunction(preload=...)``): it first makes the process look like the one above (its own
+session, output to a file, the given environment, working directory and ``sys.path``, no bytecode written).
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import io
 import json
 import logging
 import os
@@ -112,7 +117,7 @@ def _finish(result_file: str, payload: dict[str, Any], code: int) -> None:
         os._exit(code)
 
 
-def main() -> None:
+def main(argv: list[str] | None = None, event_text: str | None = None) -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--code-dir", required=True)
     parser.add_argument("--handler", required=True)
@@ -124,9 +129,9 @@ def main() -> None:
     parser.add_argument("--request-id", required=True)
     parser.add_argument("--log-stream-name", required=True)
     parser.add_argument("--result-file", required=True)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
 
-    event = json.loads(sys.stdin.read())
+    event = json.loads(sys.stdin.read() if event_text is None else event_text)
     code_dir = os.path.abspath(args.code_dir)
     sys.path.insert(0, code_dir)
     os.chdir(code_dir)
@@ -199,6 +204,27 @@ def main() -> None:
         _finish(args.result_file, {"ok": False, "error": err, "timed_out": False}, 1)
         return
     _finish(args.result_file, {"ok": True, "result": result, "timed_out": False}, 0)
+
+
+def run_forked(
+    argv: list[str], event_text: str, env: dict[str, str], cwd: str, sys_path: list[str], output: str
+) -> None:
+    """:func:`main` in a forked process, set up as ``python -I -B -u invoke.py`` would be: a new session (so the
+    caller can kill the process group), stdout and stderr unbuffered into ``output``, exactly ``env``, ``cwd``
+    and ``sys_path`` (the interpreter's isolated path; main puts the code directory first)."""
+    os.setsid()
+    fd = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.dup2(fd, 1)
+    os.dup2(fd, 2)
+    os.close(fd)
+    sys.stdout = io.TextIOWrapper(io.FileIO(1, "w", closefd=False), write_through=True)
+    sys.stderr = io.TextIOWrapper(io.FileIO(2, "w", closefd=False), write_through=True)
+    os.environ.clear()
+    os.environ.update(env)
+    os.chdir(cwd)
+    sys.path[:] = sys_path
+    sys.dont_write_bytecode = True
+    main(argv, event_text)
 
 
 if __name__ == "__main__":

@@ -23,12 +23,9 @@ PROVIDER_STACK = "connect-tdg-provider"
 EXPORT = f"{PROVIDER_STACK}-ServiceToken"
 HOME, REPLICA = "us-east-1", "us-west-2"
 DELAY = 0.3  # emulated creation / deletion / update delay
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        if "tests/e2e" in str(item.fspath):
-            item.add_marker(pytest.mark.enable_socket)
+# Imported once per test process in a fork server, not in each invocation's process (LambdaFunction's preload):
+# half the CPU of an invocation. The handler's modules and its init phase still run in every invocation.
+PRELOAD = ("boto3",)
 
 
 @pytest.fixture(scope="session")
@@ -65,6 +62,7 @@ def make_function(emu: Emulator, server: ResponseServer) -> Callable[..., Lambda
             timeout_s=timeout_s,
             region=region,
             grace_s=0.5,
+            preload=PRELOAD,
             **kwargs,
         )
 

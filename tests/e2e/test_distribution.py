@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import pytest
-from local.cloudformation import StackDriver
+from local.cloudformation import Stack, StackDriver
 from local.emulator import Emulator
 
 from tests.e2e.conftest import (
@@ -22,8 +21,6 @@ from tests.e2e.conftest import (
     params,
     summary,
 )
-
-pytestmark = pytest.mark.e2e
 
 MakeDriver = Callable[..., StackDriver]
 UPDATE = "UpdateTrafficDistribution"
@@ -49,21 +46,55 @@ def custom(resource_type: str, **props: Any) -> dict[str, Any]:
 SIGN_IN_BOTH = {"Distributions": [{"Region": HOME, "Enabled": True}, {"Region": REPLICA, "Enabled": True}]}
 
 
-def test_failover_and_failback_move_all_traffic_and_delete_leaves_it(
+class FailoverStack:
+    """examples/failover.yaml over the instance's default group and a group of its own, step by step."""
+
+    def __init__(self, make_driver: MakeDriver, emu: Emulator, instance: str) -> None:
+        self.emu = emu
+        self.default = default_group(emu)
+        self.driver = make_driver()
+        self.parameters = params(instance, DefaultTdgArn=self.default["Arn"])
+        self.owned: dict[str, Any] = {}
+
+    def create(self) -> Stack:
+        stack = self.driver.create_stack(FAILOVER_YAML, self.parameters)
+        (self.owned,) = owned_groups(self.emu)
+        return stack
+
+    def move_to(self, region: str) -> Stack:
+        self.emu.reset_calls()
+        return self.driver.update_stack(FAILOVER_YAML, {**self.parameters, "ActiveRegion": region})
+
+    def created(self) -> FailoverStack:
+        assert self.create().status == "CREATE_COMPLETE"
+        return self
+
+    def failed_over(self) -> FailoverStack:
+        assert self.created().move_to(REPLICA).status == "UPDATE_COMPLETE"
+        return self
+
+    def failed_back(self) -> FailoverStack:
+        assert self.failed_over().move_to(HOME).status == "UPDATE_COMPLETE"
+        return self
+
+
+def test_given_the_failover_stack_when_it_is_created_then_all_traffic_stays_in_the_primary_region(
     make_driver: MakeDriver, emu: Emulator, instance: str
 ) -> None:
-    default = default_group(emu)
-    driver = make_driver()
-    parameters = params(instance, DefaultTdgArn=default["Arn"])
+    # Given the failover stack over the default group and a group of its own
+    failover = FailoverStack(make_driver, emu, instance)
+    default, driver = failover.default, failover.driver
 
-    # -- create: everything in the primary region, as the groups already are ----------------------
-    stack = driver.create_stack(FAILOVER_YAML, parameters)
+    # When it is created
+    stack = failover.create()
+
+    # Then everything is in the primary region, as the groups already are, and nothing was changed
     assert stack.status == "CREATE_COMPLETE"
     assert summary(driver) == [
         ("Create", "FailoverTdg", "SUCCESS"),
         ("Create", "DefaultTdgDistribution", "SUCCESS"),
     ]
-    (owned,) = owned_groups(emu)
+    owned = failover.owned
     assert owned["Name"] == "failover-tdg" and owned["Tags"] == {"team": "contact-center"}
     assert traffic(owned) == (split(100, 0), split(100, 0))
     assert stack.outputs == {
@@ -76,9 +107,18 @@ def test_failover_and_failback_move_all_traffic_and_delete_leaves_it(
     assert driver.requests[1].data["SignInDistribution"] == f"{HOME}=true,{REPLICA}=true"
     assert emu.calls(UPDATE) == []  # already as desired: nothing to change
 
-    # -- fail over to the replica region: in place, on both groups ---------------------------------
-    emu.reset_calls()
-    stack = driver.update_stack(FAILOVER_YAML, {**parameters, "ActiveRegion": REPLICA})
+
+def test_given_a_created_failover_stack_when_it_fails_over_then_both_groups_move_to_the_replica_in_place(
+    make_driver: MakeDriver, emu: Emulator, instance: str
+) -> None:
+    # Given the failover stack, created
+    failover = FailoverStack(make_driver, emu, instance).created()
+    default, owned, driver = failover.default, failover.owned, failover.driver
+
+    # When it fails over to the replica region
+    stack = failover.move_to(REPLICA)
+
+    # Then both groups are updated in place, in the replica region, with the whole desired distribution
     assert stack.status == "UPDATE_COMPLETE"
     assert summary(driver)[2:] == [
         ("Update", "FailoverTdg", "SUCCESS"),
@@ -103,9 +143,18 @@ def test_failover_and_failback_move_all_traffic_and_delete_leaves_it(
     assert emu.calls("CreateTrafficDistributionGroup") == [] and emu.calls("DeleteTrafficDistributionGroup") == []
     assert [g["Arn"] for g in owned_groups(emu)] == [owned["Arn"]]
 
-    # -- fail back ------------------------------------------------------------------------------
-    emu.reset_calls()
-    stack = driver.update_stack(FAILOVER_YAML, {**parameters, "ActiveRegion": HOME})
+
+def test_given_a_failed_over_stack_when_it_fails_back_then_both_groups_return_to_the_primary_region(
+    make_driver: MakeDriver, emu: Emulator, instance: str
+) -> None:
+    # Given the failover stack, created and failed over
+    failover = FailoverStack(make_driver, emu, instance).failed_over()
+    default, owned = failover.default, failover.owned
+
+    # When it fails back
+    stack = failover.move_to(HOME)
+
+    # Then all traffic of both groups is in the primary region again, updated there
     assert stack.status == "UPDATE_COMPLETE"
     for arn in (owned["Arn"], default["Arn"]):
         assert traffic(emu.group(arn)) == (split(100, 0), split(100, 0))
@@ -115,10 +164,20 @@ def test_failover_and_failback_move_all_traffic_and_delete_leaves_it(
     ]
     assert stack.outputs["TelephonyDistribution"] == f"{HOME}=100,{REPLICA}=0"
 
-    # -- delete-stack: the owned group goes, the default group's traffic stays as it is -------------
+
+def test_given_a_failed_back_stack_when_it_is_deleted_then_its_group_goes_and_the_default_group_is_left_as_it_is(
+    make_driver: MakeDriver, emu: Emulator, instance: str
+) -> None:
+    # Given the failover stack, created, failed over and failed back
+    failover = FailoverStack(make_driver, emu, instance).failed_back()
+    default, owned, driver = failover.default, failover.owned, failover.driver
     before = emu.group(default["Arn"])
     emu.reset_calls()
+
+    # When the stack is deleted
     stack = driver.delete_stack()
+
+    # Then the owned group goes, and the default group's traffic stays as it is
     assert stack.status == "DELETE_COMPLETE"
     assert summary(driver)[-2:] == [
         ("Delete", "DefaultTdgDistribution", "SUCCESS"),

@@ -14,8 +14,6 @@ from local.emulator import Emulator
 from tests.e2e.conftest import HOME, REPLICA, assert_answered_once, assert_nothing_left, owned_groups
 from tests.e2e.test_distribution import custom, split, traffic
 
-pytestmark = pytest.mark.e2e
-
 MakeDriver = Callable[..., StackDriver]
 GLOBAL_YAML = Path(__file__).resolve().parents[2] / "examples" / "global-resiliency.yaml"
 REPLICATION = "ReplicateInstance"
@@ -47,8 +45,8 @@ def test_one_template_from_a_single_instance_to_failover_and_back_to_nothing(
 ) -> None:
     # Given an instance, two agents, and replication that outlives the first invocation
     agents = [emu.add_user(single), emu.add_user(single)]
-    emu.set_delays(replication=8.0)
-    driver = make_driver(timeout_s=5, native_endpoint_url=emu.endpoint_url, max_polls=40)
+    emu.set_delays(replication=13.0)
+    driver = make_driver(timeout_s=10, native_endpoint_url=emu.endpoint_url, max_polls=40)
 
     # When the stack is created
     stack = driver.create_stack(GLOBAL_YAML, setup_params(single, agents))

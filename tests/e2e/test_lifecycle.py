@@ -6,8 +6,7 @@ import copy
 from collections.abc import Callable
 from typing import Any
 
-import pytest
-from local.cloudformation import ResponseServer, StackDriver, load_template
+from local.cloudformation import ResponseServer, Stack, StackDriver, load_template
 from local.emulator import Emulator
 
 from tests.e2e.conftest import (
@@ -20,8 +19,6 @@ from tests.e2e.conftest import (
     params,
     summary,
 )
-
-pytestmark = pytest.mark.e2e
 
 MakeDriver = Callable[..., StackDriver]
 
@@ -38,17 +35,56 @@ def stack_template(**props: Any) -> dict[str, Any]:
     return template
 
 
-def test_create_tag_in_place_rename_and_delete(
-    make_driver: MakeDriver, emu: Emulator, server: ResponseServer, instance: str
-) -> None:
-    driver = make_driver()
-    default_arn = default_group(emu)["Arn"]
+TAGGED = [{"Key": "env", "Value": "prod"}]
 
-    # -- create ---------------------------------------------------------------------------------
-    stack = driver.create_stack(STACK_YAML, params(instance))
+
+class GroupStack:
+    """examples/stack.yaml's life, step by step: created, its tags changed in place, renamed (replaced)."""
+
+    def __init__(self, make_driver: MakeDriver, emu: Emulator, instance: str) -> None:
+        self.emu, self.instance = emu, instance
+        self.driver = make_driver()
+        self.group: dict[str, Any] = {}
+
+    def create(self) -> Stack:
+        stack = self.driver.create_stack(STACK_YAML, params(self.instance))
+        (self.group,) = owned_groups(self.emu)
+        return stack
+
+    def retag(self) -> Stack:
+        self.emu.reset_calls()
+        return self.driver.update_stack(stack_template(Tags=TAGGED), params(self.instance))
+
+    def rename(self) -> Stack:
+        self.emu.reset_calls()
+        return self.driver.update_stack(stack_template(Name="primary-tdg-2", Tags=TAGGED), params(self.instance))
+
+    def created(self) -> GroupStack:
+        assert self.create().status == "CREATE_COMPLETE"
+        return self
+
+    def retagged(self) -> GroupStack:
+        assert self.created().retag().status == "UPDATE_COMPLETE"
+        return self
+
+    def renamed(self) -> GroupStack:
+        assert self.retagged().rename().status == "UPDATE_COMPLETE"
+        return self
+
+
+def test_given_the_example_stack_when_it_is_created_then_connect_has_the_group_it_describes(
+    make_driver: MakeDriver, emu: Emulator, instance: str
+) -> None:
+    # Given examples/stack.yaml for an instance
+    life = GroupStack(make_driver, emu, instance)
+
+    # When the stack is created
+    stack = life.create()
+
+    # Then the group is made once, with the request's ClientToken, as the template says
     assert stack.status == "CREATE_COMPLETE"
-    (create,) = driver.requests
-    (group,) = owned_groups(emu)
+    (create,) = life.driver.requests
+    group = life.group
     assert create.status == "SUCCESS" and create.physical_id == group["Arn"]
     assert (group["Name"], group["Description"], group["Status"], group["Tags"]) == (
         "primary-tdg",
@@ -63,9 +99,18 @@ def test_create_tag_in_place_rename_and_delete(
     assert stack.outputs == {"TdgArn": group["Arn"], "TdgId": group["Id"], "TdgRef": group["Arn"], "Status": "ACTIVE"}
     assert create.data["IsDefault"] == "false" and create.data["InstanceArn"] == instance
 
-    # -- tags change in place: one key removed, one added ----------------------------------------
-    emu.reset_calls()
-    stack = driver.update_stack(stack_template(Tags=[{"Key": "env", "Value": "prod"}]), params(instance))
+
+def test_given_a_created_group_when_its_tags_change_then_they_change_in_place(
+    make_driver: MakeDriver, emu: Emulator, instance: str
+) -> None:
+    # Given the example stack, created
+    life = GroupStack(make_driver, emu, instance).created()
+    driver, group = life.driver, life.group
+
+    # When one tag key is removed and another added
+    stack = life.retag()
+
+    # Then the same group is untagged and tagged, and nothing is replaced
     assert stack.status == "UPDATE_COMPLETE"
     update = driver.requests[1]
     assert update.request_type == "Update" and update.status == "SUCCESS"
@@ -78,10 +123,18 @@ def test_create_tag_in_place_rename_and_delete(
     assert emu.calls("CreateTrafficDistributionGroup") == [] and emu.calls("DeleteTrafficDistributionGroup") == []
     assert len(driver.requests) == 2  # no cleanup Delete: nothing was replaced
 
-    # -- rename: replacement, then the cleanup phase deletes the old group -----------------------
-    emu.reset_calls()
-    renamed = stack_template(Name="primary-tdg-2", Tags=[{"Key": "env", "Value": "prod"}])
-    stack = driver.update_stack(renamed, params(instance))
+
+def test_given_a_tagged_group_when_it_is_renamed_then_a_new_group_replaces_it_and_the_cleanup_deletes_the_old(
+    make_driver: MakeDriver, emu: Emulator, instance: str
+) -> None:
+    # Given the example stack, created and retagged
+    life = GroupStack(make_driver, emu, instance).retagged()
+    driver, group = life.driver, life.group
+
+    # When the group is renamed
+    stack = life.rename()
+
+    # Then a new group replaces it, and the cleanup phase deletes the old one
     assert stack.status == "UPDATE_COMPLETE"
     replace, cleanup = driver.requests[2:]
     (new,) = [g for g in owned_groups(emu) if g["Name"] == "primary-tdg-2"]
@@ -98,8 +151,19 @@ def test_create_tag_in_place_rename_and_delete(
     assert owned_groups(emu) == [emu.group(new["Arn"])]
     assert stack.outputs["TdgArn"] == new["Arn"] and stack.outputs["TdgId"] == new["Id"]
 
-    # -- delete-stack ---------------------------------------------------------------------------
+
+def test_given_a_renamed_group_when_the_stack_is_deleted_then_only_the_default_group_is_left(
+    make_driver: MakeDriver, emu: Emulator, server: ResponseServer, instance: str
+) -> None:
+    # Given the example stack, created, retagged and renamed
+    life = GroupStack(make_driver, emu, instance).renamed()
+    driver = life.driver
+    default_arn = default_group(emu)["Arn"]
+
+    # When the stack is deleted
     stack = driver.delete_stack()
+
+    # Then only the default group is left, every request was answered once, and no log holds a secret
     assert stack.status == "DELETE_COMPLETE"
     assert summary(driver)[-1] == ("Delete", "Tdg", "SUCCESS")
     assert [g["Arn"] for g in emu.groups()] == [default_arn]

@@ -8,7 +8,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import pytest
 from local.cloudformation import LambdaFunction, StackDriver
 from local.emulator import Emulator
 
@@ -23,8 +22,6 @@ from tests.e2e.conftest import (
     summary,
 )
 from tests.e2e.test_distribution import custom, split, traffic
-
-pytestmark = pytest.mark.e2e
 
 MakeDriver = Callable[..., StackDriver]
 MakeFunction = Callable[..., LambdaFunction]
@@ -221,9 +218,9 @@ class TestPollingSetup:
     def test_a_target_eventbridge_did_not_apply_is_put_again(
         self, make_driver: MakeDriver, emu: Emulator, instance: str
     ) -> None:
-        emu.set_delays(creation=6.0)
+        emu.set_delays(creation=11.0)
         emu.fail_targets("PutTargets", 1)
-        driver = make_driver(timeout_s=5)
+        driver = make_driver(timeout_s=10)
 
         stack = driver.create_stack(STACK_YAML, params(instance))
 
@@ -238,10 +235,10 @@ class TestPollingSetup:
     def test_concurrent_modification_while_setting_up_polling_is_retried(
         self, make_driver: MakeDriver, emu: Emulator, instance: str
     ) -> None:
-        emu.set_delays(creation=6.0)
+        emu.set_delays(creation=11.0)
         emu.inject_fault("PutRule", "concurrent", 1, service="events")
         emu.inject_fault("AddPermission", "concurrent", 1, service="lambda")
-        driver = make_driver(timeout_s=5)
+        driver = make_driver(timeout_s=10)
 
         assert driver.create_stack(STACK_YAML, params(instance)).status == "CREATE_COMPLETE"
         assert_nothing_left(emu)
@@ -249,9 +246,9 @@ class TestPollingSetup:
     def test_a_permission_whose_answer_was_lost_is_kept(
         self, make_driver: MakeDriver, emu: Emulator, instance: str
     ) -> None:
-        emu.set_delays(creation=6.0)
+        emu.set_delays(creation=11.0)
         emu.inject_fault("AddPermission", "drop_after", service="lambda")
-        driver = make_driver(timeout_s=5)
+        driver = make_driver(timeout_s=10)
 
         assert driver.create_stack(STACK_YAML, params(instance)).status == "CREATE_COMPLETE"
         assert_nothing_left(emu)

@@ -5,13 +5,10 @@ from __future__ import annotations
 import json
 import uuid
 
-import pytest
 from local.cloudformation import LambdaFunction, ResponseServer
 from local.emulator import Emulator
 
 from tests.e2e.conftest import HANDLER_DIR
-
-pytestmark = pytest.mark.e2e
 
 STACK_ID = "arn:aws:cloudformation:us-east-1:123456789012:stack/consumer/5b3f"
 

@@ -16,7 +16,7 @@ import ssl
 import time
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
@@ -44,12 +44,6 @@ from local.cloudformation.template import (
 
 FAKE_DIR = Path(__file__).parent / "fake_handler"
 EXPORT = "provider-ServiceToken"
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def e2e(test: F) -> F:
-    """Real sockets and subprocesses (pytest-socket must let this test open them)."""
-    return pytest.mark.enable_socket(pytest.mark.e2e(test))  # type: ignore[no-any-return]
 
 
 # ------------------------------------------------------------------------------------------------
@@ -241,7 +235,6 @@ def test_dependencies_and_order() -> None:
 # ResponseServer
 
 
-@e2e
 def test_response_server_url_recording_and_refusals(server: ResponseServer) -> None:
     stack_id = "arn:aws:cloudformation:us-east-1:123456789012:stack/st/1111"
     url = server.url_for("req-1", stack_id, "Res")
@@ -283,7 +276,6 @@ def test_response_server_url_recording_and_refusals(server: ResponseServer) -> N
     ]  # fmt: skip
 
 
-@e2e
 def test_crhelper_sender_against_faults(server: ResponseServer) -> None:
     """What crhelper 2.0.12's ``_send_response`` does with a failing ResponseURL.
 
@@ -309,7 +301,6 @@ def test_crhelper_sender_against_faults(server: ResponseServer) -> None:
 # LambdaFunction
 
 
-@e2e
 def test_lambda_function_environment_and_context(
     make_function: Callable[..., LambdaFunction], monkeypatch: pytest.MonkeyPatch, server: ResponseServer
 ) -> None:
@@ -353,7 +344,6 @@ def test_lambda_function_environment_and_context(
 # StackDriver: the lifecycle
 
 
-@e2e
 def test_create_update_in_place_replacement_cleanup_delete(make_driver: Callable[..., StackDriver]) -> None:
     driver = make_driver()
     token = driver.exports[EXPORT]
@@ -424,7 +414,6 @@ def test_create_update_in_place_replacement_cleanup_delete(make_driver: Callable
     assert "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS" in text and "fake-A-2" in text
 
 
-@e2e
 def test_create_failure_rolls_back_including_the_failed_resource(make_driver: Callable[..., StackDriver]) -> None:
     driver = make_driver()
     tmpl = {"Resources": {"A": custom(), "B": custom(FailOn="Create", Generation=7), "C": custom()}}
@@ -445,7 +434,6 @@ def test_create_failure_rolls_back_including_the_failed_resource(make_driver: Ca
     assert len(driver.requests) == 4
 
 
-@e2e
 def test_update_failure_rolls_back_updates_replacements_and_creations(make_driver: Callable[..., StackDriver]) -> None:
     driver = make_driver()
     old: dict[str, Any] = {"Resources": {"A": custom(Generation=1), "B": custom(Generation=1, Name="b1")}}
@@ -485,7 +473,6 @@ def test_update_failure_rolls_back_updates_replacements_and_creations(make_drive
     assert driver.violations == []
 
 
-@e2e
 def test_failed_rollback_and_refused_service_token_change(
     make_driver: Callable[..., StackDriver], make_function: Callable[..., LambdaFunction]
 ) -> None:
@@ -509,7 +496,6 @@ def test_failed_rollback_and_refused_service_token_change(
 # StackDriver: polling, faults, duplicates, timeouts, protocol checks
 
 
-@e2e
 def test_polling_rule_is_fired_until_the_answer(make_driver: Callable[..., StackDriver], tmp_path: Path) -> None:
     driver = make_driver()
     stack = driver.create_stack({"Resources": {"A": custom(Polls=2)}})
@@ -531,7 +517,6 @@ def test_polling_rule_is_fired_until_the_answer(make_driver: Callable[..., Stack
     assert any("no answer (still polling after 2 polls" in v for v in driver.violations)
 
 
-@e2e
 @pytest.mark.parametrize("kind", ["500", "drop"])
 def test_response_faults_are_retried_by_the_provider(
     make_driver: Callable[..., StackDriver], server: ResponseServer, kind: Any
@@ -545,7 +530,6 @@ def test_response_faults_are_retried_by_the_provider(
     assert len(rec.answers) == 1
 
 
-@e2e
 def test_refused_response_url_means_no_answer(make_driver: Callable[..., StackDriver], server: ResponseServer) -> None:
     driver = make_driver()
     server.fail_next(1, "403")  # a refused pre-signed URL is not retried: the answer never arrives
@@ -555,7 +539,6 @@ def test_refused_response_url_means_no_answer(make_driver: Callable[..., StackDr
     assert len(driver.violations) == 1 and "no answer" in driver.violations[0]
 
 
-@e2e
 def test_duplicate_delivery(make_driver: Callable[..., StackDriver]) -> None:
     driver = make_driver(deliver_twice=True)
     assert driver.create_stack({"Resources": {"A": custom()}}).status == "CREATE_COMPLETE"
@@ -567,7 +550,6 @@ def test_duplicate_delivery(make_driver: Callable[..., StackDriver]) -> None:
     assert any("answers that differ" in v for v in driver.violations)
 
 
-@e2e
 def test_errors_are_retried_only_when_asked_and_timeouts_fail(
     make_driver: Callable[..., StackDriver], make_function: Callable[..., LambdaFunction]
 ) -> None:
@@ -588,7 +570,6 @@ def test_errors_are_retried_only_when_asked_and_timeouts_fail(
     assert any("no answer" in v for v in driver.violations)
 
 
-@e2e
 def test_crashed_invocation_is_redelivered_and_the_retry_answers(
     make_driver: Callable[..., StackDriver], make_function: Callable[..., LambdaFunction], server: ResponseServer
 ) -> None:
@@ -634,7 +615,6 @@ def window(rec: RequestRecord) -> tuple[float, float]:
     return inv.started_at, inv.ended_at
 
 
-@e2e
 def test_parallel_resources_start_when_their_dependencies_are_done(make_driver: Callable[..., StackDriver]) -> None:
     driver = make_driver(parallel=True)
     leaves = [f"R{i}" for i in range(8)]
@@ -666,7 +646,6 @@ def test_parallel_resources_start_when_their_dependencies_are_done(make_driver: 
     assert driver.violations == [] and driver.warnings == []
 
 
-@e2e
 def test_parallel_failure_starts_nothing_new_and_rolls_back_in_reverse_order(
     make_driver: Callable[..., StackDriver],
 ) -> None:
@@ -696,7 +675,6 @@ def test_parallel_failure_starts_nothing_new_and_rolls_back_in_reverse_order(
     assert driver.violations == []
 
 
-@e2e
 def test_parallel_update_rollback_and_cleanup(make_driver: Callable[..., StackDriver]) -> None:
     driver = make_driver(parallel=True)
     driver.create_stack({"Resources": {"A": custom(Generation=1), "B": custom(Generation=1, Name="b1")}})
@@ -731,7 +709,6 @@ def test_parallel_update_rollback_and_cleanup(make_driver: Callable[..., StackDr
     assert driver.violations == []
 
 
-@e2e
 def test_protocol_checks(make_driver: Callable[..., StackDriver]) -> None:
     driver = make_driver()
     stack = driver.create_stack({"Resources": {"A": custom(BigData=5000)}})
@@ -805,7 +782,6 @@ Outputs:
 """
 
 
-@e2e
 def test_yaml_template_intrinsics_end_to_end(make_driver: Callable[..., StackDriver]) -> None:
     driver = make_driver()
     stack = driver.create_stack(STACK_YAML, {"ProviderStackName": "provider"})
@@ -911,7 +887,6 @@ def phone_number(**props: Any) -> dict[str, Any]:
     return {"Type": "AWS::Connect::PhoneNumber", "Properties": {"CountryCode": "US", "Type": "DID", **props}}
 
 
-@e2e
 def test_native_phone_number_is_claimed_updated_replaced_and_released(
     make_driver: Callable[..., StackDriver], connect_emulator: tuple[Any, str]
 ) -> None:
@@ -970,7 +945,6 @@ def test_native_phone_number_is_claimed_updated_replaced_and_released(
     assert driver.violations == []
 
 
-@e2e
 def test_native_phone_number_failures(
     make_driver: Callable[..., StackDriver], connect_emulator: tuple[Any, str]
 ) -> None:
@@ -1012,7 +986,6 @@ def test_native_phone_number_failures(
     assert driver.delete_stack().status == "DELETE_COMPLETE" and emu.phone_numbers() == []
 
 
-@e2e
 def test_native_types_are_ignored_without_an_endpoint(make_driver: Callable[..., StackDriver]) -> None:
     driver = make_driver()
     stack = driver.create_stack(
@@ -1028,7 +1001,6 @@ def test_native_types_are_ignored_without_an_endpoint(make_driver: Callable[...,
     assert driver.native_requests == []
 
 
-@e2e
 def test_deletion_policy_and_update_replace_policy_retain(
     make_driver: Callable[..., StackDriver], connect_emulator: tuple[Any, str]
 ) -> None:

@@ -1,4 +1,4 @@
-"""Unit-test fixtures: real botocore clients behind Stubber, a fake clock, and no sockets."""
+"""Unit-test fixtures: real botocore clients behind Stubber and a fake clock (no sockets: tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -22,13 +22,6 @@ GROUP_ID = "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"
 GROUP_ARN = f"arn:aws:connect:us-east-1:{ACCOUNT}:traffic-distribution-group/{GROUP_ID}"
 NEW_GROUP_ID = "ffffffff-bbbb-cccc-dddd-eeeeeeeeeeee"
 NEW_GROUP_ARN = f"arn:aws:connect:us-east-1:{ACCOUNT}:traffic-distribution-group/{NEW_GROUP_ID}"
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    # Unit tests never touch the network: any socket is a bug in the test or the code.
-    for item in items:
-        if "tests/unit" in str(item.fspath):
-            item.add_marker(pytest.mark.disable_socket)
 
 
 def load_event(name: str, **overrides: Any) -> dict[str, Any]:

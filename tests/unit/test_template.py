@@ -1,4 +1,4 @@
-"""The provider's SAM template: its key settings, a least-privilege role, and a clean cfn-lint run.
+"""The provider's SAM template: tied to the code and the examples, a least-privilege role, and a clean cfn-lint run.
 
 The IAM checks resolve the template's intrinsic functions for a made-up deployment (account, region,
 function name, parameter values) and evaluate the role's statements the way IAM would for the calls
@@ -8,6 +8,7 @@ rather than in a stack.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -87,67 +88,65 @@ def resources_of_type(template: Mapping[str, Any], kind: str) -> dict[str, Any]:
     return {name: r for name, r in template["Resources"].items() if r["Type"] == kind}
 
 
-# --- the function ----------------------------------------------------------------------------------
+# --- the function: the template against the code and the examples -------------------------------------
 
 
-def test_function_runs_the_handler_on_python_3_13_arm64_with_900_s(template: Mapping[str, Any]) -> None:
-    (props,) = [f["Properties"] for f in resources_of_type(template, "AWS::Serverless::Function").values()]
-
-    assert props["Runtime"] == "python3.13"
-    assert props["Handler"] == "app.handler"
-    assert props["CodeUri"] == "src/handler/"
-    assert props["Timeout"] == 900
-    assert props["Architectures"] == ["arm64"]
-    assert props["MemorySize"] == 256
-    assert props["Role"] == {"Fn::GetAtt": ["FunctionRole", "Arn"]}
-
-
-def test_function_environment_configures_powertools(template: Mapping[str, Any]) -> None:
-    variables = template["Resources"]["Function"]["Properties"]["Environment"]["Variables"]
-
-    assert variables["POWERTOOLS_SERVICE_NAME"] == "connect-tdg-provider"
-    assert variables["POWERTOOLS_METRICS_NAMESPACE"] == "ConnectTdgProvider"
-    assert variables["POWERTOOLS_LOG_LEVEL"] == {"Ref": "LogLevel"}
-    assert not any(name.startswith("POWERTOOLS_TRACE") for name in variables)  # no Tracer is created
-    assert template["Parameters"]["LogLevel"]["Default"] == "INFO"
-
-
-def test_tracing_follows_the_enable_tracing_parameter(template: Mapping[str, Any]) -> None:
+def test_the_function_runs_the_handler_the_tests_run(template: Mapping[str, Any]) -> None:
     props = template["Resources"]["Function"]["Properties"]
+    module, function = props["Handler"].rsplit(".", 1)
+    code = ROOT / props["CodeUri"]
 
-    assert template["Parameters"]["EnableTracing"]["Default"] == "false"
-    assert template["Conditions"]["TracingEnabled"] == {"Fn::Equals": [{"Ref": "EnableTracing"}, "true"]}
-    assert props["Tracing"] == {"Fn::If": ["TracingEnabled", "Active", "PassThrough"]}
+    assert code.resolve() == (ROOT / "src" / "handler").resolve()
+    assert re.search(rf"^def {function}\(", (code / f"{module}.py").read_text(), re.MULTILINE)
+
+
+def test_powertools_settings_are_the_codes_defaults_and_only_for_what_it_creates(template: Mapping[str, Any]) -> None:
+    variables = template["Resources"]["Function"]["Properties"]["Environment"]["Variables"]
+    code = "\n".join(path.read_text() for path in sorted((ROOT / "src" / "handler").glob("*.py")))
+
+    # Without the variables (locally, in tests) the code logs and counts under the names it has when deployed.
+    for name in ("POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE"):
+        assert f'os.environ.get("{name}", "{variables[name]}")' in code
+    assert ("Tracer(" in code) == any(name.startswith("POWERTOOLS_TRACE") for name in variables)
 
 
 def test_async_invocations_are_retried_twice_within_the_longest_service_timeout(
     template: Mapping[str, Any],
 ) -> None:
-    config = template["Resources"]["Function"]["Properties"]["EventInvokeConfig"]
+    props = template["Resources"]["Function"]["Properties"]
+    config = props["EventInvokeConfig"]
 
     assert config["MaximumRetryAttempts"] == 2
-    # The last retry after two timed-out attempts starts ~2 x 900 s + back-off (1 and 2 min) after the
+    # The last retry after two timed-out attempts starts ~2 x Timeout + back-off (1 and 2 min) after the
     # event arrived; after 3600 s (the largest ServiceTimeout) CloudFormation no longer waits.
-    assert 2 * 900 + 3 * 60 <= config["MaximumEventAgeInSeconds"] <= 3600
+    assert 2 * props["Timeout"] + 3 * 60 <= config["MaximumEventAgeInSeconds"] <= 3600
     assert "DestinationConfig" not in config
 
 
-def test_function_logs_to_its_own_group_with_retention(template: Mapping[str, Any]) -> None:
-    group = template["Resources"]["FunctionLogGroup"]
+def service_tokens(node: Any) -> Iterator[Any]:
+    """Every ServiceToken in a template's resources, those of Fn::ForEach included."""
+    if isinstance(node, Mapping):
+        for key, value in node.items():
+            if key == "ServiceToken":
+                yield value
+            else:
+                yield from service_tokens(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from service_tokens(item)
 
-    assert group["Type"] == "AWS::Logs::LogGroup"
-    assert group["Properties"]["LogGroupName"] == {"Fn::Sub": "/aws/lambda/${Function}"}
-    assert group["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionInDays"}
-    assert template["Parameters"]["LogRetentionInDays"]["Default"] == 30
-    assert group["DeletionPolicy"] == "Retain"
-    assert group["UpdateReplacePolicy"] == "Retain"
 
-
-def test_service_token_is_exported_under_the_stack_name(template: Mapping[str, Any]) -> None:
+def test_the_examples_import_the_service_token_the_template_exports(template: Mapping[str, Any]) -> None:
     output = template["Outputs"]["ServiceToken"]
+    exported = output["Export"]["Name"]["Fn::Sub"].replace("${AWS::StackName}", "${ProviderStackName}")
+    imported = {
+        json.dumps(token)
+        for path in sorted((ROOT / "examples").glob("*.yaml"))
+        for token in service_tokens(cfn_yaml.load(str(path))["Resources"])
+    }
 
     assert output["Value"] == {"Fn::GetAtt": ["Function", "Arn"]}
-    assert output["Export"]["Name"] == {"Fn::Sub": "${AWS::StackName}-ServiceToken"}
+    assert imported == {json.dumps({"Fn::ImportValue": {"Fn::Sub": exported}})}
 
 
 # --- IAM: resolving the template for one deployment ------------------------------------------------
