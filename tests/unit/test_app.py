@@ -59,7 +59,14 @@ def provider(
     monkeypatch: pytest.MonkeyPatch, clients: Regions, polling_clients: polling_module.Clients, clock: FakeClock
 ) -> Iterator[Provider]:
     """app's own wiring, with the fake clock and stubbed clients."""
-    helper = app.build_provider(
+    helper = build(clients, clock, polling_clients)
+    monkeypatch.setattr(app, "helper", helper)
+    yield helper
+
+
+def build(clients: Regions, clock: FakeClock, polling_clients: polling_module.Clients) -> Provider:
+    """app's own wiring, through app.build_provider, with stubbed clients and the fake clock."""
+    return app.build_provider(
         region="us-east-1",
         connect=clients,
         polling_clients=polling_clients,
@@ -69,8 +76,6 @@ def provider(
         clock=clock,
         sleep=clock.sleep,
     )
-    monkeypatch.setattr(app, "helper", helper)
-    yield helper
 
 
 @pytest.fixture
@@ -151,16 +156,7 @@ def test_a_request_done_in_its_invocation_builds_no_polling_client(
 ) -> None:
     # EventBridge and Lambda clients cost cold-start time; only a hand-over to polling needs them.
     built: list[str] = []
-    helper = app.build_provider(
-        region="us-east-1",
-        connect=clients,
-        polling_clients=polling_module.Clients(lambda service: built.append(service)),
-        allowed_response_hosts=None,
-        logger=app.logger,
-        metrics=app.metrics,
-        clock=clock,
-        sleep=clock.sleep,
-    )
+    helper = build(clients, clock, polling_module.Clients(lambda service: built.append(service)))
     monkeypatch.setattr(app, "helper", helper)
     stub.add_response("create_traffic_distribution_group", {"Id": GROUP_ARN[-36:], "Arn": GROUP_ARN}, None)
     describe(stub, "ACTIVE")
@@ -297,16 +293,7 @@ def test_under_sam_local_crhelper_skips_polling_and_the_answer(
 ) -> None:
     monkeypatch.setenv("AWS_SAM_LOCAL", "true")
     built: list[str] = []
-    helper = app.build_provider(
-        region="us-east-1",
-        connect=clients,
-        polling_clients=polling_module.Clients(lambda service: built.append(service)),
-        allowed_response_hosts=None,
-        logger=app.logger,
-        metrics=app.metrics,
-        clock=clock,
-        sleep=clock.sleep,
-    )
+    helper = build(clients, clock, polling_module.Clients(lambda service: built.append(service)))
     slow_create(stub)
 
     helper(load_event("create"), LambdaContext(timeout_s=4, clock=clock))
