@@ -81,6 +81,16 @@ class TestValidation:
 
         assert message in failure.value.reason
 
+    def test_a_wrong_percentage_is_named_with_its_region(self) -> None:
+        with pytest.raises(ProviderError) as failure:
+            parse_distribution(
+                {"AgentConfig": config(("us-east-1", "95"), ("us-west-2", "5"))}, home_region="us-east-1"
+            )
+
+        assert failure.value.reason == (
+            "AgentConfig: the percentage for us-east-1 is '95'; use a whole number from 0 to 100 in steps of 10."
+        )
+
     def test_sign_in_booleans_arrive_as_strings(self) -> None:
         parsed = parse_distribution(
             {"SignInConfig": config(("us-east-1", "true"), ("us-west-2", "false"), key="Enabled")}, home_region=None

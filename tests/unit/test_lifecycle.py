@@ -654,6 +654,22 @@ class TestUpdateEdges:
 
         assert lifecycle.handle(request("update"), clients, budget).physical_resource_id == GROUP_ARN
 
+    def test_a_tag_the_template_did_not_change_is_set_back_too_when_read_in_the_home_region(
+        self, stub: Stubber, clients: Regions, budget: Budget
+    ) -> None:
+        # Read at home, the group's own tags are the truth: drift is set back even with no change in the template.
+        # The distribution names both regions, so the other one is there to fall back on; home answers first.
+        telephony = {
+            "Distributions": [{"Region": "us-east-1", "Percentage": "100"}, {"Region": "us-west-2", "Percentage": "0"}]
+        }
+        props = with_props("update", TelephonyConfig=telephony)
+        unchanged = request("update", ResourceProperties=props, OldResourceProperties=props)
+        describe(stub, tags={"team": "changed-by-hand"})
+        stub.add_response("tag_resource", {}, {"resourceArn": GROUP_ARN, "tags": {"team": "contact-center"}})
+        get_traffic(stub)
+
+        assert lifecycle.handle(unchanged, clients, budget).physical_resource_id == GROUP_ARN
+
     @pytest.mark.parametrize(
         ("seen", "removed"),
         [({}, True), ({"team": "contact-center"}, False), ({"team": "contact-center", "gone": "x"}, True)],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import io
 import json
 import logging
@@ -231,6 +232,17 @@ def test_gives_up_at_the_deadline_and_logs_without_the_url(s3: type[FakeConnecti
     assert (gave_up["attempts"], gave_up["last_error"]) == (len(s3.requests), "HTTP 500 Reason")
     assert {r["level"] for r in records[:-1]} == {"WARNING"}
     assert "SECRETSIGNATURE" not in logs.getvalue() and "amazonaws" not in logs.getvalue()
+
+
+def test_a_malformed_http_answer_is_retried_like_a_dropped_connection(
+    s3: type[FakeConnection], clock: FakeClock
+) -> None:
+    s3.script = [http.client.BadStatusLine("garbage"), 200]  # an HTTPException, which has no errno
+    logs = io.StringIO()
+
+    assert response.send(URL, b"{}", deadline=clock() + 60, logger=json_logger(logs), clock=clock, sleep=clock.sleep)
+    retry = json.loads(logs.getvalue().splitlines()[0])
+    assert retry["error"] == "BadStatusLine (errno None)"
 
 
 def test_each_attempt_is_logged_with_its_number_and_what_went_wrong(s3: type[FakeConnection], clock: FakeClock) -> None:
