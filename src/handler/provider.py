@@ -224,10 +224,16 @@ class Provider(CfnResource):
         crhelper calls it once, on the first invocation of a request that is Pending. On failure, what this request
         alone made (a replacement group) is undone, and the error raised becomes crhelper's FAILED answer.
         """
+        # Under the answer lock, the last-resort timer can neither answer while the schedule is being made nor
+        # after it exists (the polls answer then), and no schedule is made once the timer has answered.
         with self._answer_lock:
-            if self._answered:  # the last-resort timer has answered FAILED: polls would act on a failed request
+            if self._answered:  # polls would act on a request CloudFormation is rolling back
                 self._logger.warning("No scheduled polling: the request was already answered FAILED")
                 return
+            self._schedule_polls()
+            self._answered = True  # the polls answer from now on, never this invocation
+
+    def _schedule_polls(self) -> None:
         state = self.Data.get("State", {})
         doing = (
             f"Connect is still working on {state.get('GroupArn') or 'the request'} and this invocation is out of time"
@@ -304,7 +310,7 @@ class Provider(CfnResource):
         """
         with self._answer_lock:
             if self._answered:
-                self._logger.warning("A second answer for this request was suppressed")
+                self._logger.warning("Not sent: this request was already answered, or handed over to polling")
                 return
             self._answered = True
         if (status or self.Status) == FAILED:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import json
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -259,6 +260,40 @@ def test_no_polling_is_set_up_once_the_timer_has_answered_failed(
 
     assert [a["Status"] for a in answers] == ["FAILED"]
     assert built == []  # no rule, permission or target: polls would act on a request CloudFormation rolls back
+
+
+def test_a_timer_that_fires_while_polling_is_set_up_waits_and_then_sends_nothing(
+    clients: Regions, clock: FakeClock, answers: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The timer thread fires while EventBridge is still being called: once the schedule exists, the polls answer.
+    timer: list[threading.Thread] = []
+    helper: Provider
+
+    def start(*args: Any, **kwargs: Any) -> None:
+        timer.append(threading.Thread(target=helper._timeout))
+        timer[0].start()
+        timer[0].join(0.2)
+        assert timer[0].is_alive()  # held back until the schedule is made
+
+    monkeypatch.setattr(polling_module, "start", start)
+    helper = Provider(
+        region="us-east-1",
+        response_hosts=response.ResponseHosts.from_setting(None, "us-east-1"),
+        handle=lambda request, budget, progress: Pending({"Phase": "create", "GroupArn": GROUP_ARN}),
+        resume=lambda request, state, budget, progress: Pending(state),
+        abandon=lambda state, budget: "",
+        polling_clients=polling_module.Clients(lambda service: None),
+        logger=app.logger,
+        metrics=app.metrics,
+        clock=clock,
+        sleep=clock.sleep,
+    )
+
+    helper(load_event("create"), LambdaContext(clock=clock))
+    timer[0].join(5)
+
+    assert not timer[0].is_alive()
+    assert answers == []
 
 
 def test_a_timer_that_fires_while_success_is_delivered_counts_no_failure(
