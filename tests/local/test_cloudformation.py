@@ -573,15 +573,17 @@ def test_errors_are_retried_only_when_asked_and_timeouts_fail(
 def test_crashed_invocation_is_redelivered_and_the_retry_answers(
     make_driver: Callable[..., StackDriver], make_function: Callable[..., LambdaFunction], server: ResponseServer
 ) -> None:
-    fn = make_function(crash_after_s=0.5)  # the first invocation is killed (out of memory) 0.5 s in
+    # The first invocation is killed (out of memory) 1.5 s in: late enough that even a loaded machine has
+    # started it and let it log, early enough to cut its 4 s sleep short.
+    fn = make_function(crash_after_s=1.5)
     driver = make_driver(fn, retry_on_error=True)
-    stack = driver.create_stack({"Resources": {"A": custom(SleepOn="Create", Sleep=2)}})
+    stack = driver.create_stack({"Resources": {"A": custom(SleepOn="Create", Sleep=4)}})
     rec = driver.requests[0]
     first, retry = rec.invocations
     assert first.crashed and first.failed and first.exit_code == -signal.SIGKILL
     assert first.error is not None and first.error["errorType"] == "Runtime.ExitError"
     assert first.error["errorMessage"].endswith("Runtime exited with error: signal: killed")
-    assert 0.5 <= first.duration_s < 2 and first.result is None  # killed before its 2 s sleep ended
+    assert 1.5 <= first.duration_s < 4 and first.result is None  # killed before its 4 s sleep ended
     assert '"message": "event"' in first.logs and "Runtime.ExitError" in first.logs  # it ran, then was killed
     assert retry.event == first.event and not retry.crashed and retry.error is None
     assert retry.result == {"answered": "SUCCESS", "PhysicalResourceId": "fake-A-0"}
