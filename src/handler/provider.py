@@ -227,11 +227,13 @@ class Provider(CfnResource):
         # Under the answer lock, the last-resort timer can neither answer while the schedule is being made nor
         # after it exists (the polls answer then), and no schedule is made once the timer has answered.
         with self._answer_lock:
-            if self._answered:  # polls would act on a request CloudFormation is rolling back
-                self._logger.warning("No scheduled polling: the request was already answered FAILED")
-                return
-            self._schedule_polls()
-            self._answered = True  # the polls answer from now on, never this invocation
+            answered = self._answered
+            if not answered:
+                self._schedule_polls()
+                self._answered = True  # the polls answer from now on, never this invocation
+        if answered:  # polls would act on a request CloudFormation is rolling back: undo what only it made
+            undone = self._abandon(self.Data.get("State", {}), self._abandon_budget())
+            self._logger.warning("No scheduled polling: the request was already answered FAILED." + undone)
 
     def _schedule_polls(self) -> None:
         state = self.Data.get("State", {})
@@ -260,10 +262,13 @@ class Provider(CfnResource):
             except polling.PollingError as error:
                 raise polling.setup_failed(str(error), doing=doing) from error
         except ProviderError as error:
-            undone = self._abandon(state, Budget(self._clock() + ABANDON_LIMIT, self._clock, self._sleep))
+            undone = self._abandon(state, self._abandon_budget())
             self._logger.error("Request failed", extra={"reason": error.reason + undone, "error_code": error.code})
             self._error_code = error.code
             raise ProviderError(error.reason + undone, code=error.code) from error
+
+    def _abandon_budget(self) -> Budget:
+        return Budget(self._clock() + ABANDON_LIMIT, self._clock, self._sleep)
 
     def _remove_polling(self) -> None:
         """Replaces: a removal that stops at the first error (a rule left behind would fire again; report it)."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 import io
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import boto3
@@ -239,16 +239,18 @@ def test_no_polling_is_set_up_once_the_timer_has_answered_failed(
     built: list[str] = []
     helper: Provider
 
+    abandoned: list[Mapping[str, str]] = []
+
     def handle(request: Any, budget: Any, progress: Any) -> Pending:
         helper._timeout()
-        return Pending({"Phase": "create", "GroupArn": GROUP_ARN})
+        return Pending({"Phase": "replace", "GroupArn": GROUP_ARN})
 
     helper = Provider(
         region="us-east-1",
         response_hosts=response.ResponseHosts.from_setting(None, "us-east-1"),
         handle=handle,
         resume=lambda request, state, budget, progress: Pending(state),
-        abandon=lambda state, budget: "",
+        abandon=lambda state, budget: abandoned.append(state) or "",
         polling_clients=polling_module.Clients(lambda service: built.append(service)),
         logger=app.logger,
         metrics=app.metrics,
@@ -260,6 +262,7 @@ def test_no_polling_is_set_up_once_the_timer_has_answered_failed(
 
     assert [a["Status"] for a in answers] == ["FAILED"]
     assert built == []  # no rule, permission or target: polls would act on a request CloudFormation rolls back
+    assert abandoned == [{"Phase": "replace", "GroupArn": GROUP_ARN}]  # what only this request made is undone
 
 
 def test_a_timer_that_fires_while_polling_is_set_up_waits_and_then_sends_nothing(
