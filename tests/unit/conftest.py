@@ -11,7 +11,11 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
+import app
+import polling
 import response
+from provider import Abandoner, Handler, Provider, Resumer
+from request import Done, Pending
 from waiting import Budget
 
 EVENTS = Path(__file__).parent.parent / "events"
@@ -225,3 +229,40 @@ def s3(monkeypatch: pytest.MonkeyPatch) -> type[FakeConnection]:
     FakeConnection.contexts = []
     monkeypatch.setattr(response, "HTTPSConnection", FakeConnection)
     return FakeConnection
+
+
+@pytest.fixture
+def answers(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
+    """The answers the provider sends, caught where ``response.send`` would PUT them."""
+    sent: list[dict[str, Any]] = []
+
+    def capture(url: str, body: bytes, *, deadline: float, **_: Any) -> bool:
+        sent.append({"url": url, **json.loads(body)})
+        return True
+
+    monkeypatch.setattr(response, "send", capture)
+    return sent
+
+
+def lone_provider(
+    clock: FakeClock | None = None,
+    *,
+    handle: Handler = lambda request, budget, progress: Done(GROUP_ARN),
+    resume: Resumer = lambda request, state, budget, progress: Pending(state),
+    abandon: Abandoner = lambda state, budget: "",
+    polling_clients: polling.Clients | None = None,
+) -> Provider:
+    """The Provider on its own: the lifecycle replaced by plain functions, EventBridge and Lambda by nothing."""
+    clock = clock or FakeClock()
+    return Provider(
+        region="us-east-1",
+        response_hosts=response.ResponseHosts.from_setting(None, "us-east-1"),
+        handle=handle,
+        resume=resume,
+        abandon=abandon,
+        polling_clients=polling_clients or polling.Clients(lambda service: None),
+        logger=app.logger,
+        metrics=app.metrics,
+        clock=clock,
+        sleep=clock.sleep,
+    )

@@ -31,19 +31,8 @@ from tests.unit.conftest import (
     describe_missing,
     get_traffic,
     load_event,
+    lone_provider,
 )
-
-
-@pytest.fixture
-def answers(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
-    sent: list[dict[str, Any]] = []
-
-    def capture(url: str, body: bytes, *, deadline: float, **_: Any) -> bool:
-        sent.append({"url": url, **json.loads(body)})
-        return True
-
-    monkeypatch.setattr(response, "send", capture)
-    return sent
 
 
 def aws_client(service: str) -> Any:
@@ -245,17 +234,11 @@ def test_no_polling_is_set_up_once_the_timer_has_answered_failed(
         helper._timeout()
         return Pending({"Phase": "replace", "GroupArn": GROUP_ARN})
 
-    helper = Provider(
-        region="us-east-1",
-        response_hosts=response.ResponseHosts.from_setting(None, "us-east-1"),
+    helper = lone_provider(
+        clock,
         handle=handle,
-        resume=lambda request, state, budget, progress: Pending(state),
         abandon=lambda state, budget: abandoned.append(state) or "",
         polling_clients=polling_module.Clients(lambda service: built.append(service)),
-        logger=app.logger,
-        metrics=app.metrics,
-        clock=clock,
-        sleep=clock.sleep,
     )
 
     helper(load_event("create"), LambdaContext(clock=clock))
@@ -279,17 +262,8 @@ def test_a_timer_that_fires_while_polling_is_set_up_waits_and_then_sends_nothing
         assert timer[0].is_alive()  # held back until the schedule is made
 
     monkeypatch.setattr(polling_module, "start", start)
-    helper = Provider(
-        region="us-east-1",
-        response_hosts=response.ResponseHosts.from_setting(None, "us-east-1"),
-        handle=lambda request, budget, progress: Pending({"Phase": "create", "GroupArn": GROUP_ARN}),
-        resume=lambda request, state, budget, progress: Pending(state),
-        abandon=lambda state, budget: "",
-        polling_clients=polling_module.Clients(lambda service: None),
-        logger=app.logger,
-        metrics=app.metrics,
-        clock=clock,
-        sleep=clock.sleep,
+    helper = lone_provider(
+        clock, handle=lambda request, budget, progress: Pending({"Phase": "create", "GroupArn": GROUP_ARN})
     )
 
     helper(load_event("create"), LambdaContext(clock=clock))
@@ -569,17 +543,11 @@ def test_a_poll_that_moves_on_gives_the_next_polls_its_newer_state(
 ) -> None:
     # The update was sent during this poll: the next polls must know it (never FAILED after traffic moved).
     newer = {"Phase": "update", "GroupArn": GROUP_ARN, "Sent": "true"}
-    helper = Provider(
-        region="us-east-1",
-        response_hosts=response.ResponseHosts.from_setting(None, "us-east-1"),
+    helper = lone_provider(
+        clock,
         handle=lambda request, budget, progress: Pending({}),
         resume=lambda request, state, budget, progress: Pending(newer),
-        abandon=lambda state, budget: "",
         polling_clients=polling_clients,
-        logger=app.logger,
-        metrics=app.metrics,
-        clock=clock,
-        sleep=clock.sleep,
     )
     poll_event = {
         **load_event("update"),

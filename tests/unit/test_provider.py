@@ -5,7 +5,6 @@ The lifecycle is replaced by plain functions here; tests/unit/test_app.py runs t
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -13,12 +12,8 @@ from typing import Any
 import pytest
 from local.invoke import LambdaContext
 
-import app
-import polling
-import response
-from provider import Provider
 from request import Done, Progress, Request, Result
-from tests.unit.conftest import GROUP_ARN, FakeClock, load_event
+from tests.unit.conftest import GROUP_ARN, FakeClock, load_event, lone_provider
 from waiting import Budget
 
 
@@ -46,33 +41,6 @@ def timers(monkeypatch: pytest.MonkeyPatch) -> list[FakeTimer]:
     return FakeTimer.made
 
 
-@pytest.fixture
-def answers(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
-    sent: list[dict[str, Any]] = []
-
-    def capture(url: str, body: bytes, *, deadline: float, **_: Any) -> bool:
-        sent.append(json.loads(body))
-        return True
-
-    monkeypatch.setattr(response, "send", capture)
-    return sent
-
-
-def provider(clock: FakeClock, handle: Callable[[Request, Budget, Progress], Result]) -> Provider:
-    return Provider(
-        region="us-east-1",
-        response_hosts=response.ResponseHosts.from_setting(None, "us-east-1"),
-        handle=handle,
-        resume=lambda request, state, budget, progress: Done(GROUP_ARN),
-        abandon=lambda state, budget: "",
-        polling_clients=polling.Clients(lambda service: None),
-        logger=app.logger,
-        metrics=app.metrics,
-        clock=clock,
-        sleep=clock.sleep,
-    )
-
-
 @pytest.mark.parametrize(
     ("timeout_s", "fires_after_s"),
     [(900, 890.0), (100, 90.0), (60, 54.0), (5, 4.5)],
@@ -88,7 +56,7 @@ def test_the_last_resort_timer_keeps_10_s_or_a_tenth_of_the_time_to_answer(
         budgets.append(budget)
         return Done(GROUP_ARN)
 
-    provider(clock, handle)(load_event("create"), LambdaContext(timeout_s=timeout_s, clock=clock))
+    lone_provider(clock, handle=handle)(load_event("create"), LambdaContext(timeout_s=timeout_s, clock=clock))
 
     (timer,) = timers
     assert timer.interval == pytest.approx(fires_after_s, abs=0.01)
@@ -108,7 +76,7 @@ def test_the_timer_answers_failed_once_naming_the_group_the_create_made(
         timers[0].function()  # the handler is still running when the timer fires
         return Done(GROUP_ARN)
 
-    provider(clock, overrun)(load_event("create"), LambdaContext(timeout_s=900, clock=clock))
+    lone_provider(clock, handle=overrun)(load_event("create"), LambdaContext(timeout_s=900, clock=clock))
 
     (answer,) = answers
     assert answer["Status"] == "FAILED"
