@@ -215,8 +215,7 @@ class Provider(CfnResource):
     def _fail(self, reason: str, code: str, physical_id: str | None) -> None:
         self._logger.error("Request failed", extra={"reason": reason, "error_code": code})
         self.Status, self.Reason, self._error_code = FAILED, reason, code
-        # Without an id crhelper would invent one, and a group this Create made would outlive the rollback.
-        self.PhysicalResourceId = physical_id or self._created() or ""
+        self.PhysicalResourceId = physical_id or ""  # none: crhelper asks generate_physical_id
 
     def _setup_polling(self) -> None:
         """Replaces: a schedule that ignores EventBridge's partial failures and the Input's size limit.
@@ -325,7 +324,6 @@ class Provider(CfnResource):
             reason=reason if status else self.Reason,
             physical_resource_id=self.PhysicalResourceId
             or self._event.get("PhysicalResourceId")
-            or self._created()
             or self.generate_physical_id(self._event),
             event=self._event,
             data=self.Data,
@@ -336,11 +334,11 @@ class Provider(CfnResource):
             self._response_url, body, deadline=deadline, logger=self._logger, clock=self._clock, sleep=self._sleep
         )
 
-    def _created(self) -> str | None:
-        """On a Create, what it made, so that whatever the answer, the rollback's Delete removes it."""
-        if self._event.get("RequestType") == "Create":
-            return self._progress.created
-        return None
+    def generate_physical_id(self, event: dict[str, Any]) -> str:
+        """Replaces: an invented id for a Create that failed, when it made a group (its ARN then, so that the
+        rollback's Delete removes the group, whatever the answer)."""
+        made = self._progress.created if event.get("RequestType") == "Create" else None
+        return made or str(super().generate_physical_id(event))
 
     # --- observability ------------------------------------------------------------------------------
 

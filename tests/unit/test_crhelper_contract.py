@@ -11,13 +11,10 @@ import inspect
 import re
 
 import crhelper.resource_helper as crhelper_module
-from aws_lambda_powertools import Logger, Metrics
 from crhelper import CfnResource
 
-import polling
 from provider import FAILED, Provider
-from request import Done
-from response import ResponseHosts
+from tests.unit.conftest import lone_provider
 
 # Methods Provider overrides: each must still exist in crhelper, or the override silently does nothing.
 OVERRIDDEN = {
@@ -31,6 +28,7 @@ OVERRIDDEN = {
     "_set_timeout",
     "_timeout",
     "_send",
+    "generate_physical_id",
 }
 # crhelper's methods that still run inside Provider, unchanged.
 USED = {
@@ -39,7 +37,6 @@ USED = {
     "_cfn_response",
     "_get_func",
     "_wait_for_cwlogs",
-    "generate_physical_id",
     "create",
     "update",
     "delete",
@@ -47,19 +44,6 @@ USED = {
     "poll_update",
     "poll_delete",
 }
-
-
-def provider() -> Provider:
-    return Provider(
-        region="us-east-1",
-        response_hosts=ResponseHosts.from_setting(None, "us-east-1"),
-        handle=lambda request, budget, progress: Done(""),
-        resume=lambda request, state, budget, progress: Done(""),
-        abandon=lambda state, budget: "",
-        polling_clients=polling.Clients(lambda service: None),
-        logger=Logger(service="test-contract"),
-        metrics=Metrics(namespace="Test"),
-    )
 
 
 def test_the_pinned_version_is_the_one_installed() -> None:
@@ -84,7 +68,7 @@ def test_provider_sets_everything_crhelpers_unchanged_flow_reads() -> None:
     kept = [inspect.getsource(getattr(CfnResource, name)) for name in USED | {"__call__"}]
     read = {name for source in kept for name in re.findall(r"self\.(\w+)", source)}
     set_per_event = set(re.findall(r"self\.(\w+) =", inspect.getsource(CfnResource._crhelper_init)))
-    instance = provider()
+    instance = lone_provider()
 
     missing = sorted(name for name in read - set_per_event if not hasattr(instance, name))
 
@@ -102,12 +86,13 @@ def test_the_flow_still_calls_the_overridden_steps() -> None:
     assert "_set_timeout" in init and "_wrap_function" in init
     assert "_setup_polling" in polling_init and "_remove_polling" in polling_init
     assert "self._send()" in inspect.getsource(CfnResource._cfn_response)
+    assert "self.generate_physical_id(event)" in inspect.getsource(CfnResource._cfn_response)
     assert crhelper_module.FAILED == FAILED
 
 
 def test_a_delete_never_sleeps_for_logs() -> None:
     slept: list[float] = []
-    instance = provider()
+    instance = lone_provider()
     instance._context = type("Context", (), {"get_remaining_time_in_millis": lambda self: 900_000})()
 
     instance._wait_for_cwlogs(sleep=slept.append)
