@@ -17,6 +17,12 @@ export TEMPLATE PARAMS UPDATE_PARAMS REGION
 WORKERS ?= 8
 XDIST = -n $(WORKERS) --dist worksteal
 LOCAL_AWS := AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_DEFAULT_REGION=us-east-1 AWS_REGION=us-east-1
+# The tests start a dozen pytest processes and hundreds of Lambda processes that import the same modules: they
+# compile them once into __pycache__ (git-ignored), even where the machine sets PYTHONDONTWRITEBYTECODE. The Lambda
+# processes (python -B) only read it, so the handler and local/ are compiled first. The benchmark's cold start
+# imports a copy of src/handler without it, as Lambda does.
+BYTECODE := PYTHONDONTWRITEBYTECODE=
+COMPILE = $(BIN)/python -m compileall -q src/handler local
 
 .PHONY: help install test unit e2e lint lint-template format mutate demo local bench build deploy delete publish \
 	stackset-template stackset clean
@@ -36,13 +42,15 @@ $(STAMP): requirements-dev.txt src/handler/requirements.txt
 install: $(STAMP) ## Create .venv with the pinned development dependencies
 
 test: $(STAMP) ## Run unit and end-to-end tests (offline)
-	$(LOCAL_AWS) $(BIN)/python -m pytest -p no:cacheprovider $(XDIST)
+	$(COMPILE)
+	$(LOCAL_AWS) $(BYTECODE) $(BIN)/python -m pytest -p no:cacheprovider $(XDIST)
 
 unit: $(STAMP) ## Run the unit tests only (no sockets)
-	$(LOCAL_AWS) $(BIN)/python -m pytest -p no:cacheprovider tests/unit
+	$(LOCAL_AWS) $(BYTECODE) $(BIN)/python -m pytest -p no:cacheprovider tests/unit
 
 e2e: $(STAMP) ## Run the emulator, driver and end-to-end tests only
-	$(LOCAL_AWS) $(BIN)/python -m pytest -p no:cacheprovider $(XDIST) -m e2e
+	$(COMPILE)
+	$(LOCAL_AWS) $(BYTECODE) $(BIN)/python -m pytest -p no:cacheprovider $(XDIST) -m e2e
 
 lint: $(STAMP) ## ruff, mypy, and cfn-lint with the provider's rules (cfn_lint_rules/)
 	$(BIN)/ruff check $(PY_DIRS)
