@@ -1,6 +1,7 @@
 """`make demo`: the example consumer stacks' whole life, run locally against the emulator.
 
-The real handler (src/handler/app.py) runs in a fresh process per invocation, talks to the Connect
+The real handler (src/handler/app.py) runs in execution environments that are kept warm between invocations, as
+Lambda keeps them (a new one for each concurrent invocation, and after a timeout or a crash), talks to the Connect
 emulator through boto3's standard AWS_ENDPOINT_URL, and answers the local HTTPS ResponseServer. Every
 step says what CloudFormation should end in; the demo exits non-zero if anything deviates. `--verbose`
 prints full ARNs, every attribute after every step and the full timeline (local/report.py).
@@ -42,6 +43,7 @@ def main(argv: list[str] | None = None) -> int:
             timeout_s=900,
             ssl_cert_file=server.ca_pem_path,
             endpoint_url=emulator.endpoint_url,
+            warm=True,
         )
         problems: list[str] = []
         problems += run_stack(report, "connect-tdg-example", _lifecycle_steps(instance_arn), server, function, emulator)
@@ -65,6 +67,7 @@ def main(argv: list[str] | None = None) -> int:
                 timeout_s=8,
                 ssl_cert_file=server.ca_pem_path,
                 endpoint_url=emulator.endpoint_url,
+                warm=True,
             ),
             emulator,
         )
@@ -239,6 +242,7 @@ def run_outage(report: Report, instance_arn: str, server: ResponseServer, emulat
             region=region,
             ssl_cert_file=server.ca_pem_path,
             endpoint_url=emulator.endpoint_url,
+            warm=True,
         )
         for region in (home, replica)
     }

@@ -15,29 +15,31 @@ with the event JSON on stdin and a minimal environment. It
 
 It deliberately imports nothing from the ``local`` package.
 
-:func:`run_forked` does the same in a process forked from a fork server that has already imported some
-libraries (``LambdaFunction(preload=...)``): it first makes the process look like the one above (its own
-session, output to a file, the given environment, working directory and ``sys.path``, no bytecode written).
+:func:`serve` does the same for invocation after invocation, in a warm execution environment: a process forked
+from a fork server that has already imported some libraries (``LambdaFunction(preload=...)``).
 """
 
 from __future__ import annotations
 
 import argparse
+import ctypes
 import importlib
 import io
 import json
 import logging
 import os
+import signal
 import sys
 import threading
 import time
 import traceback
 import uuid
 from collections.abc import Callable
+from multiprocessing.connection import Connection
 from typing import Any
 
 TIMEOUT_EXIT_CODE = 124
-_FINISH = threading.Lock()  # the handler returning and the timeout firing must not both report
+_PR_SET_PDEATHSIG = 1  # prctl(2)
 
 
 class LambdaContext:
@@ -76,23 +78,26 @@ class LambdaContext:
 
 
 class _RequestIdFilter(logging.Filter):
-    def __init__(self, request_id: str) -> None:
-        super().__init__()
-        self.request_id = request_id
+    """Puts the current invocation's request id on every record (one filter per process, updated per invocation)."""
+
+    request_id = ""
 
     def filter(self, record: logging.LogRecord) -> bool:
         record.aws_request_id = self.request_id
         return True
 
 
-def _setup_logging(request_id: str) -> None:
+_REQUEST_ID = _RequestIdFilter()
+
+
+def _setup_logging() -> None:
     handler = logging.StreamHandler(sys.stdout)
     handler.setFormatter(
         logging.Formatter(
             "[%(levelname)s]\t%(asctime)s.%(msecs)03dZ\t%(aws_request_id)s\t%(message)s", "%Y-%m-%dT%H:%M:%S"
         )
     )
-    handler.addFilter(_RequestIdFilter(request_id))
+    handler.addFilter(_REQUEST_ID)
     root = logging.getLogger()
     root.addHandler(handler)
     root.setLevel(os.environ.get("AWS_LAMBDA_LOG_LEVEL", "WARNING").upper())
@@ -106,18 +111,14 @@ def _error(exc: BaseException, error_type: str | None = None) -> dict[str, Any]:
     }
 
 
-def _finish(result_file: str, payload: dict[str, Any], code: int) -> None:
-    _FINISH.acquire()  # never released: whoever gets here first ends the process
-    try:
-        with open(result_file, "w", encoding="utf-8") as fh:
-            json.dump(payload, fh, default=str)
-    finally:
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(code)
+def _write_result(result_file: str, payload: dict[str, Any]) -> None:
+    with open(result_file, "w", encoding="utf-8") as fh:
+        json.dump(payload, fh, default=str)
+    sys.stdout.flush()
+    sys.stderr.flush()
 
 
-def main(argv: list[str] | None = None, event_text: str | None = None) -> None:
+def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser()
     parser.add_argument("--code-dir", required=True)
     parser.add_argument("--handler", required=True)
@@ -129,27 +130,32 @@ def main(argv: list[str] | None = None, event_text: str | None = None) -> None:
     parser.add_argument("--request-id", required=True)
     parser.add_argument("--log-stream-name", required=True)
     parser.add_argument("--result-file", required=True)
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
 
-    event = json.loads(sys.stdin.read() if event_text is None else event_text)
-    code_dir = os.path.abspath(args.code_dir)
-    sys.path.insert(0, code_dir)
-    os.chdir(code_dir)
-    _setup_logging(args.request_id)
 
+def _init(args: argparse.Namespace) -> Callable[[Any, Any], Any]:
+    """The init phase: import the handler's module. If it fails, report as the runtime does and end the process
+    (Lambda runs the init phase again for the next invocation)."""
     module_name, _, function_name = args.handler.rpartition(".")
     try:
         module = importlib.import_module(module_name)
-        handler = getattr(module, function_name)
+        handler: Callable[[Any, Any], Any] = getattr(module, function_name)
+        return handler
     except Exception as exc:  # noqa: BLE001 - reported like the runtime does
         error_type = "Runtime.ImportModuleError" if isinstance(exc, ImportError) else "Runtime.HandlerNotFound"
         if not isinstance(exc, ImportError | AttributeError):
             error_type = "Runtime.UserCodeSyntaxError" if isinstance(exc, SyntaxError) else type(exc).__name__
-        err = _error(exc, error_type)
         print(f"[ERROR] {error_type}: {exc}", file=sys.stderr)
-        _finish(args.result_file, {"ok": False, "error": err, "timed_out": False}, 1)
-        return
+        _write_result(args.result_file, {"ok": False, "error": _error(exc, error_type), "timed_out": False})
+        os._exit(1)
 
+
+def _invoke(handler: Callable[[Any, Any], Any], event: Any, args: argparse.Namespace) -> tuple[dict[str, Any], int]:
+    """Call the handler with a context counting down from ``--timeout-s``: (what to report, exit code).
+
+    If the handler is still running at the deadline, a watchdog reports ``Task timed out`` and ends the process at
+    once (exit code 124) without waiting for the handler: Lambda resets an environment after a timeout.
+    """
     context = LambdaContext(
         args.function_name,
         timeout_s=args.timeout_s,
@@ -159,32 +165,31 @@ def main(argv: list[str] | None = None, event_text: str | None = None) -> None:
         request_id=args.request_id,
         log_stream_name=args.log_stream_name,
     )
-    deadline = context.deadline
+    returned = threading.Event()
+    finish = threading.Lock()  # the handler returning and the timeout firing must not both report
 
     def watchdog() -> None:
-        left = deadline - time.monotonic()
-        if left > 0:
-            time.sleep(left)
+        if returned.wait(max(0.0, context.deadline - time.monotonic())) or not finish.acquire(blocking=False):
+            return
         print(
             f"{time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())} {args.request_id} "
             f"Task timed out after {args.timeout_s:.2f} seconds",
             flush=True,
         )
-        _finish(
-            args.result_file,
-            {
-                "ok": False,
-                "timed_out": True,
-                "error": {
-                    "errorType": "Sandbox.Timedout",
-                    "errorMessage": f"Task timed out after {args.timeout_s:.2f} seconds",
-                    "stackTrace": [],
-                },
-            },
-            TIMEOUT_EXIT_CODE,
-        )
+        message = f"Task timed out after {args.timeout_s:.2f} seconds"
+        error = {"errorType": "Sandbox.Timedout", "errorMessage": message, "stackTrace": []}
+        _write_result(args.result_file, {"ok": False, "timed_out": True, "error": error})
+        os._exit(TIMEOUT_EXIT_CODE)
 
     threading.Thread(target=watchdog, name="lambda-timeout", daemon=True).start()
+    outcome = _call(handler, event, context)
+    if not finish.acquire(blocking=False):
+        threading.Event().wait()  # the watchdog is reporting the timeout and ending the process
+    returned.set()
+    return outcome
+
+
+def _call(handler: Callable[[Any, Any], Any], event: Any, context: LambdaContext) -> tuple[dict[str, Any], int]:
     try:
         result = handler(event, context)
     except Exception as exc:  # noqa: BLE001 - the runtime reports any exception
@@ -195,36 +200,63 @@ def main(argv: list[str] | None = None, event_text: str | None = None) -> None:
             file=sys.stderr,
             flush=True,
         )
-        _finish(args.result_file, {"ok": False, "error": err, "timed_out": False}, 1)
-        return
+        return {"ok": False, "error": err, "timed_out": False}, 1
     try:
         json.dumps(result)
     except (TypeError, ValueError) as exc:
-        err = _error(exc, "Runtime.MarshalError")
-        _finish(args.result_file, {"ok": False, "error": err, "timed_out": False}, 1)
-        return
-    _finish(args.result_file, {"ok": True, "result": result, "timed_out": False}, 0)
+        return {"ok": False, "error": _error(exc, "Runtime.MarshalError"), "timed_out": False}, 1
+    return {"ok": True, "result": result, "timed_out": False}, 0
 
 
-def run_forked(
-    argv: list[str], event_text: str, env: dict[str, str], cwd: str, sys_path: list[str], output: str
-) -> None:
-    """:func:`main` in a forked process, set up as ``python -I -B -u invoke.py`` would be: a new session (so the
-    caller can kill the process group), stdout and stderr unbuffered into ``output``, exactly ``env``, ``cwd``
-    and ``sys_path`` (the interpreter's isolated path; main puts the code directory first)."""
+def main(argv: list[str] | None = None) -> None:
+    """One invocation in this process, then exit without waiting for non-daemon threads (Lambda freezes the
+    process when the handler returns)."""
+    args = _parse(argv)
+    event = json.loads(sys.stdin.read())
+    sys.path.insert(0, os.path.abspath(args.code_dir))
+    os.chdir(args.code_dir)
+    _setup_logging()
+    _REQUEST_ID.request_id = args.request_id
+    payload, code = _invoke(_init(args), event, args)
+    _write_result(args.result_file, payload)
+    os._exit(code)
+
+
+def serve(conn: Connection, env: dict[str, str], cwd: str, sys_path: list[str]) -> None:
+    """A warm execution environment, in a process forked from a fork server (``LambdaFunction(preload=...)``).
+
+    It first makes the process look like ``python -I -B -u invoke.py`` would: its own session (so the caller can
+    stop, continue or kill the process group), exactly ``env``, ``cwd`` and ``sys_path`` with the code directory
+    first, no bytecode written, and death with its parent (the fork server). Then it serves invocations one at a
+    time: ``conn`` brings ``(argv, event JSON, output file)``, where stdout and stderr go for that invocation, and
+    gets back the exit code :func:`main` would have had. The handler's module is imported at the first invocation
+    and kept, with whatever it set up, for the next ones, as Lambda keeps a warm environment; an init failure or a
+    timeout ends the process, as Lambda resets the environment then.
+    """
     os.setsid()
-    fd = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    os.dup2(fd, 1)
-    os.dup2(fd, 2)
-    os.close(fd)
+    if sys.platform == "linux":
+        ctypes.CDLL(None).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
     sys.stdout = io.TextIOWrapper(io.FileIO(1, "w", closefd=False), write_through=True)
     sys.stderr = io.TextIOWrapper(io.FileIO(2, "w", closefd=False), write_through=True)
     os.environ.clear()
     os.environ.update(env)
     os.chdir(cwd)
-    sys.path[:] = sys_path
+    sys.path[:] = [cwd, *sys_path]
     sys.dont_write_bytecode = True
-    main(argv, event_text)
+    _setup_logging()
+    handler: Callable[[Any, Any], Any] | None = None
+    while (job := conn.recv()) is not None:
+        argv, event_text, output = job
+        fd = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.dup2(fd, 1)
+        os.dup2(fd, 2)
+        os.close(fd)
+        args = _parse(argv)
+        _REQUEST_ID.request_id = args.request_id
+        handler = handler or _init(args)
+        payload, code = _invoke(handler, json.loads(event_text), args)
+        _write_result(args.result_file, payload)
+        conn.send(code)
 
 
 if __name__ == "__main__":

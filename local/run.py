@@ -226,6 +226,7 @@ def _driver(
         account_id=account,
         ssl_cert_file=server.ca_pem_path,
         endpoint_url=emulator.endpoint_url,
+        warm=True,
     )
     driver = StackDriver(server, stack_name="local-stack", region=region, account_id=account, rules_source=emulator)
     driver.register(function, export_name=EXPORT)

@@ -1,7 +1,8 @@
 """A local stand-in for CloudFormation's custom-resource machinery.
 
 * :class:`ResponseServer`: the HTTPS side of the pre-signed ``ResponseURL``, recording every answer.
-* :class:`LambdaFunction`: one invocation = one fresh Python process, like Lambda (see ``local/invoke.py``).
+* :class:`LambdaFunction`: an invocation runs in a fresh Python process, or (``warm``) in an execution environment
+  kept warm and frozen between invocations, like Lambda (see ``local/invoke.py``).
 * :class:`StackDriver`: create / update / delete stack operations over a template's custom resources,
   with rollback, cleanup and polling through EventBridge rules (the state machine, ``driver.py``); the
   protocol checks of the answers (``answers.py``); the order of the requests (``schedule.py``); the

@@ -1,5 +1,6 @@
-"""Invoke a Python Lambda handler the way Lambda does: one fresh process per invocation, a clean environment,
-a context whose remaining time counts down, and a hard kill at the function timeout."""
+"""Invoke a Python Lambda handler the way Lambda does: in a process of its own with a clean environment (a fresh
+one per invocation, or a warm one reused), a context whose remaining time counts down, and a hard kill at the
+function timeout."""
 
 from __future__ import annotations
 
@@ -15,8 +16,9 @@ import threading
 import time
 import uuid
 import weakref
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
+from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any, Final
 
@@ -31,7 +33,10 @@ DUMMY_CREDENTIALS: Final = {
 }
 _INIT_ALLOWANCE_S: Final = 10.0  # Lambda's init phase has its own 10 s limit, outside the function timeout
 _FORK_LOCK = threading.Lock()
-_fork_preload: tuple[str, ...] | None = None  # the preload of this process's fork server, once one is asked for
+# What this process's fork server imports before it forks warm environments: libraries that read no environment
+# variable when imported (botocore notes HOME's ~/.aws/models then, with this process's environment).
+FORK_SERVER_PRELOAD: Final = (__name__.rpartition(".cloudformation")[0] + ".invoke", "boto3")
+_fork_server_started = False
 _isolated_paths: dict[str, list[str]] = {}  # python -> sys.path of ``python -I``
 
 
@@ -68,19 +73,22 @@ class LambdaFunction:
 
     Simulated crashes: with ``crash_after_s``, the first ``crash_count`` invocations (counted from the
     function's creation, whichever thread invokes) get their process group killed with SIGKILL
-    ``crash_after_s`` seconds after the process started, as Lambda kills an invocation that runs out of memory:
+    ``crash_after_s`` seconds after the invocation started, as Lambda kills an invocation that runs out of memory:
     the invocation ends with ``errorType`` ``Runtime.ExitError`` ("Runtime exited with error: signal: killed"),
     ``crashed=True``, and whatever the handler had not done yet (its answer to CloudFormation) is never done.
     An armed invocation that ends before ``crash_after_s`` is not killed, and still uses up one of the
     ``crash_count``. Later invocations run normally. Invocations may run concurrently (from several threads).
 
-    ``preload`` (for tests; default none): modules imported once, in a fork server of this process, from
-    which each invocation's process is forked instead of started, saving most of the CPU a start costs. Name
-    only libraries that read no environment variable when imported (``boto3``, ``botocore``): everything
-    else, the handler's own modules and its init phase included, still loads in each invocation, with the
-    invocation's environment. A process has one fork server: every function of the process that preloads
-    must name the same modules, and imports them with this process's environment (botocore notes ``HOME``'s
-    ``~/.aws/models`` then). Not for measuring cold starts.
+    ``warm`` (for tests and local runs; not for measuring cold starts): each execution environment is a process
+    forked from a fork server of this process that has already imported boto3 (``FORK_SERVER_PRELOAD``), instead
+    of a fresh interpreter: the handler's own modules and its init phase still run in each environment, with its
+    environment, but the CPU of a start is mostly saved. And environments are kept warm, as Lambda keeps them: an
+    environment that has answered an invocation (or whose handler raised) is frozen (SIGSTOP) until a later
+    invocation takes it (SIGCONT), with the module state its init phase and earlier invocations left, including
+    threads, which run on only then.
+    Concurrent invocations get separate environments. A timeout or a crash resets the environment: the next
+    invocation starts a new one, and runs the init phase again. :meth:`close` ends the idle environments;
+    they also end with this object and with this process.
     """
 
     def __init__(
@@ -99,7 +107,7 @@ class LambdaFunction:
         grace_s: float = 1.0,
         crash_after_s: float | None = None,
         crash_count: int = 1,
-        preload: Sequence[str] = (),
+        warm: bool = False,
     ) -> None:
         if crash_after_s is not None and not crash_after_s > 0:
             raise ValueError(f"crash_after_s must be positive, not {crash_after_s!r}")
@@ -118,12 +126,14 @@ class LambdaFunction:
         self.grace_s = grace_s
         self.crash_after_s = crash_after_s
         self.crash_count = crash_count
-        self.preload = tuple(preload)
+        self.warm = warm
         self.invocations: list[Invocation] = []
         self._started = 0  # invocations started so far (the first crash_count ones crash)
         self._lock = threading.Lock()
+        self._idle: list[_Environment] = []  # warm environments, frozen
         self._home = tempfile.mkdtemp(prefix="lambda-home-")
         weakref.finalize(self, shutil.rmtree, self._home, True)
+        weakref.finalize(self, _end_all, self._idle)
 
     @property
     def arn(self) -> str:
@@ -159,10 +169,10 @@ class LambdaFunction:
         return env
 
     def invoke(self, event: Mapping[str, Any]) -> Invocation:
-        """Run one invocation in a fresh process and wait for it (at most timeout + init allowance + grace)."""
+        """Run one invocation in a fresh process, or a warm environment (``warm``), and wait for it (at most
+        timeout + init allowance + grace)."""
         request_id = str(uuid.uuid4())
-        day = time.strftime("%Y/%m/%d", time.gmtime())
-        log_stream = f"{day}/[$LATEST]{uuid.uuid4().hex}"
+        log_stream = _log_stream_name()
         inv = Invocation(request_id=request_id, event=json.loads(json.dumps(event)))
         with self._lock:
             crash = self.crash_after_s is not None and self._started < self.crash_count
@@ -171,41 +181,20 @@ class LambdaFunction:
         crash_at_s = self.crash_after_s if crash else None
         with tempfile.TemporaryDirectory(prefix="lambda-invoke-") as tmp:
             result_file = Path(tmp) / "result.json"
-            cmd = [
-                sys.executable,
-                "-I",
-                "-B",
-                "-u",
-                str(INVOKE_SCRIPT),
-                "--code-dir",
-                str(self.code_dir),
-                "--handler",
-                self.handler,
-                "--timeout-s",
-                repr(self.timeout_s),
-                "--function-name",
-                self.function_name,
-                "--region",
-                self.region,
-                "--account-id",
-                self.account_id,
-                "--memory-mb",
-                str(self.memory_mb),
-                "--request-id",
-                request_id,
-                "--log-stream-name",
-                log_stream,
-                "--result-file",
-                str(result_file),
-            ]
             wait_s = limit_s if crash_at_s is None else min(limit_s, crash_at_s)
             inv.started_at = time.time()
             t0 = time.monotonic()
-            if self.preload:
-                out, inv.exit_code, stopped = self._run_forked(
-                    cmd[5:], json.dumps(event), self.environment(request_id, log_stream), wait_s, Path(tmp)
-                )
+            if self.warm:
+                out, inv.exit_code, stopped = self._run_warm(request_id, json.dumps(event), result_file, wait_s)
             else:
+                cmd = [
+                    sys.executable,
+                    "-I",
+                    "-B",
+                    "-u",
+                    str(INVOKE_SCRIPT),
+                    *self._argv(request_id, log_stream, result_file),
+                ]
                 out, inv.exit_code, stopped = self._run(cmd, json.dumps(event), request_id, log_stream, wait_s)
             crashed = stopped and crash_at_s is not None and crash_at_s < limit_s
             killed = stopped and not crashed
@@ -272,18 +261,62 @@ class LambdaFunction:
             out, _ = proc.communicate()
             return out, proc.returncode, True
 
-    def _run_forked(
-        self, argv: list[str], event: str, env: dict[str, str], wait_s: float, tmp: Path
+    def _argv(self, request_id: str, log_stream: str, result_file: Path) -> list[str]:
+        """``local/invoke.py``'s arguments for one invocation."""
+        return [
+            *("--code-dir", str(self.code_dir), "--handler", self.handler, "--timeout-s", repr(self.timeout_s)),
+            *("--function-name", self.function_name, "--region", self.region, "--account-id", self.account_id),
+            *("--memory-mb", str(self.memory_mb), "--request-id", request_id, "--log-stream-name", log_stream),
+            *("--result-file", str(result_file)),
+        ]
+
+    def _run_warm(
+        self, request_id: str, event: str, result_file: Path, wait_s: float
     ) -> tuple[bytes, int | None, bool]:
-        """:meth:`_run` with a process forked from the fork server (``preload``)."""
-        global _fork_preload
+        """:meth:`_run` in an idle warm environment, or a new one: frozen again for later invocations if it
+        returned, reset (ended) if it timed out, crashed, failed its init, or is killed after ``wait_s``."""
+        with self._lock:
+            environment = self._idle.pop() if self._idle else None
+        environment = environment or _Environment.start(self)
+        output = result_file.with_name("output.log")
+        returned = environment.invoke(
+            self._argv(request_id, environment.log_stream, result_file), event, output, wait_s
+        )
+        if returned is not None:
+            environment.freeze()
+            with self._lock:
+                self._idle.append(environment)
+        else:
+            environment.end()
+        out = output.read_bytes() if output.exists() else b""
+        return out, environment.exit_code if returned is None else returned, environment.killed
+
+    def close(self) -> None:
+        """End the idle warm environments (a later invocation starts a new one)."""
+        with self._lock:
+            idle, self._idle[:] = list(self._idle), []
+        _end_all(idle)
+
+
+class _Environment:
+    """A warm execution environment: a process forked from this process's fork server, running
+    ``local/invoke.py``'s :func:`serve`, in a session (process group) of its own."""
+
+    def __init__(self, process: Any, conn: Connection, log_stream: str) -> None:
+        self.process = process
+        self.conn = conn
+        self.log_stream = log_stream
+        self.killed = False
+        self.exit_code: int | None = None
+
+    @classmethod
+    def start(cls, function: LambdaFunction) -> _Environment:
+        global _fork_server_started
         context = multiprocessing.get_context("forkserver")
         with _FORK_LOCK:
-            if _fork_preload is None:
-                _fork_preload = self.preload
-                context.set_forkserver_preload([invoke_script.__name__, *self.preload])
-            elif _fork_preload != self.preload:
-                raise ValueError(f"this process's fork server preloads {_fork_preload}, not {self.preload}")
+            if not _fork_server_started:
+                context.set_forkserver_preload(list(FORK_SERVER_PRELOAD))
+                _fork_server_started = True
             if sys.executable not in _isolated_paths:
                 found = subprocess.run(
                     [sys.executable, "-I", "-c", "import json, sys; print(json.dumps(sys.path))"],
@@ -293,24 +326,56 @@ class LambdaFunction:
                 )
                 _isolated_paths[sys.executable] = json.loads(found.stdout)
             sys_path = list(_isolated_paths[sys.executable])
-        output = tmp / "output.log"
-        proc = context.Process(
-            target=invoke_script.run_forked,
-            args=(argv, event, env, str(self.code_dir), sys_path, str(output)),
-            name=f"lambda-{self.function_name}",
+        log_stream = _log_stream_name()
+        ours, theirs = context.Pipe()
+        process = context.Process(
+            target=invoke_script.serve,
+            args=(theirs, function.environment(log_stream_name=log_stream), str(function.code_dir), sys_path),
+            name=f"lambda-{function.function_name}",
         )
-        proc.start()
-        proc.join(wait_s)
-        stopped = proc.exitcode is None
-        if stopped:
-            try:
-                os.killpg(proc.pid, signal.SIGKILL)  # type: ignore[arg-type]
-            except (ProcessLookupError, PermissionError):
-                proc.kill()
-            proc.join()
-        code = proc.exitcode
-        proc.close()
-        return (output.read_bytes() if output.exists() else b""), code, stopped
+        process.start()
+        theirs.close()
+        return cls(process, ours, log_stream)
+
+    def invoke(self, argv: list[str], event: str, output: Path, wait_s: float) -> int | None:
+        """The exit code the invocation would have had in a process of its own, if the environment lives on;
+        None if it ended (timeout, init failure) or was killed after ``wait_s``."""
+        self._signal(signal.SIGCONT)
+        self.conn.send((argv, event, str(output)))
+        if not self.conn.poll(wait_s):
+            self.killed = True
+            return None
+        try:
+            code: int = self.conn.recv()
+        except EOFError:
+            return None
+        return code
+
+    def freeze(self) -> None:
+        self._signal(signal.SIGSTOP)
+
+    def end(self) -> None:
+        self._signal(signal.SIGKILL)
+        self.process.join()
+        self.exit_code = self.process.exitcode
+        self.process.close()
+        self.conn.close()
+
+    def _signal(self, signum: int) -> None:
+        try:
+            os.killpg(self.process.pid, signum)
+        except (ProcessLookupError, PermissionError):
+            if signum == signal.SIGKILL:
+                self.process.kill()
+
+
+def _end_all(environments: list[_Environment]) -> None:
+    while environments:
+        environments.pop().end()
+
+
+def _log_stream_name() -> str:
+    return f"{time.strftime('%Y/%m/%d', time.gmtime())}/[$LATEST]{uuid.uuid4().hex}"
 
 
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:

@@ -23,9 +23,6 @@ PROVIDER_STACK = "connect-tdg-provider"
 EXPORT = f"{PROVIDER_STACK}-ServiceToken"
 HOME, REPLICA = "us-east-1", "us-west-2"
 DELAY = 0.3  # emulated creation / deletion / update delay
-# Imported once per test process in a fork server, not in each invocation's process (LambdaFunction's preload):
-# half the CPU of an invocation. The handler's modules and its init phase still run in every invocation.
-PRELOAD = ("boto3",)
 
 
 @pytest.fixture(scope="session")
@@ -53,20 +50,26 @@ def instance(emu: Emulator) -> str:
 
 
 @pytest.fixture
-def make_function(emu: Emulator, server: ResponseServer) -> Callable[..., LambdaFunction]:
+def make_function(emu: Emulator, server: ResponseServer) -> Iterator[Callable[..., LambdaFunction]]:
+    made: list[LambdaFunction] = []
+
     def make(timeout_s: float = 60, region: str = HOME, **kwargs: Any) -> LambdaFunction:
-        return LambdaFunction(
+        function = LambdaFunction(
             HANDLER_DIR,
             "app.handler",
             env={"AWS_ENDPOINT_URL": emu.endpoint_url, "SSL_CERT_FILE": server.ca_pem_path},
             timeout_s=timeout_s,
             region=region,
             grace_s=0.5,
-            preload=PRELOAD,
+            warm=True,  # boto3 imported once per test process; the init phase once per environment
             **kwargs,
         )
+        made.append(function)
+        return function
 
-    return make
+    yield make
+    for function in made:
+        function.close()  # its warm environments
 
 
 class Drivers:

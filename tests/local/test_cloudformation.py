@@ -7,14 +7,17 @@ through the real HTTPS ResponseServer, so these tests exercise the same path the
 from __future__ import annotations
 
 import copy
+import functools
 import http.client
 import importlib
 import json
+import os
 import re
 import signal
 import ssl
 import time
 from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -301,10 +304,12 @@ def test_crhelper_sender_against_faults(server: ResponseServer) -> None:
 # LambdaFunction
 
 
+@pytest.mark.parametrize("warm", [False, True], ids=["fresh-process", "warm-environment"])
 def test_lambda_function_environment_and_context(
-    make_function: Callable[..., LambdaFunction], monkeypatch: pytest.MonkeyPatch, server: ResponseServer
+    make_function: Callable[..., LambdaFunction], monkeypatch: pytest.MonkeyPatch, server: ResponseServer, warm: bool
 ) -> None:
     monkeypatch.setenv("PARENT_ONLY_SECRET", "must-not-leak")
+    make_function = functools.partial(make_function, warm=warm)
     fn = make_function("fake_app.env_handler", timeout_s=30, endpoint_url="http://127.0.0.1:1")
     inv = fn.invoke({"sleep": 0.2})
     assert inv.error is None and inv.exit_code == 0 and not inv.timed_out, inv.logs
@@ -338,6 +343,73 @@ def test_lambda_function_environment_and_context(
 
     inv = make_function("no_such_module.handler").invoke({})
     assert inv.error is not None and inv.error["errorType"] == "Runtime.ImportModuleError"
+
+
+def test_a_warm_environment_keeps_its_module_state_and_its_log_stream(
+    make_function: Callable[..., LambdaFunction],
+) -> None:
+    fn = make_function("fake_app.warm_handler", warm=True)
+    first, second = fn.invoke({}), fn.invoke({})
+    assert first.result["pid"] == second.result["pid"]
+    assert second.result["served"] == [first.request_id, second.request_id]
+    assert first.result["log_stream"] == second.result["log_stream"] == second.result["context_log_stream"]
+    assert f"START RequestId: {second.request_id}" in second.logs and first.request_id not in second.logs
+
+
+def test_concurrent_invocations_get_separate_environments(make_function: Callable[..., LambdaFunction]) -> None:
+    fn = make_function("fake_app.warm_handler", warm=True)
+    with ThreadPoolExecutor(2) as pool:
+        together = list(pool.map(fn.invoke, [{"sleep": 0.5}, {"sleep": 0.5}]))
+    pids = {inv.result["pid"] for inv in together}
+    assert len(pids) == 2
+    assert fn.invoke({}).result["pid"] in pids
+
+
+def test_a_handler_error_keeps_the_environment_a_timeout_or_a_crash_resets_it(
+    make_function: Callable[..., LambdaFunction],
+) -> None:
+    fn = make_function("fake_app.warm_handler", warm=True, timeout_s=1)
+    raised = fn.invoke({"raise": True})
+    assert raised.error is not None and raised.error["errorType"] == "RuntimeError" and raised.exit_code == 1
+    after_error = fn.invoke({})
+    assert after_error.result["served"] == [raised.request_id, after_error.request_id]
+
+    timed_out = fn.invoke({"sleep": 5})
+    assert timed_out.timed_out and timed_out.exit_code == 124 and timed_out.duration_s < 5
+    after_timeout = fn.invoke({})
+    assert after_timeout.result["served"] == [after_timeout.request_id]  # a new environment, initialized again
+    assert after_timeout.result["pid"] != after_error.result["pid"]
+
+    crashing = make_function("fake_app.warm_handler", warm=True, crash_after_s=1.5)
+    crashed = crashing.invoke({"sleep": 4})
+    assert crashed.crashed and crashed.exit_code == -signal.SIGKILL and crashed.duration_s < 4
+    assert crashing.invoke({}).result["served"] == [crashing.invocations[-1].request_id]
+
+
+def test_an_idle_environment_is_frozen_until_the_next_invocation(
+    make_function: Callable[..., LambdaFunction], tmp_path: Path
+) -> None:
+    fn = make_function("fake_app.warm_handler", warm=True)
+    ticks = tmp_path / "ticks"
+    started = fn.invoke({"tick_file": str(ticks), "sleep": 0.2})
+    assert started.error is None
+    time.sleep(0.6)
+    idle = [float(t) for t in ticks.read_text().split()]
+    fn.invoke({"sleep": 0.2})
+    thawed = [float(t) for t in ticks.read_text().split()]
+    # the thread ticked while the handler ran, not while the environment was idle (allow one tick in flight
+    # when it was frozen), and ticks again in the next invocation
+    assert sum(1 for t in idle if t > started.ended_at + 0.05) <= 1
+    assert len(idle) >= 3 and len(thawed) >= len(idle) + 3
+
+
+def test_close_ends_the_idle_environments(make_function: Callable[..., LambdaFunction]) -> None:
+    fn = make_function("fake_app.warm_handler", warm=True)
+    pid = fn.invoke({}).result["pid"]
+    fn.close()
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
+    assert fn.invoke({}).result["pid"] != pid
 
 
 # ------------------------------------------------------------------------------------------------

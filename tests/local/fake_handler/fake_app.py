@@ -27,6 +27,7 @@ import json
 import os
 import ssl
 import sys
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -167,3 +168,31 @@ def env_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
 def raising_handler(event: dict[str, Any], context: Any) -> None:
     raise ValueError("boom")
+
+
+_INVOCATIONS: list[str] = []  # request ids this process has served: module state a warm environment keeps
+
+
+def warm_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Reports the process and the invocations it served before; ``raise``, ``sleep`` and ``tick_file`` (a
+    daemon thread appends the time to that file every 20 ms, and runs on after the handler returns)."""
+    _INVOCATIONS.append(context.aws_request_id)
+    if event.get("tick_file"):
+        path = Path(event["tick_file"])
+
+        def tick() -> None:
+            while True:
+                with path.open("a", encoding="utf-8") as fh:
+                    fh.write(f"{time.time()}\n")
+                time.sleep(0.02)
+
+        threading.Thread(target=tick, daemon=True).start()
+    time.sleep(float(event.get("sleep", 0)))
+    if event.get("raise"):
+        raise RuntimeError("asked to raise")
+    return {
+        "pid": os.getpid(),
+        "served": list(_INVOCATIONS),
+        "log_stream": os.environ["AWS_LAMBDA_LOG_STREAM_NAME"],
+        "context_log_stream": context.log_stream_name,
+    }
