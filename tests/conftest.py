@@ -6,8 +6,8 @@
   sockets: the emulator, the HTTPS ResponseServer, the handler in a subprocess per invocation.
 * ``tests/lint``: neither; cfn-lint and the provider's rules, in process.
 
-The order is set here too (``longest_first``): the longest tests (they wait out the emulated 2 requests/s
-quota) start first, on different pytest-xdist workers, then the other e2e tests, then the rest.
+The order is set here too (``longest_first``): the tests that wait longest start first, on different pytest-xdist
+workers, then the other e2e tests, then the rest.
 """
 
 from __future__ import annotations
@@ -25,9 +25,17 @@ MARKS = {
 }
 
 
+# The tests that wait longest (on the 2 requests/s quota, or on emulated delays beyond a function timeout), longest
+# first: started at once, their waits overlap the CPU the others need.
 LONGEST_FIRST = (
     "tests/e2e/test_global_resiliency.py::test_fifty_agents_associated_at_once_under_the_quota",
     "tests/e2e/test_real_world.py::TestTheSharedQuota::test_sixteen_groups_created_at_once_under_two_requests_a_second",
+    "tests/e2e/test_global_resiliency.py::test_one_template_from_a_single_instance_to_failover_and_back_to_nothing",
+    "tests/e2e/test_resilience.py::test_creation_slower_than_an_invocation_is_finished_by_polling",
+    "tests/e2e/test_real_world.py::TestPollingSetup::test_a_target_eventbridge_did_not_apply_is_put_again",
+    "tests/e2e/test_real_world.py::TestPollingSetup::test_concurrent_modification_while_setting_up_polling_is_retried",
+    "tests/e2e/test_real_world.py::TestPollingSetup::test_a_permission_whose_answer_was_lost_is_kept",
+    "tests/e2e/test_resilience.py::test_duplicate_delivery_makes_one_group_and_identical_answers",
 )
 
 
