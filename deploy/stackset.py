@@ -20,8 +20,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from cfnlint.decode import cfn_yaml
-
 ROOT = Path(__file__).resolve().parent.parent
 SOURCE = ROOT / "template.yaml"
 TARGET = ROOT / "deploy" / "stackset.json"
@@ -100,6 +98,8 @@ def _attributes(resource: dict[str, Any]) -> dict[str, Any]:
 
 
 def render() -> str:
+    from cfnlint.decode import cfn_yaml  # here, not at the top: cfn-lint takes about a second to import
+
     loaded = cfn_yaml.load(str(SOURCE))
     return json.dumps(stackset_template(json.loads(json.dumps(loaded))), indent=2) + "\n"
 

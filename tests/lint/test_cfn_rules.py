@@ -2,21 +2,21 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import subprocess
 import textwrap
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
-from cfn_lint_rules import connect_tdg
-from cfnlint.config import ConfigMixIn
-from cfnlint.decode.decode import decode_str
-from cfnlint.runner import Runner
 
 import lifecycle
 from errors import ProviderError
 from properties import parse_distribution_properties, parse_group_properties
+
+if TYPE_CHECKING:
+    from cfnlint.runner import Runner
 
 ROOT = Path(__file__).resolve().parents[2]
 RULES = str(ROOT / "cfn_lint_rules")
@@ -37,16 +37,27 @@ Conditions:
 """
 
 
-# cfn-lint as `cfn-lint --append-rules cfn_lint_rules` runs (loading the rules once, which takes a while), but for
-# its warnings about unused parameters and conditions: every test template shares them.
-LINTER = Runner(ConfigMixIn(append_rules=[RULES], regions=["us-east-1"], ignore_checks=["W2001", "W8001"]))
+# cfn-lint and the rules are imported in the tests, not at the top: importing cfn-lint and loading its rules takes
+# more than a second, and every pytest worker imports this module, to collect it, whether or not it runs its tests.
+
+
+@functools.cache
+def linter() -> Runner:
+    """cfn-lint as `cfn-lint --append-rules cfn_lint_rules` runs (loading the rules once), but for its warnings about
+    unused parameters and conditions: every test template shares them."""
+    from cfnlint.config import ConfigMixIn
+    from cfnlint.runner import Runner
+
+    return Runner(ConfigMixIn(append_rules=[RULES], regions=["us-east-1"], ignore_checks=["W2001", "W8001"]))
 
 
 def run(text: str) -> list[tuple[str, int, str]]:
     """(rule id, line, message) of every finding, cfn-lint's own rules included."""
+    from cfnlint.decode.decode import decode_str
+
     decoded, errors = decode_str(textwrap.dedent(text))
     assert not errors, errors
-    return [(m.rule.id, m.linenumber, m.message) for m in LINTER.validate_template(decoded)]
+    return [(m.rule.id, m.linenumber, m.message) for m in linter().validate_template(decoded)]
 
 
 def template(*properties: str, resource_type: str = "Custom::TrafficDistributionGroup") -> str:
@@ -75,6 +86,8 @@ def ours(findings: list[tuple[str, int, str]]) -> list[tuple[str, str]]:
 
 
 def test_the_rules_cover_every_type_the_provider_serves() -> None:
+    from cfn_lint_rules import connect_tdg
+
     assert tuple(connect_tdg.PROVIDER_TYPES) == lifecycle.RESOURCE_TYPES
 
 
@@ -131,6 +144,8 @@ SAME_AS_PROVIDER: list[tuple[str, dict[str, Any]]] = [
 
 @pytest.mark.parametrize(("resource_type", "properties"), SAME_AS_PROVIDER)
 def test_literal_properties_get_the_providers_own_verdict(resource_type: str, properties: dict[str, Any]) -> None:
+    from cfn_lint_rules import connect_tdg
+
     sent = {key: connect_tdg._stringify(value) for key, value in properties.items()}  # as CloudFormation sends them
     reason = None
     try:
@@ -270,6 +285,9 @@ def test_a_description_without_regions_is_fine() -> None:
     ],
 )
 def test_unknown_values_never_make_an_error(properties: str) -> None:
+    from cfn_lint_rules import connect_tdg
+    from cfnlint.decode.decode import decode_str
+
     decoded, _ = decode_str(properties)
     resource = decoded["Resources"]["Res"]
     raw = {key: connect_tdg._stringify(value) for key, value in resource["Properties"].items()}
@@ -280,6 +298,8 @@ def test_unknown_values_never_make_an_error(properties: str) -> None:
 
 
 def _parse(resource_type: str, props: dict[str, Any]) -> None:
+    from cfn_lint_rules import connect_tdg
+
     if resource_type == connect_tdg.GROUP_TYPE:
         parse_group_properties(props, "us-east-1")
     else:

@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cfnlint.decode import cfn_yaml
 from deploy import stackset
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -17,6 +16,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture(scope="module")
 def sam() -> dict[str, Any]:
+    from cfnlint.decode import cfn_yaml  # here: only the pytest workers that run these tests import cfn-lint (~1 s)
+
     loaded: dict[str, Any] = json.loads(json.dumps(cfn_yaml.load(str(ROOT / "template.yaml"))))
     return loaded
 
@@ -70,6 +71,8 @@ def test_everything_else_is_template_yaml(sam: Mapping[str, Any], packaged: Mapp
 def test_consumers_import_the_service_token_under_the_usual_name(packaged: Mapping[str, Any]) -> None:
     # StackSets name their stacks StackSet-<name>-<id>, so the export name cannot follow the stack name.
     assert packaged["Outputs"]["ServiceToken"]["Export"]["Name"] == {"Ref": "ServiceTokenExportName"}
+    from cfnlint.decode import cfn_yaml
+
     example = cfn_yaml.load(str(ROOT / "examples" / "stack.yaml"))
     default_import = f"{example['Parameters']['ProviderStackName']['Default']}-ServiceToken"
     assert packaged["Parameters"]["ServiceTokenExportName"]["Default"] == default_import

@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cfnlint.decode import cfn_yaml
 from local.cloudformation.template import Resolver, evaluate_conditions
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -79,6 +78,8 @@ SCOPED_SERVICES = ("connect:", "events:", "lambda:", "logs:")
 
 @pytest.fixture(scope="module")
 def template() -> dict[str, Any]:
+    from cfnlint.decode import cfn_yaml  # here: only the pytest workers that run these tests import cfn-lint (~1 s)
+
     loaded = cfn_yaml.load(str(TEMPLATE))
     assert isinstance(loaded, dict)
     return loaded
@@ -137,6 +138,8 @@ def service_tokens(node: Any) -> Iterator[Any]:
 
 
 def test_the_examples_import_the_service_token_the_template_exports(template: Mapping[str, Any]) -> None:
+    from cfnlint.decode import cfn_yaml
+
     output = template["Outputs"]["ServiceToken"]
     exported = output["Export"]["Name"]["Fn::Sub"].replace("${AWS::StackName}", "${ProviderStackName}")
     imported = {
