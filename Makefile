@@ -17,12 +17,14 @@ export TEMPLATE PARAMS UPDATE_PARAMS REGION
 WORKERS ?= 8
 XDIST = -n $(WORKERS) --dist worksteal
 LOCAL_AWS := AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_DEFAULT_REGION=us-east-1 AWS_REGION=us-east-1
-# The tests start a dozen pytest processes and hundreds of Lambda processes that import the same modules: they
-# compile them once into __pycache__ (git-ignored), even where the machine sets PYTHONDONTWRITEBYTECODE. The Lambda
-# processes (python -B) only read it, so the handler and local/ are compiled first. The benchmark's cold start
-# imports a copy of src/handler without it, as Lambda does.
+# The tests start a dozen pytest processes and hundreds of Lambda processes that import the same modules: they are
+# compiled once into __pycache__ (git-ignored), even where the machine sets PYTHONDONTWRITEBYTECODE, before the
+# pytest workers start (each would otherwise compile, and rewrite the tests' asserts, on its own). The Lambda
+# processes (python -B) only read it. The benchmark's cold start imports a copy of src/handler without it, as
+# Lambda does.
 BYTECODE := PYTHONDONTWRITEBYTECODE=
-COMPILE = $(BIN)/python -m compileall -q src/handler local
+COMPILED := $(VENV)/.compiled
+PY_SOURCES = $(shell find $(PY_DIRS) -name '*.py' -not -path '*/__pycache__/*')
 
 .PHONY: help install test unit e2e lint lint-template format mutate demo local bench build deploy delete publish \
 	stackset-template stackset clean
@@ -41,15 +43,18 @@ $(STAMP): requirements-dev.txt src/handler/requirements.txt
 
 install: $(STAMP) ## Create .venv with the pinned development dependencies
 
-test: $(STAMP) ## Run unit and end-to-end tests (offline)
-	$(COMPILE)
+$(COMPILED): $(STAMP) $(PY_SOURCES)
+	$(BIN)/python -m compileall -q src/handler local
+	$(LOCAL_AWS) $(BYTECODE) $(BIN)/python -m pytest -p no:cacheprovider --collect-only -q > /dev/null
+	touch $@
+
+test: $(COMPILED) ## Run unit and end-to-end tests (offline)
 	$(LOCAL_AWS) $(BYTECODE) $(BIN)/python -m pytest -p no:cacheprovider $(XDIST)
 
 unit: $(STAMP) ## Run the unit tests only (no sockets)
 	$(LOCAL_AWS) $(BYTECODE) $(BIN)/python -m pytest -p no:cacheprovider tests/unit
 
-e2e: $(STAMP) ## Run the emulator, driver and end-to-end tests only
-	$(COMPILE)
+e2e: $(COMPILED) ## Run the emulator, driver and end-to-end tests only
 	$(LOCAL_AWS) $(BYTECODE) $(BIN)/python -m pytest -p no:cacheprovider $(XDIST) -m e2e
 
 lint: $(STAMP) ## ruff, mypy, and cfn-lint with the provider's rules (cfn_lint_rules/)
@@ -119,3 +124,4 @@ stackset: build stackset-template ## deploy/stackset.json and the code zip to up
 
 clean: ## Remove the virtualenvs and build output
 	rm -rf $(VENV) $(SAM_VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache mutants mutants.log
+	find $(PY_DIRS) -name __pycache__ -prune -exec rm -rf {} +
