@@ -23,6 +23,12 @@ PROVIDER_STACK = "connect-tdg-provider"
 EXPORT = f"{PROVIDER_STACK}-ServiceToken"
 HOME, REPLICA = "us-east-1", "us-west-2"
 DELAY = 0.3  # emulated creation / deletion / update delay
+# A function timeout short enough for a test to run into. The provider keeps a quarter of it (5 s) to hand over to
+# scheduled polling; with 10 s, the 2.5 s left were not always enough on a loaded 2-core machine to build the
+# EventBridge and Lambda clients and make the schedule. Work that takes longer than HANDOVER_DELAY_S outlives such
+# an invocation (it waits at most 15 s).
+SHORT_TIMEOUT_S = 20.0
+HANDOVER_DELAY_S = 16.0
 
 
 @pytest.fixture(scope="session")
@@ -87,7 +93,19 @@ def drivers(server: ResponseServer) -> Iterator[Drivers]:
     for driver in made.made:
         assert_no_secret_in_logs(driver, server)
         if made.check_violations:
-            assert driver.violations == []
+            assert driver.violations == [], unanswered_logs(driver)
+
+
+def unanswered_logs(driver: StackDriver, lines: int = 40) -> str:
+    """The end of the logs of every invocation of a request that got no answer: what a failure under load needs."""
+    return "\n".join(
+        f"--- {rec.request_type} {rec.logical_id}, invocation {number} ({inv.duration_s:.1f} s"
+        f"{', timed out' if inv.timed_out else ''}{', crashed' if inv.crashed else ''}):\n"
+        + "\n".join(inv.logs.splitlines()[-lines:])
+        for rec in driver.requests
+        if not rec.answers
+        for number, inv in enumerate(rec.invocations, 1)
+    )
 
 
 @pytest.fixture

@@ -11,7 +11,15 @@ import pytest
 from local.cloudformation import StackDriver
 from local.emulator import Emulator
 
-from tests.e2e.conftest import HOME, REPLICA, assert_answered_once, assert_nothing_left, owned_groups
+from tests.e2e.conftest import (
+    HANDOVER_DELAY_S,
+    HOME,
+    REPLICA,
+    SHORT_TIMEOUT_S,
+    assert_answered_once,
+    assert_nothing_left,
+    owned_groups,
+)
 from tests.e2e.test_distribution import custom, split, traffic
 
 MakeDriver = Callable[..., StackDriver]
@@ -45,8 +53,8 @@ def test_one_template_from_a_single_instance_to_failover_and_back_to_nothing(
 ) -> None:
     # Given an instance, two agents, and replication that outlives the first invocation
     agents = [emu.add_user(single), emu.add_user(single)]
-    emu.set_delays(replication=13.0)
-    driver = make_driver(timeout_s=10, native_endpoint_url=emu.endpoint_url, max_polls=40)
+    emu.set_delays(replication=HANDOVER_DELAY_S)
+    driver = make_driver(timeout_s=SHORT_TIMEOUT_S, native_endpoint_url=emu.endpoint_url, max_polls=40)
 
     # When the stack is created
     stack = driver.create_stack(GLOBAL_YAML, setup_params(single, agents))

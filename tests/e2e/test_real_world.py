@@ -12,8 +12,10 @@ from local.cloudformation import LambdaFunction, StackDriver
 from local.emulator import Emulator
 
 from tests.e2e.conftest import (
+    HANDOVER_DELAY_S,
     HOME,
     REPLICA,
+    SHORT_TIMEOUT_S,
     STACK_YAML,
     assert_answered_once,
     assert_nothing_left,
@@ -218,9 +220,9 @@ class TestPollingSetup:
     def test_a_target_eventbridge_did_not_apply_is_put_again(
         self, make_driver: MakeDriver, emu: Emulator, instance: str
     ) -> None:
-        emu.set_delays(creation=11.0)
+        emu.set_delays(creation=HANDOVER_DELAY_S)
         emu.fail_targets("PutTargets", 1)
-        driver = make_driver(timeout_s=10)
+        driver = make_driver(timeout_s=SHORT_TIMEOUT_S)
 
         stack = driver.create_stack(STACK_YAML, params(instance))
 
@@ -235,10 +237,10 @@ class TestPollingSetup:
     def test_concurrent_modification_while_setting_up_polling_is_retried(
         self, make_driver: MakeDriver, emu: Emulator, instance: str
     ) -> None:
-        emu.set_delays(creation=11.0)
+        emu.set_delays(creation=HANDOVER_DELAY_S)
         emu.inject_fault("PutRule", "concurrent", 1, service="events")
         emu.inject_fault("AddPermission", "concurrent", 1, service="lambda")
-        driver = make_driver(timeout_s=10)
+        driver = make_driver(timeout_s=SHORT_TIMEOUT_S)
 
         assert driver.create_stack(STACK_YAML, params(instance)).status == "CREATE_COMPLETE"
         assert_nothing_left(emu)
@@ -246,9 +248,9 @@ class TestPollingSetup:
     def test_a_permission_whose_answer_was_lost_is_kept(
         self, make_driver: MakeDriver, emu: Emulator, instance: str
     ) -> None:
-        emu.set_delays(creation=11.0)
+        emu.set_delays(creation=HANDOVER_DELAY_S)
         emu.inject_fault("AddPermission", "drop_after", service="lambda")
-        driver = make_driver(timeout_s=10)
+        driver = make_driver(timeout_s=SHORT_TIMEOUT_S)
 
         assert driver.create_stack(STACK_YAML, params(instance)).status == "CREATE_COMPLETE"
         assert_nothing_left(emu)

@@ -9,6 +9,8 @@ from local.cloudformation import ResponseServer, StackDriver
 from local.emulator import Emulator
 
 from tests.e2e.conftest import (
+    HANDOVER_DELAY_S,
+    SHORT_TIMEOUT_S,
     STACK_YAML,
     assert_answered_once,
     assert_nothing_left,
@@ -100,8 +102,8 @@ def test_duplicate_delivery_makes_one_group_and_identical_answers(
 def test_creation_slower_than_an_invocation_is_finished_by_polling(
     make_driver: MakeDriver, emu: Emulator, server: ResponseServer, instance: str
 ) -> None:
-    emu.set_delays(creation=13.0)
-    driver = make_driver(timeout_s=10)
+    emu.set_delays(creation=HANDOVER_DELAY_S)
+    driver = make_driver(timeout_s=SHORT_TIMEOUT_S)
     stack = driver.create_stack(STACK_YAML, params(instance))
     assert stack.status == "CREATE_COMPLETE"
     (create,) = driver.requests
