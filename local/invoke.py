@@ -1,4 +1,5 @@
-"""Run ONE Lambda invocation of a Python handler, the way the Lambda Python runtime does.
+"""Run Lambda invocations of a Python handler, the way the Lambda Python runtime does: one per process (``main``),
+or one after the other in a warm execution environment (``serve``).
 
 Started by :class:`local.cloudformation.LambdaFunction` as ``python -I -B -u local/invoke.py --code-dir ...``
 with the event JSON on stdin and a minimal environment. It
@@ -16,7 +17,8 @@ with the event JSON on stdin and a minimal environment. It
 It deliberately imports nothing from the ``local`` package.
 
 :func:`serve` does the same for invocation after invocation, in a warm execution environment: a process forked
-from a fork server that has already imported some libraries (``LambdaFunction(preload=...)``).
+from a fork server that has already imported boto3 (``LambdaFunction(warm=True)``). It imports the handler module
+at its first invocation and keeps it; a timeout or a failed init ends it.
 """
 
 from __future__ import annotations
@@ -223,7 +225,7 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def serve(conn: Connection, env: dict[str, str], cwd: str, sys_path: list[str]) -> None:
-    """A warm execution environment, in a process forked from a fork server (``LambdaFunction(preload=...)``).
+    """A warm execution environment, in a process forked from a fork server (``LambdaFunction(warm=True)``).
 
     It first makes the process look like ``python -I -B -u invoke.py`` would: its own session (so the caller can
     stop, continue or kill the process group), exactly ``env``, ``cwd`` and ``sys_path`` with the code directory

@@ -35,7 +35,7 @@ _INIT_ALLOWANCE_S: Final = 10.0  # Lambda's init phase has its own 10 s limit, o
 _FORK_LOCK = threading.Lock()
 # What this process's fork server imports before it forks warm environments: libraries that read no environment
 # variable when imported (botocore notes HOME's ~/.aws/models then, with this process's environment).
-FORK_SERVER_PRELOAD: Final = (__name__.rpartition(".cloudformation")[0] + ".invoke", "boto3")
+FORK_SERVER_PRELOAD: Final = (invoke_script.__name__, "boto3")
 _fork_server_started = False
 _isolated_paths: dict[str, list[str]] = {}  # python -> sys.path of ``python -I``
 
