@@ -55,6 +55,7 @@ class Invocation:
     started_at: float = 0.0  # time.time()
     ended_at: float = 0.0
     crashed: bool = False  # killed by ``crash_after_s`` (error Runtime.ExitError, like an out-of-memory kill)
+    log_stream: str = ""  # its execution environment's (AWS_LAMBDA_LOG_STREAM_NAME): one per warm environment
 
     @property
     def failed(self) -> bool:
@@ -185,7 +186,9 @@ class LambdaFunction:
             inv.started_at = time.time()
             t0 = time.monotonic()
             if self.warm:
-                out, inv.exit_code, stopped = self._run_warm(request_id, json.dumps(event), result_file, wait_s)
+                out, inv.exit_code, stopped, log_stream = self._run_warm(
+                    request_id, json.dumps(event), result_file, wait_s
+                )
             else:
                 cmd = [
                     sys.executable,
@@ -199,6 +202,7 @@ class LambdaFunction:
             crashed = stopped and crash_at_s is not None and crash_at_s < limit_s
             killed = stopped and not crashed
             inv.duration_s = time.monotonic() - t0
+            inv.log_stream = log_stream
             inv.ended_at = time.time()
             report: dict[str, Any] = {}
             if result_file.exists():
@@ -272,9 +276,10 @@ class LambdaFunction:
 
     def _run_warm(
         self, request_id: str, event: str, result_file: Path, wait_s: float
-    ) -> tuple[bytes, int | None, bool]:
+    ) -> tuple[bytes, int | None, bool, str]:
         """:meth:`_run` in an idle warm environment, or a new one: frozen again for later invocations if it
-        returned, reset (ended) if it timed out, crashed, failed its init, or is killed after ``wait_s``."""
+        returned, reset (ended) if it timed out, crashed, failed its init, or is killed after ``wait_s``. Also
+        gives the environment's log stream."""
         with self._lock:
             environment = self._idle.pop() if self._idle else None
         environment = environment or _Environment.start(self)
@@ -289,7 +294,8 @@ class LambdaFunction:
         else:
             environment.end()
         out = output.read_bytes() if output.exists() else b""
-        return out, environment.exit_code if returned is None else returned, environment.killed
+        code = environment.exit_code if returned is None else returned
+        return out, code, environment.killed, environment.log_stream
 
     def close(self) -> None:
         """End the idle warm environments (a later invocation starts a new one)."""

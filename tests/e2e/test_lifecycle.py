@@ -150,6 +150,8 @@ def test_given_a_tagged_group_when_it_is_renamed_then_a_new_group_replaces_it_an
     assert emu.group(group["Arn"])["Status"] == "DELETED"
     assert owned_groups(emu) == [emu.group(new["Arn"])]
     assert stack.outputs["TdgArn"] == new["Arn"] and stack.outputs["TdgId"] == new["Id"]
+    # and all of it ran in one execution environment, kept warm between the requests, as Lambda does
+    assert len({inv.log_stream for rec in driver.requests for inv in rec.invocations}) == 1
 
 
 def test_given_a_renamed_group_when_the_stack_is_deleted_then_only_the_default_group_is_left(

@@ -353,6 +353,7 @@ def test_a_warm_environment_keeps_its_module_state_and_its_log_stream(
     assert first.result["pid"] == second.result["pid"]
     assert second.result["served"] == [first.request_id, second.request_id]
     assert first.result["log_stream"] == second.result["log_stream"] == second.result["context_log_stream"]
+    assert first.log_stream == second.log_stream == first.result["log_stream"]
     assert f"START RequestId: {second.request_id}" in second.logs and first.request_id not in second.logs
 
 
