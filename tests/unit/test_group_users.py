@@ -65,6 +65,25 @@ class TestCreate:
 
         assert lifecycle.handle(user_request("Create"), regions, budget) == Done(PHYSICAL_ID, ATTRIBUTES)
 
+    def test_an_association_listed_on_any_page_of_the_groups_users_is_success(
+        self, regions: TwoRegions, budget: Budget
+    ) -> None:
+        east = regions.stubs[EAST]
+        answer(east, ASSOCIATE, "ResourceConflictException")
+        asked = {"TrafficDistributionGroupId": GROUP_ARN, "MaxResults": 100}
+        pages = [
+            ({"TrafficDistributionGroupUserSummaryList": [{"UserId": USER}], "NextToken": "page-2"}, asked),
+            (
+                {"TrafficDistributionGroupUserSummaryList": [{"UserId": "someone-else"}], "NextToken": "page-3"},
+                {**asked, "NextToken": "page-2"},
+            ),
+            ({}, {**asked, "NextToken": "page-3"}),  # a last page may list nobody
+        ]
+        for page, params in pages:
+            east.add_response("list_traffic_distribution_group_users", page, params)
+
+        assert lifecycle.handle(user_request("Create"), regions, budget) == Done(PHYSICAL_ID, ATTRIBUTES)
+
     def test_a_group_connect_does_not_show_yet_is_waited_for(self, regions: TwoRegions, budget: Budget) -> None:
         east = regions.stubs[EAST]
         answer(east, ASSOCIATE, "ResourceNotFoundException")

@@ -156,6 +156,69 @@ class TestCreate:
         assert "Directory not supported" in failure.value.reason
         assert failure.value.physical_resource_id == REPLICA_ARN
 
+    def test_an_instance_not_ready_to_be_replicated_is_asked_again(self, regions: TwoRegions, budget: Budget) -> None:
+        east = regions.stubs[EAST]
+        east.add_client_error("replicate_instance", "ResourceNotReadyException", "not ready", 409)
+        replicated(east)
+        replica(regions.stubs[WEST], "INSTANCE_REPLICATION_COMPLETE")
+        groups_listed(east)
+
+        assert lifecycle.handle(replica_request("Create"), regions, budget) == Done(REPLICA_ARN, ATTRIBUTES)
+
+    def test_a_failed_replication_without_a_reason_says_none_was_given(
+        self, regions: TwoRegions, budget: Budget
+    ) -> None:
+        replicated(regions.stubs[EAST])
+        replica(regions.stubs[WEST], "INSTANCE_REPLICATION_FAILED")
+
+        with pytest.raises(ProviderError) as failure:
+            lifecycle.handle(replica_request("Create"), regions, budget)
+
+        assert failure.value.reason.startswith(f"Connect could not replicate the instance to {WEST}: no reason given.")
+
+    def test_a_replica_described_without_a_global_sign_in_endpoint_answers_an_empty_one(
+        self, regions: TwoRegions, budget: Budget
+    ) -> None:
+        replicated(regions.stubs[EAST])
+        summary = {"Region": WEST, "ReplicationStatus": "INSTANCE_REPLICATION_COMPLETE"}
+        regions.stubs[WEST].add_response(
+            "describe_instance",
+            {
+                "Instance": {"Id": INSTANCE_ID, "Arn": REPLICA_ARN, "InstanceAlias": "contact-center-west"},
+                "ReplicationConfiguration": {"ReplicationStatusSummaryList": [summary], "SourceRegion": EAST},
+            },
+            {"InstanceId": REPLICA_ARN},
+        )
+        groups_listed(regions.stubs[EAST])
+
+        result = lifecycle.handle(replica_request("Create"), regions, budget)
+
+        assert result == Done(REPLICA_ARN, {**ATTRIBUTES, "GlobalSignInEndpoint": ""})
+
+    def test_the_default_group_is_looked_for_on_every_page_of_the_list(
+        self, regions: TwoRegions, budget: Budget
+    ) -> None:
+        east = regions.stubs[EAST]
+        other = {"Id": "e" * 36, "Arn": DEFAULT_GROUP.replace(DEFAULT_GROUP[-36:], "e" * 36), "IsDefault": False}
+        asked = {"InstanceId": INSTANCE_ARN, "MaxResults": 10}
+        east.add_response("list_traffic_distribution_groups", {"NextToken": "page-2"}, asked)
+        east.add_response(
+            "list_traffic_distribution_groups",
+            {"TrafficDistributionGroupSummaryList": [other], "NextToken": "page-3"},
+            {**asked, "NextToken": "page-2"},
+        )
+        default = {"Id": DEFAULT_GROUP[-36:], "Arn": DEFAULT_GROUP, "IsDefault": True}
+        east.add_response(
+            "list_traffic_distribution_groups",
+            {"TrafficDistributionGroupSummaryList": [default]},
+            {**asked, "NextToken": "page-3"},
+        )
+        east.add_response("list_traffic_distribution_groups", {"NextToken": "page-2"}, asked)
+        east.add_response("list_traffic_distribution_groups", {}, {**asked, "NextToken": "page-2"})
+
+        assert connect.default_group_arn(regions(EAST), INSTANCE_ARN, budget) == DEFAULT_GROUP
+        assert connect.default_group_arn(regions(EAST), INSTANCE_ARN, budget) is None
+
     @pytest.mark.parametrize(
         ("props", "message"),
         [
@@ -271,6 +334,34 @@ class TestDelete:
         for client, arn in [(regions(EAST), REPLICA_ARN), (regions(EAST), INSTANCE_ARN), (regions(WEST), INSTANCE_ID)]:
             with pytest.raises(ProviderError, match="Refused to send DeleteInstance"):
                 connect.delete_replica(client, arn, source_region=EAST, client_token="t", budget=budget)
+
+    def test_the_guard_reports_a_bug_and_says_that_nothing_was_deleted(
+        self, regions: TwoRegions, budget: Budget
+    ) -> None:
+        with pytest.raises(ProviderError) as failure:
+            connect.delete_replica(regions(EAST), REPLICA_ARN, source_region=EAST, client_token="t", budget=budget)
+
+        assert failure.value.reason == (
+            f"Refused to send DeleteInstance for {REPLICA_ARN!r} to {EAST}: a replica is deleted only with its ARN, "
+            f"in its own region, never in the source region {EAST}. Nothing was deleted. Report this with the "
+            "function's logs."
+        )
+        assert failure.value.code == "Bug"
+
+    def test_a_replica_already_gone_when_delete_instance_is_sent_is_deleted(
+        self, regions: TwoRegions, budget: Budget
+    ) -> None:
+        west = regions.stubs[WEST]
+        west.add_client_error(
+            "delete_instance",
+            "ResourceNotFoundException",
+            "not found",
+            404,
+            expected_params={"InstanceId": REPLICA_ARN, "ClientToken": DELETE_TOKEN},
+        )
+        replica_gone(west)
+
+        assert lifecycle.handle(replica_request("Delete"), regions, budget) == Done(REPLICA_ARN)
 
     def test_an_id_that_is_not_a_replica_succeeds_without_calls(self, regions: TwoRegions, budget: Budget) -> None:
         event = replica_request("Delete")
