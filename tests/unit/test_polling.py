@@ -404,3 +404,26 @@ def test_a_failed_setup_answers_polling_unavailable_and_says_what_to_check() -> 
         "events:PutRule/PutTargets and lambda:AddPermission permissions and EventBridge's quotas, then retry the "
         "stack operation."
     )
+
+
+def test_a_part_whose_connection_keeps_failing_is_reported_not_raised(
+    stubs: tuple[Any, Any, Stubber, Stubber], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given EventBridge unreachable for DeleteRule at every try (a lost connection has no error code)
+    events, lambda_, events_stub, lambda_stub = stubs
+    events_stub.add_response("remove_targets", {"FailedEntryCount": 0}, {"Rule": NAME, "Ids": ["1"]})
+    lambda_stub.add_response("remove_permission", {}, {"FunctionName": FUNCTION, "StatementId": NAME})
+    lost = EndpointConnectionError(endpoint_url="https://events.us-east-1.amazonaws.com/")
+
+    def unreachable(**_: Any) -> Any:
+        raise lost
+
+    monkeypatch.setattr(events, "delete_rule", unreachable)
+
+    # When the schedule is removed
+    problems = polling.stop(
+        events, lambda_, polling.Schedule(RULE_ARN, NAME), function_name=FUNCTION, sleep=lambda s: None
+    )
+
+    # Then the rule left behind is reported (the provider logs it), and the answer goes on
+    assert problems == [f"DeleteRule: EndpointConnectionError: {lost}"]
