@@ -48,6 +48,10 @@ def group_unknown(stub: Stubber) -> None:
     stub.add_client_error("list_traffic_distribution_group_users", "ResourceNotFoundException", "not found", 404)
 
 
+def throttled(stub: Stubber, operation: str) -> None:
+    stub.add_client_error(operation, "ThrottlingException", "Rate exceeded", 429)
+
+
 ASSOCIATE, DISASSOCIATE = "associate_traffic_distribution_group_user", "disassociate_traffic_distribution_group_user"
 
 
@@ -161,3 +165,131 @@ def test_a_change_of_user_is_a_new_physical_id(regions: TwoRegions, budget: Budg
     result = lifecycle.handle(user_request("Update", UserId=other), regions, budget)
 
     assert isinstance(result, Done) and result.physical_resource_id == f"{GROUP_ARN}/user/{other}"
+
+
+class TestAssociationRules:
+    def test_a_group_connect_does_not_know_yet_is_no_refusal_however_long_it_takes(
+        self, regions: TwoRegions, budget: Budget
+    ) -> None:
+        # Given a new group that Connect does not show for more rounds than the refusals waited out
+        east = regions.stubs[EAST]
+        for _ in range(4):
+            answer(east, ASSOCIATE, "ResourceNotFoundException")
+            group_unknown(east)
+        answer(east, ASSOCIATE)
+
+        # When the association is made
+        result = lifecycle.handle(user_request("Create"), regions, budget)
+
+        # Then it keeps waiting (only a group that lists its users can refuse) and succeeds
+        assert result == Done(PHYSICAL_ID, ATTRIBUTES)
+
+    def test_a_lasting_refusal_names_the_user_the_group_the_count_and_the_instance(
+        self, regions: TwoRegions, budget: Budget
+    ) -> None:
+        east = regions.stubs[EAST]
+        for _ in range(3):
+            answer(east, ASSOCIATE, "ResourceConflictException")
+            listed(east)
+
+        with pytest.raises(ProviderError) as failure:
+            lifecycle.handle(user_request("Create"), regions, budget)
+
+        assert failure.value.reason == (
+            f"Connect refused to associate user {USER} with {GROUP_ARN} 3 times "
+            "(ResourceConflictException or ResourceNotFoundException), and the group does not list the user. "
+            f"Check that the user exists in instance {INSTANCE_ARN} and that the group is ACTIVE, then retry."
+        )
+        assert failure.value.code == "AssociationRefused"
+        assert failure.value.physical_resource_id is None  # nothing was made: the rollback has nothing to undo
+
+    def test_a_group_still_unseen_when_the_time_runs_out_is_handed_over_to_start_again(
+        self, regions: TwoRegions, clock: FakeClock
+    ) -> None:
+        # Given a group Connect does not show yet, and less time left than the next pause
+        short = Budget(deadline=clock() + 0.5, clock=clock, sleep=clock.sleep, jitter=lambda low, high: high)
+        east = regions.stubs[EAST]
+        answer(east, ASSOCIATE, "ResourceNotFoundException")
+        group_unknown(east)
+
+        # When the association is tried, then polling starts it again from the beginning
+        assert lifecycle.handle(user_request("Create"), regions, short) == Pending({"Phase": "start"})
+
+
+class TestDeleteRules:
+    def test_a_refusal_while_still_associated_names_the_user_and_keeps_the_physical_id(
+        self, regions: TwoRegions, budget: Budget
+    ) -> None:
+        east = regions.stubs[EAST]
+        answer(east, DISASSOCIATE, "ResourceConflictException")
+        listed(east, USER)
+
+        with pytest.raises(ProviderError) as failure:
+            lifecycle.handle(user_request("Delete"), regions, budget)
+
+        assert failure.value.reason == (
+            f"Connect refused to remove user {USER} from {GROUP_ARN} (ResourceConflictException). "
+            "Retry the stack operation; if it persists, remove the user from the group in the Connect console."
+        )
+        assert failure.value.physical_resource_id == PHYSICAL_ID
+        assert failure.value.code == "ResourceConflictException"
+
+    def test_a_group_that_is_gone_takes_its_users_with_it(self, regions: TwoRegions, budget: Budget) -> None:
+        # Given a group deleted before its user resource (the list of its users is unknown too)
+        east = regions.stubs[EAST]
+        answer(east, DISASSOCIATE, "ResourceNotFoundException")
+        group_unknown(east)
+
+        # When the user's Delete arrives, then it succeeds: there is nothing left to undo
+        assert lifecycle.handle(user_request("Delete"), regions, budget) == Done(PHYSICAL_ID)
+        assert regions.asked == [EAST]
+
+    @pytest.mark.parametrize("instance", [None, 42, "not an instance"])
+    def test_a_delete_whose_properties_name_no_instance_needs_no_call(
+        self, regions: TwoRegions, budget: Budget, instance: Any
+    ) -> None:
+        event = load_event("delete", ResourceType="Custom::TrafficDistributionGroupUser")
+        event["ResourceProperties"] = {"ServiceToken": "arn:x", "TrafficDistributionGroupId": GROUP_ARN, "UserId": USER}
+        if instance is not None:
+            event["ResourceProperties"]["InstanceId"] = instance
+        event["PhysicalResourceId"] = PHYSICAL_ID
+
+        assert lifecycle.handle(Request.from_event(event, EAST), regions, budget) == Done(PHYSICAL_ID)
+        assert regions.asked == []
+
+    def test_delete_goes_to_the_groups_home_region_with_the_physical_ids_user(
+        self, regions: TwoRegions, budget: Budget
+    ) -> None:
+        # Given an association with a group homed in us-west-2, and properties that name another user
+        west_group = GROUP_ARN.replace(EAST, WEST)
+        other = "0f3c9a5e-aaaa-4d2b-9d1e-000000000043"
+        regions.stubs[WEST].add_response(
+            DISASSOCIATE, {}, {"TrafficDistributionGroupId": west_group, "UserId": USER, "InstanceId": INSTANCE_ARN}
+        )
+        request = user_request("Delete", physical_id=f"{west_group}/user/{USER}", UserId=other)
+
+        # When it is deleted, then the physical id decides: the group's region, that user
+        assert lifecycle.handle(request, regions, budget) == Done(f"{west_group}/user/{USER}")
+        assert regions.asked == [WEST]
+
+
+def test_every_call_of_an_association_waits_out_throttling(regions: TwoRegions, budget: Budget) -> None:
+    # Given Connect throttles each call once: the association, then the list of the group's users
+    east = regions.stubs[EAST]
+    throttled(east, ASSOCIATE)
+    answer(east, ASSOCIATE, "ResourceConflictException")
+    throttled(east, "list_traffic_distribution_group_users")
+    listed(east, USER)
+
+    # When the user is associated, then throttling only slows it down
+    assert lifecycle.handle(user_request("Create"), regions, budget) == Done(PHYSICAL_ID, ATTRIBUTES)
+
+
+def test_every_call_of_a_removal_waits_out_throttling(regions: TwoRegions, budget: Budget) -> None:
+    east = regions.stubs[EAST]
+    throttled(east, DISASSOCIATE)
+    answer(east, DISASSOCIATE, "ResourceNotFoundException")
+    throttled(east, "list_traffic_distribution_group_users")
+    listed(east, "someone-else")
+
+    assert lifecycle.handle(user_request("Delete"), regions, budget) == Done(PHYSICAL_ID)

@@ -83,6 +83,10 @@ def groups_listed(stub: Stubber, *, with_default: bool = True) -> None:
     )
 
 
+def throttled(stub: Stubber, operation: str) -> None:
+    stub.add_client_error(operation, "ThrottlingException", "Rate exceeded", 429)
+
+
 ATTRIBUTES = {
     "Id": INSTANCE_ID,
     "Arn": REPLICA_ARN,
@@ -390,3 +394,338 @@ class TestDelete:
 
         assert "release the phone numbers" in failure.value.reason
         assert failure.value.physical_resource_id == REPLICA_ARN
+
+
+class TestReplicationOutcomes:
+    def test_a_replication_that_fails_without_a_reason_says_so_and_is_counted_as_failed(
+        self, regions: TwoRegions, budget: Budget
+    ) -> None:
+        # Given a replication that Connect ends FAILED without a ReplicationStatusReason
+        replicated(regions.stubs[EAST])
+        replica(regions.stubs[WEST], "INSTANCE_REPLICATION_FAILED")
+
+        # When the Create waits for it
+        with pytest.raises(ProviderError) as failure:
+            lifecycle.handle(replica_request("Create"), regions, budget)
+
+        # Then the Reason names the region and what the rollback does, and the metric says ReplicationFailed
+        assert failure.value.reason == (
+            "Connect could not replicate the instance to us-west-2: no reason given. "
+            "The rollback deletes the failed replica; fix the cause, then deploy again."
+        )
+        assert failure.value.code == "ReplicationFailed"
+
+    @pytest.mark.parametrize("status", ["INSTANCE_REPLICA_DELETING", "INSTANCE_REPLICATION_DELETION_FAILED"])
+    def test_a_replica_deleted_outside_cloudformation_fails_the_wait_with_its_arn(
+        self, regions: TwoRegions, budget: Budget, status: str
+    ) -> None:
+        # Given a replica that someone deletes in the console while the stack waits for it
+        replica(regions.stubs[WEST], status)
+
+        # When an Update waits for the replication
+        with pytest.raises(ProviderError) as failure:
+            lifecycle.handle(replica_request("Update"), regions, budget)
+
+        # Then it fails at once, naming the replica and its status, instead of waiting for ever
+        assert failure.value.reason == f"The replica {REPLICA_ARN} is being deleted ({status}) outside CloudFormation."
+        assert failure.value.physical_resource_id == REPLICA_ARN
+        assert failure.value.code == "ReplicaGone"
+
+    def test_a_replication_that_fails_while_an_update_waits_answers_with_the_replicas_arn(
+        self, regions: TwoRegions, budget: Budget
+    ) -> None:
+        # Given a replica whose replication Connect reports failed when an Update looks at it
+        replica(regions.stubs[WEST], "INSTANCE_REPLICATION_FAILED", "Directory not supported")
+
+        # When the Update waits for the replication
+        with pytest.raises(ProviderError) as failure:
+            lifecycle.handle(replica_request("Update"), regions, budget)
+
+        # Then the failure names the replica itself, as every answer after ReplicateInstance does
+        assert failure.value.physical_resource_id == REPLICA_ARN
+        assert failure.value.code == "ReplicationFailed"
+
+    def test_a_complete_replica_waits_for_its_default_group_in_the_source_region(
+        self, regions: TwoRegions, budget: Budget, clock: FakeClock
+    ) -> None:
+        # Given a replica complete in us-west-2 whose default group the source region does not list yet
+        east, west = regions.stubs[EAST], regions.stubs[WEST]
+        replica(west, "INSTANCE_REPLICATION_COMPLETE")
+        groups_listed(east, with_default=False)
+        replica(west, "INSTANCE_REPLICATION_COMPLETE")
+        groups_listed(east)
+
+        # When an Update waits for the replication
+        result = lifecycle.handle(replica_request("Update"), regions, budget)
+
+        # Then it answers only once the group is listed, with the group as an attribute, after one pause
+        assert result == Done(REPLICA_ARN, ATTRIBUTES)
+        assert len(clock.sleeps) == 1
+
+    def test_an_error_after_replicate_instance_answers_with_the_replica_arn(
+        self, regions: TwoRegions, budget: Budget
+    ) -> None:
+        # Given a replica region that refuses DescribeInstance right after ReplicateInstance answered
+        replicated(regions.stubs[EAST])
+        regions.stubs[WEST].add_client_error("describe_instance", "AccessDeniedException", "denied", 403)
+
+        # When the Create waits for the replication
+        with pytest.raises(ProviderError) as failure:
+            lifecycle.handle(replica_request("Create"), regions, budget)
+
+        # Then the failure carries the replica's ARN, so that the rollback deletes the replica it made
+        assert failure.value.physical_resource_id == REPLICA_ARN
+        assert failure.value.code == "AccessDeniedException"
+
+    def test_a_resumed_update_does_not_claim_to_have_created_the_replica(
+        self, regions: TwoRegions, budget: Budget
+    ) -> None:
+        # Given an Update handed over to polling while the replication still runs
+        replica(regions.stubs[WEST], "INSTANCE_REPLICATION_COMPLETE")
+        groups_listed(regions.stubs[EAST])
+        progress = Progress()
+
+        # When polling resumes it
+        state = {"Phase": "replicate", "ReplicaArn": REPLICA_ARN}
+        result = lifecycle.resume(replica_request("Update"), state, regions, budget, progress)
+
+        # Then it answers as the Create would, but does not mark the replica as made by this request
+        assert result == Done(REPLICA_ARN, ATTRIBUTES)
+        assert progress.created is None
+
+
+class TestDeleteOutcomes:
+    def test_a_deletion_connect_fails_is_reported_with_its_status_and_reason(
+        self, regions: TwoRegions, budget: Budget
+    ) -> None:
+        # Given a DeleteInstance that Connect accepts, then ends INSTANCE_REPLICATION_DELETION_FAILED
+        west = regions.stubs[WEST]
+        west.add_response("delete_instance", {}, {"InstanceId": REPLICA_ARN, "ClientToken": DELETE_TOKEN})
+        replica(west, "INSTANCE_REPLICATION_DELETION_FAILED", "Numbers still claimed")
+
+        # When the Delete waits for it
+        with pytest.raises(ProviderError) as failure:
+            lifecycle.handle(replica_request("Delete"), regions, budget)
+
+        # Then it fails with Connect's status and reason, says what to do, and keeps the replica's id
+        assert failure.value.reason == (
+            f"Connect could not delete the replica {REPLICA_ARN} "
+            "(INSTANCE_REPLICATION_DELETION_FAILED: Numbers still claimed). "
+            "Check the instance in the Connect console, then retry the stack operation."
+        )
+        assert failure.value.physical_resource_id == REPLICA_ARN
+        assert failure.value.code == "DeletionFailed"
+
+    def test_a_deletion_failed_without_a_reason_says_so(self, regions: TwoRegions, budget: Budget) -> None:
+        west = regions.stubs[WEST]
+        west.add_response("delete_instance", {}, {"InstanceId": REPLICA_ARN, "ClientToken": DELETE_TOKEN})
+        replica(west, "INSTANCE_REPLICATION_DELETION_FAILED")
+
+        with pytest.raises(ProviderError, match=r"\(INSTANCE_REPLICATION_DELETION_FAILED: no reason given\)"):
+            lifecycle.handle(replica_request("Delete"), regions, budget)
+
+    def test_a_long_deletion_hands_over_to_polling_which_waits_until_the_replica_is_gone(
+        self, regions: TwoRegions, clock: FakeClock
+    ) -> None:
+        # Given a replica that stays INSTANCE_REPLICA_DELETING longer than the invocation
+        west = regions.stubs[WEST]
+        short = Budget(deadline=clock() + 2, clock=clock, sleep=clock.sleep, jitter=lambda low, high: high)
+        west.add_response("delete_instance", {}, {"InstanceId": REPLICA_ARN, "ClientToken": DELETE_TOKEN})
+        replica(west, "INSTANCE_REPLICA_DELETING")
+        replica(west, "INSTANCE_REPLICA_DELETING")
+
+        # When the Delete runs out of time
+        pending = lifecycle.handle(replica_request("Delete"), regions, short)
+
+        # Then it hands over in the removal phase, and polling waits without sending DeleteInstance again
+        assert pending == Pending({"Phase": "remove-replica", "ReplicaArn": REPLICA_ARN})
+        assert isinstance(pending, Pending)
+        replica(west, "INSTANCE_REPLICA_DELETING")
+        replica_gone(west)
+        later = Budget(deadline=clock() + 45, clock=clock, sleep=clock.sleep)
+        assert lifecycle.resume(replica_request("Delete"), pending.state, regions, later) == Done(REPLICA_ARN)
+        assert set(regions.asked) == {WEST}
+
+    def test_a_refused_delete_keeps_connects_error_code_for_the_metric(
+        self, regions: TwoRegions, budget: Budget
+    ) -> None:
+        regions.stubs[WEST].add_client_error(
+            "delete_instance", "InvalidRequestException", "The instance has traffic distribution groups", 400
+        )
+        replica(regions.stubs[WEST], "INSTANCE_REPLICATION_COMPLETE")
+
+        with pytest.raises(ProviderError) as failure:
+            lifecycle.handle(replica_request("Delete"), regions, budget)
+
+        assert failure.value.code == "InvalidRequestException"
+        assert failure.value.reason.startswith("Connect ")  # Connect's own words come first
+        assert "The instance has traffic distribution groups" in failure.value.reason
+
+
+class TestThrottlingAndTime:
+    def test_every_call_of_a_create_waits_out_throttling(self, regions: TwoRegions, budget: Budget) -> None:
+        # Given Connect throttles each call of the Create once, in both regions
+        east, west = regions.stubs[EAST], regions.stubs[WEST]
+        throttled(east, "replicate_instance")
+        replicated(east)
+        throttled(west, "describe_instance")
+        replica_gone(west)
+        throttled(east, "describe_instance")
+        source(east, "INSTANCE_REPLICATION_IN_PROGRESS")
+        replica(west, "INSTANCE_REPLICATION_COMPLETE")
+        throttled(east, "list_traffic_distribution_groups")
+        groups_listed(east)
+
+        # When the replica is made, then throttling only slows it down
+        assert lifecycle.handle(replica_request("Create"), regions, budget) == Done(REPLICA_ARN, ATTRIBUTES)
+
+    def test_every_call_of_a_delete_waits_out_throttling(self, regions: TwoRegions, budget: Budget) -> None:
+        # Given a DeleteInstance retried after its first request went through, with every call throttled once
+        west = regions.stubs[WEST]
+        throttled(west, "delete_instance")
+        west.add_client_error("delete_instance", "InvalidRequestException", "The replica is being deleted", 400)
+        throttled(west, "describe_instance")
+        replica(west, "INSTANCE_REPLICA_DELETING")
+        throttled(west, "describe_instance")
+        replica_gone(west)
+
+        assert lifecycle.handle(replica_request("Delete"), regions, budget) == Done(REPLICA_ARN)
+
+    def test_the_alias_check_of_an_update_waits_out_throttling(self, regions: TwoRegions, budget: Budget) -> None:
+        # Given an Update whose old properties name another alias (the rollback of a refused rename)
+        west = regions.stubs[WEST]
+        throttled(west, "describe_instance")
+        replica(west, "INSTANCE_REPLICATION_COMPLETE")
+        replica(west, "INSTANCE_REPLICATION_COMPLETE")
+        groups_listed(regions.stubs[EAST])
+
+        result = lifecycle.handle(replica_request("Update", old={"ReplicaAlias": "renamed"}), regions, budget)
+
+        assert result == Done(REPLICA_ARN, ATTRIBUTES)
+
+    def test_a_replication_throttled_until_the_time_runs_out_is_handed_over_with_the_replica(
+        self, regions: TwoRegions, clock: FakeClock
+    ) -> None:
+        short = Budget(deadline=clock() + 2, clock=clock, sleep=clock.sleep, jitter=lambda low, high: high)
+        replicated(regions.stubs[EAST])
+        throttled(regions.stubs[WEST], "describe_instance")
+        throttled(regions.stubs[WEST], "describe_instance")
+        progress = Progress()
+
+        result = lifecycle.handle(replica_request("Create"), regions, short, progress)
+
+        assert result == Pending({"Phase": "replicate", "ReplicaArn": REPLICA_ARN})
+        assert progress.created == REPLICA_ARN
+
+    def test_a_deletion_throttled_until_the_time_runs_out_is_handed_over_in_the_removal_phase(
+        self, regions: TwoRegions, clock: FakeClock
+    ) -> None:
+        short = Budget(deadline=clock() + 2, clock=clock, sleep=clock.sleep, jitter=lambda low, high: high)
+        west = regions.stubs[WEST]
+        west.add_response("delete_instance", {}, {"InstanceId": REPLICA_ARN, "ClientToken": DELETE_TOKEN})
+        throttled(west, "describe_instance")
+        throttled(west, "describe_instance")
+
+        result = lifecycle.handle(replica_request("Delete"), regions, short)
+
+        assert result == Pending({"Phase": "remove-replica", "ReplicaArn": REPLICA_ARN})
+
+    def test_a_source_its_region_does_not_show_either_is_waited_for(self, regions: TwoRegions, budget: Budget) -> None:
+        # Given a replica not visible yet, and a source region that does not show the instance for a moment
+        east, west = regions.stubs[EAST], regions.stubs[WEST]
+        replica_gone(west)
+        east.add_client_error("describe_instance", "ResourceNotFoundException", "not found", 404)
+        replica(west, "INSTANCE_REPLICATION_COMPLETE")
+        groups_listed(east)
+
+        # When an Update waits for the replication, then it waits instead of failing
+        assert lifecycle.handle(replica_request("Update"), regions, budget) == Done(REPLICA_ARN, ATTRIBUTES)
+
+
+class TestBareInstanceId:
+    """InstanceId may be the bare id: the region of the request's stack is then the source's region."""
+
+    def test_a_rename_is_refused_when_the_instance_is_named_by_its_id(
+        self, regions: TwoRegions, budget: Budget
+    ) -> None:
+        replica(regions.stubs[WEST], "INSTANCE_REPLICATION_COMPLETE", alias="contact-center-west")
+        request = replica_request(
+            "Update", old={"InstanceId": INSTANCE_ID}, InstanceId=INSTANCE_ID, ReplicaAlias="renamed"
+        )
+
+        with pytest.raises(ProviderError) as failure:
+            lifecycle.handle(request, regions, budget)
+
+        assert failure.value.code == "ReplacementRefused"
+
+    def test_the_replica_of_an_instance_named_by_its_id_is_deleted(self, regions: TwoRegions, budget: Budget) -> None:
+        west = regions.stubs[WEST]
+        west.add_response("delete_instance", {}, {"InstanceId": REPLICA_ARN, "ClientToken": DELETE_TOKEN})
+        replica_gone(west)
+
+        assert lifecycle.handle(replica_request("Delete", InstanceId=INSTANCE_ID), regions, budget) == Done(REPLICA_ARN)
+
+    def test_polling_resumes_a_create_of_an_instance_named_by_its_id(self, regions: TwoRegions, budget: Budget) -> None:
+        replica(regions.stubs[WEST], "INSTANCE_REPLICATION_COMPLETE")
+        groups_listed(regions.stubs[EAST])
+        progress = Progress()
+        state = {"Phase": "replicate", "ReplicaArn": REPLICA_ARN}
+
+        result = lifecycle.resume(replica_request("Create", InstanceId=INSTANCE_ID), state, regions, budget, progress)
+
+        assert result == Done(REPLICA_ARN, ATTRIBUTES)
+        assert progress.created == REPLICA_ARN  # a resumed Create still carries the replica it made
+
+
+class TestReasons:
+    def test_a_refused_move_says_why_and_how_to_replace_the_replica_on_purpose(
+        self, regions: TwoRegions, budget: Budget
+    ) -> None:
+        request = replica_request("Update", InstanceId=INSTANCE_ARN.replace(INSTANCE_ID, "other-instance"))
+
+        with pytest.raises(ProviderError) as failure:
+            lifecycle.handle(request, regions, budget)
+
+        assert failure.value.reason == (
+            "A replica cannot be moved or renamed, and this provider never replaces one implicitly: Connect "
+            "limits how many instances an account may create and delete in 30 days, and a new replica takes "
+            "long to build. Keep InstanceId, ReplicaRegion and ReplicaAlias as they were. To replace the "
+            "replica on purpose, remove the resource in one deployment (which deletes the replica) and add it "
+            "back in the next."
+        )
+        assert failure.value.code == "ReplacementRefused"
+        assert failure.value.physical_resource_id is None  # the replica stays what it was
+
+    def test_a_refused_delete_says_nothing_was_deleted_and_keeps_the_physical_id(
+        self, regions: TwoRegions, budget: Budget
+    ) -> None:
+        event = replica_request("Delete")
+        request = Request(**{**event.__dict__, "physical_resource_id": INSTANCE_ARN})
+
+        with pytest.raises(ProviderError) as failure:
+            lifecycle.handle(request, regions, budget)
+
+        assert failure.value.reason == (
+            f"Refused to delete {INSTANCE_ARN}: it is not the replica in ReplicaRegion of the instance in the "
+            "resource's properties, and a replica shares its id with the production instance. Nothing was "
+            "deleted. If the replica must go, delete it in the Connect console, then retry the stack operation."
+        )
+        assert failure.value.physical_resource_id == INSTANCE_ARN
+        assert failure.value.code == "DeleteRefused"
+
+    def test_a_delete_connect_refuses_names_what_depends_on_the_replica(
+        self, regions: TwoRegions, budget: Budget
+    ) -> None:
+        regions.stubs[WEST].add_client_error(
+            "delete_instance", "InvalidRequestException", "The instance has traffic distribution groups", 400
+        )
+        replica(regions.stubs[WEST], "INSTANCE_REPLICATION_COMPLETE")
+
+        with pytest.raises(ProviderError) as failure:
+            lifecycle.handle(replica_request("Delete"), regions, budget)
+
+        assert failure.value.reason.endswith(
+            " Connect deletes a replica only after what depends on it is gone: delete the instance's traffic "
+            "distribution groups other than the default one, release the phone numbers claimed to them, then "
+            "retry the stack operation."
+        )
