@@ -292,6 +292,8 @@ def test_the_timer_answer_counts_a_timeout_failure(
 
     assert [a["Status"] for a in answers] == ["FAILED"]
     assert observed.metrics("Failures") == [([1.0], "Count", {"Operation": "Update", "ErrorCode": "Timeout"})]
+    # The handler's own answer, once it returns, is not sent: a warning says why
+    assert [r["level"] for r in observed.logs("Not sent: this request was already answered")] == ["WARNING"]
 
 
 def test_a_crash_outside_the_lifecycle_is_counted_as_unexpected(
@@ -434,16 +436,6 @@ def test_no_polling_once_the_timer_answered_and_the_warning_says_what_was_undone
         "No scheduled polling: the request was already answered FAILED."
         f" The replacement group {NEW_GROUP_ARN} was deleted."
     )
-
-
-def test_a_poll_that_fails_answers_without_the_polling_bookkeeping_in_its_data(answers: list[dict[str, Any]]) -> None:
-    def resume(request: Request, state: Mapping[str, str], budget: Budget, progress: Progress) -> Result:
-        raise ProviderError("The group ended CREATION_FAILED.", physical_resource_id=GROUP_ARN, code="CreationFailed")
-
-    lone_provider(resume=resume)(poll_event(schedule=False), LambdaContext(clock=FakeClock()))
-
-    (answer,) = answers
-    assert (answer["Status"], answer["PhysicalResourceId"], answer["Data"]) == ("FAILED", GROUP_ARN, {})
 
 
 def aws_client(service: str) -> Any:
@@ -601,3 +593,25 @@ def test_the_answer_is_delivered_within_60_s_and_a_second_before_the_function_en
     (delivery,) = deliveries
     assert delivery["deadline"] == pytest.approx(1000.0 + delivery_s, abs=1e-6)
     assert clock.sleeps == [0.25]
+
+
+def test_an_unexpected_error_is_logged_with_its_traceback(observed: Observed, answers: list[dict[str, Any]]) -> None:
+    # The Reason asks to report it "with the function's logs": they must hold where it happened
+    observed.invoke(lone_provider(handle=raises(KeyError("Arn"))), load_event("create"), FakeClock())
+
+    assert answers[0]["Reason"].startswith("Unexpected error in the provider: KeyError: 'Arn'.")
+    (record,) = observed.logs("Unexpected error")
+    assert record["level"] == "ERROR"
+    assert "KeyError: 'Arn'" in record["exception"] and "raise error" in record["exception"]
+
+
+def test_a_hand_over_to_polling_is_logged_with_the_state_the_polls_resume_from(
+    scheduled: list[dict[str, Any]], observed: Observed, answers: list[dict[str, Any]]
+) -> None:
+    helper = lone_provider(handle=lambda request, budget, progress: Pending(STATE))
+
+    observed.invoke(helper, load_event("create"), FakeClock())
+
+    assert answers == [] and len(scheduled) == 1
+    (record,) = observed.logs("Connect is still working; handing over to scheduled polling")
+    assert (record["level"], record["Phase"], record["GroupArn"]) == ("INFO", "create", GROUP_ARN)
