@@ -235,7 +235,7 @@ def test_the_timer_answer_to_an_update_or_delete_keeps_the_groups_physical_id(
 
     lone_provider(clock, handle=overrun)(load_event(request_type), LambdaContext(clock=clock))
 
-    # Then the FAILED answer keeps the group's id: another id would be a replacement, and the group deleted later
+    # Then the FAILED answer keeps the group's id: an answer changes it only to mean a replacement
     (answer,) = answers
     assert (answer["Status"], answer["PhysicalResourceId"]) == ("FAILED", GROUP_ARN)
 
