@@ -108,6 +108,8 @@ class Observed:
     def __init__(self, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]) -> None:
         self._stream = io.StringIO()
         self._capfd = capfd
+        # Metrics are shared by the process: a test that calls a Provider directly leaves its own, unflushed
+        app.metrics.clear_metrics()
         self._emf: list[dict[str, Any]] = []
         monkeypatch.setattr(app.logger.registered_handler, "stream", self._stream)
         self._monkeypatch = monkeypatch
