@@ -1,4 +1,6 @@
-"""The Provider on its own: crhelper's last-resort timer, driven through the Provider's public call.
+"""The Provider on its own (the crhelper seam), driven through its public call, or through app.handler where a
+test reads the logs and metrics it leaves: what it tells the lifecycle, the answer it sends (once, with which
+physical id, by when), crhelper's last-resort timer, the hand-over to polling and its limits, and what operators see.
 
 The lifecycle is replaced by plain functions here; tests/unit/test_app.py runs the Provider with the real one.
 """
