@@ -546,21 +546,6 @@ class TestDeleteOutcomes:
         assert lifecycle.resume(replica_request("Delete"), pending.state, regions, later) == Done(REPLICA_ARN)
         assert set(regions.asked) == {WEST}
 
-    def test_a_refused_delete_keeps_connects_error_code_for_the_metric(
-        self, regions: TwoRegions, budget: Budget
-    ) -> None:
-        regions.stubs[WEST].add_client_error(
-            "delete_instance", "InvalidRequestException", "The instance has traffic distribution groups", 400
-        )
-        replica(regions.stubs[WEST], "INSTANCE_REPLICATION_COMPLETE")
-
-        with pytest.raises(ProviderError) as failure:
-            lifecycle.handle(replica_request("Delete"), regions, budget)
-
-        assert failure.value.code == "InvalidRequestException"
-        assert failure.value.reason.startswith("Connect ")  # Connect's own words come first
-        assert "The instance has traffic distribution groups" in failure.value.reason
-
 
 class TestThrottlingAndTime:
     def test_every_call_of_a_create_waits_out_throttling(self, regions: TwoRegions, budget: Budget) -> None:
@@ -713,7 +698,7 @@ class TestReasons:
         assert failure.value.physical_resource_id == INSTANCE_ARN
         assert failure.value.code == "DeleteRefused"
 
-    def test_a_delete_connect_refuses_names_what_depends_on_the_replica(
+    def test_a_delete_connect_refuses_quotes_connect_names_what_depends_on_the_replica_and_keeps_its_code(
         self, regions: TwoRegions, budget: Budget
     ) -> None:
         regions.stubs[WEST].add_client_error(
@@ -729,3 +714,6 @@ class TestReasons:
             "distribution groups other than the default one, release the phone numbers claimed to them, then "
             "retry the stack operation."
         )
+        assert failure.value.reason.startswith("Connect ")  # Connect's own words come first
+        assert "The instance has traffic distribution groups" in failure.value.reason
+        assert failure.value.code == "InvalidRequestException"  # the metric's code is Connect's
