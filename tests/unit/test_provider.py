@@ -21,7 +21,6 @@ from local.invoke import LambdaContext
 
 import app
 import polling
-import provider
 import response
 from errors import ProviderError
 from provider import Handler, Provider
@@ -161,7 +160,8 @@ def raises(error: Exception) -> Handler:
 def test_the_lifecycle_is_told_the_function_region_which_a_bare_instance_id_means(
     answers: list[dict[str, Any]],
 ) -> None:
-    # Given a provider in us-east-1
+    # Given a provider in us-east-1 (CloudFormation invokes only a function of the stack's own region, so the
+    # function's region and the event's are the same)
     clock, regions = FakeClock(), []
 
     def handle(request: Request, budget: Budget, progress: Progress) -> Result:
@@ -197,7 +197,7 @@ def test_a_poll_invocation_spends_at_most_45_s_on_connect_whatever_the_function_
 
     # Then its budget ends 45 s after it started (two polls never overlap), and it waits on the provider's clock
     (budget,) = budgets
-    assert budget.deadline == pytest.approx(1000.0 + provider.POLL_INVOCATION_LIMIT)
+    assert budget.deadline == pytest.approx(1000.0 + 45.0)
     assert clock.sleeps == [1.0]
     assert [a["Status"] for a in answers] == ["SUCCESS"]
 
@@ -383,7 +383,7 @@ def test_an_event_too_large_for_an_eventbridge_target_fails_before_any_schedule_
 
     # Then no schedule is made, what the request made is undone within 10 s, and the FAILED answer says why
     assert len(scheduled) == 2
-    assert abandon.calls == [(STATE, provider.ABANDON_LIMIT)] and clock.sleeps == [0.5]
+    assert abandon.calls == [(STATE, 10.0)] and clock.sleeps == [0.5]
     (answer,) = answers
     assert answer["Status"] == "FAILED"
     assert answer["Reason"] == (
@@ -411,7 +411,7 @@ def test_polling_eventbridge_refuses_fails_naming_the_group_and_undoes_what_the_
 
     helper(load_event("create"), LambdaContext(clock=clock))
 
-    assert abandon.calls == [(STATE, provider.ABANDON_LIMIT)]
+    assert abandon.calls == [(STATE, 10.0)]
     (answer,) = answers
     assert answer["Reason"].startswith(
         f"Connect is still working on {GROUP_ARN} and this invocation is out of time, but scheduled polling could "
@@ -433,7 +433,7 @@ def test_no_polling_once_the_timer_answered_and_the_warning_says_what_was_undone
     observed.invoke(lone_provider(clock, handle=overrun, abandon=abandon), load_event("create"), clock)
 
     assert scheduled == [] and [a["Status"] for a in answers] == ["FAILED"]
-    assert abandon.calls == [(STATE, provider.ABANDON_LIMIT)]
+    assert abandon.calls == [(STATE, 10.0)]
     (record,) = observed.logs("No scheduled polling")
     assert record["level"] == "WARNING"
     assert record["message"] == (
@@ -581,7 +581,7 @@ def test_crhelper_never_logs_the_event_even_when_the_root_logger_is_at_debug(
     ("timeout_s", "delivery_s"), [(900, 60.0), (30, 29.0), (1.5, 1.0)], ids=["at-most-60s", "ends-1s-early", "1s-least"]
 )
 def test_the_answer_is_delivered_within_60_s_and_a_second_before_the_function_ends(
-    monkeypatch: pytest.MonkeyPatch, timeout_s: float, delivery_s: float
+    monkeypatch: pytest.MonkeyPatch, timers: list[FakeTimer], timeout_s: float, delivery_s: float
 ) -> None:
     clock, deliveries = FakeClock(), []
 
