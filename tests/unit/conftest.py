@@ -189,6 +189,11 @@ def outage(stub: Stubber, operation: str, times: int) -> None:
         stub.add_client_error(operation, "ServiceUnavailableException", "Service Unavailable", 503)
 
 
+def throttled(stub: Stubber, operation: str) -> None:
+    """Connect refuses one call for the account's request rate, as it does above its quota."""
+    stub.add_client_error(operation, "ThrottlingException", "Rate exceeded", 429)
+
+
 class FakeConnection:
     """Plays S3 behind the pre-signed URL: each PUT takes the next outcome from ``script``."""
 

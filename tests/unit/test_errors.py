@@ -11,11 +11,7 @@ def test_a_failure_without_a_code_of_its_own_is_counted_as_invalid_properties() 
     error = ProviderError("Name must be at most 128 characters.")
 
     assert error.code == "InvalidProperties"
-    assert (error.reason, str(error), error.physical_resource_id) == (
-        "Name must be at most 128 characters.",
-        "Name must be at most 128 characters.",
-        None,
-    )
+    assert error.physical_resource_id is None  # crhelper's id stands: the failure made nothing
 
 
 def test_an_error_about_a_group_keeps_its_reason_and_code_and_names_the_group() -> None:

@@ -10,7 +10,7 @@ from botocore.stub import Stubber
 import lifecycle
 from errors import ProviderError
 from request import Done, Pending, Request
-from tests.unit.conftest import GROUP_ARN, GROUP_ID, INSTANCE_ARN, FakeClock, TwoRegions, load_event
+from tests.unit.conftest import GROUP_ARN, GROUP_ID, INSTANCE_ARN, FakeClock, TwoRegions, load_event, throttled
 from waiting import Budget
 
 EAST, WEST = "us-east-1", "us-west-2"
@@ -46,10 +46,6 @@ def listed(stub: Stubber, *users: str) -> None:
 
 def group_unknown(stub: Stubber) -> None:
     stub.add_client_error("list_traffic_distribution_group_users", "ResourceNotFoundException", "not found", 404)
-
-
-def throttled(stub: Stubber, operation: str) -> None:
-    stub.add_client_error(operation, "ThrottlingException", "Rate exceeded", 429)
 
 
 ASSOCIATE, DISASSOCIATE = "associate_traffic_distribution_group_user", "disassociate_traffic_distribution_group_user"

@@ -11,7 +11,7 @@ import connect
 import lifecycle
 from errors import ProviderError
 from request import Done, Pending, Progress, Request
-from tests.unit.conftest import INSTANCE_ARN, INSTANCE_ID, FakeClock, TwoRegions, load_event
+from tests.unit.conftest import INSTANCE_ARN, INSTANCE_ID, FakeClock, TwoRegions, load_event, throttled
 from waiting import Budget
 
 EAST, WEST = "us-east-1", "us-west-2"
@@ -81,10 +81,6 @@ def groups_listed(stub: Stubber, *, with_default: bool = True) -> None:
         {"TrafficDistributionGroupSummaryList": summaries if with_default else []},
         {"InstanceId": INSTANCE_ARN, "MaxResults": 10},
     )
-
-
-def throttled(stub: Stubber, operation: str) -> None:
-    stub.add_client_error(operation, "ThrottlingException", "Rate exceeded", 429)
 
 
 ATTRIBUTES = {
