@@ -262,8 +262,7 @@ class Provider(CfnResource):
                 raise polling.setup_failed(str(error), doing=doing) from error
         except ProviderError as error:
             undone = self._abandon(state, self._abandon_budget())
-            self._logger.error("Request failed", extra={"reason": error.reason + undone, "error_code": error.code})
-            self._error_code = error.code
+            self._fail(error.reason + undone, error.code, None)  # logged and counted; crhelper answers the raise
             raise ProviderError(error.reason + undone, code=error.code) from error
 
     def _abandon_budget(self) -> Budget:
