@@ -140,7 +140,7 @@ class LambdaFunction:
     def arn(self) -> str:
         return f"arn:aws:lambda:{self.region}:{self.account_id}:function:{self.function_name}"
 
-    def environment(self, request_id: str = "", log_stream_name: str = "") -> dict[str, str]:
+    def environment(self, log_stream_name: str = "") -> dict[str, str]:
         env = {
             "PATH": os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin"),
             "HOME": self._home,
@@ -173,7 +173,6 @@ class LambdaFunction:
         """Run one invocation in a fresh process, or a warm environment (``warm``), and wait for it (at most
         timeout + init allowance + grace)."""
         request_id = str(uuid.uuid4())
-        log_stream = _log_stream_name()
         inv = Invocation(request_id=request_id, event=json.loads(json.dumps(event)))
         with self._lock:
             crash = self.crash_after_s is not None and self._started < self.crash_count
@@ -185,24 +184,11 @@ class LambdaFunction:
             wait_s = limit_s if crash_at_s is None else min(limit_s, crash_at_s)
             inv.started_at = time.time()
             t0 = time.monotonic()
-            if self.warm:
-                out, inv.exit_code, stopped, log_stream = self._run_warm(
-                    request_id, json.dumps(event), result_file, wait_s
-                )
-            else:
-                cmd = [
-                    sys.executable,
-                    "-I",
-                    "-B",
-                    "-u",
-                    str(INVOKE_SCRIPT),
-                    *self._argv(request_id, log_stream, result_file),
-                ]
-                out, inv.exit_code, stopped = self._run(cmd, json.dumps(event), request_id, log_stream, wait_s)
+            run = self._run_warm if self.warm else self._run_fresh
+            out, inv.exit_code, stopped, inv.log_stream = run(request_id, json.dumps(event), result_file, wait_s)
             crashed = stopped and crash_at_s is not None and crash_at_s < limit_s
             killed = stopped and not crashed
             inv.duration_s = time.monotonic() - t0
-            inv.log_stream = log_stream
             inv.ended_at = time.time()
             report: dict[str, Any] = {}
             if result_file.exists():
@@ -244,26 +230,28 @@ class LambdaFunction:
             self.invocations.append(inv)
         return inv
 
-    def _run(
-        self, cmd: list[str], event: str, request_id: str, log_stream: str, wait_s: float
-    ) -> tuple[bytes, int | None, bool]:
-        """Start ``cmd``; (output, exit code, whether it was killed after ``wait_s``)."""
+    def _run_fresh(
+        self, request_id: str, event: str, result_file: Path, wait_s: float
+    ) -> tuple[bytes, int | None, bool, str]:
+        """The invocation in a new ``python -I -B -u local/invoke.py`` process, with a log stream of its own:
+        (output, exit code, whether it was killed after ``wait_s``, the log stream)."""
+        log_stream = _log_stream_name()
         proc = subprocess.Popen(
-            cmd,
+            [sys.executable, "-I", "-B", "-u", str(INVOKE_SCRIPT), *self._argv(request_id, log_stream, result_file)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
-            env=self.environment(request_id, log_stream),
+            env=self.environment(log_stream),
             cwd=str(self.code_dir),
             start_new_session=True,
         )
         try:
             out, _ = proc.communicate(event.encode(), timeout=wait_s)
-            return out, proc.returncode, False
+            return out, proc.returncode, False, log_stream
         except subprocess.TimeoutExpired:
             _kill_group(proc)
             out, _ = proc.communicate()
-            return out, proc.returncode, True
+            return out, proc.returncode, True, log_stream
 
     def _argv(self, request_id: str, log_stream: str, result_file: Path) -> list[str]:
         """``local/invoke.py``'s arguments for one invocation."""
@@ -277,7 +265,7 @@ class LambdaFunction:
     def _run_warm(
         self, request_id: str, event: str, result_file: Path, wait_s: float
     ) -> tuple[bytes, int | None, bool, str]:
-        """:meth:`_run` in an idle warm environment, or a new one: frozen again for later invocations if it
+        """:meth:`_run_fresh` in an idle warm environment, or a new one: frozen again for later invocations if it
         returned, reset (ended) if it timed out, crashed, failed its init, or is killed after ``wait_s``. Also
         gives the environment's log stream."""
         with self._lock:
