@@ -26,6 +26,9 @@ GROUP_ID = "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"
 GROUP_ARN = f"arn:aws:connect:us-east-1:{ACCOUNT}:traffic-distribution-group/{GROUP_ID}"
 NEW_GROUP_ID = "ffffffff-bbbb-cccc-dddd-eeeeeeeeeeee"
 NEW_GROUP_ARN = f"arn:aws:connect:us-east-1:{ACCOUNT}:traffic-distribution-group/{NEW_GROUP_ID}"
+# The polling rule a Create of logical id Tdg makes, with its random suffix fixed.
+RULE_NAME = "ConnectTdgPoll-Tdg-ABCDEFGH"
+RULE_ARN = f"arn:aws:events:us-east-1:{ACCOUNT}:rule/{RULE_NAME}"
 
 
 def load_event(name: str, **overrides: Any) -> dict[str, Any]:
@@ -192,6 +195,11 @@ def outage(stub: Stubber, operation: str, times: int) -> None:
 def throttled(stub: Stubber, operation: str) -> None:
     """Connect refuses one call for the account's request rate, as it does above its quota."""
     stub.add_client_error(operation, "ThrottlingException", "Rate exceeded", 429)
+
+
+def aws_client(service: str) -> Any:
+    """A real client of ``service`` (its model, for Stubber), with dummy credentials."""
+    return boto3.client(service, region_name="us-east-1", aws_access_key_id="t", aws_secret_access_key="t")
 
 
 class FakeConnection:

@@ -12,7 +12,6 @@ import threading
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-import boto3
 import pytest
 from botocore.stub import Stubber
 from local.invoke import LambdaContext
@@ -24,19 +23,18 @@ from provider import Provider
 from request import Pending
 from tests.unit.conftest import (
     GROUP_ARN,
+    RULE_ARN,
+    RULE_NAME,
     FakeClock,
     FakeConnection,
     Regions,
+    aws_client,
     describe,
     describe_missing,
     get_traffic,
     load_event,
     lone_provider,
 )
-
-
-def aws_client(service: str) -> Any:
-    return boto3.client(service, region_name="us-east-1", aws_access_key_id="t", aws_secret_access_key="t")
 
 
 @pytest.fixture
@@ -311,10 +309,6 @@ def test_under_sam_local_crhelper_skips_polling_and_the_answer(
     helper(load_event("create"), LambdaContext(timeout_s=4, clock=clock))
 
     assert answers == [] and built == []
-
-
-RULE_NAME = "ConnectTdgPoll-Tdg-ABCDEFGH"
-RULE_ARN = f"arn:aws:events:us-east-1:123456789012:rule/{RULE_NAME}"
 
 
 @pytest.fixture

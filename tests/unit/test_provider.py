@@ -14,7 +14,6 @@ import threading
 from collections.abc import Callable, Mapping
 from typing import Any
 
-import boto3
 import pytest
 from botocore.stub import Stubber
 from local.invoke import LambdaContext
@@ -25,7 +24,16 @@ import response
 from errors import ProviderError
 from provider import Handler, Provider
 from request import Done, Pending, Progress, Request, Result
-from tests.unit.conftest import GROUP_ARN, NEW_GROUP_ARN, FakeClock, load_event, lone_provider
+from tests.unit.conftest import (
+    GROUP_ARN,
+    NEW_GROUP_ARN,
+    RULE_ARN,
+    RULE_NAME,
+    FakeClock,
+    aws_client,
+    load_event,
+    lone_provider,
+)
 from waiting import Budget
 
 
@@ -98,8 +106,6 @@ def test_the_timer_answers_failed_once_naming_the_group_the_create_made(
 
 # --- what the seam gives the lifecycle, what it answers, logs and counts -----------------------------------------
 
-RULE_NAME = "ConnectTdgPoll-Tdg-ABCDEFGH"
-RULE_ARN = f"arn:aws:events:us-east-1:123456789012:rule/{RULE_NAME}"
 STATE = {"Phase": "create", "GroupArn": GROUP_ARN}
 
 
@@ -440,10 +446,6 @@ def test_no_polling_once_the_timer_answered_and_the_warning_says_what_was_undone
         "No scheduled polling: the request was already answered FAILED."
         f" The replacement group {NEW_GROUP_ARN} was deleted."
     )
-
-
-def aws_client(service: str) -> Any:
-    return boto3.client(service, region_name="us-east-1", aws_access_key_id="t", aws_secret_access_key="t")
 
 
 def test_a_schedule_that_cannot_be_removed_is_logged_and_the_answer_still_goes_out(
