@@ -3,7 +3,7 @@
 * ``tests/unit``: ``disable_socket`` (pytest-socket). Unit tests never touch the network: any socket is a
   bug in the test or in the code.
 * ``tests/e2e`` and ``tests/local``: ``e2e`` (``make e2e`` runs them). They drive real processes and
-  sockets: the emulator, the HTTPS ResponseServer, the handler in a subprocess per invocation.
+  sockets: the emulator, the HTTPS ResponseServer, the handler in its own processes (warm Lambda environments).
 * ``tests/lint``: neither; cfn-lint and the provider's rules, in process.
 
 The order is set here too (``longest_first``): the tests that wait longest start first, on different pytest-xdist

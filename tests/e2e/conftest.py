@@ -1,4 +1,4 @@
-"""End-to-end fixtures: the real handler (one process per invocation), real botocore, the Connect
+"""End-to-end fixtures: the real handler (in warm Lambda execution environments), real botocore, the Connect
 emulator and the HTTPS ResponseServer, wired together by the local CloudFormation StackDriver.
 
 The servers live for the session; every test starts from an emulator reset and checks at teardown

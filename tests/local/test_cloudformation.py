@@ -1,7 +1,8 @@
 """Tests of the local CloudFormation (ResponseServer, LambdaFunction, StackDriver) with a fake provider.
 
-The fake provider (tests/local/fake_handler/fake_app.py) runs in a real subprocess per invocation and answers
-through the real HTTPS ResponseServer, so these tests exercise the same path the real handler will take.
+The fake provider (tests/local/fake_handler/fake_app.py) runs in a real process (a fresh one per invocation, or a warm
+environment) and answers through the real HTTPS ResponseServer, so these tests exercise the same path the real
+handler will take.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""A stand-in custom resource provider for the StackDriver tests (stdlib only, one process per invocation).
+"""A stand-in custom resource provider for the StackDriver tests (stdlib only).
 
 It answers CloudFormation by PUTting to the event's ResponseURL, and behaves according to the resource's
 properties (all strings, as CloudFormation sends them):
