@@ -52,6 +52,22 @@ class FakeClock:
         self.now += seconds
 
 
+class FakeContext:
+    """The Lambda context, as small as the provider and Powertools need: its time runs on the fake clock."""
+
+    function_name = "connect-tdg-provider"
+    invoked_function_arn = f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:connect-tdg-provider"
+    memory_limit_in_mb = 128
+    aws_request_id = "c0ffee00-0000-4000-8000-000000000001"
+
+    def __init__(self, *, clock: FakeClock, timeout_s: float = 900) -> None:
+        self._clock = clock
+        self._deadline = clock() + timeout_s
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - self._clock()) * 1000))
+
+
 @pytest.fixture
 def clock() -> FakeClock:
     return FakeClock()

@@ -14,7 +14,6 @@ from typing import Any
 
 import pytest
 from botocore.stub import Stubber
-from local.invoke import LambdaContext
 
 import app
 import polling as polling_module
@@ -27,6 +26,7 @@ from tests.unit.conftest import (
     RULE_NAME,
     FakeClock,
     FakeConnection,
+    FakeContext,
     Regions,
     aws_client,
     describe,
@@ -87,7 +87,7 @@ class Capture:
 
 
 def invoke(event: dict[str, Any], clock: FakeClock, timeout_s: float = 900) -> None:
-    app.handler(event, LambdaContext(timeout_s=timeout_s, clock=clock))
+    app.handler(event, FakeContext(timeout_s=timeout_s, clock=clock))
 
 
 def test_create_answers_once_with_attributes(
@@ -239,7 +239,7 @@ def test_no_polling_is_set_up_once_the_timer_has_answered_failed(
         polling_clients=polling_module.Clients(lambda service: built.append(service)),
     )
 
-    helper(load_event("create"), LambdaContext(clock=clock))
+    helper(load_event("create"), FakeContext(clock=clock))
 
     assert [a["Status"] for a in answers] == ["FAILED"]
     assert built == []  # no rule, permission or target: polls would act on a request CloudFormation rolls back
@@ -264,7 +264,7 @@ def test_a_timer_that_fires_while_polling_is_set_up_waits_and_then_sends_nothing
         clock, handle=lambda request, budget, progress: Pending({"Phase": "create", "GroupArn": GROUP_ARN})
     )
 
-    helper(load_event("create"), LambdaContext(clock=clock))
+    helper(load_event("create"), FakeContext(clock=clock))
     timer[0].join(5)
 
     assert not timer[0].is_alive()
@@ -306,7 +306,7 @@ def test_under_sam_local_crhelper_skips_polling_and_the_answer(
     helper = build(clients, clock, polling_module.Clients(lambda service: built.append(service)))
     slow_create(stub)
 
-    helper(load_event("create"), LambdaContext(timeout_s=4, clock=clock))
+    helper(load_event("create"), FakeContext(timeout_s=4, clock=clock))
 
     assert answers == [] and built == []
 
@@ -427,7 +427,7 @@ def test_a_target_eventbridge_never_applies_fails_with_the_group_and_removes_the
 def test_timer_and_handler_never_answer_twice(
     provider: Provider, answers: list[dict[str, Any]], clock: FakeClock
 ) -> None:
-    provider._event, provider._context = load_event("create"), LambdaContext(clock=clock)
+    provider._event, provider._context = load_event("create"), FakeContext(clock=clock)
     provider._response_url = provider._event["ResponseURL"]
     provider._answered = False
 
@@ -513,7 +513,7 @@ def test_a_poll_event_with_a_foreign_response_url_is_refused_too(
 def test_the_timer_answer_names_the_group_a_create_made(
     provider: Provider, answers: list[dict[str, Any]], clock: FakeClock
 ) -> None:
-    provider._event, provider._context = load_event("create"), LambdaContext(clock=clock)
+    provider._event, provider._context = load_event("create"), FakeContext(clock=clock)
     provider._response_url = provider._event["ResponseURL"]
     provider._answered = False
     provider._progress.created = GROUP_ARN  # Create returned, then the invocation overran
@@ -554,7 +554,7 @@ def test_a_poll_that_moves_on_gives_the_next_polls_its_newer_state(
     with Stubber(polling_clients.events) as events:
         events.add_response("put_targets", {"FailedEntryCount": 0}, {"Rule": RULE_NAME, "Targets": targets})
 
-        helper(poll_event, LambdaContext(clock=clock))
+        helper(poll_event, FakeContext(clock=clock))
 
         events.assert_no_pending_responses()
     assert answers == []

@@ -16,7 +16,6 @@ from typing import Any
 
 import pytest
 from botocore.stub import Stubber
-from local.invoke import LambdaContext
 
 import app
 import polling
@@ -30,6 +29,7 @@ from tests.unit.conftest import (
     RULE_ARN,
     RULE_NAME,
     FakeClock,
+    FakeContext,
     aws_client,
     load_event,
     lone_provider,
@@ -76,7 +76,7 @@ def test_the_last_resort_timer_keeps_10_s_or_a_tenth_of_the_time_to_answer(
         budgets.append(budget)
         return Done(GROUP_ARN)
 
-    lone_provider(clock, handle=handle)(load_event("create"), LambdaContext(timeout_s=timeout_s, clock=clock))
+    lone_provider(clock, handle=handle)(load_event("create"), FakeContext(timeout_s=timeout_s, clock=clock))
 
     (timer,) = timers
     assert timer.interval == pytest.approx(fires_after_s, abs=0.01)
@@ -96,7 +96,7 @@ def test_the_timer_answers_failed_once_naming_the_group_the_create_made(
         timers[0].function()  # the handler is still running when the timer fires
         return Done(GROUP_ARN)
 
-    lone_provider(clock, handle=overrun)(load_event("create"), LambdaContext(timeout_s=900, clock=clock))
+    lone_provider(clock, handle=overrun)(load_event("create"), FakeContext(timeout_s=900, clock=clock))
 
     (answer,) = answers
     assert answer["Status"] == "FAILED"
@@ -123,7 +123,7 @@ class Observed:
 
     def invoke(self, helper: Provider, event: dict[str, Any], clock: FakeClock, timeout_s: float = 900) -> None:
         self._monkeypatch.setattr(app, "helper", helper)
-        app.handler(event, LambdaContext(timeout_s=timeout_s, clock=clock))
+        app.handler(event, FakeContext(timeout_s=timeout_s, clock=clock))
 
     def logs(self, message: str) -> list[dict[str, Any]]:
         records = [json.loads(line) for line in self._stream.getvalue().splitlines()]
@@ -180,8 +180,8 @@ def test_the_lifecycle_is_told_the_function_region_which_a_bare_instance_id_mean
 
     helper = lone_provider(clock, handle=handle, resume=resume)
     # When a request is handled, and when a poll resumes one
-    helper(load_event("create"), LambdaContext(clock=clock))
-    helper(poll_event(schedule=False), LambdaContext(clock=clock))
+    helper(load_event("create"), FakeContext(clock=clock))
+    helper(poll_event(schedule=False), FakeContext(clock=clock))
     # Then both are told the function's region
     assert regions == ["us-east-1", "us-east-1"]
     assert [a["Status"] for a in answers] == ["SUCCESS", "SUCCESS"]
@@ -199,7 +199,7 @@ def test_a_poll_invocation_spends_at_most_45_s_on_connect_whatever_the_function_
         return Done(GROUP_ARN)
 
     # When a poll runs
-    lone_provider(clock, resume=resume)(poll_event(schedule=False), LambdaContext(timeout_s=900, clock=clock))
+    lone_provider(clock, resume=resume)(poll_event(schedule=False), FakeContext(timeout_s=900, clock=clock))
 
     # Then its budget ends 45 s after it started (two polls never overlap), and it waits on the provider's clock
     (budget,) = budgets
@@ -224,7 +224,7 @@ def test_the_timer_during_a_poll_names_a_replacement_group_it_may_leave_behind(
         timers[0].function()  # When the last-resort timer fires while it still runs
         return Done(NEW_GROUP_ARN)
 
-    lone_provider(clock, resume=resume)(poll_event(schedule=False), LambdaContext(clock=clock))
+    lone_provider(clock, resume=resume)(poll_event(schedule=False), FakeContext(clock=clock))
 
     # Then the one answer says what to do, and names the replacement group only when there is one
     (answer,) = answers
@@ -243,7 +243,7 @@ def test_the_timer_answer_to_an_update_or_delete_keeps_the_groups_physical_id(
         timers[0].function()
         return Done(GROUP_ARN)
 
-    lone_provider(clock, handle=overrun)(load_event(request_type), LambdaContext(clock=clock))
+    lone_provider(clock, handle=overrun)(load_event(request_type), FakeContext(clock=clock))
 
     # Then the FAILED answer keeps the group's id: an answer changes it only to mean a replacement
     (answer,) = answers
@@ -254,7 +254,7 @@ def test_an_update_that_replaces_the_group_answers_with_the_new_groups_id(answer
     # Given an Update of GROUP_ARN whose lifecycle made a new group
     helper = lone_provider(handle=lambda request, budget, progress: Done(NEW_GROUP_ARN))
     # When it answers
-    helper(load_event("update"), LambdaContext(clock=FakeClock()))
+    helper(load_event("update"), FakeContext(clock=FakeClock()))
     # Then with the new id, which tells CloudFormation to delete the old group in its clean-up
     assert [(a["Status"], a["PhysicalResourceId"]) for a in answers] == [("SUCCESS", NEW_GROUP_ARN)]
 
@@ -263,7 +263,7 @@ def test_a_failure_answers_with_the_physical_id_its_error_names(answers: list[di
     # Given a Create whose error names the group it made (nothing recorded in the progress)
     error = ProviderError("The group ended CREATION_FAILED.", physical_resource_id=GROUP_ARN, code="CreationFailed")
     # When it fails
-    lone_provider(handle=raises(error))(load_event("create"), LambdaContext(clock=FakeClock()))
+    lone_provider(handle=raises(error))(load_event("create"), FakeContext(clock=FakeClock()))
     # Then the answer names that group, so that the rollback's Delete removes it
     assert [(a["Status"], a["PhysicalResourceId"]) for a in answers] == [("FAILED", GROUP_ARN)]
 
@@ -373,11 +373,11 @@ def test_an_event_too_large_for_an_eventbridge_target_fails_before_any_schedule_
     # within EventBridge's 8192 characters
     clock = FakeClock()
     pending = lone_provider(clock, handle=lambda request, budget, progress: Pending(STATE))
-    pending(load_event("create"), LambdaContext(clock=clock))
+    pending(load_event("create"), FakeContext(clock=clock))
     padding = polling.MAX_INPUT - 200 - polling.input_size(scheduled[0])
     fits = load_event("create")
     fits["ResourceProperties"]["Description"] += "x" * padding
-    pending(fits, LambdaContext(clock=clock))
+    pending(fits, FakeContext(clock=clock))
     assert len(scheduled) == 2 and answers == []  # handed over: the polls answer
 
     # When the event is one character longer
@@ -415,7 +415,7 @@ def test_polling_eventbridge_refuses_fails_naming_the_group_and_undoes_what_the_
     abandon = Abandoned(clock)
     helper = lone_provider(clock, handle=lambda request, budget, progress: Pending(STATE), abandon=abandon)
 
-    helper(load_event("create"), LambdaContext(clock=clock))
+    helper(load_event("create"), FakeContext(clock=clock))
 
     assert abandon.calls == [(STATE, 10.0)]
     (answer,) = answers
@@ -494,7 +494,7 @@ def test_a_newer_state_is_given_to_the_polls_even_if_eventbridge_applies_it_on_a
         for answer in (partial, {"FailedEntryCount": 0}):
             events.add_response("put_targets", answer, {"Rule": RULE_NAME, "Targets": [target]})
 
-        helper(poll_event(), LambdaContext(clock=clock))
+        helper(poll_event(), FakeContext(clock=clock))
 
         events.assert_no_pending_responses()
     assert answers == [] and len(clock.sleeps) == 1
@@ -570,7 +570,7 @@ def test_crhelper_never_logs_the_event_even_when_the_root_logger_is_at_debug(
         helper = lone_provider()
         caplog.set_level(logging.DEBUG)
         # When an event is handled
-        helper(load_event("create"), LambdaContext(clock=FakeClock()))
+        helper(load_event("create"), FakeContext(clock=FakeClock()))
     finally:
         crhelper_logger.setLevel(level)
     # Then crhelper logged nothing of it: its DEBUG line holds the pre-signed ResponseURL
@@ -594,7 +594,7 @@ def test_the_answer_is_delivered_within_60_s_and_a_second_before_the_function_en
 
     monkeypatch.setattr(response, "send", send)
 
-    lone_provider(clock)(load_event("create"), LambdaContext(timeout_s=timeout_s, clock=clock))
+    lone_provider(clock)(load_event("create"), FakeContext(timeout_s=timeout_s, clock=clock))
 
     (delivery,) = deliveries
     assert delivery["deadline"] == pytest.approx(1000.0 + delivery_s, abs=1e-6)
