@@ -20,8 +20,8 @@ from request import Clients
 def build_provider(
     *,
     region: str,
-    connect: Clients,
-    polling_clients: polling.Clients,
+    connect_clients: Clients,
+    schedule_clients: polling.ScheduleClients,
     allowed_response_hosts: str | None,
     logger: Logger,
     metrics: Metrics,
@@ -32,10 +32,12 @@ def build_provider(
     return Provider(
         region=region,
         response_hosts=response.ResponseHosts.from_setting(allowed_response_hosts, region),
-        handle=lambda request, budget, progress: lifecycle.handle(request, connect, budget, progress),
-        resume=lambda request, state, budget, progress: lifecycle.resume(request, state, connect, budget, progress),
-        abandon=lambda state, budget: lifecycle.abandon(state, connect, budget),
-        polling_clients=polling_clients,
+        handle=lambda request, budget, progress: lifecycle.handle(request, connect_clients, budget, progress),
+        resume=lambda request, state, budget, progress: lifecycle.resume(
+            request, state, connect_clients, budget, progress
+        ),
+        abandon=lambda state, budget: lifecycle.abandon(state, connect_clients, budget),
+        schedule_clients=schedule_clients,
         logger=logger,
         metrics=metrics,
         clock=clock,
@@ -51,8 +53,8 @@ connect_clients = ConnectClients()
 connect_clients(REGION)  # built during init, reused by every invocation of this container
 helper = build_provider(
     region=REGION,
-    connect=connect_clients,
-    polling_clients=polling.Clients.for_region(REGION),
+    connect_clients=connect_clients,
+    schedule_clients=polling.ScheduleClients.for_region(REGION),
     allowed_response_hosts=os.environ.get("ALLOWED_RESPONSE_HOSTS"),
     logger=logger,
     metrics=metrics,

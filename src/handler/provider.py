@@ -65,14 +65,14 @@ class Provider(CfnResource):
         handle: Handler,
         resume: Resumer,
         abandon: Abandoner,
-        polling_clients: polling.Clients,
+        schedule_clients: polling.ScheduleClients,
         logger: Logger,
         metrics: Metrics,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         # crhelper's constructor is not called: it would build Lambda, EventBridge and Logs clients at import
-        # (about 65 ms of cold start; only polling needs two of them, and `polling_clients` builds them on first
+        # (about 65 ms of cold start; only polling needs two of them, and `schedule_clients` builds them on first
         # use) and reset the root logger, which Powertools owns. These are the attributes its flow reads before
         # _crhelper_init sets the rest (tests/unit/test_crhelper_contract.py keeps the list honest).
         self._timer: threading.Timer | None = None  # crhelper's last-resort timer (see _set_timeout)
@@ -95,7 +95,7 @@ class Provider(CfnResource):
         self._function_region = region
         self._response_hosts = response_hosts
         self._handle, self._resume, self._abandon = handle, resume, abandon
-        self._polling = polling_clients
+        self._polling = schedule_clients
         self._logger, self._metrics = logger, metrics
         self._clock, self._sleep = clock, sleep
         self._answer_lock = threading.Lock()

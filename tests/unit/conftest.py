@@ -279,7 +279,7 @@ def lone_provider(
     handle: Handler = lambda request, budget, progress: Done(GROUP_ARN),
     resume: Resumer = lambda request, state, budget, progress: Pending(state),
     abandon: Abandoner = lambda state, budget: "",
-    polling_clients: polling.Clients | None = None,
+    schedule_clients: polling.ScheduleClients | None = None,
 ) -> Provider:
     """The Provider on its own: the lifecycle replaced by plain functions, EventBridge and Lambda by nothing."""
     clock = clock or FakeClock()
@@ -289,7 +289,7 @@ def lone_provider(
         handle=handle,
         resume=resume,
         abandon=abandon,
-        polling_clients=polling_clients or polling.Clients(lambda service: None),
+        schedule_clients=schedule_clients or polling.ScheduleClients(lambda service: None),
         logger=app.logger,
         metrics=app.metrics,
         clock=clock,

@@ -38,26 +38,29 @@ from tests.unit.conftest import (
 
 
 @pytest.fixture
-def polling_clients() -> polling_module.Clients:
-    return polling_module.Clients(aws_client)
+def schedule_clients() -> polling_module.ScheduleClients:
+    return polling_module.ScheduleClients(aws_client)
 
 
 @pytest.fixture
 def provider(
-    monkeypatch: pytest.MonkeyPatch, clients: Regions, polling_clients: polling_module.Clients, clock: FakeClock
+    monkeypatch: pytest.MonkeyPatch,
+    clients: Regions,
+    schedule_clients: polling_module.ScheduleClients,
+    clock: FakeClock,
 ) -> Iterator[Provider]:
     """app's own wiring, with the fake clock and stubbed clients."""
-    helper = build(clients, clock, polling_clients)
+    helper = build(clients, clock, schedule_clients)
     monkeypatch.setattr(app, "helper", helper)
     yield helper
 
 
-def build(clients: Regions, clock: FakeClock, polling_clients: polling_module.Clients) -> Provider:
+def build(clients: Regions, clock: FakeClock, schedule_clients: polling_module.ScheduleClients) -> Provider:
     """app's own wiring, through app.build_provider, with stubbed clients and the fake clock."""
     return app.build_provider(
         region="us-east-1",
-        connect=clients,
-        polling_clients=polling_clients,
+        connect_clients=clients,
+        schedule_clients=schedule_clients,
         allowed_response_hosts=None,
         logger=app.logger,
         metrics=app.metrics,
@@ -67,8 +70,8 @@ def build(clients: Regions, clock: FakeClock, polling_clients: polling_module.Cl
 
 
 @pytest.fixture
-def polling(provider: Provider, polling_clients: polling_module.Clients) -> Iterator[tuple[Stubber, Stubber]]:
-    with Stubber(polling_clients.events) as events, Stubber(polling_clients.lambda_) as lambda_:
+def polling(provider: Provider, schedule_clients: polling_module.ScheduleClients) -> Iterator[tuple[Stubber, Stubber]]:
+    with Stubber(schedule_clients.events) as events, Stubber(schedule_clients.lambda_) as lambda_:
         yield events, lambda_
         events.assert_no_pending_responses()
         lambda_.assert_no_pending_responses()
@@ -144,7 +147,7 @@ def test_a_request_done_in_its_invocation_builds_no_polling_client(
 ) -> None:
     # EventBridge and Lambda clients cost cold-start time; only a hand-over to polling needs them.
     built: list[str] = []
-    helper = build(clients, clock, polling_module.Clients(lambda service: built.append(service)))
+    helper = build(clients, clock, polling_module.ScheduleClients(lambda service: built.append(service)))
     monkeypatch.setattr(app, "helper", helper)
     stub.add_response("create_traffic_distribution_group", {"Id": GROUP_ARN[-36:], "Arn": GROUP_ARN}, None)
     describe(stub, "ACTIVE")
@@ -236,7 +239,7 @@ def test_no_polling_is_set_up_once_the_timer_has_answered_failed(
         clock,
         handle=handle,
         abandon=lambda state, budget: abandoned.append(state) or "",
-        polling_clients=polling_module.Clients(lambda service: built.append(service)),
+        schedule_clients=polling_module.ScheduleClients(lambda service: built.append(service)),
     )
 
     helper(load_event("create"), FakeContext(clock=clock))
@@ -303,7 +306,7 @@ def test_under_sam_local_crhelper_skips_polling_and_the_answer(
 ) -> None:
     monkeypatch.setenv("AWS_SAM_LOCAL", "true")
     built: list[str] = []
-    helper = build(clients, clock, polling_module.Clients(lambda service: built.append(service)))
+    helper = build(clients, clock, polling_module.ScheduleClients(lambda service: built.append(service)))
     slow_create(stub)
 
     helper(load_event("create"), FakeContext(timeout_s=4, clock=clock))
@@ -533,7 +536,7 @@ def test_polling_rules_carry_the_prefix_iam_is_scoped_to(logical_id: str, length
 
 
 def test_a_poll_that_moves_on_gives_the_next_polls_its_newer_state(
-    polling_clients: polling_module.Clients, clock: FakeClock, answers: list[dict[str, Any]]
+    schedule_clients: polling_module.ScheduleClients, clock: FakeClock, answers: list[dict[str, Any]]
 ) -> None:
     # The update was sent during this poll: the next polls must know it (never FAILED after traffic moved).
     newer = {"Phase": "update", "GroupArn": GROUP_ARN, "Sent": "true"}
@@ -541,7 +544,7 @@ def test_a_poll_that_moves_on_gives_the_next_polls_its_newer_state(
         clock,
         handle=lambda request, budget, progress: Pending({}),
         resume=lambda request, state, budget, progress: Pending(newer),
-        polling_clients=polling_clients,
+        schedule_clients=schedule_clients,
     )
     poll_event = {
         **load_event("update"),
@@ -551,7 +554,7 @@ def test_a_poll_that_moves_on_gives_the_next_polls_its_newer_state(
         "CrHelperData": {"State": {"Phase": "update", "GroupArn": GROUP_ARN}},
     }
     targets = Capture()
-    with Stubber(polling_clients.events) as events:
+    with Stubber(schedule_clients.events) as events:
         events.add_response("put_targets", {"FailedEntryCount": 0}, {"Rule": RULE_NAME, "Targets": targets})
 
         helper(poll_event, FakeContext(clock=clock))

@@ -104,9 +104,9 @@ def refused(stub: Stubber, operation: str, code: str, message: str, status: int 
     stub.add_client_error(operation, code, message, status, expected_params=expected or None)
 
 
-def test_the_polling_clients_are_in_the_functions_region_and_try_each_call_once() -> None:
+def test_the_schedule_clients_are_in_the_functions_region_and_try_each_call_once() -> None:
     # Given the function's region; when polling builds its clients
-    clients = polling.Clients.for_region("us-west-2")
+    clients = polling.ScheduleClients.for_region("us-west-2")
 
     # Then each talks to its service there, and makes one attempt per call (_retry retries; attempts must not
     # multiply with botocore's), with timeouts short enough for the handover's 30 s

@@ -452,9 +452,9 @@ def test_a_schedule_that_cannot_be_removed_is_logged_and_the_answer_still_goes_o
     observed: Observed, answers: list[dict[str, Any]]
 ) -> None:
     # Given the last poll of a request, and an EventBridge that throttles once, then refuses the removal
-    clock, clients = FakeClock(), polling.Clients(aws_client)
+    clock, clients = FakeClock(), polling.ScheduleClients(aws_client)
     helper = lone_provider(
-        clock, resume=lambda request, state, budget, progress: Done(GROUP_ARN), polling_clients=clients
+        clock, resume=lambda request, state, budget, progress: Done(GROUP_ARN), schedule_clients=clients
     )
     with Stubber(clients.events) as events, Stubber(clients.lambda_) as lambda_:
         events.add_client_error("remove_targets", "ThrottlingException", "slow down", 400)
@@ -479,10 +479,10 @@ def test_a_schedule_that_cannot_be_removed_is_logged_and_the_answer_still_goes_o
 def test_a_newer_state_is_given_to_the_polls_even_if_eventbridge_applies_it_on_a_second_try(
     answers: list[dict[str, Any]],
 ) -> None:
-    clock, clients = FakeClock(), polling.Clients(aws_client)
+    clock, clients = FakeClock(), polling.ScheduleClients(aws_client)
     newer = {**STATE, "Sent": "true"}
     helper = lone_provider(
-        clock, resume=lambda request, state, budget, progress: Pending(newer), polling_clients=clients
+        clock, resume=lambda request, state, budget, progress: Pending(newer), schedule_clients=clients
     )
     partial = {"FailedEntryCount": 1, "FailedEntries": [{"TargetId": "1", "ErrorCode": "InternalException"}]}
     target = {
@@ -503,10 +503,10 @@ def test_a_newer_state_is_given_to_the_polls_even_if_eventbridge_applies_it_on_a
 def test_when_eventbridge_refuses_the_newer_state_polling_goes_on_from_the_older_one_with_a_warning(
     observed: Observed, answers: list[dict[str, Any]]
 ) -> None:
-    clock, clients = FakeClock(), polling.Clients(aws_client)
+    clock, clients = FakeClock(), polling.ScheduleClients(aws_client)
     newer = {**STATE, "Sent": "true"}
     helper = lone_provider(
-        clock, resume=lambda request, state, budget, progress: Pending(newer), polling_clients=clients
+        clock, resume=lambda request, state, budget, progress: Pending(newer), schedule_clients=clients
     )
     with Stubber(clients.events) as events:
         events.add_client_error("put_targets", "AccessDeniedException", "no", 400)
