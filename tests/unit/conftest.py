@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -66,6 +67,30 @@ class FakeContext:
 
     def get_remaining_time_in_millis(self) -> int:
         return max(0, int((self._deadline - self._clock()) * 1000))
+
+
+class FakeTimer:
+    """threading.Timer that only records: the test decides whether and when it fires."""
+
+    made: list[FakeTimer] = []  # noqa: RUF012 - reset by the fixture
+
+    def __init__(self, interval: float, function: Callable[[], None]) -> None:
+        self.interval, self.function = interval, function
+        self.daemon = self.started = self.cancelled = False
+        FakeTimer.made.append(self)
+
+    def start(self) -> None:
+        self.started = True
+
+    def cancel(self) -> None:
+        self.cancelled = True
+
+
+@pytest.fixture
+def timers(monkeypatch: pytest.MonkeyPatch) -> list[FakeTimer]:
+    FakeTimer.made = []
+    monkeypatch.setattr(threading, "Timer", FakeTimer)
+    return FakeTimer.made
 
 
 @pytest.fixture
@@ -216,6 +241,18 @@ def throttled(stub: Stubber, operation: str) -> None:
 def aws_client(service: str) -> Any:
     """A real client of ``service`` (its model, for Stubber), with dummy credentials."""
     return boto3.client(service, region_name="us-east-1", aws_access_key_id="t", aws_secret_access_key="t")
+
+
+class Capture:
+    """Matches any expected parameter in Stubber, and keeps what was sent."""
+
+    value: Any = None
+
+    def __eq__(self, other: object) -> bool:
+        self.value = other
+        return True
+
+    __hash__ = None  # type: ignore[assignment]
 
 
 class FakeConnection:

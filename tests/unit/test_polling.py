@@ -427,3 +427,10 @@ def test_a_part_whose_connection_keeps_failing_is_reported_not_raised(
 
     # Then the rule left behind is reported (the provider logs it), and the answer goes on
     assert problems == [f"DeleteRule: EndpointConnectionError: {lost}"]
+
+
+@pytest.mark.parametrize(("logical_id", "length"), [("Tdg", 27), ("L" * 80, 64)])
+def test_polling_rules_carry_the_prefix_iam_is_scoped_to(logical_id: str, length: int) -> None:
+    name = polling.rule_name(logical_id)
+
+    assert name.startswith("ConnectTdgPoll-") and len(name) == length

@@ -11,7 +11,7 @@ import io
 import json
 import logging
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import pytest
@@ -28,37 +28,15 @@ from tests.unit.conftest import (
     NEW_GROUP_ARN,
     RULE_ARN,
     RULE_NAME,
+    Capture,
     FakeClock,
     FakeContext,
+    FakeTimer,
     aws_client,
     load_event,
     lone_provider,
 )
 from waiting import Budget
-
-
-class FakeTimer:
-    """threading.Timer that only records: the test decides whether and when it fires."""
-
-    made: list[FakeTimer] = []  # noqa: RUF012 - reset by the fixture
-
-    def __init__(self, interval: float, function: Callable[[], None]) -> None:
-        self.interval, self.function = interval, function
-        self.daemon = self.started = self.cancelled = False
-        FakeTimer.made.append(self)
-
-    def start(self) -> None:
-        self.started = True
-
-    def cancel(self) -> None:
-        self.cancelled = True
-
-
-@pytest.fixture
-def timers(monkeypatch: pytest.MonkeyPatch) -> list[FakeTimer]:
-    FakeTimer.made = []
-    monkeypatch.setattr(threading, "Timer", FakeTimer)
-    return FakeTimer.made
 
 
 @pytest.mark.parametrize(
@@ -126,8 +104,16 @@ class Observed:
         app.handler(event, FakeContext(timeout_s=timeout_s, clock=clock))
 
     def logs(self, message: str) -> list[dict[str, Any]]:
-        records = [json.loads(line) for line in self._stream.getvalue().splitlines()]
-        return [r for r in records if r["message"].startswith(message)]
+        return [r for r in self._records() if r["message"].startswith(message)]
+
+    def errors(self) -> list[dict[str, Any]]:
+        return [r for r in self._records() if r["level"] == "ERROR"]
+
+    def text(self) -> str:
+        return self._stream.getvalue()
+
+    def _records(self) -> list[dict[str, Any]]:
+        return [json.loads(line) for line in self._stream.getvalue().splitlines()]
 
     def metrics(self, name: str) -> list[tuple[list[float], str | None, dict[str, str]]]:
         """Each emission of ``name``: its values, its unit, and the dimensions it was emitted with."""
@@ -313,7 +299,7 @@ def test_a_crash_outside_the_lifecycle_is_counted_as_unexpected(
     helper = lone_provider(handle=lambda request, budget, progress: Pending(STATE))
     # When it runs
     observed.invoke(helper, load_event("create"), FakeClock())
-    # Then crhelper answers FAILED, and the failure is counted with the code Unexpected
+    # Then it answers FAILED, and the failure is counted with the code Unexpected
     assert [a["Status"] for a in answers] == ["FAILED"]
     assert observed.metrics("Failures") == [([1.0], "Count", {"Operation": "Create", "ErrorCode": "Unexpected"})]
 
@@ -560,23 +546,44 @@ def test_a_success_with_a_caveat_logs_the_caveat_as_a_warning(
 
 
 def test_crhelper_never_logs_the_event_even_when_the_root_logger_is_at_debug(
-    answers: list[dict[str, Any]], caplog: pytest.LogCaptureFixture
+    observed: Observed, answers: list[dict[str, Any]], caplog: pytest.LogCaptureFixture
 ) -> None:
     # Given crhelper's logger as a fresh process has it (app's Provider, built at import, set it already)
     crhelper_logger = logging.getLogger("crhelper")
-    level = crhelper_logger.level
+    level, handlers, propagate = crhelper_logger.level, crhelper_logger.handlers, crhelper_logger.propagate
     crhelper_logger.setLevel(logging.NOTSET)
+    crhelper_logger.handlers, crhelper_logger.propagate = [], True
     try:
         helper = lone_provider()
         caplog.set_level(logging.DEBUG)
         # When an event is handled
-        helper(load_event("create"), FakeContext(clock=FakeClock()))
+        observed.invoke(helper, load_event("create"), FakeClock())
     finally:
         crhelper_logger.setLevel(level)
+        crhelper_logger.handlers, crhelper_logger.propagate = handlers, propagate
     # Then crhelper logged nothing of it: its DEBUG line holds the pre-signed ResponseURL
     assert [r for r in caplog.records if r.name.startswith("crhelper")] == []
     assert "SECRETSIGNATURE" not in caplog.text
+    assert "SECRETSIGNATURE" not in observed.text()
     assert [a["Status"] for a in answers] == ["SUCCESS"]
+
+
+def test_crhelpers_own_lines_are_json_lines_of_the_powertools_logger(observed: Observed) -> None:
+    # Given a Provider (it routes crhelper's logger)
+    lone_provider()
+    # When crhelper logs an error, as its flow does for an exception it catches
+    logging.getLogger("crhelper.resource_helper").error("boom", exc_info=ValueError("boom"))
+    logging.getLogger("crhelper.resource_helper").info("Setting up polling")
+    # Then the error is one JSON line with the Powertools keys, its INFO is dropped, and nothing reaches the root
+    # logger, whose handler writes plain text
+    (record,) = observed.logs("boom")
+    assert (record["level"], record["service"], record["exception"]) == (
+        "ERROR",
+        "connect-tdg-provider",
+        "ValueError: boom",
+    )
+    assert observed.logs("Setting up polling") == []
+    assert not logging.getLogger("crhelper").propagate
 
 
 @pytest.mark.parametrize(
@@ -621,3 +628,138 @@ def test_a_hand_over_to_polling_is_logged_with_the_state_the_polls_resume_from(
     assert answers == [] and len(scheduled) == 1
     (record,) = observed.logs("Connect is still working; handing over to scheduled polling")
     assert (record["level"], record["Phase"], record["GroupArn"]) == ("INFO", "create", GROUP_ARN)
+
+
+def test_a_polling_setup_that_fails_is_one_json_line_and_nothing_from_crhelper(
+    monkeypatch: pytest.MonkeyPatch,
+    observed: Observed,
+    answers: list[dict[str, Any]],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Given a request that must hand over, and an EventBridge that refuses the schedule
+    def refuse(*args: Any, **kwargs: Any) -> polling.Schedule:
+        raise polling.PollingError("ClientError: AccessDenied")
+
+    monkeypatch.setattr(polling, "start", refuse)
+    helper = lone_provider(handle=lambda request, budget, progress: Pending(STATE))
+    # When it runs
+    observed.invoke(helper, load_event("create"), FakeClock())
+    # Then one FAILED answer, one ERROR line saying why, and no line from crhelper (it would be a traceback)
+    (answer,) = answers
+    assert answer["Status"] == "FAILED"
+    assert [(r["message"], r["reason"]) for r in observed.errors()] == [("Request failed", answer["Reason"])]
+    assert [r for r in caplog.records if r.name.startswith("crhelper")] == []
+
+
+# --- the last-resort timer and the hand-over to polling --------------------------------------------------------
+
+
+def test_no_polling_is_set_up_once_the_timer_has_answered_failed(
+    timers: list[FakeTimer], answers: list[dict[str, Any]]
+) -> None:
+    # A Connect call that overran the budget: the last-resort timer answered while the handler still ran.
+    clock, built = FakeClock(), []
+    abandoned: list[Mapping[str, str]] = []
+
+    def handle(request: Request, budget: Budget, progress: Progress) -> Result:
+        timers[0].function()
+        return Pending({"Phase": "replace", "GroupArn": GROUP_ARN})
+
+    helper = lone_provider(
+        clock,
+        handle=handle,
+        abandon=lambda state, budget: abandoned.append(state) or "",
+        schedule_clients=polling.ScheduleClients(lambda service: built.append(service)),
+    )
+
+    helper(load_event("create"), FakeContext(clock=clock))
+
+    assert [a["Status"] for a in answers] == ["FAILED"]
+    assert built == []  # no rule, permission or target: polls would act on a request CloudFormation rolls back
+    assert abandoned == [{"Phase": "replace", "GroupArn": GROUP_ARN}]  # what only this request made is undone
+
+
+def test_a_timer_that_fires_while_polling_is_set_up_waits_and_then_sends_nothing(
+    timers: list[FakeTimer], answers: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The timer thread fires while EventBridge is still being called: once the schedule exists, the polls answer.
+    clock, timer = FakeClock(), []
+
+    def start(*args: Any, **kwargs: Any) -> None:
+        timer.append(threading.Thread(target=timers[0].function))
+        timer[0].start()
+        timer[0].join(0.2)
+        assert timer[0].is_alive()  # held back until the schedule is made
+
+    monkeypatch.setattr(polling, "start", start)
+    helper = lone_provider(
+        clock, handle=lambda request, budget, progress: Pending({"Phase": "create", "GroupArn": GROUP_ARN})
+    )
+
+    helper(load_event("create"), FakeContext(clock=clock))
+    timer[0].join(5)
+
+    assert not timer[0].is_alive()
+    assert answers == []
+
+
+def test_a_timer_that_fires_while_success_is_delivered_counts_no_failure(
+    timers: list[FakeTimer], observed: Observed, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    delivered: list[str] = []
+
+    def slow_delivery(url: str, body: bytes, **_: Any) -> bool:
+        timers[0].function()  # the timer fires during the delivery of the SUCCESS answer
+        delivered.append(json.loads(body)["Status"])
+        return True
+
+    monkeypatch.setattr(response, "send", slow_delivery)
+    observed.invoke(lone_provider(), load_event("delete", PhysicalResourceId="tdg-stack_Tdg_ABCDEFGH"), FakeClock())
+
+    assert delivered == ["SUCCESS"]
+    assert observed.metrics("DeleteDuration") != []
+    assert observed.metrics("Failures") == []
+
+
+def test_under_sam_local_crhelper_skips_polling_and_the_answer(
+    answers: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AWS_SAM_LOCAL", "true")
+    clock, built = FakeClock(), []
+    helper = lone_provider(
+        clock,
+        handle=lambda request, budget, progress: Pending(STATE),
+        schedule_clients=polling.ScheduleClients(lambda service: built.append(service)),
+    )
+
+    helper(load_event("create"), FakeContext(timeout_s=4, clock=clock))
+
+    assert answers == [] and built == []
+
+
+def test_a_poll_that_moves_on_gives_the_next_polls_its_newer_state(answers: list[dict[str, Any]]) -> None:
+    # The update was sent during this poll: the next polls must know it (never FAILED after traffic moved).
+    clock, clients = FakeClock(), polling.ScheduleClients(aws_client)
+    newer = {"Phase": "update", "GroupArn": GROUP_ARN, "Sent": "true"}
+    helper = lone_provider(
+        clock,
+        handle=lambda request, budget, progress: Pending({}),
+        resume=lambda request, state, budget, progress: Pending(newer),
+        schedule_clients=clients,
+    )
+    poll_event = {
+        **load_event("update"),
+        "CrHelperPoll": True,
+        "CrHelperRule": RULE_ARN,
+        "CrHelperPermission": RULE_NAME,
+        "CrHelperData": {"State": {"Phase": "update", "GroupArn": GROUP_ARN}},
+    }
+    targets = Capture()
+    with Stubber(clients.events) as events:
+        events.add_response("put_targets", {"FailedEntryCount": 0}, {"Rule": RULE_NAME, "Targets": targets})
+
+        helper(poll_event, FakeContext(clock=clock))
+
+        events.assert_no_pending_responses()
+    assert answers == []
+    assert json.loads(targets.value[0]["Input"])["CrHelperData"]["State"] == newer
