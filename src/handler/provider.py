@@ -2,8 +2,9 @@
 
 ``Provider`` keeps crhelper as the entry point (its ``__call__``, its create/update/delete and poll functions,
 its scheduled polling) and overrides only the few hooks where crhelper would hurt in production; each one's
-docstring names the trap. What one event needs (the event, the context, the budget, what was made, whether it
-was answered) is an ``Invocation``, made once per event in ``__call__``. Besides:
+docstring names the trap, by its number in docs/design.md. What one event needs (the event, the context, the
+budget, what was made, whether it was answered) is an ``Invocation``, made once per event in ``__call__``.
+Besides:
 
 - it acts on an event only when its ResponseURL is one where CloudFormation listens (``response.ResponseHosts``):
   anyone allowed to invoke the function could otherwise make it call Connect and PUT to any URL;
@@ -240,8 +241,8 @@ class Provider(CfnResource):
         return POLL in self._invocation.event or self._invocation.pending is not None
 
     def _setup_polling(self) -> None:
-        """Trap 5: crhelper's schedule ignores EventBridge's partial failures and the target Input's size limit,
-        names rules IAM cannot scope, and needs the clients its constructor builds (trap 4).
+        """Traps 4 and 5: crhelper's schedule needs the clients its constructor builds, ignores EventBridge's
+        partial failures and the target Input's size limit, and names rules IAM cannot scope.
 
         On failure, what this request alone made (a replacement group) is undone and the request fails here,
         without raising: crhelper would log the error again, as a plain-text traceback.
@@ -298,8 +299,8 @@ class Provider(CfnResource):
         return Budget(self._clock() + ABANDON_LIMIT, self._clock, self._sleep)
 
     def _remove_polling(self) -> None:
-        """Trap 5: crhelper's removal stops at the first error (a rule left behind fires again), with its own
-        clients (trap 4). Here every step is tried, and what is left is logged."""
+        """Traps 4 and 5: crhelper removes the schedule with the clients its constructor builds, and stops at the
+        first error (a rule left behind fires again). Here every step is tried, and what is left is logged."""
         # crhelper's bookkeeping in Data (from the poll event's CrHelperData) is not an attribute of the resource.
         self.Data.pop("State", None)
         self.Data.pop("PhysicalResourceId", None)
@@ -318,8 +319,9 @@ class Provider(CfnResource):
             self._logger.error("Could not remove the polling schedule", extra={"problems": problems})
 
     def _set_timeout(self) -> None:
-        """Trap 1: crhelper's timer fires 0.5 s before the end, too late to deliver its answer, and says only
-        "Execution timed out". Here it keeps a 10 s or 10% margin, says what to do, and names a group it made."""
+        """Traps 1 and 6: crhelper's timer fires 0.5 s before the end, too late to deliver its answer, says only
+        "Execution timed out", and invents an id. Here it keeps a 10 s or 10% margin, says what to do, and its
+        answer names a group the Create made (generate_physical_id)."""
         invocation = self._invocation
         remaining = invocation.context.get_remaining_time_in_millis() / 1000.0
         seconds = remaining - min(TIMER_MARGIN, remaining * TIMER_SHARE)
@@ -340,9 +342,10 @@ class Provider(CfnResource):
         )
 
     def _send(self, status: str | None = None, reason: str = "") -> None:
-        """Traps 1 and 7: crhelper's sender counts any HTTP status as delivered, retries connection errors
+        """Traps 1, 7 and 8: crhelper's sender counts any HTTP status as delivered, retries connection errors
         forever, keeps the Reason's last 240 characters and never checks the 4096-byte body; the timer and the
-        handler can both answer. Here: ``response`` sends, once per invocation.
+        handler can both answer; and it is bound as a default argument, so only this override replaces it.
+        Here: ``response`` sends, once per invocation.
 
         crhelper passes ``status`` and ``reason`` only for its own failures; otherwise Status and Reason stand.
         """
