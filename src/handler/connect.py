@@ -7,10 +7,11 @@ retries are off, so that one policy, aware of the deadline, decides.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import partial
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, NamedTuple, TypeVar
 
 import boto3
 from botocore.config import Config
@@ -45,17 +46,13 @@ CLIENT_CONFIG = Config(
 )
 
 
-class ConnectClients:
-    """Connect clients by region, made once per Lambda container and reused across invocations."""
+# Gives the Connect client for a region; each resource type says which region gets which call.
+ConnectClients = Callable[[str], ConnectClient]
 
-    def __init__(self, factory: Callable[[str], ConnectClient] | None = None) -> None:
-        self._factory = factory or _new_client
-        self._clients: dict[str, ConnectClient] = {}
 
-    def __call__(self, region: str) -> ConnectClient:
-        if region not in self._clients:
-            self._clients[region] = self._factory(region)
-        return self._clients[region]
+def clients_by_region(factory: ConnectClients | None = None) -> ConnectClients:
+    """Connect clients by region, each made once per Lambda container and reused across invocations."""
+    return functools.cache(factory or _new_client)
 
 
 def _new_client(region: str) -> ConnectClient:
@@ -97,6 +94,49 @@ class Group:
             "Status": self.status,
             "IsDefault": "true" if self.is_default else "false",
         }
+
+
+# Reads try the serving region this many times before they turn to the other region; tags, which only
+# the home region takes, fail this soon when it is down, so that the Reason comes before traffic moves.
+READ_ATTEMPTS = 3
+
+
+class Read(NamedTuple, Generic[T]):
+    """What a read returned, and the region that answered."""
+
+    value: T
+    region: str
+
+
+def read_first_answering(
+    clients: ConnectClients, regions: list[str], read: Callable[[ConnectClient, int], T]
+) -> Read[T]:
+    """Read in the first region; turn to the next only when Connect there is unavailable (5xx or no
+    connection), never on an answer. ``read`` gets the client and how many attempts it may make."""
+    for region in regions[:-1]:
+        try:
+            return Read(read(clients(region), READ_ATTEMPTS), region)
+        except Unavailable:
+            continue
+    return Read(read(clients(regions[-1]), MAX_ATTEMPTS), regions[-1])
+
+
+def describe_group_in(
+    clients: ConnectClients, regions: list[str], group: GroupRef, budget: Budget
+) -> Read[Group | None]:
+    """``describe_group`` in the first of ``regions`` that answers."""
+    return read_first_answering(
+        clients, regions, lambda client, tries: describe_group(client, group, budget, attempts=tries)
+    )
+
+
+def distribution_in(
+    clients: ConnectClients, regions: list[str], group: GroupRef, budget: Budget
+) -> Read[Distribution | None]:
+    """``get_distribution`` in the first of ``regions`` that answers."""
+    return read_first_answering(
+        clients, regions, lambda client, tries: get_distribution(client, group, budget, attempts=tries)
+    )
 
 
 def create_group(client: ConnectClient, props: GroupProperties, client_token: str, budget: Budget) -> str:
