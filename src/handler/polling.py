@@ -1,7 +1,7 @@
 """The one place that talks to EventBridge and Lambda: the schedule that resumes an unfinished request.
 
 When an invocation runs out of time while Connect is still working, the event is handed to a rule that
-fires every minute and invokes this function again with the event as Input (crhelper's polling, done
+fires every minute and invokes this function again with the event as Input (what crhelper's polling does,
 here with checks crhelper lacks):
 - PutTargets and RemoveTargets can answer 200 with ``FailedEntryCount > 0``; a rule without its target
   never fires and the stack would hang until ServiceTimeout, so the count is checked and retried;
