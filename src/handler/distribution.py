@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import regions
@@ -27,6 +27,8 @@ class Distribution:
     telephony: dict[str, int] | None = None
     agent: dict[str, int] | None = None
     sign_in: dict[str, bool] | None = None
+    # Of an actual distribution: when UpdateTrafficDistribution last changed it (ISO 8601), if Connect says.
+    last_failover_time: str = field(default="", compare=False)
 
     def _configs(self) -> tuple[tuple[str, Mapping[str, int | bool] | None], ...]:
         """Each config with the name of the ``!GetAtt`` attribute that shows it."""
@@ -101,10 +103,12 @@ class Distribution:
                 return None
             return {entry["Region"]: entry[key] for entry in raw["Distributions"]}
 
+        last_failover = response.get("LastFailoverTime")
         return cls(
             telephony=entries("TelephonyConfig", "Percentage"),
             agent=entries("AgentConfig", "Percentage"),
             sign_in=entries("SignInConfig", "Enabled"),
+            last_failover_time=last_failover.isoformat() if last_failover else "",
         )
 
 

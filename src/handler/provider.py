@@ -184,6 +184,8 @@ class Provider(CfnResource):
             return None
         if result.note:
             self._logger.warning(result.note)
+        if result.metric:
+            self._metrics.add_metric(name=result.metric, unit=MetricUnit.Count, value=1)
         self.Data = dict(result.data)
         return result.physical_resource_id
 

@@ -42,11 +42,13 @@ class Request:
 
 @dataclass(frozen=True)
 class Done:
-    """Answer SUCCESS. ``note`` is a warning for the logs, for a success with a caveat."""
+    """Answer SUCCESS. ``note`` is a warning for the logs, for a success with a caveat; ``metric``, when set,
+    names a count the provider adds to its metrics for it."""
 
     physical_resource_id: str
     data: dict[str, str] = field(default_factory=dict)
     note: str = ""
+    metric: str = ""
 
 
 @dataclass(frozen=True)

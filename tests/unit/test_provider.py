@@ -560,6 +560,17 @@ def test_a_success_with_a_caveat_logs_the_caveat_as_a_warning(
     assert [r["level"] for r in observed.logs(note)] == ["WARNING"]
 
 
+def test_a_success_that_names_a_metric_counts_it_once(observed: Observed, answers: list[dict[str, Any]]) -> None:
+    result = Done(GROUP_ARN, note="Left the distribution as it is", metric="DistributionMovedOutsideStack")
+
+    observed.invoke(lone_provider(handle=lambda request, budget, progress: result), load_event("update"), FakeClock())
+
+    assert [a["Status"] for a in answers] == ["SUCCESS"]
+    assert [(values, unit) for values, unit, _ in observed.metrics("DistributionMovedOutsideStack")] == [
+        ([1.0], "Count")
+    ]
+
+
 def test_crhelper_never_logs_the_event_even_when_the_root_logger_is_at_debug(
     answers: list[dict[str, Any]], caplog: pytest.LogCaptureFixture
 ) -> None:

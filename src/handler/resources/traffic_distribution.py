@@ -14,7 +14,7 @@ What Connect documents, and what the code here relies on (docs/emulator-fidelity
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
 import connect
@@ -78,7 +78,12 @@ def create(request: Request, clients: ConnectClients, budget: Budget, progress: 
     return converge(clients, desired.group, desired.distribution, budget, phase=Phase.UPDATING)
 
 
-update = create
+def update(request: Request, clients: ConnectClients, budget: Budget, progress: Progress) -> Result:
+    """Apply the distribution only when the template changed it, or points at another group."""
+    desired = parse_distribution_properties(request.properties)
+    return converge(
+        clients, desired.group, desired.distribution, budget, phase=Phase.UPDATING, apply=_asks_to_move(request)
+    )
 
 
 def delete(request: Request, clients: ConnectClients, budget: Budget, progress: Progress) -> Result:
@@ -91,9 +96,19 @@ def resume(
 ) -> Result:
     at = GroupState.from_data(state)
     distribution = parse_distribution_properties(request.properties).distribution
-    return converge(
-        clients, group_ref(at.group_arn, request.region), distribution, budget, phase=at.phase, sent=at.sent
-    )
+    ref = group_ref(at.group_arn, request.region)
+    apply = request.request_type == "Create" or _asks_to_move(request)
+    return converge(clients, ref, distribution, budget, phase=at.phase, sent=at.sent, apply=apply)
+
+
+def _asks_to_move(request: Request) -> bool:
+    """Whether this Update changes the distribution or the group (a rollback does too, back to the old ones)."""
+    desired = parse_distribution_properties(request.properties)
+    try:
+        old = parse_distribution_properties(request.old_properties)
+    except ProviderError:
+        return True
+    return old.group.value != desired.group.value or changed(old.distribution, desired.distribution)
 
 
 def abandon(state: Mapping[str, str], clients: ConnectClients, budget: Budget) -> str:
@@ -110,16 +125,44 @@ def converge(
     phase: Phase,
     known: Group | None = None,
     sent: bool = False,
+    apply: bool = True,
 ) -> Result:
     """Wait until the group is ACTIVE, apply the distribution if it differs, then wait until Connect reports
     it applied. Safe to run again from the start: a later poll finds it applied and only reads.
 
     ``known`` is the group as the caller has just described it, so that it is not described twice. ``sent``
     says that an earlier invocation's update was accepted: traffic may have moved, so from then on errors
-    are waited out, never answered FAILED.
+    are waited out, never answered FAILED. Without ``apply`` (the template's distribution did not change),
+    the live distribution is only read: traffic moved outside the stack, by a failover, stays where it is.
     """
-    convergence = _Convergence(clients, ref, distribution, budget, phase, known, sent)
+    convergence = _Convergence(clients, ref, distribution, budget, phase, known, sent, apply)
     return poll_until(convergence.step, budget) or convergence.out_of_time()
+
+
+def changed(old: Distribution | None, new: Distribution) -> bool:
+    """Whether an Update asks to move traffic: its distribution differs from the one the stack had, compared as
+    parsed values. Old properties that no longer parse count as a change."""
+    return old is None or old != new
+
+
+def _left_as_it_is(group: Group, current: Distribution, template: Distribution) -> Done:
+    """The answer of an update that did not change the distribution: what Connect has now. When that is not
+    what the template says, something outside the stack moved the traffic (a failover): say so, and count it."""
+    answer = Done(group.arn, {**group.attributes(), **current.attributes()})
+    if template.satisfied_by(current):
+        return answer
+    when = f", last changed at {current.last_failover_time}" if current.last_failover_time else ""
+    note = (
+        f"Left the distribution of {group.arn} as it is ({_shown(current)}{when}): it differs from the "
+        f"template's ({_shown(template)}), so it was moved outside this stack, for example by an automated "
+        "failover. This update did not change the distribution, so it moves no traffic; change the template's "
+        "distribution to move it."
+    )
+    return replace(answer, note=note, metric="DistributionMovedOutsideStack")
+
+
+def _shown(distribution: Distribution) -> str:
+    return "; ".join(f"{name} {value}" for name, value in distribution.attributes().items())
 
 
 def group_ref(arn: str, region: str) -> GroupRef:
@@ -170,9 +213,10 @@ class _Convergence:
         phase: Phase,
         known: Group | None,
         sent: bool,
+        apply: bool,
     ) -> None:
         self.clients, self.ref, self.desired, self.budget, self.phase = clients, ref, desired, budget, phase
-        self.known, self.sent = known, sent
+        self.known, self.sent, self.apply = known, sent, apply
         self.regions = desired.read_regions(ref.region)
         self.sent_now = False  # sent by this invocation: never twice in one
         self.trouble = ""  # why the last step could not read, once traffic may have moved
@@ -186,6 +230,8 @@ class _Convergence:
                 return None
             assert group is not None
             current = connect.distribution_in(self.clients, self.regions, self.ref, self.budget).value
+            if current is not None and not self.apply:
+                return _left_as_it_is(group, current, self.desired)
             if current is not None and self.desired.satisfied_by(current):
                 return Done(self.ref.value, {**group.attributes(), **current.attributes()})
             if current is not None and not self.sent_now:

@@ -13,13 +13,13 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import connect
 from connect import ConnectClients, Group
-from distribution import Distribution
+from distribution import Distribution, parse_distribution
 from errors import ProviderError
 from properties import GroupProperties, GroupRef, InstanceRef, parse_group_properties, parse_tags
 from request import Done, Progress, Request, Result
 from waiting import Budget, OutOfTime, poll_until
 
-from .traffic_distribution import NEW_GROUP_PHASES, GroupState, Phase, converge, group_ref
+from .traffic_distribution import NEW_GROUP_PHASES, GroupState, Phase, changed, converge, group_ref
 
 if TYPE_CHECKING:
     from mypy_boto3_connect import ConnectClient
@@ -59,7 +59,8 @@ def update(request: Request, clients: ConnectClients, budget: Budget, progress: 
         return _replace(request, desired, clients, budget, progress, current_name=current.name)
     # Tags before traffic: if the home region cannot take them, the update fails before any call moves.
     _apply_tags(clients, ref, current, read_in, desired.tags, _lenient_tags(request.old_properties), budget)
-    return _converge_or_fail_cleanly(clients, ref, desired.distribution, budget, phase=Phase.UPDATING, known=current)
+    apply = _asks_to_move(request, desired)
+    return converge(clients, ref, desired.distribution, budget, phase=Phase.UPDATING, known=current, apply=apply)
 
 
 def delete(request: Request, clients: ConnectClients, budget: Budget, progress: Progress) -> Result:
@@ -81,8 +82,11 @@ def resume(
         progress.created, progress.replacing = ref.value, at.phase is Phase.REPLACING
     if at.phase is Phase.DELETING:
         return _delete_and_wait(clients(ref.region), ref, budget, requested=at.requested)
-    distribution = parse_group_properties(request.properties, request.region).distribution
-    return _converge_or_fail_cleanly(clients, ref, distribution, budget, phase=at.phase, sent=at.sent)
+    desired = parse_group_properties(request.properties, request.region)
+    apply = at.phase is not Phase.UPDATING or _asks_to_move(request, desired)
+    return _converge_or_fail_cleanly(
+        clients, ref, desired.distribution, budget, phase=at.phase, sent=at.sent, apply=apply
+    )
 
 
 def abandon(state: Mapping[str, str], clients: ConnectClients, budget: Budget) -> str:
@@ -148,13 +152,13 @@ def _converge_or_fail_cleanly(
     budget: Budget,
     *,
     phase: Phase,
-    known: Group | None = None,
     sent: bool = False,
+    apply: bool = True,
 ) -> Result:
     """Converge, and when that fails do what the phase needs: a FAILED answer for a new group carries its
     ARN, so that the rollback's Delete removes it; a failed replacement deletes the group it made."""
     try:
-        return converge(clients, ref, distribution, budget, phase=phase, known=known, sent=sent)
+        return converge(clients, ref, distribution, budget, phase=phase, sent=sent, apply=apply)
     except ProviderError as error:
         if phase is Phase.CREATING:
             raise error.about(ref.value) from error
@@ -283,6 +287,15 @@ def _apply_tags(
             "distribution change alone now, and the tag change once the region is back.",
             code=error.code,
         ) from error
+
+
+def _asks_to_move(request: Request, desired: GroupProperties) -> bool:
+    """Whether this Update changes the template's distribution (a rollback does too, back to the old one)."""
+    try:
+        old = parse_distribution(request.old_properties, home_region=desired.instance.region)
+    except ProviderError:
+        old = None
+    return changed(old, desired.distribution)
 
 
 def _same_instance(instance_arn: str, desired: InstanceRef) -> bool:
