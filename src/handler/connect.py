@@ -471,42 +471,81 @@ def _says_not_active(error: Exception) -> bool:
     return "ACTIVE" in message.upper()
 
 
-_CREATE = "CreateTrafficDistributionGroup"
-_ADVICE: dict[str | tuple[str, str], str] = {
-    "AccessDeniedException": (
-        "The provider's role may not make this call. If the provider stack's ConnectInstanceArns parameter "
-        "names instances, add this instance to it, then redeploy the provider."
-    ),
-    "ResourceNotFoundException": "The group no longer exists; it may have been deleted outside CloudFormation.",
-    (_CREATE, "ResourceNotFoundException"): (
+# What to do about an error, by operation and code: the same code means different things for different calls (a
+# ResourceConflictException of ReplicateInstance is not a group's name). Sources: the API reference of each
+# operation and the admin guide's "Why a ReplicateInstance call fails" (create-replica-connect-instance).
+_ADVICE: dict[tuple[str, str], str] = {
+    ("CreateTrafficDistributionGroup", "ResourceNotFoundException"): (
         "Check InstanceId. A traffic distribution group must be created in the instance's home region: "
         "give the instance ARN, so that the provider calls Connect in the ARN's region."
     ),
-    (_CREATE, "InvalidRequestException"): (
+    ("CreateTrafficDistributionGroup", "InvalidRequestException"): (
         "Connect gives this error for two causes it does not tell apart. Either the instance is not replicated "
         "yet (run ReplicateInstance, Connect Global Resiliency, and wait until the replica is ACTIVE), or the "
         "call reached the replica region: groups can only be created in the instance's home region, so give "
         "InstanceId as the ARN of the instance in its home region."
     ),
-    "ServiceQuotaExceededException": (
+    ("CreateTrafficDistributionGroup", "ServiceQuotaExceededException"): (
         "The instance has reached its quota of traffic distribution groups. Delete unused groups or request "
         "an increase in Service Quotas."
     ),
-    "ResourceConflictException": (
+    ("CreateTrafficDistributionGroup", "ResourceConflictException"): (
         "Connect requires a unique Name per instance. Choose another Name, or delete the group that holds it."
     ),
-    "ResourceNotReadyException": "The instance is not ready yet (its replication may still be running); retry later.",
-    "ResourceInUseException": (
+    ("CreateTrafficDistributionGroup", "ResourceNotReadyException"): (
+        "The instance is not ready yet (its replication may still be running); retry later."
+    ),
+    ("DeleteTrafficDistributionGroup", "ResourceInUseException"): (
         "Release the phone numbers claimed to the group, or move them to another group, then retry."
     ),
     ("UpdateTrafficDistribution", "InvalidRequestException"): (
         "Check that each config lists exactly the two regions the instance is replicated to, in steps of 10 "
         "that add up to 100, and that SignInConfig is set only on the instance's default group."
     ),
-    "ThrottlingException": (
+    ("UpdateTrafficDistribution", "ResourceNotFoundException"): (
+        "The group no longer exists; it may have been deleted outside CloudFormation. From the region that is not "
+        "the group's home, give the group's ARN, not its id."
+    ),
+    ("ReplicateInstance", "InvalidRequestException"): (
+        "Connect refuses to replicate an instance that is already replicated, has no alias, is not ACTIVE, or "
+        "does not use SAML, and a replica in the instance's own region. Check the instance in the Connect "
+        "console, and that ReplicaRegion is its partner region."
+    ),
+    ("ReplicateInstance", "ResourceConflictException"): (
+        "A resource of the instance has a name that conflicts with one in the replica region. Rename it, then "
+        "deploy again."
+    ),
+    ("ReplicateInstance", "ServiceQuotaExceededException"): (
+        "The account has reached its quota of Connect instances in the replica region (replicas count). Delete "
+        "an unused instance there or request an increase in Service Quotas."
+    ),
+    ("ReplicateInstance", "ResourceNotReadyException"): (
+        "The instance is not ready to be replicated yet; retry later."
+    ),
+    ("ReplicateInstance", "ResourceNotFoundException"): (
+        "Check InstanceId: give the ARN of the instance in its home region."
+    ),
+    ("TagResource", "ResourceNotFoundException"): (
+        "The group no longer exists; it may have been deleted outside CloudFormation."
+    ),
+    ("UntagResource", "ResourceNotFoundException"): (
+        "The group no longer exists; it may have been deleted outside CloudFormation."
+    ),
+    ("AssociateTrafficDistributionGroupUser", "InvalidRequestException"): (
+        "Check that UserId is a user of the instance in InstanceId, and that the group belongs to that instance."
+    ),
+}
+# Codes that mean the same, whatever the operation.
+_ANY_OPERATION = "*"
+_ADVICE |= {
+    (_ANY_OPERATION, "AccessDeniedException"): (
+        "The provider's role may not make this call. If the provider stack's ConnectInstanceArns parameter "
+        "names instances, add this instance to it, then redeploy the provider."
+    ),
+    (_ANY_OPERATION, "ThrottlingException"): (
         "Other automation may be using the account's Connect API quota (about 2 requests/s). Retry later."
     ),
-    "InternalServiceException": "Connect had an internal error; retry the stack operation later.",
+    (_ANY_OPERATION, "InternalServiceException"): "Connect had an internal error; retry the stack operation later.",
 }
 _UNAVAILABLE = (
     "Connect in {region} may be having an outage. If {region} is down and this update moves traffic away "
@@ -524,7 +563,7 @@ def explain(error: Exception, attempts: int = 1, region: str = "") -> str:
         operation = error.operation_name
         server_side = code in SERVER_CODES or http_status(error) >= 500
         advice = _UNAVAILABLE.format(region=region) if server_side and region else ""
-        advice = advice or _ADVICE.get((operation, code)) or _ADVICE.get(code, "")
+        advice = advice or _ADVICE.get((operation, code)) or _ADVICE.get((_ANY_OPERATION, code), "")
         return f"Connect {operation}{where} failed with {code}{tried}: {message}. {advice}".strip()
     advice = _UNAVAILABLE.format(region=region) if region else "Check the function's network access to Connect."
     return f"Could not reach Connect{where}{tried} ({type(error).__name__}: {error}). {advice}"

@@ -260,3 +260,56 @@ class TestGroupAsDescribed:
         described = connect.Group.from_api(group(is_default=True)["TrafficDistributionGroup"])
 
         assert described.attributes()["IsDefault"] == "true"
+
+
+class TestAdviceByOperation:
+    """The same error code means different things for different calls: the advice is the operation's own."""
+
+    @pytest.mark.parametrize(
+        ("operation", "code", "says", "never_says"),
+        [
+            ("ReplicateInstance", "ServiceQuotaExceededException", "quota of Connect instances", "distribution group"),
+            (
+                "CreateTrafficDistributionGroup",
+                "ServiceQuotaExceededException",
+                "quota of traffic distribution",
+                "instances",
+            ),
+            ("ReplicateInstance", "ResourceConflictException", "conflicts with one in the replica region", "Name"),
+            ("CreateTrafficDistributionGroup", "ResourceConflictException", "unique Name per instance", "replica"),
+            (
+                "ReplicateInstance",
+                "InvalidRequestException",
+                "already replicated, has no alias, is not ACTIVE",
+                "group",
+            ),
+            ("CreateTrafficDistributionGroup", "InvalidRequestException", "not replicated yet", "alias"),
+            (
+                "AssociateTrafficDistributionGroupUser",
+                "InvalidRequestException",
+                "UserId is a user of the instance",
+                "quota",
+            ),
+            ("TagResource", "ResourceNotFoundException", "The group no longer exists", "InstanceId"),
+            ("DescribeInstance", "AccessDeniedException", "The provider's role may not make this call", "quota"),
+        ],
+    )
+    def test_a_rejection_says_what_to_do_for_that_operation(
+        self, stub: Stubber, paced: Budget, operation: str, code: str, says: str, never_says: str
+    ) -> None:
+        stub.add_client_error(snake(operation), code, "Connect's words", 400)
+
+        with pytest.raises(ProviderError) as failure:
+            EVERY_CALL[operation](stub.client, paced)
+
+        reason = failure.value.reason
+        assert reason.startswith(f"Connect {operation} failed with {code}: Connect's words. ")
+        assert says in reason and never_says not in reason.split("Connect's words.")[1]
+
+    def test_a_code_without_advice_for_the_operation_quotes_connect_alone(self, stub: Stubber, paced: Budget) -> None:
+        stub.add_client_error("describe_instance", "ServiceQuotaExceededException", "Too many", 400)
+
+        with pytest.raises(ProviderError) as failure:
+            connect.describe_instance(stub.client, INSTANCE_ARN, paced)
+
+        assert failure.value.reason == "Connect DescribeInstance failed with ServiceQuotaExceededException: Too many."
