@@ -1,0 +1,77 @@
+"""The README stays a front door, and what it and the docs site point at exists.
+
+`make docs` (mkdocs build --strict, in CI) checks the links between pages of docs/; these tests check what it
+cannot see: the README and CONTRIBUTING.md, which live outside docs/.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+README = ROOT / "README.md"
+DOCS = ROOT / "docs"
+FRONT_DOORS = [README, ROOT / "CONTRIBUTING.md"]
+MAX_README_LINES = 200
+LINK = re.compile(r"\]\(([^)\s]+)\)")
+
+
+def served_types() -> set[str]:
+    """Every custom resource type the handler names: the types it serves."""
+    handler = ROOT / "src" / "handler"
+    return {t for path in handler.rglob("*.py") for t in re.findall(r"Custom::[A-Za-z]+", path.read_text())}
+
+
+def nav_pages(nav: list[object]) -> set[str]:
+    pages: set[str] = set()
+    for entry in nav:
+        values = entry.values() if isinstance(entry, dict) else [entry]
+        for value in values:
+            pages |= nav_pages(value) if isinstance(value, list) else {str(value)}
+    return pages
+
+
+def test_the_readme_is_read_in_five_minutes() -> None:
+    assert len(README.read_text(encoding="utf-8").splitlines()) <= MAX_README_LINES
+
+
+def test_the_readme_shows_the_demo_the_tests_and_every_type_the_handler_serves() -> None:
+    text = README.read_text(encoding="utf-8")
+    types = served_types()
+    assert types, "the search found no Custom:: type in src/handler"
+    missing = [name for name in ["make demo", "make test", *sorted(types)] if name not in text]
+    assert not missing
+
+
+@pytest.mark.parametrize("doc", FRONT_DOORS, ids=lambda p: p.name)
+def test_every_make_target_shown_exists(doc: Path) -> None:
+    targets = set(re.findall(r"^([a-z0-9-]+):", (ROOT / "Makefile").read_text(encoding="utf-8"), re.MULTILINE))
+    shown = set(re.findall(r"\bmake ([a-z][a-z0-9-]*)", doc.read_text(encoding="utf-8")))
+    assert shown, doc
+    assert shown <= targets, shown - targets
+
+
+@pytest.mark.parametrize("doc", FRONT_DOORS, ids=lambda p: p.name)
+def test_every_relative_link_points_at_a_file_of_the_repository(doc: Path) -> None:
+    links = [link for link in LINK.findall(doc.read_text(encoding="utf-8")) if not link.startswith(("http", "#"))]
+    assert links, doc
+    missing = [link for link in links if not (doc.parent / link.split("#")[0]).exists()]
+    assert not missing
+
+
+def test_every_page_under_docs_is_in_the_site_navigation() -> None:
+    config = yaml.safe_load((ROOT / "mkdocs.yml").read_text(encoding="utf-8"))
+    pages = {path.relative_to(DOCS).as_posix() for path in DOCS.rglob("*.md")}
+    assert pages | {"contributing.md"} == nav_pages(config["nav"])  # contributing.md is CONTRIBUTING.md
+
+
+def test_every_type_the_handler_serves_has_a_reference_page_with_its_properties_table() -> None:
+    titles = {path.read_text(encoding="utf-8").splitlines()[0]: path for path in (DOCS / "reference").glob("*.md")}
+    for name in served_types():
+        page = titles.get(f"# {name}")
+        assert page is not None, name
+        assert re.search(r"^## Properties\n\n\| property \|", page.read_text(encoding="utf-8"), re.MULTILINE), page
