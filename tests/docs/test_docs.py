@@ -7,6 +7,8 @@ cannot see: the README and CONTRIBUTING.md, which live outside docs/.
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -17,6 +19,7 @@ README = ROOT / "README.md"
 DOCS = ROOT / "docs"
 FRONT_DOORS = [README, ROOT / "CONTRIBUTING.md"]
 MAX_README_LINES = 200
+CFN_LINT = Path(sys.executable).parent / "cfn-lint"  # the venv's, as `make lint-template` runs it
 LINK = re.compile(r"\]\(([^)\s]+)\)")
 
 
@@ -75,3 +78,32 @@ def test_every_type_the_handler_serves_has_a_reference_page_with_its_properties_
         page = titles.get(f"# {name}")
         assert page is not None, name
         assert re.search(r"^## Properties\n\n\| property \|", page.read_text(encoding="utf-8"), re.MULTILINE), page
+
+
+def yaml_examples() -> list[tuple[str, str]]:
+    """Every ```yaml block of the README and the reference pages, with the page it is on."""
+    docs = [README, *sorted((DOCS / "reference").glob("*.md"))]
+    found = [(doc, block) for doc in docs for block in re.findall(r"```yaml\n(.*?)```", doc.read_text(), re.DOTALL)]
+    return [(doc.relative_to(ROOT).as_posix(), block) for doc, block in found]
+
+
+def test_every_example_passes_the_providers_lint_rules(tmp_path: Path) -> None:
+    templates = []
+    for number, (doc, block) in enumerate(yaml_examples()):
+        assert block.startswith("Resources:"), f"an example on {doc} is not a template's Resources"
+        code = re.sub(r"\s+#.*", "", block)
+        resources = set(re.findall(r"^  (\w+):$", code, re.MULTILINE))
+        parameters = sorted(set(re.findall(r"!Ref (\w+)", code)) - resources)  # what the example leaves to the reader
+        declared = "".join(f"  {name}: {{Type: String}}\n" for name in parameters)
+        template = tmp_path / f"{number}-{doc.replace('/', '-')}.yaml"  # the name says where a finding comes from
+        template.write_text(f'AWSTemplateFormatVersion: "2010-09-09"\nParameters:\n{declared}{block}')
+        templates.append(str(template))
+    assert len(templates) >= 5, templates  # the README's and one on each reference page
+    # One cfn-lint process for all of them: it takes a second to start.
+    lint = subprocess.run(
+        [str(CFN_LINT), *templates, "--append-rules", str(ROOT / "cfn_lint_rules")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert lint.returncode == 0, lint.stdout + lint.stderr
