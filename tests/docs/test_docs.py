@@ -1,7 +1,8 @@
-"""The README stays a front door, and what it and the docs site point at exists.
+"""The README stays a front door, what it and the docs point at exists, and their examples pass the lint rules.
 
-`make docs` (mkdocs build --strict, in CI) checks the links between pages of docs/; these tests check what it
-cannot see: the README and CONTRIBUTING.md, which live outside docs/.
+`make docs` (mkdocs build --strict, in CI) checks the links between pages of docs/ and their navigation; these
+tests check what it cannot see (the README and CONTRIBUTING.md, outside docs/; the YAML examples), and the
+navigation once more without building the site.
 """
 
 from __future__ import annotations
