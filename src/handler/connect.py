@@ -549,7 +549,7 @@ _ADVICE |= {
 }
 _UNAVAILABLE = (
     "Connect in {region} may be having an outage. If {region} is down and this update moves traffic away "
-    "from it, update the stack from a provider in the other region (see the outage runbook in the README)."
+    "from it, update the stack from a provider in the other region (see the outage runbook, docs/runbook.md)."
 )
 
 
