@@ -18,7 +18,8 @@ from botocore.exceptions import ClientError, ConnectionError, HTTPClientError
 
 from distribution import Distribution
 from errors import ProviderError
-from properties import GroupProperties, GroupRef, GroupUserProperties, ReplicaProperties
+from properties import GroupProperties, GroupUserProperties, ReplicaProperties
+from refs import GroupRef
 from waiting import Budget, OutOfTime
 
 if TYPE_CHECKING:

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import connect
 from errors import ProviderError
-from properties import GroupRef, GroupUserProperties, InstanceRef, parse_group_user_properties
+from properties import GroupUserProperties, parse_group_user_properties
+from refs import GroupRef, InstanceRef
 from request import Clients, Done, Pending, Request, Result
 from waiting import Budget
 

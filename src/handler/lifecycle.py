@@ -26,14 +26,8 @@ import replicas
 from connect import Group
 from distribution import Distribution
 from errors import ProviderError
-from properties import (
-    GroupProperties,
-    GroupRef,
-    InstanceRef,
-    parse_distribution_properties,
-    parse_group_properties,
-    parse_tags,
-)
+from properties import GroupProperties, parse_distribution_properties, parse_group_properties, parse_tags
+from refs import GroupRef, InstanceRef
 from request import Clients, Done, Pending, Progress, Request, Result
 from waiting import Budget, OutOfTime
 

@@ -17,7 +17,8 @@ from typing import Any
 import connect
 from connect import Instance
 from errors import ProviderError
-from properties import InstanceRef, ReplicaProperties, parse_replica_properties
+from properties import ReplicaProperties, parse_replica_properties
+from refs import InstanceRef
 from request import Clients, Done, Pending, Progress, Request, Result
 from waiting import Budget, OutOfTime
 
