@@ -8,8 +8,9 @@ from typing import Any
 
 import boto3
 import pytest
-from botocore.loaders import create_loader
+from botocore.loaders import JSONFileLoader, create_loader
 
+import connect
 import refs
 from errors import ProviderError
 from refs import ConnectArn, FlowRef, GroupRef, InstanceRef, PhoneNumberRef, UserRef
@@ -195,3 +196,16 @@ def test_a_parameter_without_a_maximum_length_says_so() -> None:
 def test_the_model_is_read_once() -> None:
     assert refs.connect_model() is refs.connect_model()
     assert refs.connect_model().service_name == "connect"
+
+
+def test_the_model_comes_from_the_session_that_made_connects_client(monkeypatch: pytest.MonkeyPatch) -> None:
+    # app.py builds a Connect client at init: reading the model for the first parse must then cost no file read.
+    connect.ConnectClients()("us-east-1")
+    refs._session.cache_clear()
+    refs.connect_model.cache_clear()
+    reads: list[str] = []
+    read = JSONFileLoader.load_file
+    monkeypatch.setattr(JSONFileLoader, "load_file", lambda self, path: reads.append(path) or read(self, path))
+
+    assert refs.constraint.__wrapped__("CreateTrafficDistributionGroup", "Name").max_length == 128
+    assert reads == []
