@@ -64,7 +64,7 @@ class ConnectArn:
     @classmethod
     def parse(cls, value: str) -> ConnectArn | None:
         """The parts of a Connect ARN in a known partition and region, or None for anything else."""
-        if not value.startswith("arn:"):
+        if not value.startswith("arn:"):  # ArnParser checks the number of parts, not the prefix
             return None
         try:
             parts = ArnParser().parse_arn(value)
