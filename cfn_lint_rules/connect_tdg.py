@@ -43,7 +43,7 @@ from properties import (  # noqa: E402
 )
 from refs import GroupRef, InstanceRef  # noqa: E402
 
-# The provider's types (lifecycle.RESOURCE_TYPES; the tests check they agree).
+# The provider's types (resources.TYPES; the tests check they agree).
 GROUP_TYPE, DISTRIBUTION_TYPE = "Custom::TrafficDistributionGroup", "Custom::TrafficDistribution"
 REPLICA_TYPE, USER_TYPE = "Custom::InstanceReplica", "Custom::TrafficDistributionGroupUser"
 PROVIDER_TYPES = [GROUP_TYPE, DISTRIBUTION_TYPE, REPLICA_TYPE, USER_TYPE]

@@ -7,20 +7,21 @@ retries are off, so that one policy, aware of the deadline, decides.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import partial
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, NamedTuple, TypeVar
 
 import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError, ConnectionError, HTTPClientError
 
 from distribution import Distribution
-from errors import ProviderError
+from errors import ProviderError, error_code, http_status
 from properties import GroupProperties, GroupUserProperties, ReplicaProperties
 from refs import GroupRef
-from waiting import Budget, OutOfTime
+from waiting import Budget, NoTimeToRetry, OutOfTime, retry
 
 if TYPE_CHECKING:
     from mypy_boto3_connect import ConnectClient
@@ -37,8 +38,6 @@ SERVER_CODES = frozenset({"InternalServiceException", "ServiceUnavailableExcepti
 MAX_ATTEMPTS = 8
 FIRST_BACKOFF = 1.0
 MAX_BACKOFF = 8.0
-# Throttling is retried for as long as the budget lasts, up to this far apart.
-MAX_THROTTLE_BACKOFF = 8.0
 
 CLIENT_CONFIG = Config(
     retries={"total_max_attempts": 1},  # _call retries, within the invocation's deadline
@@ -48,17 +47,13 @@ CLIENT_CONFIG = Config(
 )
 
 
-class ConnectClients:
-    """Connect clients by region, made once per Lambda container and reused across invocations."""
+# Gives the Connect client for a region; each resource type says which region gets which call.
+ConnectClients = Callable[[str], ConnectClient]
 
-    def __init__(self, factory: Callable[[str], ConnectClient] | None = None) -> None:
-        self._factory = factory or _new_client
-        self._clients: dict[str, ConnectClient] = {}
 
-    def __call__(self, region: str) -> ConnectClient:
-        if region not in self._clients:
-            self._clients[region] = self._factory(region)
-        return self._clients[region]
+def clients_by_region(factory: ConnectClients | None = None) -> ConnectClients:
+    """Connect clients by region, each made once per Lambda container and reused across invocations."""
+    return functools.cache(factory or _new_client)
 
 
 def _new_client(region: str) -> ConnectClient:
@@ -100,6 +95,49 @@ class Group:
             "Status": self.status,
             "IsDefault": "true" if self.is_default else "false",
         }
+
+
+# Reads try the serving region this many times before they turn to the other region; tags, which only
+# the home region takes, fail this soon when it is down, so that the Reason comes before traffic moves.
+READ_ATTEMPTS = 3
+
+
+class Read(NamedTuple, Generic[T]):
+    """What a read returned, and the region that answered."""
+
+    value: T
+    region: str
+
+
+def read_first_answering(
+    clients: ConnectClients, regions: list[str], read: Callable[[ConnectClient, int], T]
+) -> Read[T]:
+    """Read in the first region; turn to the next only when Connect there is unavailable (5xx or no
+    connection), never on an answer. ``read`` gets the client and how many attempts it may make."""
+    for region in regions[:-1]:
+        try:
+            return Read(read(clients(region), READ_ATTEMPTS), region)
+        except Unavailable:
+            continue
+    return Read(read(clients(regions[-1]), MAX_ATTEMPTS), regions[-1])
+
+
+def describe_group_in(
+    clients: ConnectClients, regions: list[str], group: GroupRef, budget: Budget
+) -> Read[Group | None]:
+    """``describe_group`` in the first of ``regions`` that answers."""
+    return read_first_answering(
+        clients, regions, lambda client, tries: describe_group(client, group, budget, attempts=tries)
+    )
+
+
+def distribution_in(
+    clients: ConnectClients, regions: list[str], group: GroupRef, budget: Budget
+) -> Read[Distribution | None]:
+    """``get_distribution`` in the first of ``regions`` that answers."""
+    return read_first_answering(
+        clients, regions, lambda client, tries: get_distribution(client, group, budget, attempts=tries)
+    )
 
 
 def create_group(client: ConnectClient, props: GroupProperties, client_token: str, budget: Budget) -> str:
@@ -386,53 +424,52 @@ def _call(
     caller can turn to the other region. Every other error raises ProviderError with a reason.
     """
     attempts = attempts or MAX_ATTEMPTS
-    backoff = FIRST_BACKOFF
     failures = 0
-    while True:
-        try:
-            return request()
-        except ClientError as error:
-            code = error_code(error)
-            if (
-                (missing_ok and code == "ResourceNotFoundException")
-                or (not_active_ok and code == "InvalidRequestException" and _says_not_active(error))
-                or (conflict_ok and code == "ResourceConflictException")
-            ):
-                raise _NotDone() from error
-            throttled = code in THROTTLING_CODES
-            server_side = code in SERVER_CODES or code in extra_transient or _http_status(error) >= 500
-            failure: Exception = error
-        except (ConnectionError, HTTPClientError) as error:
-            code, throttled, server_side, failure = "ConnectionError", False, True, error
-        if not (throttled or server_side):
-            raise ProviderError(explain(failure), code=code) from failure
-        if throttled:
+
+    def not_done(error: Exception) -> bool:
+        code = error_code(error)
+        return (
+            (missing_ok and code == "ResourceNotFoundException")
+            or (not_active_ok and code == "InvalidRequestException" and _says_not_active(error))
+            or (conflict_ok and code == "ResourceConflictException")
+        )
+
+    def server_side(error: Exception) -> bool:
+        if isinstance(error, ConnectionError | HTTPClientError):
+            return True
+        code = error_code(error)
+        return code in SERVER_CODES or code in extra_transient or http_status(error) >= 500
+
+    def retryable(error: Exception) -> bool:
+        nonlocal failures
+        if not isinstance(error, ClientError | ConnectionError | HTTPClientError) or not_done(error):
+            return False
+        if error_code(error) in THROTTLING_CODES:
             budget.throttles += 1
-            pause = budget.jitter(backoff / 2, backoff)
-            backoff = min(MAX_THROTTLE_BACKOFF, backoff * 2)
-        else:
-            failures += 1
-            if failures >= attempts:
-                raise Unavailable(
-                    explain(failure, attempts=failures, region=region), region=region, code=code
-                ) from failure
-            pause = budget.jitter(backoff / 2, backoff)
-            backoff = min(MAX_BACKOFF, backoff * 2)
-        if not budget.nap(pause):
-            raise OutOfTime(explain(failure, attempts=failures or 1, region=region), throttled=throttled) from failure
+            return True
+        failures += server_side(error)
+        return server_side(error) and failures < attempts
+
+    try:
+        return retry(
+            request, retryable=retryable, pause=budget.nap, first=FIRST_BACKOFF, cap=MAX_BACKOFF, jitter=budget.jitter
+        )
+    except NoTimeToRetry as stopped:
+        throttled = error_code(stopped.error) in THROTTLING_CODES
+        reason = explain(stopped.error, attempts=failures or 1, region=region)
+        raise OutOfTime(reason, throttled=throttled) from stopped.error
+    except (ClientError, ConnectionError, HTTPClientError) as error:
+        if not_done(error):
+            raise _NotDone() from error
+        code = error_code(error) or ("Unknown" if isinstance(error, ClientError) else "ConnectionError")
+        if server_side(error):
+            raise Unavailable(explain(error, attempts=failures, region=region), region=region, code=code) from error
+        raise ProviderError(explain(error), code=code) from error
 
 
-def _says_not_active(error: ClientError) -> bool:
-    message = str(error.response.get("Error", {}).get("Message", ""))
+def _says_not_active(error: Exception) -> bool:
+    message = str(getattr(error, "response", {}).get("Error", {}).get("Message", ""))
     return "ACTIVE" in message.upper()
-
-
-def error_code(error: ClientError) -> str:
-    return str(error.response.get("Error", {}).get("Code", "Unknown"))
-
-
-def _http_status(error: ClientError) -> int:
-    return int(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0))
 
 
 _CREATE = "CreateTrafficDistributionGroup"
@@ -483,10 +520,10 @@ def explain(error: Exception, attempts: int = 1, region: str = "") -> str:
     where = f" in {region}" if region else ""
     tried = f" after {attempts} attempts" if attempts > 1 else ""
     if isinstance(error, ClientError):
-        code = error_code(error)
+        code = error_code(error) or "Unknown"
         message = error.response.get("Error", {}).get("Message", "") or str(error)
         operation = error.operation_name
-        server_side = code in SERVER_CODES or _http_status(error) >= 500
+        server_side = code in SERVER_CODES or http_status(error) >= 500
         advice = _UNAVAILABLE.format(region=region) if server_side and region else ""
         advice = advice or _ADVICE.get((operation, code)) or _ADVICE.get(code, "")
         return f"Connect {operation}{where} failed with {code}{tried}: {message}. {advice}".strip()

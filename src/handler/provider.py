@@ -51,7 +51,7 @@ MAX_DELIVERY = 60.0
 
 Handler = Callable[[Request, Budget, Progress], Result]
 Resumer = Callable[[Request, Mapping[str, str], Budget, Progress], Result]
-Abandoner = Callable[[Mapping[str, str], Budget], str]
+Abandoner = Callable[[Request, Mapping[str, str], Budget], str]
 
 
 class Provider(CfnResource):
@@ -158,6 +158,9 @@ class Provider(CfnResource):
             self._retarget(result.state)
         return self._answer_or_poll(result)
 
+    def _request(self) -> Request:
+        return Request.from_event(self._event, self._function_region)
+
     def _retarget(self, state: Mapping[str, str]) -> None:
         """The next polls start from the newer state (for example: the update was sent in this poll)."""
         event = {**self._event, "CrHelperData": {**self._event["CrHelperData"], "State": dict(state)}}
@@ -231,7 +234,7 @@ class Provider(CfnResource):
                 self._schedule_polls()
                 self._answered = True  # the polls answer from now on, never this invocation
         if answered:  # polls would act on a request CloudFormation is rolling back: undo what only it made
-            undone = self._abandon(self.Data.get("State", {}), self._abandon_budget())
+            undone = self._abandon(self._request(), self.Data.get("State", {}), self._abandon_budget())
             self._logger.warning("No scheduled polling: the request was already answered FAILED." + undone)
 
     def _schedule_polls(self) -> None:
@@ -261,7 +264,7 @@ class Provider(CfnResource):
             except polling.PollingError as error:
                 raise polling.setup_failed(str(error), doing=doing) from error
         except ProviderError as error:
-            undone = self._abandon(state, self._abandon_budget())
+            undone = self._abandon(self._request(), state, self._abandon_budget())
             self._fail(error.reason + undone, error.code, None)  # logged and counted; crhelper answers the raise
             raise ProviderError(error.reason + undone, code=error.code) from error
 

@@ -56,7 +56,7 @@ def build(clients: Regions, clock: FakeClock, polling_clients: polling_module.Cl
     """app's own wiring, through app.build_provider, with stubbed clients and the fake clock."""
     return app.build_provider(
         region="us-east-1",
-        connect=clients,
+        connect_clients=clients,
         polling_clients=polling_clients,
         allowed_response_hosts=None,
         logger=app.logger,
@@ -235,7 +235,7 @@ def test_no_polling_is_set_up_once_the_timer_has_answered_failed(
     helper = lone_provider(
         clock,
         handle=handle,
-        abandon=lambda state, budget: abandoned.append(state) or "",
+        abandon=lambda request, state, budget: abandoned.append(state) or "",
         polling_clients=polling_module.Clients(lambda service: built.append(service)),
     )
 

@@ -220,7 +220,7 @@ class TestEveryConnectCall:
 
 class TestClients:
     def test_one_client_per_region_made_once_with_botocore_retries_off_and_short_timeouts(self) -> None:
-        clients = connect.ConnectClients()
+        clients = connect.clients_by_region()
 
         west = clients(WEST)
 
@@ -237,7 +237,7 @@ class TestClients:
             asked.append(region)
             return f"client of {region}"
 
-        clients = connect.ConnectClients(factory)
+        clients = connect.clients_by_region(factory)
 
         assert (clients(WEST), clients(WEST), clients("us-east-1")) == (
             f"client of {WEST}",

@@ -7,10 +7,10 @@ from typing import Any
 import pytest
 from botocore.stub import Stubber
 
-import lifecycle
+import resources
 from distribution import Distribution, parse_distribution
 from errors import ProviderError
-from request import Done, Request
+from request import Done, Progress, Request
 from tests.unit.conftest import (
     GROUP_ARN,
     GROUP_ID,
@@ -227,7 +227,7 @@ class TestGroupWithDistribution:
         describe(stub, "ACTIVE")
         get_traffic(stub, telephony=WEST)
 
-        result = lifecycle.handle(group_request("Create", **FAILOVER), clients, budget)
+        result = resources.handle(group_request("Create", **FAILOVER), clients, budget, Progress())
 
         assert isinstance(result, Done)
         assert result.data["TelephonyDistribution"] == "us-east-1=0,us-west-2=100"
@@ -242,7 +242,7 @@ class TestGroupWithDistribution:
         describe(stub, "ACTIVE")
         get_traffic(stub, telephony=WEST)
 
-        result = lifecycle.handle(group_request("Update", **FAILOVER), clients, budget)
+        result = resources.handle(group_request("Update", **FAILOVER), clients, budget, Progress())
 
         assert result.physical_resource_id == GROUP_ARN
 
@@ -252,7 +252,10 @@ class TestGroupWithDistribution:
         describe(stub)
         get_traffic(stub, telephony=WEST)  # read once: to compare, and for the attributes
 
-        assert lifecycle.handle(group_request("Update", **FAILOVER), clients, budget).physical_resource_id == GROUP_ARN
+        assert (
+            resources.handle(group_request("Update", **FAILOVER), clients, budget, Progress()).physical_resource_id
+            == GROUP_ARN
+        )
 
     def test_replacement_applies_the_configs_to_the_new_group(
         self, stub: Stubber, clients: Regions, budget: Budget
@@ -265,7 +268,7 @@ class TestGroupWithDistribution:
         describe(stub, "ACTIVE", arn=NEW_GROUP_ARN, name="renamed")
         get_traffic(stub, NEW_GROUP_ARN, telephony=WEST)
 
-        result = lifecycle.handle(group_request("Update", Name="renamed", **FAILOVER), clients, budget)
+        result = resources.handle(group_request("Update", Name="renamed", **FAILOVER), clients, budget, Progress())
 
         assert result.physical_resource_id == NEW_GROUP_ARN
 
@@ -275,7 +278,7 @@ class TestGroupWithDistribution:
         sign_in = config(("us-east-1", "true"), ("us-west-2", "true"), key="Enabled")
 
         with pytest.raises(ProviderError) as failure:
-            lifecycle.handle(group_request("Create", SignInConfig=sign_in), clients, budget)
+            resources.handle(group_request("Create", SignInConfig=sign_in), clients, budget, Progress())
 
         assert "Custom::TrafficDistribution" in failure.value.reason
         assert clients.asked == []
@@ -286,7 +289,7 @@ class TestGroupWithDistribution:
         stub.add_client_error("update_traffic_distribution", "InvalidRequestException", "Region not linked", 400)
 
         with pytest.raises(ProviderError) as failure:
-            lifecycle.handle(group_request("Update", **FAILOVER), clients, budget)
+            resources.handle(group_request("Update", **FAILOVER), clients, budget, Progress())
 
         assert failure.value.reason.startswith("Connect UpdateTrafficDistribution failed with InvalidRequestException")
         assert "exactly the two regions" in failure.value.reason
@@ -323,7 +326,7 @@ class TestTrafficDistribution:
             SignInConfig=SIGN_IN_EAST_ONLY,
         )
 
-        result = lifecycle.handle(distribution_request("Create", SignInConfig=sign_in), clients, budget)
+        result = resources.handle(distribution_request("Create", SignInConfig=sign_in), clients, budget, Progress())
 
         assert isinstance(result, Done)
         assert result.physical_resource_id == GROUP_ARN
@@ -332,7 +335,7 @@ class TestTrafficDistribution:
     def test_delete_leaves_traffic_alone(self, clients: Regions, budget: Budget) -> None:
         event = load_event("delete", ResourceType="Custom::TrafficDistribution")
 
-        assert lifecycle.handle(Request.from_event(event, "us-east-1"), clients, budget) == Done(GROUP_ARN)
+        assert resources.handle(Request.from_event(event, "us-east-1"), clients, budget, Progress()) == Done(GROUP_ARN)
         assert clients.asked == []
 
     def test_failover_is_an_update(self, stub: Stubber, clients: Regions, budget: Budget) -> None:
@@ -342,7 +345,7 @@ class TestTrafficDistribution:
         describe(stub)
         get_traffic(stub, telephony=WEST)
 
-        result = lifecycle.handle(distribution_request("Update", **FAILOVER), clients, budget)
+        result = resources.handle(distribution_request("Update", **FAILOVER), clients, budget, Progress())
 
         assert result.physical_resource_id == GROUP_ARN
         assert set(clients.asked) == {"us-west-2"}  # called where the calls will go, which works if us-east-1 is down
@@ -358,13 +361,13 @@ class TestTrafficDistribution:
     )
     def test_bad_properties(self, clients: Regions, budget: Budget, props: dict[str, Any], message: str) -> None:
         with pytest.raises(ProviderError, match=message):
-            lifecycle.handle(distribution_request("Create", **props), clients, budget)
+            resources.handle(distribution_request("Create", **props), clients, budget, Progress())
         assert clients.asked == []
 
     def test_unknown_type_fails_and_lists_the_valid_ones(self, clients: Regions, budget: Budget) -> None:
         event = load_event("create", ResourceType="Custom::TrafficDistributionGroups")
 
         with pytest.raises(ProviderError) as failure:
-            lifecycle.handle(Request.from_event(event, "us-east-1"), clients, budget)
+            resources.handle(Request.from_event(event, "us-east-1"), clients, budget, Progress())
 
         assert "Custom::TrafficDistributionGroup, Custom::TrafficDistribution" in failure.value.reason

@@ -7,9 +7,9 @@ from typing import Any
 import pytest
 from botocore.stub import Stubber
 
-import lifecycle
+import resources
 from errors import ProviderError
-from request import Done, Pending, Request
+from request import Done, Pending, Progress, Request
 from tests.unit.conftest import GROUP_ARN, GROUP_ID, INSTANCE_ARN, FakeClock, TwoRegions, load_event, throttled
 from waiting import Budget
 
@@ -55,7 +55,7 @@ class TestCreate:
     def test_associates_in_the_groups_home_region(self, regions: TwoRegions, budget: Budget) -> None:
         answer(regions.stubs[EAST], ASSOCIATE)
 
-        assert lifecycle.handle(user_request("Create"), regions, budget) == Done(PHYSICAL_ID, ATTRIBUTES)
+        assert resources.handle(user_request("Create"), regions, budget, Progress()) == Done(PHYSICAL_ID, ATTRIBUTES)
         assert regions.asked == [EAST]
 
     def test_an_association_that_exists_already_is_success(self, regions: TwoRegions, budget: Budget) -> None:
@@ -63,7 +63,7 @@ class TestCreate:
         answer(east, ASSOCIATE, "ResourceConflictException")
         listed(east, "someone-else", USER)
 
-        assert lifecycle.handle(user_request("Create"), regions, budget) == Done(PHYSICAL_ID, ATTRIBUTES)
+        assert resources.handle(user_request("Create"), regions, budget, Progress()) == Done(PHYSICAL_ID, ATTRIBUTES)
 
     def test_an_association_listed_on_any_page_of_the_groups_users_is_success(
         self, regions: TwoRegions, budget: Budget
@@ -82,7 +82,7 @@ class TestCreate:
         for page, params in pages:
             east.add_response("list_traffic_distribution_group_users", page, params)
 
-        assert lifecycle.handle(user_request("Create"), regions, budget) == Done(PHYSICAL_ID, ATTRIBUTES)
+        assert resources.handle(user_request("Create"), regions, budget, Progress()) == Done(PHYSICAL_ID, ATTRIBUTES)
 
     def test_a_group_connect_does_not_show_yet_is_waited_for(self, regions: TwoRegions, budget: Budget) -> None:
         east = regions.stubs[EAST]
@@ -90,7 +90,7 @@ class TestCreate:
         group_unknown(east)
         answer(east, ASSOCIATE)
 
-        assert lifecycle.handle(user_request("Create"), regions, budget) == Done(PHYSICAL_ID, ATTRIBUTES)
+        assert resources.handle(user_request("Create"), regions, budget, Progress()) == Done(PHYSICAL_ID, ATTRIBUTES)
 
     def test_a_refusal_that_lasts_says_what_to_check(self, regions: TwoRegions, budget: Budget) -> None:
         east = regions.stubs[EAST]
@@ -99,14 +99,14 @@ class TestCreate:
             listed(east)
 
         with pytest.raises(ProviderError, match="exists in instance"):
-            lifecycle.handle(user_request("Create"), regions, budget)
+            resources.handle(user_request("Create"), regions, budget, Progress())
 
     def test_throttled_to_the_end_hands_over(self, regions: TwoRegions, clock: FakeClock) -> None:
         short = Budget(deadline=clock() + 2.5, clock=clock, sleep=clock.sleep, jitter=lambda low, high: high)
         for _ in range(2):
             regions.stubs[EAST].add_client_error(ASSOCIATE, "ThrottlingException", "Rate exceeded", 429)
 
-        assert lifecycle.handle(user_request("Create"), regions, short) == Pending({"Phase": "start"})
+        assert resources.handle(user_request("Create"), regions, short, Progress()) == Pending({"Phase": "start"})
 
     @pytest.mark.parametrize(
         ("props", "message"),
@@ -121,7 +121,7 @@ class TestCreate:
         self, regions: TwoRegions, budget: Budget, props: dict[str, Any], message: str
     ) -> None:
         with pytest.raises(ProviderError, match=message):
-            lifecycle.handle(user_request("Create", **props), regions, budget)
+            resources.handle(user_request("Create", **props), regions, budget, Progress())
         assert regions.asked == []
 
 
@@ -129,7 +129,7 @@ class TestDelete:
     def test_disassociates(self, regions: TwoRegions, budget: Budget) -> None:
         answer(regions.stubs[EAST], DISASSOCIATE)
 
-        assert lifecycle.handle(user_request("Delete"), regions, budget) == Done(PHYSICAL_ID)
+        assert resources.handle(user_request("Delete"), regions, budget, Progress()) == Done(PHYSICAL_ID)
 
     @pytest.mark.parametrize("error", ["ResourceNotFoundException", "ResourceConflictException"])
     def test_an_association_already_gone_is_success(self, regions: TwoRegions, budget: Budget, error: str) -> None:
@@ -137,7 +137,7 @@ class TestDelete:
         answer(east, DISASSOCIATE, error)
         listed(east, "someone-else")
 
-        assert lifecycle.handle(user_request("Delete"), regions, budget) == Done(PHYSICAL_ID)
+        assert resources.handle(user_request("Delete"), regions, budget, Progress()) == Done(PHYSICAL_ID)
 
     def test_a_refusal_while_still_associated_fails(self, regions: TwoRegions, budget: Budget) -> None:
         east = regions.stubs[EAST]
@@ -145,12 +145,12 @@ class TestDelete:
         listed(east, USER)
 
         with pytest.raises(ProviderError, match="remove the user from the group"):
-            lifecycle.handle(user_request("Delete"), regions, budget)
+            resources.handle(user_request("Delete"), regions, budget, Progress())
 
     def test_an_invented_id_needs_no_call(self, regions: TwoRegions, budget: Budget) -> None:
         request = user_request("Delete", physical_id="consumer_Agent_ABCDEFGH")
 
-        assert lifecycle.handle(request, regions, budget) == Done("consumer_Agent_ABCDEFGH")
+        assert resources.handle(request, regions, budget, Progress()) == Done("consumer_Agent_ABCDEFGH")
         assert regions.asked == []
 
 
@@ -158,7 +158,7 @@ def test_a_change_of_user_is_a_new_physical_id(regions: TwoRegions, budget: Budg
     other = "0f3c9a5e-aaaa-4d2b-9d1e-000000000043"
     regions.stubs[EAST].add_response(ASSOCIATE, {}, {**PARAMS, "UserId": other})
 
-    result = lifecycle.handle(user_request("Update", UserId=other), regions, budget)
+    result = resources.handle(user_request("Update", UserId=other), regions, budget, Progress())
 
     assert isinstance(result, Done) and result.physical_resource_id == f"{GROUP_ARN}/user/{other}"
 
@@ -175,7 +175,7 @@ class TestAssociationRules:
         answer(east, ASSOCIATE)
 
         # When the association is made
-        result = lifecycle.handle(user_request("Create"), regions, budget)
+        result = resources.handle(user_request("Create"), regions, budget, Progress())
 
         # Then it keeps waiting (only a group that lists its users can refuse) and succeeds
         assert result == Done(PHYSICAL_ID, ATTRIBUTES)
@@ -189,7 +189,7 @@ class TestAssociationRules:
             listed(east)
 
         with pytest.raises(ProviderError) as failure:
-            lifecycle.handle(user_request("Create"), regions, budget)
+            resources.handle(user_request("Create"), regions, budget, Progress())
 
         assert failure.value.reason == (
             f"Connect refused to associate user {USER} with {GROUP_ARN} 3 times "
@@ -209,7 +209,7 @@ class TestAssociationRules:
         group_unknown(east)
 
         # When the association is tried, then polling starts it again from the beginning
-        assert lifecycle.handle(user_request("Create"), regions, short) == Pending({"Phase": "start"})
+        assert resources.handle(user_request("Create"), regions, short, Progress()) == Pending({"Phase": "start"})
 
 
 class TestDeleteRules:
@@ -221,7 +221,7 @@ class TestDeleteRules:
         listed(east, USER)
 
         with pytest.raises(ProviderError) as failure:
-            lifecycle.handle(user_request("Delete"), regions, budget)
+            resources.handle(user_request("Delete"), regions, budget, Progress())
 
         assert failure.value.reason == (
             f"Connect refused to remove user {USER} from {GROUP_ARN} (ResourceConflictException). "
@@ -237,7 +237,7 @@ class TestDeleteRules:
         group_unknown(east)
 
         # When the user's Delete arrives, then it succeeds: there is nothing left to undo
-        assert lifecycle.handle(user_request("Delete"), regions, budget) == Done(PHYSICAL_ID)
+        assert resources.handle(user_request("Delete"), regions, budget, Progress()) == Done(PHYSICAL_ID)
         assert regions.asked == [EAST]
 
     @pytest.mark.parametrize("instance", [None, 42, "not an instance"])
@@ -250,7 +250,7 @@ class TestDeleteRules:
             event["ResourceProperties"]["InstanceId"] = instance
         event["PhysicalResourceId"] = PHYSICAL_ID
 
-        assert lifecycle.handle(Request.from_event(event, EAST), regions, budget) == Done(PHYSICAL_ID)
+        assert resources.handle(Request.from_event(event, EAST), regions, budget, Progress()) == Done(PHYSICAL_ID)
         assert regions.asked == []
 
     def test_delete_goes_to_the_groups_home_region_with_the_physical_ids_user(
@@ -265,7 +265,7 @@ class TestDeleteRules:
         request = user_request("Delete", physical_id=f"{west_group}/user/{USER}", UserId=other)
 
         # When it is deleted, then the physical id decides: the group's region, that user
-        assert lifecycle.handle(request, regions, budget) == Done(f"{west_group}/user/{USER}")
+        assert resources.handle(request, regions, budget, Progress()) == Done(f"{west_group}/user/{USER}")
         assert regions.asked == [WEST]
 
 
@@ -278,7 +278,7 @@ def test_every_call_of_an_association_waits_out_throttling(regions: TwoRegions, 
     listed(east, USER)
 
     # When the user is associated, then throttling only slows it down
-    assert lifecycle.handle(user_request("Create"), regions, budget) == Done(PHYSICAL_ID, ATTRIBUTES)
+    assert resources.handle(user_request("Create"), regions, budget, Progress()) == Done(PHYSICAL_ID, ATTRIBUTES)
 
 
 def test_every_call_of_a_removal_waits_out_throttling(regions: TwoRegions, budget: Budget) -> None:
@@ -288,4 +288,4 @@ def test_every_call_of_a_removal_waits_out_throttling(regions: TwoRegions, budge
     throttled(east, "list_traffic_distribution_group_users")
     listed(east, "someone-else")
 
-    assert lifecycle.handle(user_request("Delete"), regions, budget) == Done(PHYSICAL_ID)
+    assert resources.handle(user_request("Delete"), regions, budget, Progress()) == Done(PHYSICAL_ID)

@@ -8,9 +8,10 @@ import pytest
 from botocore.stub import Stubber
 
 import connect
-import lifecycle
+import resources
 from errors import ProviderError
 from request import Done, Pending, Progress, Request
+from resources import traffic_distribution_group
 from tests.unit.conftest import (
     GROUP_ARN,
     GROUP_ID,
@@ -73,7 +74,7 @@ class TestCreate:
         describe(stub, "ACTIVE")
         get_traffic(stub)
 
-        result = lifecycle.handle(request("create"), clients, budget)
+        result = resources.handle(request("create"), clients, budget, Progress())
 
         assert result == Done(GROUP_ARN, ATTRIBUTES)
         assert clock.sleeps == [1.0]
@@ -87,8 +88,8 @@ class TestCreate:
             describe(stub, "ACTIVE")
             get_traffic(stub)
 
-        first = lifecycle.handle(request("create"), clients, budget)
-        second = lifecycle.handle(request("create"), clients, budget)
+        first = resources.handle(request("create"), clients, budget, Progress())
+        second = resources.handle(request("create"), clients, budget, Progress())
 
         assert first == second == Done(GROUP_ARN, ATTRIBUTES)
 
@@ -100,7 +101,9 @@ class TestCreate:
         describe(stub, "ACTIVE")
         get_traffic(stub)
 
-        lifecycle.handle(request("create", ResourceProperties=with_props("create", InstanceId=arn)), clients, budget)
+        resources.handle(
+            request("create", ResourceProperties=with_props("create", InstanceId=arn)), clients, budget, Progress()
+        )
 
         assert clients.asked[0] == "eu-west-2"
 
@@ -112,7 +115,7 @@ class TestCreate:
         props = with_props("create", InstanceId=bare, Tags=None, Description=None)
 
         event = load_event("create", ResourceProperties=props)
-        lifecycle.handle(Request.from_event(event, "eu-central-1"), clients, budget)
+        resources.handle(Request.from_event(event, "eu-central-1"), clients, budget, Progress())
 
         assert clients.asked[0] == "eu-central-1"  # Create; the group ARN names the region after that
 
@@ -123,7 +126,7 @@ class TestCreate:
         describe(stub, "CREATION_FAILED")
 
         with pytest.raises(ProviderError) as failure:
-            lifecycle.handle(request("create"), clients, budget)
+            resources.handle(request("create"), clients, budget, Progress())
 
         assert failure.value.physical_resource_id == GROUP_ARN
         assert failure.value.reason.startswith("Connect could not create traffic distribution group 'primary-tdg'")
@@ -139,7 +142,7 @@ class TestCreate:
         for _ in range(3):
             describe(stub, "CREATION_IN_PROGRESS")
 
-        result = lifecycle.handle(request("create"), clients, budget)
+        result = resources.handle(request("create"), clients, budget, Progress())
 
         assert result == Pending({"Phase": "create", "GroupArn": GROUP_ARN})
         assert clock.now <= 1003
@@ -150,7 +153,7 @@ class TestCreate:
         get_traffic(stub)
 
         state = {"Phase": "create", "GroupArn": GROUP_ARN}
-        assert lifecycle.resume(request("create"), state, clients, budget) == Done(GROUP_ARN, ATTRIBUTES)
+        assert resources.resume(request("create"), state, clients, budget, Progress()) == Done(GROUP_ARN, ATTRIBUTES)
 
     def test_polls_no_faster_than_once_a_second_and_backs_off(
         self, stub: Stubber, clients: Regions, budget: Budget, clock: FakeClock
@@ -161,7 +164,7 @@ class TestCreate:
         describe(stub, "ACTIVE")
         get_traffic(stub)
 
-        lifecycle.handle(request("create"), clients, budget)
+        resources.handle(request("create"), clients, budget, Progress())
 
         assert min(clock.sleeps) >= 1.0
         assert clock.sleeps == sorted(clock.sleeps)
@@ -183,7 +186,7 @@ class TestCreate:
         stub.add_client_error("create_traffic_distribution_group", code, "Connect says no", status)
 
         with pytest.raises(ProviderError) as failure:
-            lifecycle.handle(request("create"), clients, budget)
+            resources.handle(request("create"), clients, budget, Progress())
 
         assert failure.value.reason.startswith(f"Connect CreateTrafficDistributionGroup failed with {code}")
         assert "Connect says no" in failure.value.reason
@@ -201,7 +204,7 @@ class TestCreate:
         describe(stub, "ACTIVE")
         get_traffic(stub)
 
-        assert lifecycle.handle(request("create"), clients, budget) == Done(GROUP_ARN, ATTRIBUTES)
+        assert resources.handle(request("create"), clients, budget, Progress()) == Done(GROUP_ARN, ATTRIBUTES)
         assert len(clock.sleeps) == 4
 
     def test_throttling_never_fails_and_hands_over_when_time_runs_out(
@@ -212,7 +215,7 @@ class TestCreate:
         for _ in range(5):
             stub.add_client_error("create_traffic_distribution_group", "ThrottlingException", "Rate exceeded", 429)
 
-        result = lifecycle.handle(request("create"), clients, budget)
+        result = resources.handle(request("create"), clients, budget, Progress())
 
         assert result == Pending({"Phase": "start"})
         assert clock.sleeps == [1.0, 2.0, 4.0, 8.0]  # slower after each throttle
@@ -223,13 +226,15 @@ class TestCreate:
         describe(stub, "ACTIVE")
         get_traffic(stub)
 
-        result = lifecycle.resume(request("create"), {"Phase": "start"}, clients, budget)
+        result = resources.resume(request("create"), {"Phase": "start"}, clients, budget, Progress())
 
         assert result == Done(GROUP_ARN, ATTRIBUTES)
 
     def test_unknown_resource_type_lists_the_valid_ones(self, clients: Regions, budget: Budget) -> None:
         with pytest.raises(ProviderError, match="Custom::TrafficDistributionGroup"):
-            lifecycle.handle(request("create", ResourceType="AWS::CloudFormation::CustomResource"), clients, budget)
+            resources.handle(
+                request("create", ResourceType="AWS::CloudFormation::CustomResource"), clients, budget, Progress()
+            )
 
 
 class TestUpdate:
@@ -239,7 +244,7 @@ class TestUpdate:
         describe(stub)
         get_traffic(stub)
 
-        assert lifecycle.handle(request("update"), clients, budget) == Done(GROUP_ARN, ATTRIBUTES)
+        assert resources.handle(request("update"), clients, budget, Progress()) == Done(GROUP_ARN, ATTRIBUTES)
 
     def test_tag_change_is_done_in_place(self, stub: Stubber, clients: Regions, budget: Budget) -> None:
         new = with_props("update", Tags=[{"Key": "team", "Value": "voice"}, {"Key": "cost", "Value": "42"}])
@@ -249,7 +254,9 @@ class TestUpdate:
         stub.add_response("tag_resource", {}, {"resourceArn": GROUP_ARN, "tags": {"team": "voice", "cost": "42"}})
         get_traffic(stub)
 
-        result = lifecycle.handle(request("update", ResourceProperties=new, OldResourceProperties=old), clients, budget)
+        result = resources.handle(
+            request("update", ResourceProperties=new, OldResourceProperties=old), clients, budget, Progress()
+        )
 
         assert result.physical_resource_id == GROUP_ARN
 
@@ -260,9 +267,9 @@ class TestUpdate:
         get_traffic(stub)
         new = with_props("update", InstanceId=INSTANCE_ARN.rsplit("/", 1)[1])
 
-        assert lifecycle.handle(request("update", ResourceProperties=new), clients, budget).physical_resource_id == (
-            GROUP_ARN
-        )
+        assert resources.handle(
+            request("update", ResourceProperties=new), clients, budget, Progress()
+        ).physical_resource_id == (GROUP_ARN)
 
     @pytest.mark.parametrize(
         "other_instance",
@@ -279,7 +286,7 @@ class TestUpdate:
         get_traffic(stub, NEW_GROUP_ARN)
 
         new = with_props("update", InstanceId=other_instance)
-        result = lifecycle.handle(request("update", ResourceProperties=new), clients, budget)
+        result = resources.handle(request("update", ResourceProperties=new), clients, budget, Progress())
 
         assert isinstance(result, Done)
         assert result.physical_resource_id == NEW_GROUP_ARN
@@ -293,7 +300,7 @@ class TestUpdate:
         get_traffic(stub, NEW_GROUP_ARN)
 
         new = with_props("update", Name="secondary-tdg")
-        result = lifecycle.handle(request("update", ResourceProperties=new), clients, budget)
+        result = resources.handle(request("update", ResourceProperties=new), clients, budget, Progress())
 
         assert isinstance(result, Done)
         assert result.physical_resource_id == NEW_GROUP_ARN
@@ -307,7 +314,7 @@ class TestUpdate:
         get_traffic(stub)
         failed = with_props("update", Name="secondary-tdg")
 
-        result = lifecycle.handle(request("update", OldResourceProperties=failed), clients, budget)
+        result = resources.handle(request("update", OldResourceProperties=failed), clients, budget, Progress())
 
         assert result == Done(GROUP_ARN, ATTRIBUTES)
 
@@ -319,7 +326,7 @@ class TestUpdate:
 
         new = with_props("update", Description="New words")
         with pytest.raises(ProviderError) as failure:
-            lifecycle.handle(request("update", ResourceProperties=new), clients, budget)
+            resources.handle(request("update", ResourceProperties=new), clients, budget, Progress())
 
         assert "still held by the group this update replaces" in failure.value.reason
         assert "because CloudFormation deletes the old group only after the new one exists" in failure.value.reason
@@ -336,7 +343,9 @@ class TestUpdate:
         stub.add_client_error("create_traffic_distribution_group", "ResourceConflictException", "Name in use", 409)
 
         with pytest.raises(ProviderError) as failure:
-            lifecycle.handle(request("update", ResourceProperties=with_props("update", Name="taken")), clients, budget)
+            resources.handle(
+                request("update", ResourceProperties=with_props("update", Name="taken")), clients, budget, Progress()
+            )
 
         assert "still held by the group this update replaces" not in failure.value.reason
         assert "unique Name per instance" in failure.value.reason
@@ -351,8 +360,11 @@ class TestUpdate:
         describe_missing(stub, NEW_GROUP_ARN)
 
         with pytest.raises(ProviderError) as failure:
-            lifecycle.handle(
-                request("update", ResourceProperties=with_props("update", Name="secondary-tdg")), clients, budget
+            resources.handle(
+                request("update", ResourceProperties=with_props("update", Name="secondary-tdg")),
+                clients,
+                budget,
+                Progress(),
             )
 
         assert failure.value.physical_resource_id is None  # the stack keeps the old group's id
@@ -365,14 +377,14 @@ class TestUpdate:
         describe_missing(stub)
 
         with pytest.raises(ProviderError, match="deleted outside CloudFormation") as failure:
-            lifecycle.handle(request("update"), clients, budget)
+            resources.handle(request("update"), clients, budget, Progress())
 
         assert failure.value.code == "GroupGone"
 
     def test_invalid_properties_fail_before_any_call(self, clients: Regions, budget: Budget) -> None:
         with pytest.raises(ProviderError, match="Descripton"):
-            lifecycle.handle(
-                request("update", ResourceProperties=with_props("update", Descripton="x")), clients, budget
+            resources.handle(
+                request("update", ResourceProperties=with_props("update", Descripton="x")), clients, budget, Progress()
             )
 
 
@@ -383,13 +395,13 @@ class TestDelete:
         describe(stub, "PENDING_DELETION")
         describe_missing(stub)
 
-        assert lifecycle.handle(request("delete"), clients, budget) == Done(GROUP_ARN)
+        assert resources.handle(request("delete"), clients, budget, Progress()) == Done(GROUP_ARN)
 
     @pytest.mark.parametrize("physical_id", ["consumer_Tdg_AB12CD34", "", "not-a-group"])
     def test_ids_that_are_not_groups_succeed_without_calls(
         self, clients: Regions, budget: Budget, physical_id: str
     ) -> None:
-        result = lifecycle.handle(request("delete", PhysicalResourceId=physical_id), clients, budget)
+        result = resources.handle(request("delete", PhysicalResourceId=physical_id), clients, budget, Progress())
 
         assert result == Done(physical_id)
         assert clients.asked == []
@@ -397,7 +409,9 @@ class TestDelete:
     def test_invalid_properties_do_not_block_delete(self, clients: Regions, budget: Budget) -> None:
         event = {"PhysicalResourceId": "consumer_Tdg_AB12CD34", "ResourceProperties": {"Bogus": "1"}}
 
-        assert lifecycle.handle(request("delete", **event), clients, budget) == Done("consumer_Tdg_AB12CD34")
+        assert resources.handle(request("delete", **event), clients, budget, Progress()) == Done(
+            "consumer_Tdg_AB12CD34"
+        )
 
     def test_group_already_gone_succeeds_once_connect_says_so_for_a_few_seconds(
         self, stub: Stubber, clients: Regions, budget: Budget, clock: FakeClock
@@ -406,8 +420,8 @@ class TestDelete:
         for _ in range(5):
             describe_missing(stub)
 
-        assert lifecycle.handle(request("delete"), clients, budget) == Done(GROUP_ARN)
-        assert sum(clock.sleeps) >= lifecycle.NOT_FOUND_GRACE
+        assert resources.handle(request("delete"), clients, budget, Progress()) == Done(GROUP_ARN)
+        assert sum(clock.sleeps) >= traffic_distribution_group.NOT_FOUND_GRACE
 
     def test_a_group_not_visible_yet_is_deleted_when_it_shows_up(
         self, stub: Stubber, clients: Regions, budget: Budget
@@ -417,7 +431,7 @@ class TestDelete:
         stub.add_response("delete_traffic_distribution_group", {}, {"TrafficDistributionGroupId": GROUP_ARN})
         describe_missing(stub)
 
-        assert lifecycle.handle(request("delete"), clients, budget) == Done(GROUP_ARN)
+        assert resources.handle(request("delete"), clients, budget, Progress()) == Done(GROUP_ARN)
 
     def test_a_delete_whose_answer_was_lost_is_not_sent_again_as_a_failure(
         self, stub: Stubber, clients: Regions, budget: Budget
@@ -428,14 +442,14 @@ class TestDelete:
         describe(stub, "PENDING_DELETION")
         describe_missing(stub)
 
-        assert lifecycle.handle(request("delete"), clients, budget) == Done(GROUP_ARN)
+        assert resources.handle(request("delete"), clients, budget, Progress()) == Done(GROUP_ARN)
 
     def test_gone_between_describe_and_delete_succeeds(self, stub: Stubber, clients: Regions, budget: Budget) -> None:
         describe(stub)
         stub.add_client_error("delete_traffic_distribution_group", "ResourceNotFoundException", "gone", 404)
         describe_missing(stub)
 
-        assert lifecycle.handle(request("delete"), clients, budget) == Done(GROUP_ARN)
+        assert resources.handle(request("delete"), clients, budget, Progress()) == Done(GROUP_ARN)
 
     def test_in_use_says_what_holds_the_group(self, stub: Stubber, clients: Regions, budget: Budget) -> None:
         describe(stub)
@@ -448,7 +462,7 @@ class TestDelete:
         describe(stub)  # still ACTIVE: the refusal stands
 
         with pytest.raises(ProviderError) as failure:
-            lifecycle.handle(request("delete"), clients, budget)
+            resources.handle(request("delete"), clients, budget, Progress())
 
         assert failure.value.reason.startswith("Traffic distribution group 'primary-tdg'")
         assert "+15550100" in failure.value.reason
@@ -460,7 +474,7 @@ class TestDelete:
         describe(stub, is_default=True)
 
         with pytest.raises(ProviderError, match="default traffic distribution group") as failure:
-            lifecycle.handle(request("delete"), clients, budget)
+            resources.handle(request("delete"), clients, budget, Progress())
 
         assert failure.value.reason.endswith(
             "Connect made it with ReplicateInstance and it cannot be deleted through the API. "
@@ -474,7 +488,7 @@ class TestDelete:
         describe(stub, "DELETION_FAILED")
 
         with pytest.raises(ProviderError, match="DELETION_FAILED") as failure:
-            lifecycle.handle(request("delete"), clients, budget)
+            resources.handle(request("delete"), clients, budget, Progress())
 
         assert failure.value.reason.endswith(
             "Check that no phone numbers or other resources still use it, then retry the stack operation."
@@ -489,7 +503,7 @@ class TestDelete:
         stub.add_response("delete_traffic_distribution_group", {}, {"TrafficDistributionGroupId": GROUP_ARN})
         describe_missing(stub)
 
-        assert lifecycle.handle(request("delete"), clients, budget) == Done(GROUP_ARN)
+        assert resources.handle(request("delete"), clients, budget, Progress()) == Done(GROUP_ARN)
 
     def test_hands_over_and_resumes_without_deleting_twice(
         self, stub: Stubber, clients: Regions, clock: FakeClock
@@ -499,13 +513,13 @@ class TestDelete:
         stub.add_response("delete_traffic_distribution_group", {}, {"TrafficDistributionGroupId": GROUP_ARN})
         describe(stub, "PENDING_DELETION")
 
-        pending = lifecycle.handle(request("delete"), clients, short)
+        pending = resources.handle(request("delete"), clients, short, Progress())
         assert isinstance(pending, Pending)
 
         describe(stub, "PENDING_DELETION")
         describe_missing(stub)
         long = Budget(deadline=clock() + 60, clock=clock, sleep=clock.sleep)
-        assert lifecycle.resume(request("delete"), pending.state, clients, long) == Done(GROUP_ARN)
+        assert resources.resume(request("delete"), pending.state, clients, long, Progress()) == Done(GROUP_ARN)
 
 
 NINETY_TEN = {
@@ -536,8 +550,11 @@ class TestHandOver:
         stub.add_response("update_traffic_distribution", {}, NINETY_TEN_REQUEST)
         short = Budget(deadline=clock() + 0.5, clock=clock, sleep=clock.sleep)
 
-        result = lifecycle.handle(
-            request("update", ResourceProperties=with_props("update", TelephonyConfig=NINETY_TEN)), clients, short
+        result = resources.handle(
+            request("update", ResourceProperties=with_props("update", TelephonyConfig=NINETY_TEN)),
+            clients,
+            short,
+            Progress(),
         )
 
         assert result == Pending({"Phase": "update", "GroupArn": GROUP_ARN, "Sent": "true"})
@@ -550,7 +567,7 @@ class TestHandOver:
         stub.add_response("update_traffic_distribution", {}, NINETY_TEN_REQUEST)
         short = Budget(deadline=clock() + 0.5, clock=clock, sleep=clock.sleep)
 
-        result = lifecycle.handle(traffic_request("create"), clients, short)
+        result = resources.handle(traffic_request("create"), clients, short, Progress())
 
         assert result == Pending({"Phase": "update", "GroupArn": GROUP_ARN, "Sent": "true"})
 
@@ -563,7 +580,7 @@ class TestHandOver:
         short = Budget(deadline=clock() + 2, clock=clock, sleep=clock.sleep, jitter=lambda low, high: high)
         state = {"Phase": "update", "GroupArn": GROUP_ARN, "Sent": "true"}
 
-        result = lifecycle.resume(traffic_request("update"), state, clients, short)
+        result = resources.resume(traffic_request("update"), state, clients, short, Progress())
 
         assert isinstance(result, Done) and result.physical_resource_id == GROUP_ARN
         assert "Connect accepted the distribution but could not be read back" in result.note
@@ -578,7 +595,7 @@ class TestHandOver:
         short = Budget(deadline=clock() + 0.5, clock=clock, sleep=clock.sleep)
         state = {"Phase": "update", "GroupArn": GROUP_ARN, "Sent": "true"}
 
-        assert lifecycle.resume(traffic_request("update"), state, clients, short) == Pending(state)
+        assert resources.resume(traffic_request("update"), state, clients, short, Progress()) == Pending(state)
 
     def test_a_delete_throttled_to_the_end_hands_over_before_asking(
         self, stub: Stubber, clients: Regions, clock: FakeClock
@@ -586,7 +603,7 @@ class TestHandOver:
         stub.add_client_error("describe_traffic_distribution_group", "ThrottlingException", "Rate exceeded", 429)
         short = Budget(deadline=clock() + 0.5, clock=clock, sleep=clock.sleep)
 
-        result = lifecycle.handle(request("delete"), clients, short)
+        result = resources.handle(request("delete"), clients, short, Progress())
 
         assert result == Pending({"Phase": "delete", "GroupArn": GROUP_ARN, "Requested": "false"})
 
@@ -602,7 +619,7 @@ class TestHandOver:
         get_traffic(stub)
         progress = Progress()
 
-        lifecycle.resume(request("update"), {"Phase": phase, "GroupArn": GROUP_ARN}, clients, budget, progress)
+        resources.resume(request("update"), {"Phase": phase, "GroupArn": GROUP_ARN}, clients, budget, progress)
 
         assert (progress.created, progress.replacing) == (created, replacing)
 
@@ -613,7 +630,7 @@ class TestHandOver:
         short = Budget(deadline=clock() + 0.5, clock=clock, sleep=clock.sleep)
         state = {"Phase": "create", "GroupArn": GROUP_ARN}
 
-        assert lifecycle.resume(request("create"), state, clients, short) == Pending(state)
+        assert resources.resume(request("create"), state, clients, short, Progress()) == Pending(state)
 
     def test_a_start_over_from_a_poll_tells_the_provider_what_the_create_made(
         self, stub: Stubber, clients: Regions, budget: Budget
@@ -623,7 +640,7 @@ class TestHandOver:
         get_traffic(stub)
         progress = Progress()
 
-        lifecycle.resume(request("create"), {"Phase": "start"}, clients, budget, progress)
+        resources.resume(request("create"), {"Phase": "start"}, clients, budget, progress)
 
         assert progress.created == GROUP_ARN
 
@@ -638,7 +655,7 @@ class TestUpdateEdges:
         get_traffic(stub)
         progress = Progress()
 
-        result = lifecycle.handle(
+        result = resources.handle(
             request("update", PhysicalResourceId="consumer_Tdg_AB12CD34"), clients, budget, progress
         )
 
@@ -652,7 +669,7 @@ class TestUpdateEdges:
         stub.add_response("tag_resource", {}, {"resourceArn": GROUP_ARN, "tags": {"team": "contact-center"}})
         get_traffic(stub)
 
-        assert lifecycle.handle(request("update"), clients, budget).physical_resource_id == GROUP_ARN
+        assert resources.handle(request("update"), clients, budget, Progress()).physical_resource_id == GROUP_ARN
 
     def test_a_tag_the_template_did_not_change_is_set_back_too_when_read_in_the_home_region(
         self, stub: Stubber, clients: Regions, budget: Budget
@@ -668,7 +685,7 @@ class TestUpdateEdges:
         stub.add_response("tag_resource", {}, {"resourceArn": GROUP_ARN, "tags": {"team": "contact-center"}})
         get_traffic(stub)
 
-        assert lifecycle.handle(unchanged, clients, budget).physical_resource_id == GROUP_ARN
+        assert resources.handle(unchanged, clients, budget, Progress()).physical_resource_id == GROUP_ARN
 
     @pytest.mark.parametrize(
         ("seen", "removed"),
@@ -694,7 +711,9 @@ class TestUpdateEdges:
             stub.add_response("untag_resource", {}, {"resourceArn": GROUP_ARN, "tagKeys": ["gone"]})
         get_traffic(stub, telephony={"us-east-1": 0, "us-west-2": 100})
 
-        result = lifecycle.handle(request("update", ResourceProperties=new, OldResourceProperties=old), clients, budget)
+        result = resources.handle(
+            request("update", ResourceProperties=new, OldResourceProperties=old), clients, budget, Progress()
+        )
 
         assert result.physical_resource_id == GROUP_ARN
         assert clients.asked[0] == "us-west-2"  # read where the calls go
@@ -706,7 +725,7 @@ class TestUpdateEdges:
         describe(stub, status)
 
         with pytest.raises(ProviderError) as failure:
-            lifecycle.handle(request("update"), clients, budget)
+            resources.handle(request("update"), clients, budget, Progress())
 
         assert failure.value.reason == (
             f"Traffic distribution group {GROUP_ARN} is being deleted ({status}) outside CloudFormation."
@@ -719,7 +738,7 @@ class TestUpdateEdges:
         describe_missing(stub)
 
         with pytest.raises(ProviderError) as failure:
-            lifecycle.handle(traffic_request("create"), clients, budget)
+            resources.handle(traffic_request("create"), clients, budget, Progress())
 
         assert failure.value.reason == (
             f"Traffic distribution group {GROUP_ARN} does not exist (any more). If the stack created it, something "
@@ -733,7 +752,7 @@ class TestUpdateEdges:
         created(stub, INSTANCE_ARN)
 
         with pytest.raises(ProviderError) as failure:
-            lifecycle.handle(request("create"), clients, budget)
+            resources.handle(request("create"), clients, budget, Progress())
 
         assert failure.value.reason == (
             f"Connect returned {INSTANCE_ARN!r}, which is not a traffic distribution group ARN."
@@ -754,8 +773,11 @@ class TestReplacementCleanUp:
         describe(stub, "PENDING_DELETION", arn=NEW_GROUP_ARN, name="secondary-tdg")
 
         with pytest.raises(ProviderError) as failure:
-            lifecycle.handle(
-                request("update", ResourceProperties=with_props("update", Name="secondary-tdg")), clients, budget
+            resources.handle(
+                request("update", ResourceProperties=with_props("update", Name="secondary-tdg")),
+                clients,
+                budget,
+                Progress(),
             )
 
         assert failure.value.reason.endswith(
@@ -773,8 +795,11 @@ class TestReplacementCleanUp:
         stub.add_client_error("delete_traffic_distribution_group", "AccessDeniedException", "not allowed", 403)
 
         with pytest.raises(ProviderError) as failure:
-            lifecycle.handle(
-                request("update", ResourceProperties=with_props("update", Name="secondary-tdg")), clients, budget
+            resources.handle(
+                request("update", ResourceProperties=with_props("update", Name="secondary-tdg")),
+                clients,
+                budget,
+                Progress(),
             )
 
         assert f"The replacement group {NEW_GROUP_ARN} could not be deleted either (" in failure.value.reason
@@ -800,8 +825,11 @@ def test_a_bare_group_id_is_deleted_in_the_region_of_its_instance(
     )
     short = Budget(deadline=clock() + 0.5, clock=clock, sleep=clock.sleep)
 
-    lifecycle.handle(
-        request("delete", PhysicalResourceId=GROUP_ARN.rsplit("/", 1)[1], ResourceProperties=props), clients, short
+    resources.handle(
+        request("delete", PhysicalResourceId=GROUP_ARN.rsplit("/", 1)[1], ResourceProperties=props),
+        clients,
+        short,
+        Progress(),
     )
 
     assert clients.asked == [region]
@@ -821,8 +849,11 @@ class TestEveryCallIsRetriedWithinTheBudget:
         describe(stub, arn=NEW_GROUP_ARN, name="secondary-tdg")
         get_traffic(stub, NEW_GROUP_ARN)
 
-        result = lifecycle.handle(
-            request("update", ResourceProperties=with_props("update", Name="secondary-tdg")), clients, budget
+        result = resources.handle(
+            request("update", ResourceProperties=with_props("update", Name="secondary-tdg")),
+            clients,
+            budget,
+            Progress(),
         )
 
         assert result.physical_resource_id == NEW_GROUP_ARN
@@ -835,7 +866,7 @@ class TestEveryCallIsRetriedWithinTheBudget:
         describe(stub, "PENDING_DELETION")
         describe_missing(stub)
 
-        assert lifecycle.handle(request("delete"), clients, budget) == Done(GROUP_ARN)
+        assert resources.handle(request("delete"), clients, budget, Progress()) == Done(GROUP_ARN)
         assert budget.throttles == 2
 
     def test_the_removal_of_a_tag(self, stub: Stubber, clients: Regions, budget: Budget) -> None:
@@ -845,13 +876,15 @@ class TestEveryCallIsRetriedWithinTheBudget:
         stub.add_response("untag_resource", {}, {"resourceArn": GROUP_ARN, "tagKeys": ["gone"]})
         get_traffic(stub)
 
-        assert lifecycle.handle(request("update", OldResourceProperties=old), clients, budget).physical_resource_id
+        assert resources.handle(
+            request("update", OldResourceProperties=old), clients, budget, Progress()
+        ).physical_resource_id
 
     def test_the_delete_of_an_abandoned_replacement(self, stub: Stubber, clients: Regions, budget: Budget) -> None:
         throttle(stub, "delete_traffic_distribution_group")
         stub.add_response("delete_traffic_distribution_group", {}, {"TrafficDistributionGroupId": NEW_GROUP_ARN})
 
-        said = lifecycle.abandon({"Phase": "replace", "GroupArn": NEW_GROUP_ARN}, clients, budget)
+        said = resources.abandon(request("update"), {"Phase": "replace", "GroupArn": NEW_GROUP_ARN}, clients, budget)
 
         assert said == f" The replacement group {NEW_GROUP_ARN} is being deleted; the stack keeps the old group."
 
@@ -861,11 +894,11 @@ def test_a_tag_removal_with_the_home_region_down_fails_before_moving_traffic(
 ) -> None:
     old = with_props("update", Tags=[{"Key": "team", "Value": "contact-center"}, {"Key": "gone", "Value": "x"}])
     describe(stub, tags={"team": "contact-center", "gone": "x"})
-    for _ in range(lifecycle.READ_ATTEMPTS):
+    for _ in range(connect.READ_ATTEMPTS):
         stub.add_client_error("untag_resource", "ServiceUnavailableException", "Service Unavailable", 503)
 
     with pytest.raises(ProviderError) as failure:
-        lifecycle.handle(request("update", OldResourceProperties=old), clients, budget)
+        resources.handle(request("update", OldResourceProperties=old), clients, budget, Progress())
 
     assert failure.value.reason.endswith(
         "No traffic was moved. Split the change: deploy the distribution change alone now, and the tag change "
@@ -879,7 +912,7 @@ def test_a_refused_delete_keeps_the_groups_id(stub: Stubber, clients: Regions, b
     stub.add_client_error("delete_traffic_distribution_group", "AccessDeniedException", "not allowed", 403)
 
     with pytest.raises(ProviderError) as failure:
-        lifecycle.handle(request("delete"), clients, budget)
+        resources.handle(request("delete"), clients, budget, Progress())
 
     assert (failure.value.code, failure.value.physical_resource_id) == ("AccessDeniedException", GROUP_ARN)
 
@@ -898,7 +931,9 @@ def test_a_tie_is_sent_to_the_groups_home_region(stub: Stubber, clients: Regions
     describe(stub, arn=west_group)
     stub.add_response("get_traffic_distribution", traffic({"us-east-1": 50, "us-west-2": 50}), {"Id": west_group})
 
-    lifecycle.handle(request("create", ResourceType=TRAFFIC_TYPE, ResourceProperties=props), clients, budget)
+    resources.handle(
+        request("create", ResourceType=TRAFFIC_TYPE, ResourceProperties=props), clients, budget, Progress()
+    )
 
     assert set(clients.asked) == {"us-west-2"}
 
@@ -907,16 +942,18 @@ def test_reads_try_the_region_that_takes_the_calls_three_times_then_the_other(
     regions: TwoRegions, budget: Budget
 ) -> None:
     east, west = regions.stubs["us-east-1"], regions.stubs["us-west-2"]
-    outage(east, "describe_traffic_distribution_group", lifecycle.READ_ATTEMPTS)
+    outage(east, "describe_traffic_distribution_group", connect.READ_ATTEMPTS)
     describe(west)
-    outage(east, "get_traffic_distribution", lifecycle.READ_ATTEMPTS)
+    outage(east, "get_traffic_distribution", connect.READ_ATTEMPTS)
     get_traffic(west)  # 100 % in us-east-1 already: nothing to send
     east_only = {
         "Distributions": [{"Region": "us-east-1", "Percentage": "100"}, {"Region": "us-west-2", "Percentage": "0"}]
     }
     props = {"TrafficDistributionGroupId": GROUP_ARN, "TelephonyConfig": east_only}
 
-    result = lifecycle.handle(request("create", ResourceType=TRAFFIC_TYPE, ResourceProperties=props), regions, budget)
+    result = resources.handle(
+        request("create", ResourceType=TRAFFIC_TYPE, ResourceProperties=props), regions, budget, Progress()
+    )
 
     assert result.physical_resource_id == GROUP_ARN
 
@@ -928,7 +965,7 @@ def test_a_group_read_in_its_home_region_alone_gets_every_attempt(
     outage(stub, "describe_traffic_distribution_group", connect.MAX_ATTEMPTS)
 
     with pytest.raises(ProviderError) as failure:
-        lifecycle.handle(request("update"), clients, budget)
+        resources.handle(request("update"), clients, budget, Progress())
 
     assert failure.value.code == "ServiceUnavailableException"
     assert clients.asked == ["us-east-1"]
@@ -939,6 +976,6 @@ def test_an_event_without_a_resource_type_is_refused_and_says_so(clients: Region
     del event["ResourceType"]
 
     with pytest.raises(ProviderError) as failure:
-        lifecycle.handle(Request.from_event(event, "us-east-1"), clients, budget)
+        resources.handle(Request.from_event(event, "us-east-1"), clients, budget, Progress())
 
     assert failure.value.reason.startswith("This provider does not manage resource type '(none)'. Declare")

@@ -354,13 +354,14 @@ def scheduled(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
 
 
 class Abandoned:
-    """The ``abandon`` of the lifecycle: records the state and how long it was given, on the provider's clock."""
+    """The ``abandon`` of the resource types: records the state and how long it was given, on the provider's clock."""
 
     def __init__(self, clock: FakeClock) -> None:
         self.clock = clock
         self.calls: list[tuple[Mapping[str, str], float]] = []
 
-    def __call__(self, state: Mapping[str, str], budget: Budget) -> str:
+    def __call__(self, request: Request, state: Mapping[str, str], budget: Budget) -> str:
+        assert request.request_id == load_event("create")["RequestId"]
         self.calls.append((state, budget.remaining()))
         budget.nap(0.5)
         return f" The replacement group {NEW_GROUP_ARN} was deleted."

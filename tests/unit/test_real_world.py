@@ -11,7 +11,8 @@ from dataclasses import replace
 import pytest
 from botocore.stub import Stubber
 
-import lifecycle
+import connect
+import resources
 from errors import ProviderError
 from request import Done, Pending, Progress
 from tests.unit.conftest import (
@@ -51,7 +52,7 @@ class TestEventualConsistency:
         describe(east, "ACTIVE")
         get_traffic(east)
 
-        assert lifecycle.handle(request("create"), regions, budget) == Done(GROUP_ARN, ATTRIBUTES)
+        assert resources.handle(request("create"), regions, budget, Progress()) == Done(GROUP_ARN, ATTRIBUTES)
 
     def test_the_replica_region_learning_the_group_late_is_waited_for(
         self, regions: TwoRegions, budget: Budget
@@ -70,7 +71,7 @@ class TestEventualConsistency:
         describe(west, "ACTIVE")
         get_traffic(west, telephony=WEST)
 
-        result = lifecycle.handle(group_request("Create", **FAILOVER), regions, budget)
+        result = resources.handle(group_request("Create", **FAILOVER), regions, budget, Progress())
 
         assert isinstance(result, Done) and result.data["TelephonyDistribution"] == "us-east-1=0,us-west-2=100"
 
@@ -83,7 +84,7 @@ class TestEventualConsistency:
         progress = Progress()
 
         with pytest.raises(ProviderError) as failure:
-            lifecycle.handle(group_request("Create", **FAILOVER), regions, budget, progress)
+            resources.handle(group_request("Create", **FAILOVER), regions, budget, progress)
 
         assert failure.value.physical_resource_id == GROUP_ARN  # so the rollback's Delete removes it
         assert progress.created == GROUP_ARN  # and so does an answer sent before handle returns
@@ -92,7 +93,7 @@ class TestEventualConsistency:
         describe_missing(regions.stubs[EAST])
 
         with pytest.raises(ProviderError, match="no longer exists"):
-            lifecycle.handle(group_request("Update"), regions, budget)
+            resources.handle(group_request("Update"), regions, budget, Progress())
 
 
 class TestFailoverDuringAnOutage:
@@ -107,7 +108,7 @@ class TestFailoverDuringAnOutage:
         describe(west, "ACTIVE")
         get_traffic(west, telephony=WEST)
 
-        result = lifecycle.handle(group_request("Update", **FAILOVER), regions, budget)
+        result = resources.handle(group_request("Update", **FAILOVER), regions, budget, Progress())
 
         assert isinstance(result, Done) and result.physical_resource_id == GROUP_ARN
         assert result.data["TelephonyDistribution"] == "us-east-1=0,us-west-2=100"
@@ -117,14 +118,14 @@ class TestFailoverDuringAnOutage:
         self, regions: TwoRegions, budget: Budget
     ) -> None:
         east, west = regions.stubs[EAST], regions.stubs[WEST_REGION]
-        outage(west, DESCRIBE, lifecycle.READ_ATTEMPTS)
+        outage(west, DESCRIBE, connect.READ_ATTEMPTS)
         describe(east)  # the fallback, once
         get_traffic(west)  # us-west-2 answers again: reads go back to it
         updated(west)
         describe(west)
         get_traffic(west, telephony=WEST)
 
-        result = lifecycle.handle(group_request("Update", **FAILOVER), regions, budget)
+        result = resources.handle(group_request("Update", **FAILOVER), regions, budget, Progress())
 
         assert isinstance(result, Done)
         assert regions.asked.count(EAST) == 1
@@ -134,11 +135,14 @@ class TestFailoverDuringAnOutage:
     ) -> None:
         west, east = regions.stubs[WEST_REGION], regions.stubs[EAST]
         describe(west)
-        outage(east, "tag_resource", lifecycle.READ_ATTEMPTS)
+        outage(east, "tag_resource", connect.READ_ATTEMPTS)
 
         with pytest.raises(ProviderError) as failure:
-            lifecycle.handle(
-                group_request("Update", Tags=[{"Key": "team", "Value": "voice"}], **FAILOVER), regions, budget
+            resources.handle(
+                group_request("Update", Tags=[{"Key": "team", "Value": "voice"}], **FAILOVER),
+                regions,
+                budget,
+                Progress(),
             )
 
         assert "No traffic was moved. Split the change" in failure.value.reason
@@ -155,7 +159,7 @@ class TestFailoverDuringAnOutage:
         rollback = group_request("Update", **FAILOVER)
         rollback = replace(rollback, old_properties={**rollback.old_properties, "Tags": {"team": "voice"}})
 
-        assert isinstance(lifecycle.handle(rollback, regions, budget), Done)
+        assert isinstance(resources.handle(rollback, regions, budget, Progress()), Done)
         assert set(regions.asked) == {WEST_REGION}
 
     def test_errors_after_the_update_was_accepted_never_fail_the_request(self, clock: FakeClock) -> None:
@@ -171,7 +175,7 @@ class TestFailoverDuringAnOutage:
         for stubber in both.stubs.values():
             stubber.activate()
 
-        result = lifecycle.handle(group_request("Update", **FAILOVER), both, budget)
+        result = resources.handle(group_request("Update", **FAILOVER), both, budget, Progress())
 
         assert isinstance(result, Done)  # a FAILED answer would make the rollback move calls back
         assert result.data["TelephonyDistribution"] == "us-east-1=0,us-west-2=100"
@@ -193,7 +197,7 @@ class TestUpdateOnlyWhileActive:
         describe(west)
         get_traffic(west, telephony=WEST)
 
-        result = lifecycle.handle(group_request("Update", **FAILOVER), regions, budget)
+        result = resources.handle(group_request("Update", **FAILOVER), regions, budget, Progress())
 
         assert isinstance(result, Done)
 
@@ -205,7 +209,7 @@ class TestUpdateOnlyWhileActive:
         west.add_client_error(UPDATE, "ResourceConflictException", "conflict", 409)
 
         with pytest.raises(ProviderError, match="ResourceConflictException"):
-            lifecycle.handle(group_request("Update", **FAILOVER), regions, budget)
+            resources.handle(group_request("Update", **FAILOVER), regions, budget, Progress())
 
     def test_reads_back_until_connect_reports_what_was_sent(self, regions: TwoRegions, budget: Budget) -> None:
         west = regions.stubs[WEST_REGION]
@@ -217,7 +221,7 @@ class TestUpdateOnlyWhileActive:
         describe(west)
         get_traffic(west, telephony=WEST)
 
-        result = lifecycle.handle(group_request("Update", **FAILOVER), regions, budget)
+        result = resources.handle(group_request("Update", **FAILOVER), regions, budget, Progress())
 
         assert isinstance(result, Done) and result.data["AgentDistribution"] == "us-east-1=0,us-west-2=100"
 
@@ -243,7 +247,7 @@ class TestUpdateOnlyWhileActive:
         describe(west)
         get_traffic(west, telephony={"us-east-1": 100, "us-west-2": 0}, agent=WEST)
 
-        result = lifecycle.handle(group_request("Update", **agents_west), regions, budget)
+        result = resources.handle(group_request("Update", **agents_west), regions, budget, Progress())
 
         assert isinstance(result, Done) and result.data["AgentDistribution"] == "us-east-1=0,us-west-2=100"
 
@@ -259,7 +263,7 @@ class TestRegionsOfCreateAndDelete:
         describe_missing(east, NEW_GROUP_ARN)
 
         with pytest.raises(ProviderError) as failure:
-            lifecycle.handle(group_request("Update", Name="renamed", **FAILOVER), regions, budget)
+            resources.handle(group_request("Update", Name="renamed", **FAILOVER), regions, budget, Progress())
 
         assert "was deleted; the stack keeps the old group" in failure.value.reason
         assert failure.value.physical_resource_id is None  # the answer keeps the old group's id
@@ -269,12 +273,17 @@ class TestRegionsOfCreateAndDelete:
             "delete_traffic_distribution_group", {}, {"TrafficDistributionGroupId": NEW_GROUP_ARN}
         )
 
-        note = lifecycle.abandon({"Phase": "replace", "GroupArn": NEW_GROUP_ARN}, regions, budget)
+        note = resources.abandon(
+            group_request("Update"), {"Phase": "replace", "GroupArn": NEW_GROUP_ARN}, regions, budget
+        )
 
         assert "is being deleted" in note
 
     def test_abandoning_a_create_leaves_the_group_for_the_rollback(self, regions: TwoRegions, budget: Budget) -> None:
-        assert lifecycle.abandon({"Phase": "create", "GroupArn": GROUP_ARN}, regions, budget) == ""
+        assert (
+            resources.abandon(group_request("Update"), {"Phase": "create", "GroupArn": GROUP_ARN}, regions, budget)
+            == ""
+        )
         assert regions.asked == []
 
     def test_a_delete_that_never_got_to_ask_asks_when_it_resumes(self, regions: TwoRegions, clock: FakeClock) -> None:
@@ -283,7 +292,7 @@ class TestRegionsOfCreateAndDelete:
         describe(east, "CREATION_IN_PROGRESS")
         describe(east, "CREATION_IN_PROGRESS")
 
-        pending = lifecycle.handle(request("delete"), regions, short)
+        pending = resources.handle(request("delete"), regions, short, Progress())
 
         assert pending == Pending({"Phase": "delete", "GroupArn": GROUP_ARN, "Requested": "false"})
         assert isinstance(pending, Pending)
@@ -292,4 +301,4 @@ class TestRegionsOfCreateAndDelete:
         describe_missing(east)
         later = Budget(deadline=clock() + 60, clock=clock, sleep=clock.sleep, jitter=lambda low, high: high)
 
-        assert lifecycle.resume(request("delete"), pending.state, regions, later) == Done(GROUP_ARN)
+        assert resources.resume(request("delete"), pending.state, regions, later, Progress()) == Done(GROUP_ARN)

@@ -200,7 +200,7 @@ def test_the_model_is_read_once() -> None:
 
 def test_the_model_comes_from_the_session_that_made_connects_client(monkeypatch: pytest.MonkeyPatch) -> None:
     # app.py builds a Connect client at init: reading the model for the first parse must then cost no file read.
-    connect.ConnectClients()("us-east-1")
+    connect.clients_by_region()("us-east-1")
     refs._session.cache_clear()
     refs.connect_model.cache_clear()
     reads: list[str] = []

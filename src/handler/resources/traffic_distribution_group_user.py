@@ -4,37 +4,35 @@ Both directions are idempotent: an association that already exists is success, a
 already gone. Where Connect's errors do not tell which (ResourceConflictException, ResourceNotFound
 right after the group was made), the group's list of users decides. Calls go to the group's home
 region, with its ARN. Every change is a replacement: the physical id is the group's ARN and the user.
+Nothing is kept between polls: a poll runs the request again.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import connect
+from connect import ConnectClients
 from errors import ProviderError
 from properties import GroupUserProperties, parse_group_user_properties
 from refs import GroupRef, InstanceRef
-from request import Clients, Done, Pending, Request, Result
-from waiting import Budget
+from request import RESTARTING, Done, Progress, Request, Result
+from waiting import Budget, poll_until
 
-RESOURCE_TYPE = "Custom::TrafficDistributionGroupUser"
+TYPE = "Custom::TrafficDistributionGroupUser"
 # Refusals (ResourceConflictException with the user not listed) waited out before the request fails.
 REFUSALS = 3
 
 
-def handle(request: Request, clients: Clients, budget: Budget) -> Result:
-    """Create, Update or Delete. A call still throttled when the time runs out raises OutOfTime, which
-    lifecycle.handle turns into a fresh start by scheduled polling."""
-    if request.request_type == "Delete":
-        return delete(request, clients, budget)
-    return associate(parse_group_user_properties(request.properties, request.region), clients, budget)
-
-
-def associate(user: GroupUserProperties, clients: Clients, budget: Budget) -> Result:
+def create(request: Request, clients: ConnectClients, budget: Budget, progress: Progress) -> Result:
     """Associate, or find the association made already. Wait while Connect does not show a new group yet,
     or refuses for a few rounds (the group may be busy); then say what is wrong."""
+    user = parse_group_user_properties(request.properties, request.region)
     client = clients(user.group.region)
-    pauses = budget.pauses()
     refusals = 0
-    while True:
+
+    def step() -> Done | None:
+        nonlocal refusals
         if connect.associate_user(client, user, budget):
             return _done(user)
         users = connect.group_users(client, user.group, budget)
@@ -49,11 +47,15 @@ def associate(user: GroupUserProperties, clients: Clients, budget: Budget) -> Re
                 "then retry.",
                 code="AssociationRefused",
             )
-        if not budget.nap(next(pauses)):
-            return Pending({"Phase": "start"})
+        return None
+
+    return poll_until(step, budget) or RESTARTING
 
 
-def delete(request: Request, clients: Clients, budget: Budget) -> Result:
+update = create
+
+
+def delete(request: Request, clients: ConnectClients, budget: Budget, progress: Progress) -> Result:
     physical_id = request.physical_resource_id or ""
     user = _from_physical_id(physical_id, request)
     if user is None:
@@ -70,6 +72,19 @@ def delete(request: Request, clients: Clients, budget: Budget) -> Result:
             code="ResourceConflictException",
         )
     return Done(physical_id)  # not associated, or the group is gone: nothing to undo
+
+
+def resume(
+    request: Request, state: Mapping[str, str], clients: ConnectClients, budget: Budget, progress: Progress
+) -> Result:
+    """An association keeps no state between polls: whatever a poll carries, it runs the request again."""
+    run = delete if request.request_type == "Delete" else create
+    return run(request, clients, budget, progress)
+
+
+def abandon(state: Mapping[str, str], clients: ConnectClients, budget: Budget) -> str:
+    """Nothing to undo: a request is handed over only while the user is not associated yet."""
+    return ""
 
 
 def _from_physical_id(physical_id: str, request: Request) -> GroupUserProperties | None:
