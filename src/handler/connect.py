@@ -19,7 +19,8 @@ from botocore.exceptions import ClientError, ConnectionError, HTTPClientError
 
 from distribution import Distribution
 from errors import ProviderError, error_code, http_status
-from properties import GroupProperties, GroupRef, GroupUserProperties, ReplicaProperties
+from properties import GroupProperties, GroupUserProperties, ReplicaProperties
+from refs import GroupRef
 from waiting import Budget, NoTimeToRetry, OutOfTime, retry
 
 if TYPE_CHECKING:

@@ -14,7 +14,8 @@ from botocore.stub import Stubber
 import connect
 from distribution import parse_distribution
 from errors import ProviderError
-from properties import GroupRef, parse_group_properties, parse_group_user_properties, parse_replica_properties
+from properties import parse_group_properties, parse_group_user_properties, parse_replica_properties
+from refs import GroupRef
 from tests.unit.conftest import (
     GROUP_ARN,
     INSTANCE_ARN,

@@ -19,7 +19,8 @@ from typing import Any
 import connect
 from connect import ConnectClients, Instance
 from errors import ProviderError
-from properties import InstanceRef, ReplicaProperties, parse_replica_properties
+from properties import ReplicaProperties, parse_replica_properties
+from refs import InstanceRef
 from request import Done, PollingState, Progress, Request, Result
 from waiting import Budget, poll_until
 

@@ -21,7 +21,8 @@ import connect
 from connect import ConnectClients, Group
 from distribution import Distribution
 from errors import ProviderError
-from properties import GroupRef, parse_distribution_properties
+from properties import parse_distribution_properties
+from refs import GroupRef
 from request import Done, PollingState, Progress, Request, Result
 from waiting import Budget, OutOfTime, poll_until
 

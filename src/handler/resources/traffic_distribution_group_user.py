@@ -16,7 +16,8 @@ from dataclasses import dataclass
 import connect
 from connect import ConnectClients
 from errors import ProviderError
-from properties import GroupRef, GroupUserProperties, InstanceRef, parse_group_user_properties
+from properties import GroupUserProperties, parse_group_user_properties
+from refs import GroupRef, InstanceRef
 from request import Done, PollingState, Progress, Request, Result
 from waiting import Budget, poll_until
 
