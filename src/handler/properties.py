@@ -66,6 +66,8 @@ def parse_group_properties(raw: Mapping[str, Any] | None, default_region: str) -
     instance_id = _text(props, "InstanceId", required=True, max_len=max_length(_CREATE, "InstanceId"))
     description = _text(props, "Description", required=False, max_len=max_length(_CREATE, "Description"))
     assert name is not None and instance_id is not None  # required=True guarantees it
+    for key, value in (("Name", name), ("Description", description)):
+        _check_pattern(key, value)
     instance = InstanceRef.parse(instance_id, default_region)
     return GroupProperties(
         name=name,
@@ -106,11 +108,16 @@ class GroupUserProperties:
 
     group: GroupRef
     instance: InstanceRef
-    user_id: str
+    user: UserRef
+
+    @property
+    def user_id(self) -> str:
+        """The user's id, whether the template gave it or the user's ARN: what names and compares the user."""
+        return self.user.user_id
 
     @property
     def physical_id(self) -> str:
-        """The group's ARN and the user: what identifies the association. Any change is a replacement."""
+        """The group's ARN and the user's id: what identifies the association, whichever form the template used."""
         return f"{self.group.value}/user/{self.user_id}"
 
 
@@ -145,9 +152,29 @@ def parse_group_user_properties(raw: Mapping[str, Any] | None, default_region: s
     assert group_id is not None and instance_id is not None and user_id is not None
     group = _group_arn(group_id, advice="Give the ARN, for example !Ref Tdg.")
     user = UserRef.parse(user_id)
-    if user is None or user.is_arn:  # only the bare id for now: physical ids and comparisons use the id as given
-        raise ProviderError(f"UserId {user_id!r} is not a Connect user id (the id part of the user's ARN).")
-    return GroupUserProperties(group=group, instance=InstanceRef.parse(instance_id, default_region), user_id=user_id)
+    if user is None:
+        raise ProviderError(
+            f"UserId {user_id!r} is neither a Connect user id nor a user ARN "
+            "(arn:aws:connect:REGION:ACCOUNT:instance/INSTANCE/agent/USER, what !Ref of an AWS::Connect::User gives)."
+        )
+    instance = InstanceRef.parse(instance_id, default_region)
+    if user.instance_id is not None and user.instance_id != instance.instance_id:
+        raise ProviderError(
+            f"UserId {user_id!r} is a user of instance {user.instance_id}, but InstanceId names instance "
+            f"{instance.instance_id}. Give the instance the user belongs to."
+        )
+    return GroupUserProperties(group=group, instance=instance, user=user)
+
+
+def _check_pattern(key: str, value: str | None) -> None:
+    """Connect's own pattern for the property (CreateTrafficDistributionGroup's, in its service model)."""
+    rule = constraint(_CREATE, key)
+    if value is not None and not rule.allows(value):
+        raise ProviderError(
+            f"Property {key} {value!r} does not match Connect's pattern {rule.pattern}: it must be one line that "
+            "starts and ends with a character other than a space. A YAML block scalar (| or >) adds line breaks; "
+            "write the value on one line."
+        )
 
 
 def _group_arn(value: str, *, advice: str) -> GroupRef:

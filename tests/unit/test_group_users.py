@@ -123,7 +123,7 @@ class TestCreate:
         ("props", "message"),
         [
             ({"TrafficDistributionGroupId": GROUP_ID}, "is not a traffic distribution group ARN"),
-            ({"UserId": "not a user"}, "is not a Connect user id"),
+            ({"UserId": "not a user"}, "is neither a Connect user id nor a user ARN"),
             ({"UserId": ""}, "Property UserId is required"),
             ({"Agent": USER}, "Unknown property Agent"),
         ],
@@ -337,3 +337,41 @@ def test_every_call_of_a_removal_waits_out_throttling(regions: TwoRegions, budge
     listed(east, "someone-else")
 
     assert resources.handle(user_request("Delete"), regions, budget, Progress()) == Done(PHYSICAL_ID)
+
+
+class TestUserIdAsArn:
+    """``UserId: !Ref Agent``: the native AWS::Connect::User gives its ARN, and the API takes the id or the ARN."""
+
+    USER_ARN = f"{INSTANCE_ARN}/agent/{USER}"
+
+    def test_a_user_given_by_arn_is_associated_under_the_same_physical_id_as_by_id(
+        self, regions: TwoRegions, budget: Budget
+    ) -> None:
+        regions.stubs[EAST].add_response(ASSOCIATE, {}, PARAMS)  # the call names the user by id
+
+        result = resources.handle(user_request("Create", UserId=self.USER_ARN), regions, budget, Progress())
+
+        assert result == Done(PHYSICAL_ID, ATTRIBUTES)
+
+    def test_a_user_the_group_lists_by_arn_is_already_associated(self, regions: TwoRegions, budget: Budget) -> None:
+        east = regions.stubs[EAST]
+        answer(east, ASSOCIATE, "ResourceConflictException")
+        listed(east, f"{INSTANCE_ARN}/agent/someone-else", self.USER_ARN)
+
+        assert resources.handle(user_request("Create"), regions, budget, Progress()) == Done(PHYSICAL_ID, ATTRIBUTES)
+
+    def test_a_change_from_the_id_to_the_arn_of_the_same_user_keeps_the_physical_id(
+        self, regions: TwoRegions, budget: Budget
+    ) -> None:
+        answer(regions.stubs[EAST], ASSOCIATE)
+
+        result = resources.handle(user_request("Update", UserId=self.USER_ARN), regions, budget, Progress())
+
+        assert isinstance(result, Done) and result.physical_resource_id == PHYSICAL_ID
+
+    def test_a_user_of_another_instance_fails_before_any_call(self, regions: TwoRegions, budget: Budget) -> None:
+        other = INSTANCE_ARN.replace("11111111", "99999999")
+
+        with pytest.raises(ProviderError, match="is a user of instance 99999999-2222-3333-4444-555555555555"):
+            resources.handle(user_request("Create", UserId=f"{other}/agent/{USER}"), regions, budget, Progress())
+        assert regions.asked == []

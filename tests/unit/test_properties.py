@@ -58,6 +58,8 @@ def test_instance_arn_region_wins_over_function_region() -> None:
             {"InstanceId": "arn:aws:connect:us-east-1:123:queue/1"},
             "neither a Connect instance id nor",
         ),
+        ({"Name": "first line\nsecond line"}, "Property Name 'first line\\nsecond line' does not match Connect's"),
+        ({"Description": "Calls\nbetween regions"}, "A YAML block scalar (| or >) adds line breaks"),
         ({"Descripton": "typo"}, "Unknown property Descripton."),
         ({"Foo": "1", "Bar": "2"}, "Unknown properties Bar, Foo."),
     ],

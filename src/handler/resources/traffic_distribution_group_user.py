@@ -17,7 +17,7 @@ import connect
 from connect import ConnectClients
 from errors import ProviderError
 from properties import GroupUserProperties, parse_group_user_properties
-from refs import GroupRef, InstanceRef
+from refs import GroupRef, InstanceRef, UserRef
 from request import Done, PollingState, Progress, Request, Result
 from waiting import Budget, poll_until
 
@@ -123,7 +123,10 @@ def _from_physical_id(physical_id: str, request: Request) -> GroupUserProperties
     if group is None or not isinstance(instance, str):
         return None
     try:
-        return GroupUserProperties(group=group, instance=InstanceRef.parse(instance, request.region), user_id=user_id)
+        user = UserRef.parse(user_id)
+        if user is None:
+            return None
+        return GroupUserProperties(group=group, instance=InstanceRef.parse(instance, request.region), user=user)
     except ProviderError:
         return None
 
