@@ -1,4 +1,4 @@
-"""Lambda entry point: wires crhelper and Powertools to the traffic distribution group lifecycle."""
+"""Lambda entry point: wires crhelper and Powertools to the resource types."""
 
 from __future__ import annotations
 
@@ -9,18 +9,17 @@ from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
 
-import lifecycle
+import connect
 import polling
+import resources
 import response
-from connect import ConnectClients
 from provider import Provider
-from request import Clients
 
 
 def build_provider(
     *,
     region: str,
-    connect_clients: Clients,
+    connect_clients: connect.ConnectClients,
     schedule_clients: polling.ScheduleClients,
     allowed_response_hosts: str | None,
     logger: Logger,
@@ -32,11 +31,11 @@ def build_provider(
     return Provider(
         region=region,
         response_hosts=response.ResponseHosts.from_setting(allowed_response_hosts, region),
-        handle=lambda request, budget, progress: lifecycle.handle(request, connect_clients, budget, progress),
-        resume=lambda request, state, budget, progress: lifecycle.resume(
+        handle=lambda request, budget, progress: resources.handle(request, connect_clients, budget, progress),
+        resume=lambda request, state, budget, progress: resources.resume(
             request, state, connect_clients, budget, progress
         ),
-        abandon=lambda state, budget: lifecycle.abandon(state, connect_clients, budget),
+        abandon=lambda request, state, budget: resources.abandon(request, state, connect_clients, budget),
         schedule_clients=schedule_clients,
         logger=logger,
         metrics=metrics,
@@ -49,7 +48,7 @@ REGION = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or
 
 logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "connect-tdg-provider"))
 metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "ConnectTdgProvider"))
-connect_clients = ConnectClients()
+connect_clients = connect.clients_by_region()
 connect_clients(REGION)  # built during init, reused by every invocation of this container
 helper = build_provider(
     region=REGION,

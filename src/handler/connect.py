@@ -7,19 +7,21 @@ retries are off, so that one policy, aware of the deadline, decides.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import partial
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, NamedTuple, TypeVar
 
 import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError, ConnectionError, HTTPClientError
 
 from distribution import Distribution
-from errors import ProviderError
-from properties import GroupProperties, GroupRef, GroupUserProperties, ReplicaProperties
-from waiting import Budget, OutOfTime
+from errors import ProviderError, error_code, http_status
+from properties import GroupProperties, GroupUserProperties, ReplicaProperties
+from refs import GroupRef, UserRef
+from waiting import Budget, NoTimeToRetry, OutOfTime, retry
 
 if TYPE_CHECKING:
     from mypy_boto3_connect import ConnectClient
@@ -36,8 +38,6 @@ SERVER_CODES = frozenset({"InternalServiceException", "ServiceUnavailableExcepti
 MAX_ATTEMPTS = 8
 FIRST_BACKOFF = 1.0
 MAX_BACKOFF = 8.0
-# Throttling is retried for as long as the budget lasts, up to this far apart.
-MAX_THROTTLE_BACKOFF = 8.0
 
 CLIENT_CONFIG = Config(
     retries={"total_max_attempts": 1},  # _call retries, within the invocation's deadline
@@ -47,17 +47,13 @@ CLIENT_CONFIG = Config(
 )
 
 
-class ConnectClients:
-    """Connect clients by region, made once per Lambda container and reused across invocations."""
+# Gives the Connect client for a region; each resource type says which region gets which call.
+ConnectClients = Callable[[str], ConnectClient]
 
-    def __init__(self, factory: Callable[[str], ConnectClient] | None = None) -> None:
-        self._factory = factory or _new_client
-        self._clients: dict[str, ConnectClient] = {}
 
-    def __call__(self, region: str) -> ConnectClient:
-        if region not in self._clients:
-            self._clients[region] = self._factory(region)
-        return self._clients[region]
+def clients_by_region(factory: ConnectClients | None = None) -> ConnectClients:
+    """Connect clients by region, each made once per Lambda container and reused across invocations."""
+    return functools.cache(factory or _new_client)
 
 
 def _new_client(region: str) -> ConnectClient:
@@ -99,6 +95,49 @@ class Group:
             "Status": self.status,
             "IsDefault": "true" if self.is_default else "false",
         }
+
+
+# Reads try the serving region this many times before they turn to the other region; tags, which only
+# the home region takes, fail this soon when it is down, so that the Reason comes before traffic moves.
+READ_ATTEMPTS = 3
+
+
+class Read(NamedTuple, Generic[T]):
+    """What a read returned, and the region that answered."""
+
+    value: T
+    region: str
+
+
+def read_first_answering(
+    clients: ConnectClients, regions: list[str], read: Callable[[ConnectClient, int], T]
+) -> Read[T]:
+    """Read in the first region; turn to the next only when Connect there is unavailable (5xx or no
+    connection), never on an answer. ``read`` gets the client and how many attempts it may make."""
+    for region in regions[:-1]:
+        try:
+            return Read(read(clients(region), READ_ATTEMPTS), region)
+        except Unavailable:
+            continue
+    return Read(read(clients(regions[-1]), MAX_ATTEMPTS), regions[-1])
+
+
+def describe_group_in(
+    clients: ConnectClients, regions: list[str], group: GroupRef, budget: Budget
+) -> Read[Group | None]:
+    """``describe_group`` in the first of ``regions`` that answers."""
+    return read_first_answering(
+        clients, regions, lambda client, tries: describe_group(client, group, budget, attempts=tries)
+    )
+
+
+def distribution_in(
+    clients: ConnectClients, regions: list[str], group: GroupRef, budget: Budget
+) -> Read[Distribution | None]:
+    """``get_distribution`` in the first of ``regions`` that answers."""
+    return read_first_answering(
+        clients, regions, lambda client, tries: get_distribution(client, group, budget, attempts=tries)
+    )
 
 
 def create_group(client: ConnectClient, props: GroupProperties, client_token: str, budget: Budget) -> str:
@@ -318,7 +357,8 @@ def _change_user(
 
 
 def group_users(client: ConnectClient, group: GroupRef, budget: Budget) -> set[str] | None:
-    """The user ids associated with the group, or None when Connect does not know the group."""
+    """The ids of the users associated with the group (listed by id or by ARN), or None when Connect does not
+    know the group."""
     users: set[str] = set()
     token: str | None = None
     while True:
@@ -335,10 +375,16 @@ def group_users(client: ConnectClient, group: GroupRef, budget: Budget) -> set[s
         )
         if page is None:
             return None
-        users |= {item["UserId"] for item in page.get("TrafficDistributionGroupUserSummaryList", [])}
+        users |= {_user_id(item["UserId"]) for item in page.get("TrafficDistributionGroupUserSummaryList", [])}
         token = page.get("NextToken")
         if not token:
             return users
+
+
+def _user_id(listed: str) -> str:
+    """A listed user's id: the model documents the summary's UserId as "ID or ARN"."""
+    user = UserRef.parse(listed)
+    return user.user_id if user else listed
 
 
 def _next(token: str | None) -> dict[str, str]:
@@ -385,95 +431,133 @@ def _call(
     caller can turn to the other region. Every other error raises ProviderError with a reason.
     """
     attempts = attempts or MAX_ATTEMPTS
-    backoff = FIRST_BACKOFF
     failures = 0
-    while True:
-        try:
-            return request()
-        except ClientError as error:
-            code = error_code(error)
-            if (
-                (missing_ok and code == "ResourceNotFoundException")
-                or (not_active_ok and code == "InvalidRequestException" and _says_not_active(error))
-                or (conflict_ok and code == "ResourceConflictException")
-            ):
-                raise _NotDone() from error
-            throttled = code in THROTTLING_CODES
-            server_side = code in SERVER_CODES or code in extra_transient or _http_status(error) >= 500
-            failure: Exception = error
-        except (ConnectionError, HTTPClientError) as error:
-            code, throttled, server_side, failure = "ConnectionError", False, True, error
-        if not (throttled or server_side):
-            raise ProviderError(explain(failure), code=code) from failure
-        if throttled:
+
+    def not_done(error: Exception) -> bool:
+        code = error_code(error)
+        return (
+            (missing_ok and code == "ResourceNotFoundException")
+            or (not_active_ok and code == "InvalidRequestException" and _says_not_active(error))
+            or (conflict_ok and code == "ResourceConflictException")
+        )
+
+    def server_side(error: Exception) -> bool:
+        if isinstance(error, ConnectionError | HTTPClientError):
+            return True
+        code = error_code(error)
+        return code in SERVER_CODES or code in extra_transient or http_status(error) >= 500
+
+    def retryable(error: Exception) -> bool:
+        nonlocal failures
+        if not isinstance(error, ClientError | ConnectionError | HTTPClientError) or not_done(error):
+            return False
+        if error_code(error) in THROTTLING_CODES:
             budget.throttles += 1
-            pause = budget.jitter(backoff / 2, backoff)
-            backoff = min(MAX_THROTTLE_BACKOFF, backoff * 2)
-        else:
-            failures += 1
-            if failures >= attempts:
-                raise Unavailable(
-                    explain(failure, attempts=failures, region=region), region=region, code=code
-                ) from failure
-            pause = budget.jitter(backoff / 2, backoff)
-            backoff = min(MAX_BACKOFF, backoff * 2)
-        if not budget.nap(pause):
-            raise OutOfTime(explain(failure, attempts=failures or 1, region=region), throttled=throttled) from failure
+            return True
+        failures += server_side(error)
+        return server_side(error) and failures < attempts
+
+    try:
+        return retry(
+            request, retryable=retryable, pause=budget.nap, first=FIRST_BACKOFF, cap=MAX_BACKOFF, jitter=budget.jitter
+        )
+    except NoTimeToRetry as stopped:
+        throttled = error_code(stopped.error) in THROTTLING_CODES
+        reason = explain(stopped.error, attempts=failures or 1, region=region)
+        raise OutOfTime(reason, throttled=throttled) from stopped.error
+    except (ClientError, ConnectionError, HTTPClientError) as error:
+        if not_done(error):
+            raise _NotDone() from error
+        code = error_code(error) or ("Unknown" if isinstance(error, ClientError) else "ConnectionError")
+        if server_side(error):
+            raise Unavailable(explain(error, attempts=failures, region=region), region=region, code=code) from error
+        raise ProviderError(explain(error), code=code) from error
 
 
-def _says_not_active(error: ClientError) -> bool:
-    message = str(error.response.get("Error", {}).get("Message", ""))
+def _says_not_active(error: Exception) -> bool:
+    message = str(getattr(error, "response", {}).get("Error", {}).get("Message", ""))
     return "ACTIVE" in message.upper()
 
 
-def error_code(error: ClientError) -> str:
-    return str(error.response.get("Error", {}).get("Code", "Unknown"))
-
-
-def _http_status(error: ClientError) -> int:
-    return int(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0))
-
-
-_CREATE = "CreateTrafficDistributionGroup"
-_ADVICE: dict[str | tuple[str, str], str] = {
-    "AccessDeniedException": (
-        "The provider's role may not make this call. If the provider stack's ConnectInstanceArns parameter "
-        "names instances, add this instance to it, then redeploy the provider."
-    ),
-    "ResourceNotFoundException": "The group no longer exists; it may have been deleted outside CloudFormation.",
-    (_CREATE, "ResourceNotFoundException"): (
+# What to do about an error, by operation and code: the same code means different things for different calls (a
+# ResourceConflictException of ReplicateInstance is not a group's name). Sources: the API reference of each
+# operation and the admin guide's "Why a ReplicateInstance call fails" (create-replica-connect-instance).
+_ADVICE: dict[tuple[str, str], str] = {
+    ("CreateTrafficDistributionGroup", "ResourceNotFoundException"): (
         "Check InstanceId. A traffic distribution group must be created in the instance's home region: "
         "give the instance ARN, so that the provider calls Connect in the ARN's region."
     ),
-    (_CREATE, "InvalidRequestException"): (
+    ("CreateTrafficDistributionGroup", "InvalidRequestException"): (
         "Connect gives this error for two causes it does not tell apart. Either the instance is not replicated "
         "yet (run ReplicateInstance, Connect Global Resiliency, and wait until the replica is ACTIVE), or the "
         "call reached the replica region: groups can only be created in the instance's home region, so give "
         "InstanceId as the ARN of the instance in its home region."
     ),
-    "ServiceQuotaExceededException": (
+    ("CreateTrafficDistributionGroup", "ServiceQuotaExceededException"): (
         "The instance has reached its quota of traffic distribution groups. Delete unused groups or request "
         "an increase in Service Quotas."
     ),
-    "ResourceConflictException": (
+    ("CreateTrafficDistributionGroup", "ResourceConflictException"): (
         "Connect requires a unique Name per instance. Choose another Name, or delete the group that holds it."
     ),
-    "ResourceNotReadyException": "The instance is not ready yet (its replication may still be running); retry later.",
-    "ResourceInUseException": (
+    ("CreateTrafficDistributionGroup", "ResourceNotReadyException"): (
+        "The instance is not ready yet (its replication may still be running); retry later."
+    ),
+    ("DeleteTrafficDistributionGroup", "ResourceInUseException"): (
         "Release the phone numbers claimed to the group, or move them to another group, then retry."
     ),
     ("UpdateTrafficDistribution", "InvalidRequestException"): (
         "Check that each config lists exactly the two regions the instance is replicated to, in steps of 10 "
         "that add up to 100, and that SignInConfig is set only on the instance's default group."
     ),
-    "ThrottlingException": (
+    ("UpdateTrafficDistribution", "ResourceNotFoundException"): (
+        "The group no longer exists; it may have been deleted outside CloudFormation. From the region that is not "
+        "the group's home, give the group's ARN, not its id."
+    ),
+    ("ReplicateInstance", "InvalidRequestException"): (
+        "Connect refuses to replicate an instance that is already replicated, has no alias, is not ACTIVE, or "
+        "does not use SAML, and a replica in the instance's own region. Check the instance in the Connect "
+        "console, and that ReplicaRegion is its partner region."
+    ),
+    ("ReplicateInstance", "ResourceConflictException"): (
+        "A resource of the instance has a name that conflicts with one in the replica region. Rename it, then "
+        "deploy again."
+    ),
+    ("ReplicateInstance", "ServiceQuotaExceededException"): (
+        "The account has reached its quota of Connect instances in the replica region (replicas count). Delete "
+        "an unused instance there or request an increase in Service Quotas."
+    ),
+    ("ReplicateInstance", "ResourceNotReadyException"): (
+        "The instance is not ready to be replicated yet; retry later."
+    ),
+    ("ReplicateInstance", "ResourceNotFoundException"): (
+        "Check InstanceId: give the ARN of the instance in its home region."
+    ),
+    ("TagResource", "ResourceNotFoundException"): (
+        "The group no longer exists; it may have been deleted outside CloudFormation."
+    ),
+    ("UntagResource", "ResourceNotFoundException"): (
+        "The group no longer exists; it may have been deleted outside CloudFormation."
+    ),
+    ("AssociateTrafficDistributionGroupUser", "InvalidRequestException"): (
+        "Check that UserId is a user of the instance in InstanceId, and that the group belongs to that instance."
+    ),
+}
+# Codes that mean the same, whatever the operation.
+_ANY_OPERATION = "*"
+_ADVICE |= {
+    (_ANY_OPERATION, "AccessDeniedException"): (
+        "The provider's role may not make this call. If the provider stack's ConnectInstanceArns parameter "
+        "names instances, add this instance to it, then redeploy the provider."
+    ),
+    (_ANY_OPERATION, "ThrottlingException"): (
         "Other automation may be using the account's Connect API quota (about 2 requests/s). Retry later."
     ),
-    "InternalServiceException": "Connect had an internal error; retry the stack operation later.",
+    (_ANY_OPERATION, "InternalServiceException"): "Connect had an internal error; retry the stack operation later.",
 }
 _UNAVAILABLE = (
     "Connect in {region} may be having an outage. If {region} is down and this update moves traffic away "
-    "from it, update the stack from a provider in the other region (see the outage runbook in the README)."
+    "from it, update the stack from a provider in the other region (see the outage runbook, docs/runbook.md)."
 )
 
 
@@ -482,12 +566,12 @@ def explain(error: Exception, attempts: int = 1, region: str = "") -> str:
     where = f" in {region}" if region else ""
     tried = f" after {attempts} attempts" if attempts > 1 else ""
     if isinstance(error, ClientError):
-        code = error_code(error)
+        code = error_code(error) or "Unknown"
         message = error.response.get("Error", {}).get("Message", "") or str(error)
         operation = error.operation_name
-        server_side = code in SERVER_CODES or _http_status(error) >= 500
+        server_side = code in SERVER_CODES or http_status(error) >= 500
         advice = _UNAVAILABLE.format(region=region) if server_side and region else ""
-        advice = advice or _ADVICE.get((operation, code)) or _ADVICE.get(code, "")
+        advice = advice or _ADVICE.get((operation, code)) or _ADVICE.get((_ANY_OPERATION, code), "")
         return f"Connect {operation}{where} failed with {code}{tried}: {message}. {advice}".strip()
     advice = _UNAVAILABLE.format(region=region) if region else "Check the function's network access to Connect."
     return f"Could not reach Connect{where}{tried} ({type(error).__name__}: {error}). {advice}"

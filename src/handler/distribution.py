@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import regions
 from errors import ProviderError
+from refs import is_region
 
-_REGION = re.compile(r"^[a-z]{2}(-[a-z]+){1,2}-\d$")
 _WHOLE_NUMBER = re.compile(r"^\d{1,3}$")
 LINKED_REGIONS = 2
 
@@ -27,6 +27,8 @@ class Distribution:
     telephony: dict[str, int] | None = None
     agent: dict[str, int] | None = None
     sign_in: dict[str, bool] | None = None
+    # Of an actual distribution: when UpdateTrafficDistribution last changed it (ISO 8601), if Connect says.
+    last_failover_time: str = field(default="", compare=False)
 
     def _configs(self) -> tuple[tuple[str, Mapping[str, int | bool] | None], ...]:
         """Each config with the name of the ``!GetAtt`` attribute that shows it."""
@@ -101,10 +103,12 @@ class Distribution:
                 return None
             return {entry["Region"]: entry[key] for entry in raw["Distributions"]}
 
+        last_failover = response.get("LastFailoverTime")
         return cls(
             telephony=entries("TelephonyConfig", "Percentage"),
             agent=entries("AgentConfig", "Percentage"),
             sign_in=entries("SignInConfig", "Enabled"),
+            last_failover_time=last_failover.isoformat() if last_failover else "",
         )
 
 
@@ -150,7 +154,7 @@ def _entries(props: Mapping[str, Any], config: str, key: str, home_region: str |
         if not isinstance(entry, Mapping) or set(entry) != {"Region", key}:
             raise ProviderError(f"{config}.Distributions[{index}] must have exactly Region and {key}: {example}.")
         region = entry["Region"]
-        if not isinstance(region, str) or not _REGION.match(region):
+        if not isinstance(region, str) or not is_region(region):
             raise ProviderError(f"{config}: {region!r} is not an AWS region name such as us-east-1.")
         if region in entries:
             raise ProviderError(f"{config}: region {region} appears twice; list each region once.")

@@ -24,3 +24,19 @@ class ProviderError(Exception):
         if self.physical_resource_id:
             return self
         return ProviderError(self.reason, physical_resource_id=physical_resource_id, code=self.code)
+
+
+def error_code(error: BaseException) -> str:
+    """The AWS error code of a failed call (``ClientError``'s Error.Code, or an error's own ``code``); "" if none."""
+    response = getattr(error, "response", None)
+    if isinstance(response, dict):
+        return str(response.get("Error", {}).get("Code", ""))
+    return str(getattr(error, "code", "") or "")
+
+
+def http_status(error: BaseException) -> int:
+    """The HTTP status of a failed AWS call; 0 when it never got an answer."""
+    response = getattr(error, "response", None)
+    if isinstance(response, dict):
+        return int(response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0))
+    return 0

@@ -1,7 +1,7 @@
 """The one place that talks to EventBridge and Lambda: the schedule that resumes an unfinished request.
 
 When an invocation runs out of time while Connect is still working, the event is handed to a rule that
-fires every minute and invokes this function again with the event as Input (crhelper's polling, done
+fires every minute and invokes this function again with the event as Input (what crhelper's polling does,
 here with checks crhelper lacks):
 - PutTargets and RemoveTargets can answer 200 with ``FailedEntryCount > 0``; a rule without its target
   never fires and the stack would hang until ServiceTimeout, so the count is checked and retried;
@@ -25,7 +25,8 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError, ConnectionError, HTTPClientError
 
-from errors import ProviderError
+from errors import ProviderError, error_code, http_status
+from waiting import retry
 
 if TYPE_CHECKING:
     from mypy_boto3_events import EventBridgeClient
@@ -45,6 +46,7 @@ TARGET_ID = "1"
 MAX_INPUT = 8192
 ATTEMPTS = 5
 FIRST_BACKOFF = 0.5
+MAX_BACKOFF = 8.0  # never reached in ATTEMPTS tries: 0.5, 1, 2, 4
 PASSING_CODES = frozenset(
     {
         "ConcurrentModificationException",
@@ -201,7 +203,7 @@ def stop(
         try:
             _retry(step, sleep)
         except _FAILURES as error:
-            if _code(error) != "ResourceNotFoundException":
+            if error_code(error) != "ResourceNotFoundException":
                 problems.append(f"{label}: {type(error).__name__}: {error}")
     return problems
 
@@ -217,7 +219,7 @@ def _add_permission(lambda_: LambdaClient, function_name: str, statement_id: str
         )
     except ClientError as error:
         # The statement id is random per request: if it exists, an earlier try made it and its answer was lost.
-        if _code(error) != "ResourceConflictException" or "already exists" not in str(error):
+        if error_code(error) != "ResourceConflictException" or "already exists" not in str(error):
             raise
 
 
@@ -252,28 +254,23 @@ def _entries_ok(response: Mapping[str, Any], operation: str) -> None:
 
 
 def _retry(call: Callable[[], T], sleep: Callable[[float], None]) -> T:
-    backoff = FIRST_BACKOFF
-    for attempt in range(1, ATTEMPTS + 1):
-        try:
-            return call()
-        except _FAILURES as error:
-            if attempt == ATTEMPTS or not _passing(error):
-                raise
-        sleep(random.uniform(backoff / 2, backoff))
-        backoff *= 2
-    raise AssertionError("unreachable")  # pragma: no cover
+    tries = 0
+
+    def retryable(error: Exception) -> bool:
+        nonlocal tries
+        tries += 1
+        return isinstance(error, _FAILURES) and tries < ATTEMPTS and _passing(error)
+
+    def pause(seconds: float) -> bool:
+        sleep(seconds)
+        return True
+
+    return retry(call, retryable=retryable, pause=pause, first=FIRST_BACKOFF, cap=MAX_BACKOFF, jitter=random.uniform)
 
 
 def _passing(error: Exception) -> bool:
     if isinstance(error, ClientError):
-        status = int(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0))
-        return _code(error) in PASSING_CODES or status >= 500
-    if isinstance(error, _PartialFailure):
-        return True  # EventBridge documents no per-entry code that a retry cannot fix
-    return True  # the connection was lost
-
-
-def _code(error: Exception) -> str:
-    if isinstance(error, ClientError):
-        return str(error.response.get("Error", {}).get("Code", ""))
-    return str(getattr(error, "code", ""))
+        return error_code(error) in PASSING_CODES or http_status(error) >= 500
+    return (
+        True  # a lost connection, or an entry not applied: EventBridge documents no per-entry code a retry cannot fix
+    )

@@ -44,7 +44,7 @@ REQUIRED_KEYS = ("StackId", "RequestId", "LogicalResourceId", "RequestType", "Re
 POLL_INVOCATION_LIMIT = 45.0
 POLLING_INTERVAL_MINUTES = 1
 # The last-resort timer answers FAILED if the handler overruns; leave it time to deliver that answer.
-# It fires after the lifecycle's own budget ends (waiting.HANDOVER_SHARE), so it is only a last resort.
+# It fires after the resource type's own budget ends (waiting.HANDOVER_SHARE), so it is only a last resort.
 TIMER_MARGIN, TIMER_SHARE = 10.0, 0.1
 # The clean-up of a request that cannot hand over gets at most this long.
 ABANDON_LIMIT = 10.0
@@ -53,7 +53,7 @@ MAX_DELIVERY = 60.0
 
 Handler = Callable[[Request, Budget, Progress], Result]
 Resumer = Callable[[Request, Mapping[str, str], Budget, Progress], Result]
-Abandoner = Callable[[Mapping[str, str], Budget], str]
+Abandoner = Callable[[Request, Mapping[str, str], Budget], str]
 
 
 def unexpected(error: Exception) -> str:
@@ -78,17 +78,18 @@ class Invocation:
     """One event being handled: what crhelper's hooks and the last-resort timer share, made once per event."""
 
     event: dict[str, Any]
+    request: Request
     context: FunctionContext
     budget: Budget
     progress: Progress = field(default_factory=Progress)
-    pending: Pending | None = None  # the lifecycle's answer when Connect is still working: hand over to polling
+    pending: Pending | None = None  # the resource type's answer while Connect is still working: hand over to polling
     answered: bool = False  # an answer went out, or the scheduled polls will send it
     error_code: str = ""  # why the request failed, for the Failures metric
     answer_lock: threading.Lock = field(default_factory=threading.Lock)  # the handler's thread and the timer's
 
 
 class Provider(CfnResource):
-    """The custom resource: runs lifecycle handlers and answers CloudFormation exactly once."""
+    """The custom resource: runs the resource types and answers CloudFormation exactly once."""
 
     _invocation: Invocation  # set by __call__, the one place, before crhelper's flow runs
 
@@ -136,7 +137,12 @@ class Provider(CfnResource):
             self._refuse(event, problem)
             return
         limit = POLL_INVOCATION_LIMIT if POLL in event else None
-        invocation = Invocation(event, context, Budget.from_context(context, self._clock, self._sleep, limit=limit))
+        invocation = Invocation(
+            event,
+            Request.from_event(event, self._function_region),
+            context,
+            Budget.from_context(context, self._clock, self._sleep, limit=limit),
+        )
         self._invocation = invocation
         started = self._clock()
         try:
@@ -189,7 +195,7 @@ class Provider(CfnResource):
         """
         invocation = self._invocation
         try:
-            result = run(Request.from_event(invocation.event, self._function_region))
+            result = run(invocation.request)
         except ProviderError as error:
             self._fail(error.reason, error.code)
             return error.physical_resource_id or ""
@@ -204,6 +210,8 @@ class Provider(CfnResource):
             return ""
         if result.note:
             self._logger.warning(result.note)
+        if result.metric:
+            self._metrics.add_metric(name=result.metric, unit=MetricUnit.Count, value=1)
         self.Data = dict(result.data)
         return result.physical_resource_id
 
@@ -234,7 +242,7 @@ class Provider(CfnResource):
     def _poll_enabled(self) -> bool:
         """Trap 5: crhelper polls whenever a poll function is registered, so it answers a minute late at best.
 
-        Here: only for a scheduled poll, or when the lifecycle is still Pending. True sends crhelper to
+        Here: only for a scheduled poll, or when the resource type answered Pending. True sends crhelper to
         _polling_init, which sets up polling (_setup_polling) on a first invocation that has not FAILED, and on an
         id or FAILED removes the schedule (_remove_polling) and answers.
         """
@@ -256,7 +264,7 @@ class Provider(CfnResource):
             if not answered:
                 invocation.answered = self._schedule_polls(invocation, state)
         if answered:  # polls would act on a request CloudFormation is rolling back: undo what only it made
-            undone = self._abandon(state, self._abandon_budget())
+            undone = self._abandon(invocation.request, state, self._abandon_budget())
             self._logger.warning("No scheduled polling: the request was already answered FAILED." + undone)
 
     def _schedule_polls(self, invocation: Invocation, state: Mapping[str, str]) -> bool:
@@ -286,7 +294,7 @@ class Provider(CfnResource):
             except polling.PollingError as error:
                 raise polling.setup_failed(str(error), doing=doing) from error
         except ProviderError as error:
-            undone = self._abandon(state, self._abandon_budget())
+            undone = self._abandon(invocation.request, state, self._abandon_budget())
             self._fail(error.reason + undone, error.code)
             return False
         except Exception as error:

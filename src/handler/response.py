@@ -22,6 +22,8 @@ from urllib.parse import SplitResult, urlsplit
 
 from aws_lambda_powertools import Logger
 
+from waiting import NoTimeToRetry, retry
+
 MAX_BODY_BYTES = 4096
 MAX_PHYSICAL_ID_BYTES = 1024
 TRUNCATION_MARK = " [...]"
@@ -184,24 +186,42 @@ def send(
     url = urlsplit(response_url)
     path = url.path + (f"?{url.query}" if url.query else "")
     context = ssl.create_default_context()  # honours SSL_CERT_FILE
-    backoff = FIRST_BACKOFF
-    attempt = 0
-    while True:
-        attempt += 1
-        outcome = _put_once(url.hostname or "", url.port, path, body, context)
-        if outcome is None:
-            logger.info("Answer delivered to CloudFormation", extra={"attempt": attempt})
-            return True
-        pause = random.uniform(backoff / 2, backoff)
-        if clock() + pause >= deadline:
-            logger.error(
-                "Gave up delivering the answer to CloudFormation",
-                extra={"attempts": attempt, "last_error": outcome},
-            )
+    attempts, problem = 0, ""
+
+    def put() -> None:
+        nonlocal attempts, problem
+        attempts += 1
+        problem = _put_once(url.hostname or "", url.port, path, body, context) or ""
+        if problem:
+            raise _NotDelivered(problem)
+
+    def pause(seconds: float) -> bool:
+        if clock() + seconds >= deadline:
             return False
-        logger.warning("Answer not delivered yet; retrying", extra={"attempt": attempt, "error": outcome})
-        sleep(pause)
-        backoff = min(MAX_BACKOFF, backoff * 2)
+        logger.warning("Answer not delivered yet; retrying", extra={"attempt": attempts, "error": problem})
+        sleep(seconds)
+        return True
+
+    try:
+        retry(
+            put,
+            retryable=lambda error: isinstance(error, _NotDelivered),
+            pause=pause,
+            first=FIRST_BACKOFF,
+            cap=MAX_BACKOFF,
+            jitter=random.uniform,
+        )
+    except NoTimeToRetry:
+        logger.error(
+            "Gave up delivering the answer to CloudFormation", extra={"attempts": attempts, "last_error": problem}
+        )
+        return False
+    logger.info("Answer delivered to CloudFormation", extra={"attempt": attempts})
+    return True
+
+
+class _NotDelivered(Exception):
+    """One PUT of the answer failed; its text names no part of the URL."""
 
 
 def _put_once(host: str, port: int | None, path: str, body: bytes, context: ssl.SSLContext) -> str | None:

@@ -12,7 +12,9 @@ import random
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, TypeVar
+
+T = TypeVar("T")
 
 # Poll quickly at first (most groups are ready within seconds), then settle at an interval that keeps
 # the answer within 2 s of the change while using under one of the account's ~2 Connect requests/s.
@@ -48,7 +50,7 @@ class Budget:
     """The time this invocation may still spend on Connect before it hands over or gives up.
 
     ``throttles`` counts the ThrottlingExceptions this invocation met: they slow its polls down and
-    become a metric. ``clock``, ``sleep`` and ``jitter`` are injectable so that tests run without waiting.
+    become a metric. ``clock``, ``sleep``, ``jitter`` and ``wall`` are injectable so that tests run without waiting.
     """
 
     deadline: float
@@ -56,6 +58,8 @@ class Budget:
     sleep: Callable[[float], None] = field(default=time.sleep)
     jitter: Callable[[float, float], float] = field(default=random.uniform)
     throttles: int = 0
+    # Seconds since the epoch: for a wait that goes on across invocations (``clock`` is this process's own).
+    wall: Callable[[], float] = field(default=time.time)
 
     @classmethod
     def from_context(
@@ -102,3 +106,55 @@ class Budget:
                 interval = min(settle, max(interval, FIRST_POLL_INTERVAL) * POLL_BACKOFF)
             yield interval + (FIRST_POLL_INTERVAL - first)
             first = FIRST_POLL_INTERVAL
+
+
+def poll_until(step: Callable[[], T | None], budget: Budget, *, settle: float = MAX_POLL_INTERVAL) -> T | None:
+    """Run ``step`` until it returns a value, pausing as ``Budget.pauses`` says between runs.
+
+    None means the budget ended first (a call of ``step`` still retrying raised OutOfTime, or the next pause
+    would pass the deadline): the caller hands over to scheduled polling from the state it has.
+    """
+    pauses = budget.pauses(settle)
+    while True:
+        try:
+            result = step()
+        except OutOfTime:
+            return None
+        if result is not None:
+            return result
+        if not budget.nap(next(pauses)):
+            return None
+
+
+class NoTimeToRetry(Exception):
+    """``retry`` would have tried again, but ``pause`` had no time for the wait. ``error`` is the last failure."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+def retry(
+    call: Callable[[], T],
+    *,
+    retryable: Callable[[Exception], bool],
+    pause: Callable[[float], bool],
+    first: float,
+    cap: float,
+    jitter: Callable[[float, float], float] = random.uniform,
+) -> T:
+    """Call until it returns, with jittered exponential backoff (``first`` doubling up to ``cap``) between tries.
+
+    A failure that ``retryable`` refuses is raised as it is; ``retryable`` may count, and refuse after N. ``pause``
+    waits the given seconds and says whether it did; when it had no time, NoTimeToRetry carries the last failure.
+    """
+    backoff = first
+    while True:
+        try:
+            return call()
+        except Exception as error:
+            if not retryable(error):
+                raise
+            if not pause(jitter(backoff / 2, backoff)):
+                raise NoTimeToRetry(error) from error
+        backoff = min(cap, backoff * 2)

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-import lifecycle
+import resources
 from errors import ProviderError
 from properties import parse_distribution_properties, parse_group_properties
 
@@ -88,7 +88,7 @@ def ours(findings: list[tuple[str, int, str]]) -> list[tuple[str, str]]:
 def test_the_rules_cover_every_type_the_provider_serves() -> None:
     from cfn_lint_rules import connect_tdg
 
-    assert tuple(connect_tdg.PROVIDER_TYPES) == lifecycle.RESOURCE_TYPES
+    assert tuple(connect_tdg.PROVIDER_TYPES) == tuple(resources.TYPES)
 
 
 @pytest.mark.parametrize("path", [*sorted((ROOT / "examples").glob("*.yaml")), ROOT / "template.yaml"])

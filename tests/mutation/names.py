@@ -1,9 +1,9 @@
 """pytest plugin for `make mutate` only: the product modules under the names mutmut gives them.
 
-The Lambda runs src/handler's modules as top-level modules (``import lifecycle``), and so do the tests.
-mutmut names a mutant after the file's path less ``src/`` (``handler.lifecycle.x_create__mutmut_1``) and
-switches it on only in a module whose ``__name__`` is that path. This plugin makes ``import lifecycle``
-load ``handler.lifecycle`` (from mutmut's copy, mutants/src/handler) and keep it as ``lifecycle`` too, so
+The Lambda runs src/handler's modules as top-level modules (``import connect``), and so do the tests.
+mutmut names a mutant after the file's path less ``src/`` (``handler.connect.x_create_group__mutmut_1``) and
+switches it on only in a module whose ``__name__`` is that path. This plugin makes ``import connect``
+load ``handler.connect`` (from mutmut's copy, mutants/src/handler) and keep it as ``connect`` too, so
 that each module is loaded once, under mutmut's name. Loaded with ``-p tests.mutation.names`` by the
 [tool.mutmut] settings in pyproject.toml; a plain pytest run never loads it.
 """
@@ -39,11 +39,21 @@ class _HandlerModules(importlib.abc.MetaPathFinder, importlib.abc.Loader):
         """Already run by the import of its package name."""
 
 
+def _module_names(handler: Path) -> set[str]:
+    """``app``, ``connect``, ... and the packages with their modules: ``resources``, ``resources.instance_replica``."""
+    names = {path.stem for path in handler.glob("*.py")}
+    for package in (path.parent for path in handler.glob("*/__init__.py")):
+        names |= {package.name} | {
+            f"{package.name}.{path.stem}" for path in package.glob("*.py") if path.stem != "__init__"
+        }
+    return names
+
+
 def _install() -> None:
     for entry in sys.path:
         handler = Path(entry or ".") / PACKAGE
-        if entry and Path(entry).name == "src" and (handler / "lifecycle.py").is_file():
-            sys.meta_path.insert(0, _HandlerModules({path.stem for path in handler.glob("*.py")}))
+        if entry and Path(entry).name == "src" and (handler / "app.py").is_file():
+            sys.meta_path.insert(0, _HandlerModules(_module_names(handler)))
             return
     raise RuntimeError("tests.mutation.names is for `make mutate`: mutmut's mutants/src is not on sys.path")
 

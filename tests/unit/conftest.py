@@ -315,7 +315,7 @@ def lone_provider(
     *,
     handle: Handler = lambda request, budget, progress: Done(GROUP_ARN),
     resume: Resumer = lambda request, state, budget, progress: Pending(state),
-    abandon: Abandoner = lambda state, budget: "",
+    abandon: Abandoner = lambda request, state, budget: "",
     schedule_clients: polling.ScheduleClients | None = None,
 ) -> Provider:
     """The Provider on its own: the lifecycle replaced by plain functions, EventBridge and Lambda by nothing."""

@@ -14,7 +14,8 @@ from botocore.stub import Stubber
 import connect
 from distribution import parse_distribution
 from errors import ProviderError
-from properties import GroupRef, parse_group_properties, parse_group_user_properties, parse_replica_properties
+from properties import parse_group_properties, parse_group_user_properties, parse_replica_properties
+from refs import GroupRef
 from tests.unit.conftest import (
     GROUP_ARN,
     INSTANCE_ARN,
@@ -32,7 +33,7 @@ WEST = "us-west-2"
 REPLICA_ARN = INSTANCE_ARN.replace("us-east-1", WEST)
 OUTAGE_ADVICE = (
     f"Connect in {WEST} may be having an outage. If {WEST} is down and this update moves traffic away from it, "
-    "update the stack from a provider in the other region (see the outage runbook in the README)."
+    "update the stack from a provider in the other region (see the outage runbook, docs/runbook.md)."
 )
 USER_PROPS = {"TrafficDistributionGroupId": GROUP_ARN, "UserId": "0f3c9a5e-aaaa-4d2b", "InstanceId": INSTANCE_ARN}
 REPLICA_PROPS = {"InstanceId": INSTANCE_ARN, "ReplicaRegion": WEST, "ReplicaAlias": "contact-center-west"}
@@ -219,7 +220,7 @@ class TestEveryConnectCall:
 
 class TestClients:
     def test_one_client_per_region_made_once_with_botocore_retries_off_and_short_timeouts(self) -> None:
-        clients = connect.ConnectClients()
+        clients = connect.clients_by_region()
 
         west = clients(WEST)
 
@@ -236,7 +237,7 @@ class TestClients:
             asked.append(region)
             return f"client of {region}"
 
-        clients = connect.ConnectClients(factory)
+        clients = connect.clients_by_region(factory)
 
         assert (clients(WEST), clients(WEST), clients("us-east-1")) == (
             f"client of {WEST}",
@@ -260,3 +261,56 @@ class TestGroupAsDescribed:
         described = connect.Group.from_api(group(is_default=True)["TrafficDistributionGroup"])
 
         assert described.attributes()["IsDefault"] == "true"
+
+
+class TestAdviceByOperation:
+    """The same error code means different things for different calls: the advice is the operation's own."""
+
+    @pytest.mark.parametrize(
+        ("operation", "code", "says", "never_says"),
+        [
+            ("ReplicateInstance", "ServiceQuotaExceededException", "quota of Connect instances", "distribution group"),
+            (
+                "CreateTrafficDistributionGroup",
+                "ServiceQuotaExceededException",
+                "quota of traffic distribution",
+                "instances",
+            ),
+            ("ReplicateInstance", "ResourceConflictException", "conflicts with one in the replica region", "Name"),
+            ("CreateTrafficDistributionGroup", "ResourceConflictException", "unique Name per instance", "replica"),
+            (
+                "ReplicateInstance",
+                "InvalidRequestException",
+                "already replicated, has no alias, is not ACTIVE",
+                "group",
+            ),
+            ("CreateTrafficDistributionGroup", "InvalidRequestException", "not replicated yet", "alias"),
+            (
+                "AssociateTrafficDistributionGroupUser",
+                "InvalidRequestException",
+                "UserId is a user of the instance",
+                "quota",
+            ),
+            ("TagResource", "ResourceNotFoundException", "The group no longer exists", "InstanceId"),
+            ("DescribeInstance", "AccessDeniedException", "The provider's role may not make this call", "quota"),
+        ],
+    )
+    def test_a_rejection_says_what_to_do_for_that_operation(
+        self, stub: Stubber, paced: Budget, operation: str, code: str, says: str, never_says: str
+    ) -> None:
+        stub.add_client_error(snake(operation), code, "Connect's words", 400)
+
+        with pytest.raises(ProviderError) as failure:
+            EVERY_CALL[operation](stub.client, paced)
+
+        reason = failure.value.reason
+        assert reason.startswith(f"Connect {operation} failed with {code}: Connect's words. ")
+        assert says in reason and never_says not in reason.split("Connect's words.")[1]
+
+    def test_a_code_without_advice_for_the_operation_quotes_connect_alone(self, stub: Stubber, paced: Budget) -> None:
+        stub.add_client_error("describe_instance", "ServiceQuotaExceededException", "Too many", 400)
+
+        with pytest.raises(ProviderError) as failure:
+            connect.describe_instance(stub.client, INSTANCE_ARN, paced)
+
+        assert failure.value.reason == "Connect DescribeInstance failed with ServiceQuotaExceededException: Too many."

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
+from unittest.mock import ANY
 
 import pytest
 from botocore.stub import Stubber
 
-import lifecycle
+import resources
 from distribution import Distribution, parse_distribution
 from errors import ProviderError
-from request import Done, Request
+from request import Done, Progress, Request
 from tests.unit.conftest import (
     GROUP_ARN,
     GROUP_ID,
@@ -80,6 +82,15 @@ class TestValidation:
             parse_distribution(props, home_region="us-east-1")
 
         assert message in failure.value.reason
+
+    @pytest.mark.parametrize(
+        ("pair", "home"),
+        [(("ap-northeast-1", "ap-northeast-3"), "ap-northeast-1"), (("us-gov-west-1", "eusc-de-east-1"), None)],
+    )
+    def test_region_names_are_read_alike_in_every_partition(self, pair: tuple[str, str], home: str | None) -> None:
+        parsed = parse_distribution({"TelephonyConfig": config((pair[0], "100"), (pair[1], "0"))}, home_region=home)
+
+        assert parsed.telephony == {pair[0]: 100, pair[1]: 0}
 
     def test_a_wrong_percentage_is_named_with_its_region(self) -> None:
         with pytest.raises(ProviderError) as failure:
@@ -218,7 +229,7 @@ class TestGroupWithDistribution:
         describe(stub, "ACTIVE")
         get_traffic(stub, telephony=WEST)
 
-        result = lifecycle.handle(group_request("Create", **FAILOVER), clients, budget)
+        result = resources.handle(group_request("Create", **FAILOVER), clients, budget, Progress())
 
         assert isinstance(result, Done)
         assert result.data["TelephonyDistribution"] == "us-east-1=0,us-west-2=100"
@@ -233,7 +244,7 @@ class TestGroupWithDistribution:
         describe(stub, "ACTIVE")
         get_traffic(stub, telephony=WEST)
 
-        result = lifecycle.handle(group_request("Update", **FAILOVER), clients, budget)
+        result = resources.handle(group_request("Update", **FAILOVER), clients, budget, Progress())
 
         assert result.physical_resource_id == GROUP_ARN
 
@@ -243,7 +254,10 @@ class TestGroupWithDistribution:
         describe(stub)
         get_traffic(stub, telephony=WEST)  # read once: to compare, and for the attributes
 
-        assert lifecycle.handle(group_request("Update", **FAILOVER), clients, budget).physical_resource_id == GROUP_ARN
+        assert (
+            resources.handle(group_request("Update", **FAILOVER), clients, budget, Progress()).physical_resource_id
+            == GROUP_ARN
+        )
 
     def test_replacement_applies_the_configs_to_the_new_group(
         self, stub: Stubber, clients: Regions, budget: Budget
@@ -256,7 +270,7 @@ class TestGroupWithDistribution:
         describe(stub, "ACTIVE", arn=NEW_GROUP_ARN, name="renamed")
         get_traffic(stub, NEW_GROUP_ARN, telephony=WEST)
 
-        result = lifecycle.handle(group_request("Update", Name="renamed", **FAILOVER), clients, budget)
+        result = resources.handle(group_request("Update", Name="renamed", **FAILOVER), clients, budget, Progress())
 
         assert result.physical_resource_id == NEW_GROUP_ARN
 
@@ -266,7 +280,7 @@ class TestGroupWithDistribution:
         sign_in = config(("us-east-1", "true"), ("us-west-2", "true"), key="Enabled")
 
         with pytest.raises(ProviderError) as failure:
-            lifecycle.handle(group_request("Create", SignInConfig=sign_in), clients, budget)
+            resources.handle(group_request("Create", SignInConfig=sign_in), clients, budget, Progress())
 
         assert "Custom::TrafficDistribution" in failure.value.reason
         assert clients.asked == []
@@ -277,7 +291,7 @@ class TestGroupWithDistribution:
         stub.add_client_error("update_traffic_distribution", "InvalidRequestException", "Region not linked", 400)
 
         with pytest.raises(ProviderError) as failure:
-            lifecycle.handle(group_request("Update", **FAILOVER), clients, budget)
+            resources.handle(group_request("Update", **FAILOVER), clients, budget, Progress())
 
         assert failure.value.reason.startswith("Connect UpdateTrafficDistribution failed with InvalidRequestException")
         assert "exactly the two regions" in failure.value.reason
@@ -314,7 +328,7 @@ class TestTrafficDistribution:
             SignInConfig=SIGN_IN_EAST_ONLY,
         )
 
-        result = lifecycle.handle(distribution_request("Create", SignInConfig=sign_in), clients, budget)
+        result = resources.handle(distribution_request("Create", SignInConfig=sign_in), clients, budget, Progress())
 
         assert isinstance(result, Done)
         assert result.physical_resource_id == GROUP_ARN
@@ -323,7 +337,7 @@ class TestTrafficDistribution:
     def test_delete_leaves_traffic_alone(self, clients: Regions, budget: Budget) -> None:
         event = load_event("delete", ResourceType="Custom::TrafficDistribution")
 
-        assert lifecycle.handle(Request.from_event(event, "us-east-1"), clients, budget) == Done(GROUP_ARN)
+        assert resources.handle(Request.from_event(event, "us-east-1"), clients, budget, Progress()) == Done(GROUP_ARN)
         assert clients.asked == []
 
     def test_failover_is_an_update(self, stub: Stubber, clients: Regions, budget: Budget) -> None:
@@ -333,7 +347,7 @@ class TestTrafficDistribution:
         describe(stub)
         get_traffic(stub, telephony=WEST)
 
-        result = lifecycle.handle(distribution_request("Update", **FAILOVER), clients, budget)
+        result = resources.handle(distribution_request("Update", **FAILOVER), clients, budget, Progress())
 
         assert result.physical_resource_id == GROUP_ARN
         assert set(clients.asked) == {"us-west-2"}  # called where the calls will go, which works if us-east-1 is down
@@ -349,13 +363,140 @@ class TestTrafficDistribution:
     )
     def test_bad_properties(self, clients: Regions, budget: Budget, props: dict[str, Any], message: str) -> None:
         with pytest.raises(ProviderError, match=message):
-            lifecycle.handle(distribution_request("Create", **props), clients, budget)
+            resources.handle(distribution_request("Create", **props), clients, budget, Progress())
         assert clients.asked == []
 
     def test_unknown_type_fails_and_lists_the_valid_ones(self, clients: Regions, budget: Budget) -> None:
         event = load_event("create", ResourceType="Custom::TrafficDistributionGroups")
 
         with pytest.raises(ProviderError) as failure:
-            lifecycle.handle(Request.from_event(event, "us-east-1"), clients, budget)
+            resources.handle(Request.from_event(event, "us-east-1"), clients, budget, Progress())
 
         assert "Custom::TrafficDistributionGroup, Custom::TrafficDistribution" in failure.value.reason
+
+
+class TestAnUpdateMovesOnlyWhatItChanges:
+    """A stack update moves traffic only when the template's distribution changed (issue: automated failover that
+    no stack update silently undoes). Traffic moved outside the stack stays where it is, and is reported."""
+
+    def test_a_tags_only_update_after_a_failover_leaves_the_calls_where_they_are_and_says_so(
+        self, stub: Stubber, clients: Regions, budget: Budget
+    ) -> None:
+        # Given a group the template keeps 100 % in us-east-1 (old as strings, new as numbers: the same values),
+        # which an automated failover moved to us-west-2 at 03:12
+        east = {"TelephonyConfig": config(("us-east-1", "100"), ("us-west-2", "0"))}
+        event = load_event("update")
+        event["OldResourceProperties"] = {**event["OldResourceProperties"], **east}
+        east_as_numbers = {"TelephonyConfig": config(("us-east-1", 100), ("us-west-2", 0))}
+        event["ResourceProperties"] = {**event["ResourceProperties"], **east_as_numbers, "Tags": {"team": "cc"}}
+        describe(stub)
+        stub.add_response("tag_resource", {}, {"resourceArn": GROUP_ARN, "tags": {"team": "cc"}})
+        moved_at = datetime(2026, 12, 6, 3, 12, tzinfo=UTC)
+        get_traffic(stub, telephony=WEST, LastFailoverTime=moved_at)
+
+        # When the stack update that changes only a tag runs
+        result = resources.handle(Request.from_event(event, "us-east-1"), clients, budget, Progress())
+
+        # Then no UpdateTrafficDistribution was sent (the Stubber has none), and the answer shows the live traffic
+        assert isinstance(result, Done)
+        assert result.data["TelephonyDistribution"] == "us-east-1=0,us-west-2=100"
+        assert result.metric == "DistributionMovedOutsideStack"
+        assert "2026-12-06T03:12:00+00:00" in result.note
+        assert "TelephonyDistribution us-east-1=100,us-west-2=0" in result.note
+
+    def test_an_unchanged_distribution_that_connect_still_has_is_answered_without_a_note(
+        self, stub: Stubber, clients: Regions, budget: Budget
+    ) -> None:
+        event = load_event("update")
+        for key in ("OldResourceProperties", "ResourceProperties"):
+            event[key] = {**event[key], **FAILOVER}
+        describe(stub)
+        get_traffic(stub, telephony=WEST)
+
+        result = resources.handle(Request.from_event(event, "us-east-1"), clients, budget, Progress())
+
+        assert isinstance(result, Done) and (result.note, result.metric) == ("", "")
+
+    def test_the_rollback_of_a_failover_moves_the_calls_back(
+        self, stub: Stubber, clients: Regions, budget: Budget
+    ) -> None:
+        # The rollback of an update sends the old properties back, with the failed ones as OldResourceProperties
+        event = load_event("update")
+        event["OldResourceProperties"] = {**event["OldResourceProperties"], **FAILOVER}
+        back = {"TelephonyConfig": config(("us-east-1", "100"), ("us-west-2", "0"))}
+        event["ResourceProperties"] = {**event["ResourceProperties"], **back}
+        describe(stub)
+        get_traffic(stub, telephony=WEST)
+        back_request = {
+            "Id": GROUP_ARN,
+            "TelephonyConfig": {
+                "Distributions": [{"Region": "us-east-1", "Percentage": 100}, {"Region": "us-west-2", "Percentage": 0}]
+            },
+        }
+        stub.add_response("update_traffic_distribution", {}, back_request)
+        describe(stub)
+        get_traffic(stub)
+
+        result = resources.handle(Request.from_event(event, "us-east-1"), clients, budget, Progress())
+
+        assert result == Done(GROUP_ARN, ANY) and result.data["TelephonyDistribution"] == "us-east-1=100,us-west-2=0"
+
+    def test_a_poll_of_an_update_that_changed_no_distribution_sends_none_either(
+        self, stub: Stubber, clients: Regions, budget: Budget
+    ) -> None:
+        event = load_event("update")
+        for key in ("OldResourceProperties", "ResourceProperties"):
+            event[key] = {**event[key], **FAILOVER}
+        describe(stub, "UPDATE_IN_PROGRESS")  # another stack's update holds the group
+        describe(stub)
+        get_traffic(stub)
+
+        state = {"Phase": "update", "GroupArn": GROUP_ARN}
+        result = resources.resume(Request.from_event(event, "us-east-1"), state, clients, budget, Progress())
+
+        assert isinstance(result, Done) and result.metric == "DistributionMovedOutsideStack"
+
+    def test_old_properties_that_no_longer_parse_count_as_a_change(
+        self, stub: Stubber, clients: Regions, budget: Budget
+    ) -> None:
+        event = load_event("update")
+        event["OldResourceProperties"] = {**event["OldResourceProperties"], "TelephonyConfig": "100 east"}
+        event["ResourceProperties"] = {**event["ResourceProperties"], **FAILOVER}
+        describe(stub)
+        get_traffic(stub)
+        stub.add_response("update_traffic_distribution", {}, FAILOVER_REQUEST)
+        describe(stub)
+        get_traffic(stub, telephony=WEST)
+
+        assert (
+            resources.handle(Request.from_event(event, "us-east-1"), clients, budget, Progress()).data[
+                "TelephonyDistribution"
+            ]
+            == "us-east-1=0,us-west-2=100"
+        )
+
+    def test_a_traffic_distribution_update_with_the_same_configs_sends_nothing(
+        self, stub: Stubber, clients: Regions, budget: Budget
+    ) -> None:
+        request = distribution_request("Update", old={"TrafficDistributionGroupId": GROUP_ARN, **FAILOVER}, **FAILOVER)
+        describe(stub)
+        get_traffic(stub)  # moved back to us-east-1 by someone else
+
+        result = resources.handle(request, clients, budget, Progress())
+
+        assert isinstance(result, Done) and result.metric == "DistributionMovedOutsideStack"
+        assert result.data["TelephonyDistribution"] == "us-east-1=100,us-west-2=0"
+
+    def test_a_traffic_distribution_pointed_at_another_group_applies_its_configs_there(
+        self, stub: Stubber, clients: Regions, budget: Budget
+    ) -> None:
+        old = {"TrafficDistributionGroupId": NEW_GROUP_ARN, **FAILOVER}
+        describe(stub)
+        get_traffic(stub)
+        stub.add_response("update_traffic_distribution", {}, FAILOVER_REQUEST)
+        describe(stub)
+        get_traffic(stub, telephony=WEST)
+
+        result = resources.handle(distribution_request("Update", old=old, **FAILOVER), clients, budget, Progress())
+
+        assert isinstance(result, Done) and result.metric == ""

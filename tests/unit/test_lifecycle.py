@@ -9,9 +9,10 @@ import pytest
 from botocore.stub import Stubber
 
 import connect
-import lifecycle
+import resources
 from errors import ProviderError
 from request import Done, Pending, Progress, Request
+from resources import traffic_distribution_group
 from tests.unit.conftest import (
     GROUP_ARN,
     GROUP_ID,
@@ -75,7 +76,7 @@ class TestCreate:
         describe(stub, "ACTIVE")
         get_traffic(stub)
 
-        result = lifecycle.handle(request("create"), clients, budget)
+        result = resources.handle(request("create"), clients, budget, Progress())
 
         assert result == Done(GROUP_ARN, ATTRIBUTES)
         assert clock.sleeps == [1.0]
@@ -89,8 +90,8 @@ class TestCreate:
             describe(stub, "ACTIVE")
             get_traffic(stub)
 
-        first = lifecycle.handle(request("create"), clients, budget)
-        second = lifecycle.handle(request("create"), clients, budget)
+        first = resources.handle(request("create"), clients, budget, Progress())
+        second = resources.handle(request("create"), clients, budget, Progress())
 
         assert first == second == Done(GROUP_ARN, ATTRIBUTES)
 
@@ -102,7 +103,9 @@ class TestCreate:
         describe(stub, "ACTIVE")
         get_traffic(stub)
 
-        lifecycle.handle(request("create", ResourceProperties=with_props("create", InstanceId=arn)), clients, budget)
+        resources.handle(
+            request("create", ResourceProperties=with_props("create", InstanceId=arn)), clients, budget, Progress()
+        )
 
         assert clients.asked[0] == "eu-west-2"
 
@@ -114,7 +117,7 @@ class TestCreate:
         props = with_props("create", InstanceId=bare, Tags=None, Description=None)
 
         event = load_event("create", ResourceProperties=props)
-        lifecycle.handle(Request.from_event(event, "eu-central-1"), clients, budget)
+        resources.handle(Request.from_event(event, "eu-central-1"), clients, budget, Progress())
 
         assert clients.asked[0] == "eu-central-1"  # Create; the group ARN names the region after that
 
@@ -125,7 +128,7 @@ class TestCreate:
         describe(stub, "CREATION_FAILED")
 
         with pytest.raises(ProviderError) as failure:
-            lifecycle.handle(request("create"), clients, budget)
+            resources.handle(request("create"), clients, budget, Progress())
 
         assert failure.value.physical_resource_id == GROUP_ARN
         assert failure.value.reason.startswith("Connect could not create traffic distribution group 'primary-tdg'")
@@ -141,7 +144,7 @@ class TestCreate:
         for _ in range(3):
             describe(stub, "CREATION_IN_PROGRESS")
 
-        result = lifecycle.handle(request("create"), clients, budget)
+        result = resources.handle(request("create"), clients, budget, Progress())
 
         assert result == Pending({"Phase": "create", "GroupArn": GROUP_ARN})
         assert clock.now <= 1003
@@ -152,7 +155,7 @@ class TestCreate:
         get_traffic(stub)
 
         state = {"Phase": "create", "GroupArn": GROUP_ARN}
-        assert lifecycle.resume(request("create"), state, clients, budget) == Done(GROUP_ARN, ATTRIBUTES)
+        assert resources.resume(request("create"), state, clients, budget, Progress()) == Done(GROUP_ARN, ATTRIBUTES)
 
     def test_polls_no_faster_than_once_a_second_and_backs_off(
         self, stub: Stubber, clients: Regions, budget: Budget, clock: FakeClock
@@ -163,7 +166,7 @@ class TestCreate:
         describe(stub, "ACTIVE")
         get_traffic(stub)
 
-        lifecycle.handle(request("create"), clients, budget)
+        resources.handle(request("create"), clients, budget, Progress())
 
         assert min(clock.sleeps) >= 1.0
         assert clock.sleeps == sorted(clock.sleeps)
@@ -185,7 +188,7 @@ class TestCreate:
         stub.add_client_error("create_traffic_distribution_group", code, "Connect says no", status)
 
         with pytest.raises(ProviderError) as failure:
-            lifecycle.handle(request("create"), clients, budget)
+            resources.handle(request("create"), clients, budget, Progress())
 
         assert failure.value.reason.startswith(f"Connect CreateTrafficDistributionGroup failed with {code}")
         assert "Connect says no" in failure.value.reason
@@ -203,7 +206,7 @@ class TestCreate:
         describe(stub, "ACTIVE")
         get_traffic(stub)
 
-        assert lifecycle.handle(request("create"), clients, budget) == Done(GROUP_ARN, ATTRIBUTES)
+        assert resources.handle(request("create"), clients, budget, Progress()) == Done(GROUP_ARN, ATTRIBUTES)
         assert len(clock.sleeps) == 4
 
     def test_throttling_never_fails_and_hands_over_when_time_runs_out(
@@ -214,7 +217,7 @@ class TestCreate:
         for _ in range(5):
             stub.add_client_error("create_traffic_distribution_group", "ThrottlingException", "Rate exceeded", 429)
 
-        result = lifecycle.handle(request("create"), clients, budget)
+        result = resources.handle(request("create"), clients, budget, Progress())
 
         assert result == Pending({"Phase": "start"})
         assert clock.sleeps == [1.0, 2.0, 4.0, 8.0]  # slower after each throttle
@@ -225,13 +228,15 @@ class TestCreate:
         describe(stub, "ACTIVE")
         get_traffic(stub)
 
-        result = lifecycle.resume(request("create"), {"Phase": "start"}, clients, budget)
+        result = resources.resume(request("create"), {"Phase": "start"}, clients, budget, Progress())
 
         assert result == Done(GROUP_ARN, ATTRIBUTES)
 
     def test_unknown_resource_type_lists_the_valid_ones(self, clients: Regions, budget: Budget) -> None:
         with pytest.raises(ProviderError, match="Custom::TrafficDistributionGroup"):
-            lifecycle.handle(request("create", ResourceType="AWS::CloudFormation::CustomResource"), clients, budget)
+            resources.handle(
+                request("create", ResourceType="AWS::CloudFormation::CustomResource"), clients, budget, Progress()
+            )
 
 
 class TestUpdate:
@@ -241,7 +246,7 @@ class TestUpdate:
         describe(stub)
         get_traffic(stub)
 
-        assert lifecycle.handle(request("update"), clients, budget) == Done(GROUP_ARN, ATTRIBUTES)
+        assert resources.handle(request("update"), clients, budget, Progress()) == Done(GROUP_ARN, ATTRIBUTES)
 
     def test_tag_change_is_done_in_place(self, stub: Stubber, clients: Regions, budget: Budget) -> None:
         new = with_props("update", Tags=[{"Key": "team", "Value": "voice"}, {"Key": "cost", "Value": "42"}])
@@ -251,7 +256,9 @@ class TestUpdate:
         stub.add_response("tag_resource", {}, {"resourceArn": GROUP_ARN, "tags": {"team": "voice", "cost": "42"}})
         get_traffic(stub)
 
-        result = lifecycle.handle(request("update", ResourceProperties=new, OldResourceProperties=old), clients, budget)
+        result = resources.handle(
+            request("update", ResourceProperties=new, OldResourceProperties=old), clients, budget, Progress()
+        )
 
         assert result.physical_resource_id == GROUP_ARN
 
@@ -262,9 +269,9 @@ class TestUpdate:
         get_traffic(stub)
         new = with_props("update", InstanceId=INSTANCE_ARN.rsplit("/", 1)[1])
 
-        assert lifecycle.handle(request("update", ResourceProperties=new), clients, budget).physical_resource_id == (
-            GROUP_ARN
-        )
+        assert resources.handle(
+            request("update", ResourceProperties=new), clients, budget, Progress()
+        ).physical_resource_id == (GROUP_ARN)
 
     @pytest.mark.parametrize(
         "other_instance",
@@ -281,7 +288,7 @@ class TestUpdate:
         get_traffic(stub, NEW_GROUP_ARN)
 
         new = with_props("update", InstanceId=other_instance)
-        result = lifecycle.handle(request("update", ResourceProperties=new), clients, budget)
+        result = resources.handle(request("update", ResourceProperties=new), clients, budget, Progress())
 
         assert isinstance(result, Done)
         assert result.physical_resource_id == NEW_GROUP_ARN
@@ -295,7 +302,7 @@ class TestUpdate:
         get_traffic(stub, NEW_GROUP_ARN)
 
         new = with_props("update", Name="secondary-tdg")
-        result = lifecycle.handle(request("update", ResourceProperties=new), clients, budget)
+        result = resources.handle(request("update", ResourceProperties=new), clients, budget, Progress())
 
         assert isinstance(result, Done)
         assert result.physical_resource_id == NEW_GROUP_ARN
@@ -309,7 +316,7 @@ class TestUpdate:
         get_traffic(stub)
         failed = with_props("update", Name="secondary-tdg")
 
-        result = lifecycle.handle(request("update", OldResourceProperties=failed), clients, budget)
+        result = resources.handle(request("update", OldResourceProperties=failed), clients, budget, Progress())
 
         assert result == Done(GROUP_ARN, ATTRIBUTES)
 
@@ -321,7 +328,7 @@ class TestUpdate:
 
         new = with_props("update", Description="New words")
         with pytest.raises(ProviderError) as failure:
-            lifecycle.handle(request("update", ResourceProperties=new), clients, budget)
+            resources.handle(request("update", ResourceProperties=new), clients, budget, Progress())
 
         assert "still held by the group this update replaces" in failure.value.reason
         assert "because CloudFormation deletes the old group only after the new one exists" in failure.value.reason
@@ -338,7 +345,9 @@ class TestUpdate:
         stub.add_client_error("create_traffic_distribution_group", "ResourceConflictException", "Name in use", 409)
 
         with pytest.raises(ProviderError) as failure:
-            lifecycle.handle(request("update", ResourceProperties=with_props("update", Name="taken")), clients, budget)
+            resources.handle(
+                request("update", ResourceProperties=with_props("update", Name="taken")), clients, budget, Progress()
+            )
 
         assert "still held by the group this update replaces" not in failure.value.reason
         assert "unique Name per instance" in failure.value.reason
@@ -353,8 +362,11 @@ class TestUpdate:
         describe_missing(stub, NEW_GROUP_ARN)
 
         with pytest.raises(ProviderError) as failure:
-            lifecycle.handle(
-                request("update", ResourceProperties=with_props("update", Name="secondary-tdg")), clients, budget
+            resources.handle(
+                request("update", ResourceProperties=with_props("update", Name="secondary-tdg")),
+                clients,
+                budget,
+                Progress(),
             )
 
         assert failure.value.physical_resource_id is None  # the stack keeps the old group's id
@@ -367,14 +379,14 @@ class TestUpdate:
         describe_missing(stub)
 
         with pytest.raises(ProviderError, match="deleted outside CloudFormation") as failure:
-            lifecycle.handle(request("update"), clients, budget)
+            resources.handle(request("update"), clients, budget, Progress())
 
         assert failure.value.code == "GroupGone"
 
     def test_invalid_properties_fail_before_any_call(self, clients: Regions, budget: Budget) -> None:
         with pytest.raises(ProviderError, match="Descripton"):
-            lifecycle.handle(
-                request("update", ResourceProperties=with_props("update", Descripton="x")), clients, budget
+            resources.handle(
+                request("update", ResourceProperties=with_props("update", Descripton="x")), clients, budget, Progress()
             )
 
 
@@ -385,13 +397,13 @@ class TestDelete:
         describe(stub, "PENDING_DELETION")
         describe_missing(stub)
 
-        assert lifecycle.handle(request("delete"), clients, budget) == Done(GROUP_ARN)
+        assert resources.handle(request("delete"), clients, budget, Progress()) == Done(GROUP_ARN)
 
     @pytest.mark.parametrize("physical_id", ["consumer_Tdg_AB12CD34", "", "not-a-group"])
     def test_ids_that_are_not_groups_succeed_without_calls(
         self, clients: Regions, budget: Budget, physical_id: str
     ) -> None:
-        result = lifecycle.handle(request("delete", PhysicalResourceId=physical_id), clients, budget)
+        result = resources.handle(request("delete", PhysicalResourceId=physical_id), clients, budget, Progress())
 
         assert result == Done(physical_id)
         assert clients.asked == []
@@ -399,7 +411,9 @@ class TestDelete:
     def test_invalid_properties_do_not_block_delete(self, clients: Regions, budget: Budget) -> None:
         event = {"PhysicalResourceId": "consumer_Tdg_AB12CD34", "ResourceProperties": {"Bogus": "1"}}
 
-        assert lifecycle.handle(request("delete", **event), clients, budget) == Done("consumer_Tdg_AB12CD34")
+        assert resources.handle(request("delete", **event), clients, budget, Progress()) == Done(
+            "consumer_Tdg_AB12CD34"
+        )
 
     def test_group_already_gone_succeeds_once_connect_says_so_for_a_few_seconds(
         self, stub: Stubber, clients: Regions, budget: Budget, clock: FakeClock
@@ -408,8 +422,8 @@ class TestDelete:
         for _ in range(5):
             describe_missing(stub)
 
-        assert lifecycle.handle(request("delete"), clients, budget) == Done(GROUP_ARN)
-        assert sum(clock.sleeps) >= lifecycle.NOT_FOUND_GRACE
+        assert resources.handle(request("delete"), clients, budget, Progress()) == Done(GROUP_ARN)
+        assert sum(clock.sleeps) >= traffic_distribution_group.NOT_FOUND_GRACE
 
     def test_a_group_not_visible_yet_is_deleted_when_it_shows_up(
         self, stub: Stubber, clients: Regions, budget: Budget
@@ -419,7 +433,7 @@ class TestDelete:
         stub.add_response("delete_traffic_distribution_group", {}, {"TrafficDistributionGroupId": GROUP_ARN})
         describe_missing(stub)
 
-        assert lifecycle.handle(request("delete"), clients, budget) == Done(GROUP_ARN)
+        assert resources.handle(request("delete"), clients, budget, Progress()) == Done(GROUP_ARN)
 
     def test_a_delete_whose_answer_was_lost_is_not_sent_again_as_a_failure(
         self, stub: Stubber, clients: Regions, budget: Budget
@@ -430,14 +444,14 @@ class TestDelete:
         describe(stub, "PENDING_DELETION")
         describe_missing(stub)
 
-        assert lifecycle.handle(request("delete"), clients, budget) == Done(GROUP_ARN)
+        assert resources.handle(request("delete"), clients, budget, Progress()) == Done(GROUP_ARN)
 
     def test_gone_between_describe_and_delete_succeeds(self, stub: Stubber, clients: Regions, budget: Budget) -> None:
         describe(stub)
         stub.add_client_error("delete_traffic_distribution_group", "ResourceNotFoundException", "gone", 404)
         describe_missing(stub)
 
-        assert lifecycle.handle(request("delete"), clients, budget) == Done(GROUP_ARN)
+        assert resources.handle(request("delete"), clients, budget, Progress()) == Done(GROUP_ARN)
 
     def test_in_use_says_what_holds_the_group(self, stub: Stubber, clients: Regions, budget: Budget) -> None:
         describe(stub)
@@ -450,7 +464,7 @@ class TestDelete:
         describe(stub)  # still ACTIVE: the refusal stands
 
         with pytest.raises(ProviderError) as failure:
-            lifecycle.handle(request("delete"), clients, budget)
+            resources.handle(request("delete"), clients, budget, Progress())
 
         assert failure.value.reason.startswith("Traffic distribution group 'primary-tdg'")
         assert "+15550100" in failure.value.reason
@@ -462,7 +476,7 @@ class TestDelete:
         describe(stub, is_default=True)
 
         with pytest.raises(ProviderError, match="default traffic distribution group") as failure:
-            lifecycle.handle(request("delete"), clients, budget)
+            resources.handle(request("delete"), clients, budget, Progress())
 
         assert failure.value.reason.endswith(
             "Connect made it with ReplicateInstance and it cannot be deleted through the API. "
@@ -476,7 +490,7 @@ class TestDelete:
         describe(stub, "DELETION_FAILED")
 
         with pytest.raises(ProviderError, match="DELETION_FAILED") as failure:
-            lifecycle.handle(request("delete"), clients, budget)
+            resources.handle(request("delete"), clients, budget, Progress())
 
         assert failure.value.reason.endswith(
             "Check that no phone numbers or other resources still use it, then retry the stack operation."
@@ -491,7 +505,7 @@ class TestDelete:
         stub.add_response("delete_traffic_distribution_group", {}, {"TrafficDistributionGroupId": GROUP_ARN})
         describe_missing(stub)
 
-        assert lifecycle.handle(request("delete"), clients, budget) == Done(GROUP_ARN)
+        assert resources.handle(request("delete"), clients, budget, Progress()) == Done(GROUP_ARN)
 
     def test_hands_over_and_resumes_without_deleting_twice(
         self, stub: Stubber, clients: Regions, clock: FakeClock
@@ -501,13 +515,13 @@ class TestDelete:
         stub.add_response("delete_traffic_distribution_group", {}, {"TrafficDistributionGroupId": GROUP_ARN})
         describe(stub, "PENDING_DELETION")
 
-        pending = lifecycle.handle(request("delete"), clients, short)
+        pending = resources.handle(request("delete"), clients, short, Progress())
         assert isinstance(pending, Pending)
 
         describe(stub, "PENDING_DELETION")
         describe_missing(stub)
         long = Budget(deadline=clock() + 60, clock=clock, sleep=clock.sleep)
-        assert lifecycle.resume(request("delete"), pending.state, clients, long) == Done(GROUP_ARN)
+        assert resources.resume(request("delete"), pending.state, clients, long, Progress()) == Done(GROUP_ARN)
 
 
 NINETY_TEN = {
@@ -538,8 +552,11 @@ class TestHandOver:
         stub.add_response("update_traffic_distribution", {}, NINETY_TEN_REQUEST)
         short = Budget(deadline=clock() + 0.5, clock=clock, sleep=clock.sleep)
 
-        result = lifecycle.handle(
-            request("update", ResourceProperties=with_props("update", TelephonyConfig=NINETY_TEN)), clients, short
+        result = resources.handle(
+            request("update", ResourceProperties=with_props("update", TelephonyConfig=NINETY_TEN)),
+            clients,
+            short,
+            Progress(),
         )
 
         assert result == Pending({"Phase": "update", "GroupArn": GROUP_ARN, "Sent": "true"})
@@ -552,7 +569,7 @@ class TestHandOver:
         stub.add_response("update_traffic_distribution", {}, NINETY_TEN_REQUEST)
         short = Budget(deadline=clock() + 0.5, clock=clock, sleep=clock.sleep)
 
-        result = lifecycle.handle(traffic_request("create"), clients, short)
+        result = resources.handle(traffic_request("create"), clients, short, Progress())
 
         assert result == Pending({"Phase": "update", "GroupArn": GROUP_ARN, "Sent": "true"})
 
@@ -565,7 +582,7 @@ class TestHandOver:
         short = Budget(deadline=clock() + 2, clock=clock, sleep=clock.sleep, jitter=lambda low, high: high)
         state = {"Phase": "update", "GroupArn": GROUP_ARN, "Sent": "true"}
 
-        result = lifecycle.resume(traffic_request("update"), state, clients, short)
+        result = resources.resume(traffic_request("update"), state, clients, short, Progress())
 
         assert isinstance(result, Done) and result.physical_resource_id == GROUP_ARN
         assert "Connect accepted the distribution but could not be read back" in result.note
@@ -580,7 +597,7 @@ class TestHandOver:
         short = Budget(deadline=clock() + 0.5, clock=clock, sleep=clock.sleep)
         state = {"Phase": "update", "GroupArn": GROUP_ARN, "Sent": "true"}
 
-        assert lifecycle.resume(traffic_request("update"), state, clients, short) == Pending(state)
+        assert resources.resume(traffic_request("update"), state, clients, short, Progress()) == Pending(state)
 
     def test_a_delete_throttled_to_the_end_hands_over_before_asking(
         self, stub: Stubber, clients: Regions, clock: FakeClock
@@ -588,7 +605,7 @@ class TestHandOver:
         stub.add_client_error("describe_traffic_distribution_group", "ThrottlingException", "Rate exceeded", 429)
         short = Budget(deadline=clock() + 0.5, clock=clock, sleep=clock.sleep)
 
-        result = lifecycle.handle(request("delete"), clients, short)
+        result = resources.handle(request("delete"), clients, short, Progress())
 
         assert result == Pending({"Phase": "delete", "GroupArn": GROUP_ARN, "Requested": "false"})
 
@@ -604,7 +621,7 @@ class TestHandOver:
         get_traffic(stub)
         progress = Progress()
 
-        lifecycle.resume(request("update"), {"Phase": phase, "GroupArn": GROUP_ARN}, clients, budget, progress)
+        resources.resume(request("update"), {"Phase": phase, "GroupArn": GROUP_ARN}, clients, budget, progress)
 
         assert (progress.created, progress.replacing) == (created, replacing)
 
@@ -615,7 +632,7 @@ class TestHandOver:
         short = Budget(deadline=clock() + 0.5, clock=clock, sleep=clock.sleep)
         state = {"Phase": "create", "GroupArn": GROUP_ARN}
 
-        assert lifecycle.resume(request("create"), state, clients, short) == Pending(state)
+        assert resources.resume(request("create"), state, clients, short, Progress()) == Pending(state)
 
     def test_a_start_over_from_a_poll_tells_the_provider_what_the_create_made(
         self, stub: Stubber, clients: Regions, budget: Budget
@@ -625,7 +642,7 @@ class TestHandOver:
         get_traffic(stub)
         progress = Progress()
 
-        lifecycle.resume(request("create"), {"Phase": "start"}, clients, budget, progress)
+        resources.resume(request("create"), {"Phase": "start"}, clients, budget, progress)
 
         assert progress.created == GROUP_ARN
 
@@ -640,7 +657,7 @@ class TestUpdateEdges:
         get_traffic(stub)
         progress = Progress()
 
-        result = lifecycle.handle(
+        result = resources.handle(
             request("update", PhysicalResourceId="consumer_Tdg_AB12CD34"), clients, budget, progress
         )
 
@@ -654,7 +671,7 @@ class TestUpdateEdges:
         stub.add_response("tag_resource", {}, {"resourceArn": GROUP_ARN, "tags": {"team": "contact-center"}})
         get_traffic(stub)
 
-        assert lifecycle.handle(request("update"), clients, budget).physical_resource_id == GROUP_ARN
+        assert resources.handle(request("update"), clients, budget, Progress()).physical_resource_id == GROUP_ARN
 
     def test_a_tag_the_template_did_not_change_is_set_back_too_when_read_in_the_home_region(
         self, stub: Stubber, clients: Regions, budget: Budget
@@ -670,7 +687,7 @@ class TestUpdateEdges:
         stub.add_response("tag_resource", {}, {"resourceArn": GROUP_ARN, "tags": {"team": "contact-center"}})
         get_traffic(stub)
 
-        assert lifecycle.handle(unchanged, clients, budget).physical_resource_id == GROUP_ARN
+        assert resources.handle(unchanged, clients, budget, Progress()).physical_resource_id == GROUP_ARN
 
     @pytest.mark.parametrize(
         ("seen", "removed"),
@@ -696,7 +713,9 @@ class TestUpdateEdges:
             stub.add_response("untag_resource", {}, {"resourceArn": GROUP_ARN, "tagKeys": ["gone"]})
         get_traffic(stub, telephony={"us-east-1": 0, "us-west-2": 100})
 
-        result = lifecycle.handle(request("update", ResourceProperties=new, OldResourceProperties=old), clients, budget)
+        result = resources.handle(
+            request("update", ResourceProperties=new, OldResourceProperties=old), clients, budget, Progress()
+        )
 
         assert result.physical_resource_id == GROUP_ARN
         assert clients.asked[0] == "us-west-2"  # read where the calls go
@@ -708,7 +727,7 @@ class TestUpdateEdges:
         describe(stub, status)
 
         with pytest.raises(ProviderError) as failure:
-            lifecycle.handle(request("update"), clients, budget)
+            resources.handle(request("update"), clients, budget, Progress())
 
         assert failure.value.reason == (
             f"Traffic distribution group {GROUP_ARN} is being deleted ({status}) outside CloudFormation."
@@ -721,7 +740,7 @@ class TestUpdateEdges:
         describe_missing(stub)
 
         with pytest.raises(ProviderError) as failure:
-            lifecycle.handle(traffic_request("create"), clients, budget)
+            resources.handle(traffic_request("create"), clients, budget, Progress())
 
         assert failure.value.reason == (
             f"Traffic distribution group {GROUP_ARN} does not exist (any more). If the stack created it, something "
@@ -735,7 +754,7 @@ class TestUpdateEdges:
         created(stub, INSTANCE_ARN)
 
         with pytest.raises(ProviderError) as failure:
-            lifecycle.handle(request("create"), clients, budget)
+            resources.handle(request("create"), clients, budget, Progress())
 
         assert failure.value.reason == (
             f"Connect returned {INSTANCE_ARN!r}, which is not a traffic distribution group ARN."
@@ -756,8 +775,11 @@ class TestReplacementCleanUp:
         describe(stub, "PENDING_DELETION", arn=NEW_GROUP_ARN, name="secondary-tdg")
 
         with pytest.raises(ProviderError) as failure:
-            lifecycle.handle(
-                request("update", ResourceProperties=with_props("update", Name="secondary-tdg")), clients, budget
+            resources.handle(
+                request("update", ResourceProperties=with_props("update", Name="secondary-tdg")),
+                clients,
+                budget,
+                Progress(),
             )
 
         assert failure.value.reason.endswith(
@@ -775,8 +797,11 @@ class TestReplacementCleanUp:
         stub.add_client_error("delete_traffic_distribution_group", "AccessDeniedException", "not allowed", 403)
 
         with pytest.raises(ProviderError) as failure:
-            lifecycle.handle(
-                request("update", ResourceProperties=with_props("update", Name="secondary-tdg")), clients, budget
+            resources.handle(
+                request("update", ResourceProperties=with_props("update", Name="secondary-tdg")),
+                clients,
+                budget,
+                Progress(),
             )
 
         assert f"The replacement group {NEW_GROUP_ARN} could not be deleted either (" in failure.value.reason
@@ -802,8 +827,11 @@ def test_a_bare_group_id_is_deleted_in_the_region_of_its_instance(
     )
     short = Budget(deadline=clock() + 0.5, clock=clock, sleep=clock.sleep)
 
-    lifecycle.handle(
-        request("delete", PhysicalResourceId=GROUP_ARN.rsplit("/", 1)[1], ResourceProperties=props), clients, short
+    resources.handle(
+        request("delete", PhysicalResourceId=GROUP_ARN.rsplit("/", 1)[1], ResourceProperties=props),
+        clients,
+        short,
+        Progress(),
     )
 
     assert clients.asked == [region]
@@ -823,8 +851,11 @@ class TestEveryCallIsRetriedWithinTheBudget:
         describe(stub, arn=NEW_GROUP_ARN, name="secondary-tdg")
         get_traffic(stub, NEW_GROUP_ARN)
 
-        result = lifecycle.handle(
-            request("update", ResourceProperties=with_props("update", Name="secondary-tdg")), clients, budget
+        result = resources.handle(
+            request("update", ResourceProperties=with_props("update", Name="secondary-tdg")),
+            clients,
+            budget,
+            Progress(),
         )
 
         assert result.physical_resource_id == NEW_GROUP_ARN
@@ -837,7 +868,7 @@ class TestEveryCallIsRetriedWithinTheBudget:
         describe(stub, "PENDING_DELETION")
         describe_missing(stub)
 
-        assert lifecycle.handle(request("delete"), clients, budget) == Done(GROUP_ARN)
+        assert resources.handle(request("delete"), clients, budget, Progress()) == Done(GROUP_ARN)
         assert budget.throttles == 2
 
     def test_the_removal_of_a_tag(self, stub: Stubber, clients: Regions, budget: Budget) -> None:
@@ -847,13 +878,15 @@ class TestEveryCallIsRetriedWithinTheBudget:
         stub.add_response("untag_resource", {}, {"resourceArn": GROUP_ARN, "tagKeys": ["gone"]})
         get_traffic(stub)
 
-        assert lifecycle.handle(request("update", OldResourceProperties=old), clients, budget).physical_resource_id
+        assert resources.handle(
+            request("update", OldResourceProperties=old), clients, budget, Progress()
+        ).physical_resource_id
 
     def test_the_delete_of_an_abandoned_replacement(self, stub: Stubber, clients: Regions, budget: Budget) -> None:
         throttle(stub, "delete_traffic_distribution_group")
         stub.add_response("delete_traffic_distribution_group", {}, {"TrafficDistributionGroupId": NEW_GROUP_ARN})
 
-        said = lifecycle.abandon({"Phase": "replace", "GroupArn": NEW_GROUP_ARN}, clients, budget)
+        said = resources.abandon(request("update"), {"Phase": "replace", "GroupArn": NEW_GROUP_ARN}, clients, budget)
 
         assert said == f" The replacement group {NEW_GROUP_ARN} is being deleted; the stack keeps the old group."
 
@@ -863,11 +896,11 @@ def test_a_tag_removal_with_the_home_region_down_fails_before_moving_traffic(
 ) -> None:
     old = with_props("update", Tags=[{"Key": "team", "Value": "contact-center"}, {"Key": "gone", "Value": "x"}])
     describe(stub, tags={"team": "contact-center", "gone": "x"})
-    for _ in range(lifecycle.READ_ATTEMPTS):
+    for _ in range(connect.READ_ATTEMPTS):
         stub.add_client_error("untag_resource", "ServiceUnavailableException", "Service Unavailable", 503)
 
     with pytest.raises(ProviderError) as failure:
-        lifecycle.handle(request("update", OldResourceProperties=old), clients, budget)
+        resources.handle(request("update", OldResourceProperties=old), clients, budget, Progress())
 
     assert failure.value.reason.endswith(
         "No traffic was moved. Split the change: deploy the distribution change alone now, and the tag change "
@@ -881,7 +914,7 @@ def test_a_refused_delete_keeps_the_groups_id(stub: Stubber, clients: Regions, b
     stub.add_client_error("delete_traffic_distribution_group", "AccessDeniedException", "not allowed", 403)
 
     with pytest.raises(ProviderError) as failure:
-        lifecycle.handle(request("delete"), clients, budget)
+        resources.handle(request("delete"), clients, budget, Progress())
 
     assert (failure.value.code, failure.value.physical_resource_id) == ("AccessDeniedException", GROUP_ARN)
 
@@ -900,7 +933,9 @@ def test_a_tie_is_sent_to_the_groups_home_region(stub: Stubber, clients: Regions
     describe(stub, arn=west_group)
     stub.add_response("get_traffic_distribution", traffic({"us-east-1": 50, "us-west-2": 50}), {"Id": west_group})
 
-    lifecycle.handle(request("create", ResourceType=TRAFFIC_TYPE, ResourceProperties=props), clients, budget)
+    resources.handle(
+        request("create", ResourceType=TRAFFIC_TYPE, ResourceProperties=props), clients, budget, Progress()
+    )
 
     assert set(clients.asked) == {"us-west-2"}
 
@@ -909,16 +944,18 @@ def test_reads_try_the_region_that_takes_the_calls_three_times_then_the_other(
     regions: TwoRegions, budget: Budget
 ) -> None:
     east, west = regions.stubs["us-east-1"], regions.stubs["us-west-2"]
-    outage(east, "describe_traffic_distribution_group", lifecycle.READ_ATTEMPTS)
+    outage(east, "describe_traffic_distribution_group", connect.READ_ATTEMPTS)
     describe(west)
-    outage(east, "get_traffic_distribution", lifecycle.READ_ATTEMPTS)
+    outage(east, "get_traffic_distribution", connect.READ_ATTEMPTS)
     get_traffic(west)  # 100 % in us-east-1 already: nothing to send
     east_only = {
         "Distributions": [{"Region": "us-east-1", "Percentage": "100"}, {"Region": "us-west-2", "Percentage": "0"}]
     }
     props = {"TrafficDistributionGroupId": GROUP_ARN, "TelephonyConfig": east_only}
 
-    result = lifecycle.handle(request("create", ResourceType=TRAFFIC_TYPE, ResourceProperties=props), regions, budget)
+    result = resources.handle(
+        request("create", ResourceType=TRAFFIC_TYPE, ResourceProperties=props), regions, budget, Progress()
+    )
 
     assert result.physical_resource_id == GROUP_ARN
 
@@ -930,7 +967,7 @@ def test_a_group_read_in_its_home_region_alone_gets_every_attempt(
     outage(stub, "describe_traffic_distribution_group", connect.MAX_ATTEMPTS)
 
     with pytest.raises(ProviderError) as failure:
-        lifecycle.handle(request("update"), clients, budget)
+        resources.handle(request("update"), clients, budget, Progress())
 
     assert failure.value.code == "ServiceUnavailableException"
     assert clients.asked == ["us-east-1"]
@@ -941,7 +978,7 @@ def test_an_event_without_a_resource_type_is_refused_and_says_so(clients: Region
     del event["ResourceType"]
 
     with pytest.raises(ProviderError) as failure:
-        lifecycle.handle(Request.from_event(event, "us-east-1"), clients, budget)
+        resources.handle(Request.from_event(event, "us-east-1"), clients, budget, Progress())
 
     assert failure.value.reason.startswith("This provider does not manage resource type '(none)'. Declare")
 
@@ -973,7 +1010,7 @@ class TestEventualConsistency:
         describe(east, "ACTIVE")
         get_traffic(east)
 
-        assert lifecycle.handle(request("create"), regions, budget) == Done(GROUP_ARN, ATTRIBUTES)
+        assert resources.handle(request("create"), regions, budget, Progress()) == Done(GROUP_ARN, ATTRIBUTES)
 
     def test_the_replica_region_learning_the_group_late_is_waited_for(
         self, regions: TwoRegions, budget: Budget
@@ -992,7 +1029,7 @@ class TestEventualConsistency:
         describe(west, "ACTIVE")
         get_traffic(west, telephony=WEST)
 
-        result = lifecycle.handle(group_request("Create", **FAILOVER), regions, budget)
+        result = resources.handle(group_request("Create", **FAILOVER), regions, budget, Progress())
 
         assert isinstance(result, Done) and result.data["TelephonyDistribution"] == "us-east-1=0,us-west-2=100"
 
@@ -1005,7 +1042,7 @@ class TestEventualConsistency:
         progress = Progress()
 
         with pytest.raises(ProviderError) as failure:
-            lifecycle.handle(group_request("Create", **FAILOVER), regions, budget, progress)
+            resources.handle(group_request("Create", **FAILOVER), regions, budget, progress)
 
         assert failure.value.physical_resource_id == GROUP_ARN  # so the rollback's Delete removes it
         assert progress.created == GROUP_ARN  # and so does an answer sent before handle returns
@@ -1014,7 +1051,7 @@ class TestEventualConsistency:
         describe_missing(regions.stubs[EAST])
 
         with pytest.raises(ProviderError, match="no longer exists"):
-            lifecycle.handle(group_request("Update"), regions, budget)
+            resources.handle(group_request("Update"), regions, budget, Progress())
 
 
 class TestFailoverDuringAnOutage:
@@ -1029,7 +1066,7 @@ class TestFailoverDuringAnOutage:
         describe(west, "ACTIVE")
         get_traffic(west, telephony=WEST)
 
-        result = lifecycle.handle(group_request("Update", **FAILOVER), regions, budget)
+        result = resources.handle(group_request("Update", **FAILOVER), regions, budget, Progress())
 
         assert isinstance(result, Done) and result.physical_resource_id == GROUP_ARN
         assert result.data["TelephonyDistribution"] == "us-east-1=0,us-west-2=100"
@@ -1039,14 +1076,14 @@ class TestFailoverDuringAnOutage:
         self, regions: TwoRegions, budget: Budget
     ) -> None:
         east, west = regions.stubs[EAST], regions.stubs[WEST_REGION]
-        outage(west, DESCRIBE, lifecycle.READ_ATTEMPTS)
+        outage(west, DESCRIBE, connect.READ_ATTEMPTS)
         describe(east)  # the fallback, once
         get_traffic(west)  # us-west-2 answers again: reads go back to it
         updated(west)
         describe(west)
         get_traffic(west, telephony=WEST)
 
-        result = lifecycle.handle(group_request("Update", **FAILOVER), regions, budget)
+        result = resources.handle(group_request("Update", **FAILOVER), regions, budget, Progress())
 
         assert isinstance(result, Done)
         assert regions.asked.count(EAST) == 1
@@ -1056,11 +1093,14 @@ class TestFailoverDuringAnOutage:
     ) -> None:
         west, east = regions.stubs[WEST_REGION], regions.stubs[EAST]
         describe(west)
-        outage(east, "tag_resource", lifecycle.READ_ATTEMPTS)
+        outage(east, "tag_resource", connect.READ_ATTEMPTS)
 
         with pytest.raises(ProviderError) as failure:
-            lifecycle.handle(
-                group_request("Update", Tags=[{"Key": "team", "Value": "voice"}], **FAILOVER), regions, budget
+            resources.handle(
+                group_request("Update", Tags=[{"Key": "team", "Value": "voice"}], **FAILOVER),
+                regions,
+                budget,
+                Progress(),
             )
 
         assert "No traffic was moved. Split the change" in failure.value.reason
@@ -1077,7 +1117,7 @@ class TestFailoverDuringAnOutage:
         rollback = group_request("Update", **FAILOVER)
         rollback = replace(rollback, old_properties={**rollback.old_properties, "Tags": {"team": "voice"}})
 
-        assert isinstance(lifecycle.handle(rollback, regions, budget), Done)
+        assert isinstance(resources.handle(rollback, regions, budget, Progress()), Done)
         assert set(regions.asked) == {WEST_REGION}
 
     def test_errors_after_the_update_was_accepted_never_fail_the_request(self, clock: FakeClock) -> None:
@@ -1093,7 +1133,7 @@ class TestFailoverDuringAnOutage:
         for stubber in both.stubs.values():
             stubber.activate()
 
-        result = lifecycle.handle(group_request("Update", **FAILOVER), both, budget)
+        result = resources.handle(group_request("Update", **FAILOVER), both, budget, Progress())
 
         assert isinstance(result, Done)  # a FAILED answer would make the rollback move calls back
         assert result.data["TelephonyDistribution"] == "us-east-1=0,us-west-2=100"
@@ -1115,7 +1155,7 @@ class TestUpdateOnlyWhileActive:
         describe(west)
         get_traffic(west, telephony=WEST)
 
-        result = lifecycle.handle(group_request("Update", **FAILOVER), regions, budget)
+        result = resources.handle(group_request("Update", **FAILOVER), regions, budget, Progress())
 
         assert isinstance(result, Done)
 
@@ -1127,7 +1167,7 @@ class TestUpdateOnlyWhileActive:
         west.add_client_error(UPDATE, "ResourceConflictException", "conflict", 409)
 
         with pytest.raises(ProviderError, match="ResourceConflictException"):
-            lifecycle.handle(group_request("Update", **FAILOVER), regions, budget)
+            resources.handle(group_request("Update", **FAILOVER), regions, budget, Progress())
 
     def test_reads_back_until_connect_reports_what_was_sent(self, regions: TwoRegions, budget: Budget) -> None:
         west = regions.stubs[WEST_REGION]
@@ -1139,7 +1179,7 @@ class TestUpdateOnlyWhileActive:
         describe(west)
         get_traffic(west, telephony=WEST)
 
-        result = lifecycle.handle(group_request("Update", **FAILOVER), regions, budget)
+        result = resources.handle(group_request("Update", **FAILOVER), regions, budget, Progress())
 
         assert isinstance(result, Done) and result.data["AgentDistribution"] == "us-east-1=0,us-west-2=100"
 
@@ -1165,7 +1205,7 @@ class TestUpdateOnlyWhileActive:
         describe(west)
         get_traffic(west, telephony={"us-east-1": 100, "us-west-2": 0}, agent=WEST)
 
-        result = lifecycle.handle(group_request("Update", **agents_west), regions, budget)
+        result = resources.handle(group_request("Update", **agents_west), regions, budget, Progress())
 
         assert isinstance(result, Done) and result.data["AgentDistribution"] == "us-east-1=0,us-west-2=100"
 
@@ -1181,7 +1221,7 @@ class TestRegionsOfCreateAndDelete:
         describe_missing(east, NEW_GROUP_ARN)
 
         with pytest.raises(ProviderError) as failure:
-            lifecycle.handle(group_request("Update", Name="renamed", **FAILOVER), regions, budget)
+            resources.handle(group_request("Update", Name="renamed", **FAILOVER), regions, budget, Progress())
 
         assert "was deleted; the stack keeps the old group" in failure.value.reason
         assert failure.value.physical_resource_id is None  # the answer keeps the old group's id
@@ -1191,12 +1231,17 @@ class TestRegionsOfCreateAndDelete:
             "delete_traffic_distribution_group", {}, {"TrafficDistributionGroupId": NEW_GROUP_ARN}
         )
 
-        note = lifecycle.abandon({"Phase": "replace", "GroupArn": NEW_GROUP_ARN}, regions, budget)
+        note = resources.abandon(
+            group_request("Update"), {"Phase": "replace", "GroupArn": NEW_GROUP_ARN}, regions, budget
+        )
 
         assert "is being deleted" in note
 
     def test_abandoning_a_create_leaves_the_group_for_the_rollback(self, regions: TwoRegions, budget: Budget) -> None:
-        assert lifecycle.abandon({"Phase": "create", "GroupArn": GROUP_ARN}, regions, budget) == ""
+        assert (
+            resources.abandon(group_request("Update"), {"Phase": "create", "GroupArn": GROUP_ARN}, regions, budget)
+            == ""
+        )
         assert regions.asked == []
 
     def test_a_delete_that_never_got_to_ask_asks_when_it_resumes(self, regions: TwoRegions, clock: FakeClock) -> None:
@@ -1205,7 +1250,7 @@ class TestRegionsOfCreateAndDelete:
         describe(east, "CREATION_IN_PROGRESS")
         describe(east, "CREATION_IN_PROGRESS")
 
-        pending = lifecycle.handle(request("delete"), regions, short)
+        pending = resources.handle(request("delete"), regions, short, Progress())
 
         assert pending == Pending({"Phase": "delete", "GroupArn": GROUP_ARN, "Requested": "false"})
         assert isinstance(pending, Pending)
@@ -1214,4 +1259,4 @@ class TestRegionsOfCreateAndDelete:
         describe_missing(east)
         later = Budget(deadline=clock() + 60, clock=clock, sleep=clock.sleep, jitter=lambda low, high: high)
 
-        assert lifecycle.resume(request("delete"), pending.state, regions, later) == Done(GROUP_ARN)
+        assert resources.resume(request("delete"), pending.state, regions, later, Progress()) == Done(GROUP_ARN)

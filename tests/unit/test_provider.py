@@ -340,13 +340,14 @@ def scheduled(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
 
 
 class Abandoned:
-    """The ``abandon`` of the lifecycle: records the state and how long it was given, on the provider's clock."""
+    """The ``abandon`` of the resource types: records the state and how long it was given, on the provider's clock."""
 
     def __init__(self, clock: FakeClock) -> None:
         self.clock = clock
         self.calls: list[tuple[Mapping[str, str], float]] = []
 
-    def __call__(self, state: Mapping[str, str], budget: Budget) -> str:
+    def __call__(self, request: Request, state: Mapping[str, str], budget: Budget) -> str:
+        assert request.request_id == load_event("create")["RequestId"]
         self.calls.append((state, budget.remaining()))
         budget.nap(0.5)
         return f" The replacement group {NEW_GROUP_ARN} was deleted."
@@ -545,6 +546,17 @@ def test_a_success_with_a_caveat_logs_the_caveat_as_a_warning(
     assert [r["level"] for r in observed.logs(note)] == ["WARNING"]
 
 
+def test_a_success_that_names_a_metric_counts_it_once(observed: Observed, answers: list[dict[str, Any]]) -> None:
+    result = Done(GROUP_ARN, note="Left the distribution as it is", metric="DistributionMovedOutsideStack")
+
+    observed.invoke(lone_provider(handle=lambda request, budget, progress: result), load_event("update"), FakeClock())
+
+    assert [a["Status"] for a in answers] == ["SUCCESS"]
+    assert [(values, unit) for values, unit, _ in observed.metrics("DistributionMovedOutsideStack")] == [
+        ([1.0], "Count")
+    ]
+
+
 def test_crhelper_never_logs_the_event_even_when_the_root_logger_is_at_debug(
     observed: Observed, answers: list[dict[str, Any]], caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -668,7 +680,7 @@ def test_no_polling_is_set_up_once_the_timer_has_answered_failed(
     helper = lone_provider(
         clock,
         handle=handle,
-        abandon=lambda state, budget: abandoned.append(state) or "",
+        abandon=lambda request, state, budget: abandoned.append(state) or "",
         schedule_clients=polling.ScheduleClients(lambda service: built.append(service)),
     )
 

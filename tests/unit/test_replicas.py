@@ -8,7 +8,7 @@ import pytest
 from botocore.stub import Stubber
 
 import connect
-import lifecycle
+import resources
 from errors import ProviderError
 from request import Done, Pending, Progress, Request
 from tests.unit.conftest import INSTANCE_ARN, INSTANCE_ID, FakeClock, TwoRegions, load_event, throttled
@@ -107,7 +107,7 @@ class TestCreate:
         replica(west, "INSTANCE_REPLICATION_COMPLETE")
         groups_listed(east)
 
-        result = lifecycle.handle(replica_request("Create"), regions, budget)
+        result = resources.handle(replica_request("Create"), regions, budget, Progress())
 
         assert result == Done(REPLICA_ARN, ATTRIBUTES)
 
@@ -119,7 +119,7 @@ class TestCreate:
         replica(west, "INSTANCE_REPLICATION_IN_PROGRESS")
         progress = Progress()
 
-        pending = lifecycle.handle(replica_request("Create"), regions, short, progress)
+        pending = resources.handle(replica_request("Create"), regions, short, progress)
 
         assert pending == Pending({"Phase": "replicate", "ReplicaArn": REPLICA_ARN})
         assert progress.created == REPLICA_ARN  # even a timer's answer carries it
@@ -128,7 +128,7 @@ class TestCreate:
         later = Budget(deadline=clock() + 45, clock=clock, sleep=clock.sleep)
         assert isinstance(pending, Pending)
 
-        assert lifecycle.resume(replica_request("Create"), pending.state, regions, later) == Done(
+        assert resources.resume(replica_request("Create"), pending.state, regions, later, Progress()) == Done(
             REPLICA_ARN, ATTRIBUTES
         )
 
@@ -140,7 +140,7 @@ class TestCreate:
         replica(west, "INSTANCE_REPLICATION_COMPLETE")
         groups_listed(east)
 
-        lifecycle.handle(replica_request("Create"), regions, budget)
+        resources.handle(replica_request("Create"), regions, budget, Progress())
 
         assert max(clock.sleeps) == 10.0  # replication takes minutes: no need to spend the shared quota
 
@@ -151,7 +151,7 @@ class TestCreate:
         replica(regions.stubs[WEST], "INSTANCE_REPLICATION_FAILED", "Directory not supported")
 
         with pytest.raises(ProviderError) as failure:
-            lifecycle.handle(replica_request("Create"), regions, budget)
+            resources.handle(replica_request("Create"), regions, budget, Progress())
 
         assert "Directory not supported" in failure.value.reason
         assert failure.value.physical_resource_id == REPLICA_ARN
@@ -163,7 +163,7 @@ class TestCreate:
         replica(regions.stubs[WEST], "INSTANCE_REPLICATION_COMPLETE")
         groups_listed(east)
 
-        assert lifecycle.handle(replica_request("Create"), regions, budget) == Done(REPLICA_ARN, ATTRIBUTES)
+        assert resources.handle(replica_request("Create"), regions, budget, Progress()) == Done(REPLICA_ARN, ATTRIBUTES)
 
     def test_a_replica_described_without_a_global_sign_in_endpoint_answers_an_empty_one(
         self, regions: TwoRegions, budget: Budget
@@ -180,7 +180,7 @@ class TestCreate:
         )
         groups_listed(regions.stubs[EAST])
 
-        result = lifecycle.handle(replica_request("Create"), regions, budget)
+        result = resources.handle(replica_request("Create"), regions, budget, Progress())
 
         assert result == Done(REPLICA_ARN, {**ATTRIBUTES, "GlobalSignInEndpoint": ""})
 
@@ -222,7 +222,7 @@ class TestCreate:
         self, regions: TwoRegions, budget: Budget, props: dict[str, Any], message: str
     ) -> None:
         with pytest.raises(ProviderError, match=message):
-            lifecycle.handle(replica_request("Create", **props), regions, budget)
+            resources.handle(replica_request("Create", **props), regions, budget, Progress())
         assert regions.asked == []
 
 
@@ -238,7 +238,7 @@ class TestUpdate:
         self, regions: TwoRegions, budget: Budget, change: dict[str, str]
     ) -> None:
         with pytest.raises(ProviderError, match="30 days") as failure:
-            lifecycle.handle(replica_request("Update", **change), regions, budget)
+            resources.handle(replica_request("Update", **change), regions, budget, Progress())
 
         assert "remove the resource in one deployment" in failure.value.reason
         assert regions.asked == []
@@ -247,7 +247,7 @@ class TestUpdate:
         replica(regions.stubs[WEST], "INSTANCE_REPLICATION_COMPLETE", alias="contact-center-west")
 
         with pytest.raises(ProviderError, match="30 days"):
-            lifecycle.handle(replica_request("Update", ReplicaAlias="renamed"), regions, budget)
+            resources.handle(replica_request("Update", ReplicaAlias="renamed"), regions, budget, Progress())
 
     def test_the_rollback_of_a_refused_alias_succeeds(self, regions: TwoRegions, budget: Budget) -> None:
         # CloudFormation sends the refused properties as the old ones: the replica itself decides.
@@ -256,7 +256,9 @@ class TestUpdate:
         replica(west, "INSTANCE_REPLICATION_COMPLETE", alias="contact-center-west")
         groups_listed(regions.stubs[EAST])
 
-        result = lifecycle.handle(replica_request("Update", old={"ReplicaAlias": "renamed"}), regions, budget)
+        result = resources.handle(
+            replica_request("Update", old={"ReplicaAlias": "renamed"}), regions, budget, Progress()
+        )
 
         assert result == Done(REPLICA_ARN, ATTRIBUTES)
 
@@ -265,13 +267,15 @@ class TestUpdate:
         replica(regions.stubs[WEST], "INSTANCE_REPLICATION_COMPLETE")
         groups_listed(regions.stubs[EAST])
 
-        assert lifecycle.handle(replica_request("Update", old=moved), regions, budget) == Done(REPLICA_ARN, ATTRIBUTES)
+        assert resources.handle(replica_request("Update", old=moved), regions, budget, Progress()) == Done(
+            REPLICA_ARN, ATTRIBUTES
+        )
 
     def test_the_same_instance_by_id_is_no_change(self, regions: TwoRegions, budget: Budget) -> None:
         replica(regions.stubs[WEST], "INSTANCE_REPLICATION_COMPLETE")
         groups_listed(regions.stubs[EAST])
 
-        result = lifecycle.handle(replica_request("Update", InstanceId=INSTANCE_ID), regions, budget)
+        result = resources.handle(replica_request("Update", InstanceId=INSTANCE_ID), regions, budget, Progress())
 
         assert result == Done(REPLICA_ARN, ATTRIBUTES)
 
@@ -283,7 +287,7 @@ class TestDelete:
         replica(west, "INSTANCE_REPLICA_DELETING")
         replica_gone(west)
 
-        assert lifecycle.handle(replica_request("Delete"), regions, budget) == Done(REPLICA_ARN)
+        assert resources.handle(replica_request("Delete"), regions, budget, Progress()) == Done(REPLICA_ARN)
         assert set(regions.asked) == {WEST}  # the source region, where the same id is production, got nothing
 
     def test_a_replica_region_that_reports_no_status_is_read_from_the_source(
@@ -297,7 +301,7 @@ class TestDelete:
         west.add_response("describe_instance", bare, {"InstanceId": REPLICA_ARN})
         source(east)  # the source no longer lists the replica
 
-        assert lifecycle.handle(replica_request("Delete"), regions, budget) == Done(REPLICA_ARN)
+        assert resources.handle(replica_request("Delete"), regions, budget, Progress()) == Done(REPLICA_ARN)
 
     @pytest.mark.parametrize(
         ("physical_id", "props"),
@@ -314,7 +318,7 @@ class TestDelete:
         request = Request(**{**event.__dict__, "physical_resource_id": physical_id})
 
         with pytest.raises(ProviderError, match="Nothing was deleted"):
-            lifecycle.handle(request, regions, budget)
+            resources.handle(request, regions, budget, Progress())
         assert regions.asked == []
 
     def test_the_guard_holds_in_the_one_function_that_sends_delete_instance(
@@ -350,13 +354,13 @@ class TestDelete:
         )
         replica_gone(west)
 
-        assert lifecycle.handle(replica_request("Delete"), regions, budget) == Done(REPLICA_ARN)
+        assert resources.handle(replica_request("Delete"), regions, budget, Progress()) == Done(REPLICA_ARN)
 
     def test_an_id_that_is_not_a_replica_succeeds_without_calls(self, regions: TwoRegions, budget: Budget) -> None:
         event = replica_request("Delete")
         request = Request(**{**event.__dict__, "physical_resource_id": "consumer_Replica_ABCDEFGH"})
 
-        assert lifecycle.handle(request, regions, budget) == Done("consumer_Replica_ABCDEFGH")
+        assert resources.handle(request, regions, budget, Progress()) == Done("consumer_Replica_ABCDEFGH")
         assert regions.asked == []
 
     def test_a_retried_delete_finds_the_first_one_under_way(self, regions: TwoRegions, budget: Budget) -> None:
@@ -366,7 +370,7 @@ class TestDelete:
         replica(west, "INSTANCE_REPLICA_DELETING")
         replica_gone(west)
 
-        assert lifecycle.handle(replica_request("Delete"), regions, budget) == Done(REPLICA_ARN)
+        assert resources.handle(replica_request("Delete"), regions, budget, Progress()) == Done(REPLICA_ARN)
 
 
 class TestReplicationOutcomes:
@@ -379,7 +383,7 @@ class TestReplicationOutcomes:
 
         # When the Create waits for it
         with pytest.raises(ProviderError) as failure:
-            lifecycle.handle(replica_request("Create"), regions, budget)
+            resources.handle(replica_request("Create"), regions, budget, Progress())
 
         # Then the Reason names the region and what the rollback does, and the metric says ReplicationFailed
         assert failure.value.reason == (
@@ -397,7 +401,7 @@ class TestReplicationOutcomes:
 
         # When an Update waits for the replication
         with pytest.raises(ProviderError) as failure:
-            lifecycle.handle(replica_request("Update"), regions, budget)
+            resources.handle(replica_request("Update"), regions, budget, Progress())
 
         # Then it fails at once, naming the replica and its status, instead of waiting for ever
         assert failure.value.reason == f"The replica {REPLICA_ARN} is being deleted ({status}) outside CloudFormation."
@@ -412,7 +416,7 @@ class TestReplicationOutcomes:
 
         # When the Update waits for the replication
         with pytest.raises(ProviderError) as failure:
-            lifecycle.handle(replica_request("Update"), regions, budget)
+            resources.handle(replica_request("Update"), regions, budget, Progress())
 
         # Then the failure names the replica itself, as every answer after ReplicateInstance does
         assert failure.value.physical_resource_id == REPLICA_ARN
@@ -429,7 +433,7 @@ class TestReplicationOutcomes:
         groups_listed(east)
 
         # When an Update waits for the replication
-        result = lifecycle.handle(replica_request("Update"), regions, budget)
+        result = resources.handle(replica_request("Update"), regions, budget, Progress())
 
         # Then it answers only once the group is listed, with the group as an attribute, after one pause
         assert result == Done(REPLICA_ARN, ATTRIBUTES)
@@ -444,7 +448,7 @@ class TestReplicationOutcomes:
 
         # When the Create waits for the replication
         with pytest.raises(ProviderError) as failure:
-            lifecycle.handle(replica_request("Create"), regions, budget)
+            resources.handle(replica_request("Create"), regions, budget, Progress())
 
         # Then the failure carries the replica's ARN, so that the rollback deletes the replica it made
         assert failure.value.physical_resource_id == REPLICA_ARN
@@ -460,7 +464,7 @@ class TestReplicationOutcomes:
 
         # When polling resumes it
         state = {"Phase": "replicate", "ReplicaArn": REPLICA_ARN}
-        result = lifecycle.resume(replica_request("Update"), state, regions, budget, progress)
+        result = resources.resume(replica_request("Update"), state, regions, budget, progress)
 
         # Then it answers as the Create would, but does not mark the replica as made by this request
         assert result == Done(REPLICA_ARN, ATTRIBUTES)
@@ -478,7 +482,7 @@ class TestDeleteOutcomes:
 
         # When the Delete waits for it
         with pytest.raises(ProviderError) as failure:
-            lifecycle.handle(replica_request("Delete"), regions, budget)
+            resources.handle(replica_request("Delete"), regions, budget, Progress())
 
         # Then it fails with Connect's status and reason, says what to do, and keeps the replica's id
         assert failure.value.reason == (
@@ -495,7 +499,7 @@ class TestDeleteOutcomes:
         replica(west, "INSTANCE_REPLICATION_DELETION_FAILED")
 
         with pytest.raises(ProviderError, match=r"\(INSTANCE_REPLICATION_DELETION_FAILED: no reason given\)"):
-            lifecycle.handle(replica_request("Delete"), regions, budget)
+            resources.handle(replica_request("Delete"), regions, budget, Progress())
 
     def test_a_long_deletion_hands_over_to_polling_which_waits_until_the_replica_is_gone(
         self, regions: TwoRegions, clock: FakeClock
@@ -508,7 +512,7 @@ class TestDeleteOutcomes:
         replica(west, "INSTANCE_REPLICA_DELETING")
 
         # When the Delete runs out of time
-        pending = lifecycle.handle(replica_request("Delete"), regions, short)
+        pending = resources.handle(replica_request("Delete"), regions, short, Progress())
 
         # Then it hands over in the removal phase, and polling waits without sending DeleteInstance again
         assert pending == Pending({"Phase": "remove-replica", "ReplicaArn": REPLICA_ARN})
@@ -516,7 +520,9 @@ class TestDeleteOutcomes:
         replica(west, "INSTANCE_REPLICA_DELETING")
         replica_gone(west)
         later = Budget(deadline=clock() + 45, clock=clock, sleep=clock.sleep)
-        assert lifecycle.resume(replica_request("Delete"), pending.state, regions, later) == Done(REPLICA_ARN)
+        assert resources.resume(replica_request("Delete"), pending.state, regions, later, Progress()) == Done(
+            REPLICA_ARN
+        )
         assert set(regions.asked) == {WEST}
 
 
@@ -535,7 +541,7 @@ class TestThrottlingAndTime:
         groups_listed(east)
 
         # When the replica is made, then throttling only slows it down
-        assert lifecycle.handle(replica_request("Create"), regions, budget) == Done(REPLICA_ARN, ATTRIBUTES)
+        assert resources.handle(replica_request("Create"), regions, budget, Progress()) == Done(REPLICA_ARN, ATTRIBUTES)
 
     def test_every_call_of_a_delete_waits_out_throttling(self, regions: TwoRegions, budget: Budget) -> None:
         # Given a DeleteInstance retried after its first request went through, with every call throttled once
@@ -547,7 +553,7 @@ class TestThrottlingAndTime:
         throttled(west, "describe_instance")
         replica_gone(west)
 
-        assert lifecycle.handle(replica_request("Delete"), regions, budget) == Done(REPLICA_ARN)
+        assert resources.handle(replica_request("Delete"), regions, budget, Progress()) == Done(REPLICA_ARN)
 
     def test_the_alias_check_of_an_update_waits_out_throttling(self, regions: TwoRegions, budget: Budget) -> None:
         # Given an Update whose old properties name another alias (the rollback of a refused rename)
@@ -557,7 +563,9 @@ class TestThrottlingAndTime:
         replica(west, "INSTANCE_REPLICATION_COMPLETE")
         groups_listed(regions.stubs[EAST])
 
-        result = lifecycle.handle(replica_request("Update", old={"ReplicaAlias": "renamed"}), regions, budget)
+        result = resources.handle(
+            replica_request("Update", old={"ReplicaAlias": "renamed"}), regions, budget, Progress()
+        )
 
         assert result == Done(REPLICA_ARN, ATTRIBUTES)
 
@@ -570,7 +578,7 @@ class TestThrottlingAndTime:
         throttled(regions.stubs[WEST], "describe_instance")
         progress = Progress()
 
-        result = lifecycle.handle(replica_request("Create"), regions, short, progress)
+        result = resources.handle(replica_request("Create"), regions, short, progress)
 
         assert result == Pending({"Phase": "replicate", "ReplicaArn": REPLICA_ARN})
         assert progress.created == REPLICA_ARN
@@ -584,7 +592,7 @@ class TestThrottlingAndTime:
         throttled(west, "describe_instance")
         throttled(west, "describe_instance")
 
-        result = lifecycle.handle(replica_request("Delete"), regions, short)
+        result = resources.handle(replica_request("Delete"), regions, short, Progress())
 
         assert result == Pending({"Phase": "remove-replica", "ReplicaArn": REPLICA_ARN})
 
@@ -597,7 +605,7 @@ class TestThrottlingAndTime:
         groups_listed(east)
 
         # When an Update waits for the replication, then it waits instead of failing
-        assert lifecycle.handle(replica_request("Update"), regions, budget) == Done(REPLICA_ARN, ATTRIBUTES)
+        assert resources.handle(replica_request("Update"), regions, budget, Progress()) == Done(REPLICA_ARN, ATTRIBUTES)
 
 
 class TestBareInstanceId:
@@ -612,7 +620,7 @@ class TestBareInstanceId:
         )
 
         with pytest.raises(ProviderError) as failure:
-            lifecycle.handle(request, regions, budget)
+            resources.handle(request, regions, budget, Progress())
 
         assert failure.value.code == "ReplacementRefused"
 
@@ -621,7 +629,9 @@ class TestBareInstanceId:
         west.add_response("delete_instance", {}, {"InstanceId": REPLICA_ARN, "ClientToken": DELETE_TOKEN})
         replica_gone(west)
 
-        assert lifecycle.handle(replica_request("Delete", InstanceId=INSTANCE_ID), regions, budget) == Done(REPLICA_ARN)
+        assert resources.handle(replica_request("Delete", InstanceId=INSTANCE_ID), regions, budget, Progress()) == Done(
+            REPLICA_ARN
+        )
 
     def test_polling_resumes_a_create_of_an_instance_named_by_its_id(self, regions: TwoRegions, budget: Budget) -> None:
         replica(regions.stubs[WEST], "INSTANCE_REPLICATION_COMPLETE")
@@ -629,7 +639,7 @@ class TestBareInstanceId:
         progress = Progress()
         state = {"Phase": "replicate", "ReplicaArn": REPLICA_ARN}
 
-        result = lifecycle.resume(replica_request("Create", InstanceId=INSTANCE_ID), state, regions, budget, progress)
+        result = resources.resume(replica_request("Create", InstanceId=INSTANCE_ID), state, regions, budget, progress)
 
         assert result == Done(REPLICA_ARN, ATTRIBUTES)
         assert progress.created == REPLICA_ARN  # a resumed Create still carries the replica it made
@@ -642,7 +652,7 @@ class TestReasons:
         request = replica_request("Update", InstanceId=INSTANCE_ARN.replace(INSTANCE_ID, "other-instance"))
 
         with pytest.raises(ProviderError) as failure:
-            lifecycle.handle(request, regions, budget)
+            resources.handle(request, regions, budget, Progress())
 
         assert failure.value.reason == (
             "A replica cannot be moved or renamed, and this provider never replaces one implicitly: Connect "
@@ -661,7 +671,7 @@ class TestReasons:
         request = Request(**{**event.__dict__, "physical_resource_id": INSTANCE_ARN})
 
         with pytest.raises(ProviderError) as failure:
-            lifecycle.handle(request, regions, budget)
+            resources.handle(request, regions, budget, Progress())
 
         assert failure.value.reason == (
             f"Refused to delete {INSTANCE_ARN}: it is not the replica in ReplicaRegion of the instance in the "
@@ -680,7 +690,7 @@ class TestReasons:
         replica(regions.stubs[WEST], "INSTANCE_REPLICATION_COMPLETE")
 
         with pytest.raises(ProviderError) as failure:
-            lifecycle.handle(replica_request("Delete"), regions, budget)
+            resources.handle(replica_request("Delete"), regions, budget, Progress())
 
         assert failure.value.reason.endswith(
             " Connect deletes a replica only after what depends on it is gone: delete the instance's traffic "

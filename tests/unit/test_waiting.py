@@ -8,7 +8,7 @@ import itertools
 import pytest
 
 from tests.unit.conftest import FakeClock, FakeContext
-from waiting import Budget, OutOfTime
+from waiting import Budget, NoTimeToRetry, OutOfTime, poll_until, retry
 
 
 def pauses(first: float, count: int, **kwargs: float) -> list[float]:
@@ -84,3 +84,106 @@ def test_out_of_time_carries_its_reason_into_the_answer() -> None:
 
     assert str(error) == "Connect in us-east-1 throttled DeleteTrafficDistributionGroup 8 times"
     assert error.throttled is True
+
+
+class TestPollUntil:
+    def test_the_first_value_a_step_returns_ends_the_wait_after_the_paced_pauses(self, clock: FakeClock) -> None:
+        budget = Budget(deadline=clock() + 60, clock=clock, sleep=clock.sleep, jitter=lambda low, high: high)
+        answers = iter([None, None, "ready"])
+
+        assert poll_until(lambda: next(answers), budget) == "ready"
+        assert clock.sleeps == [1.0, 1.25]
+
+    def test_a_wait_the_budget_cannot_hold_ends_with_none_without_sleeping_past_the_deadline(
+        self, clock: FakeClock
+    ) -> None:
+        budget = Budget(deadline=clock() + 2.0, clock=clock, sleep=clock.sleep, jitter=lambda low, high: high)
+        steps: list[float] = []
+
+        assert poll_until(lambda: steps.append(clock()), budget) is None
+        assert clock.sleeps == [1.0] and len(steps) == 2
+
+    def test_a_step_still_retrying_at_the_deadline_ends_the_wait_with_none(self, clock: FakeClock) -> None:
+        budget = Budget(deadline=clock() + 60, clock=clock, sleep=clock.sleep)
+
+        def step() -> str | None:
+            raise OutOfTime("Connect throttled every call", throttled=True)
+
+        assert poll_until(step, budget) is None
+        assert clock.sleeps == []
+
+    def test_long_work_settles_at_the_interval_it_asks_for(self, clock: FakeClock) -> None:
+        budget = Budget(deadline=clock() + 600, clock=clock, sleep=clock.sleep, jitter=lambda low, high: high)
+        answers = iter([*([None] * 14), "done"])
+
+        assert poll_until(lambda: next(answers), budget, settle=10.0) == "done"
+        assert clock.sleeps[-3:] == [10.0, 10.0, 10.0]
+
+
+class TestRetry:
+    def test_what_passes_is_tried_again_with_jittered_doubling_pauses_up_to_the_cap(self) -> None:
+        failures = iter([ValueError("1"), ValueError("2"), ValueError("3"), ValueError("4")])
+        pauses: list[float] = []
+        ranges: list[tuple[float, float]] = []
+
+        def call() -> str:
+            error = next(failures, None)
+            if error:
+                raise error
+            return "answer"
+
+        def jitter(low: float, high: float) -> float:
+            ranges.append((low, high))
+            return high
+
+        result = retry(
+            call,
+            retryable=lambda error: isinstance(error, ValueError),
+            pause=lambda seconds: pauses.append(seconds) is None,
+            first=1.0,
+            cap=3.0,
+            jitter=jitter,
+        )
+
+        assert result == "answer"
+        assert ranges == [(0.5, 1.0), (1.0, 2.0), (1.5, 3.0), (1.5, 3.0)]
+        assert pauses == [1.0, 2.0, 3.0, 3.0]
+
+    def test_what_does_not_pass_is_raised_as_it_is_at_once(self) -> None:
+        refused = KeyError("refused")
+        pauses: list[float] = []
+
+        def call() -> str:
+            raise refused
+
+        with pytest.raises(KeyError) as raised:
+            retry(call, retryable=lambda error: False, pause=lambda s: pauses.append(s) is None, first=1, cap=8)
+
+        assert raised.value is refused and pauses == []
+
+    def test_a_pause_without_time_gives_up_with_the_last_failure(self) -> None:
+        failures = [ValueError("first"), ValueError("second")]
+
+        def call() -> str:
+            raise failures.pop(0)
+
+        naps = iter([True, False])
+        with pytest.raises(NoTimeToRetry) as stopped:
+            retry(call, retryable=lambda error: True, pause=lambda seconds: next(naps), first=1, cap=8)
+
+        assert str(stopped.value.error) == "second" and isinstance(stopped.value.__cause__, ValueError)
+
+    def test_retryable_may_count_and_refuse_after_a_number_of_tries(self) -> None:
+        tries: list[Exception] = []
+
+        def call() -> str:
+            raise ConnectionResetError("lost")
+
+        def retryable(error: Exception) -> bool:
+            tries.append(error)
+            return len(tries) < 3
+
+        with pytest.raises(ConnectionResetError):
+            retry(call, retryable=retryable, pause=lambda seconds: True, first=0.1, cap=1)
+
+        assert len(tries) == 3

@@ -12,45 +12,47 @@ path here: every step can run again from its state. Three rules matter most:
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 import connect
-from connect import Instance
+from connect import ConnectClients, Instance
 from errors import ProviderError
-from properties import InstanceRef, ReplicaProperties, parse_replica_properties
-from request import Clients, Done, Pending, Progress, Request, Result
-from waiting import Budget, OutOfTime
+from properties import ReplicaProperties, parse_replica_properties
+from refs import InstanceRef
+from request import Done, PollingState, Progress, Request, Result
+from waiting import Budget, poll_until
 
-RESOURCE_TYPE = "Custom::InstanceReplica"
+TYPE = "Custom::InstanceReplica"
 COMPLETE, FAILED = "INSTANCE_REPLICATION_COMPLETE", "INSTANCE_REPLICATION_FAILED"
 DELETING, DELETION_FAILED = "INSTANCE_REPLICA_DELETING", "INSTANCE_REPLICATION_DELETION_FAILED"
 # Replication takes many minutes: poll every 10 s at most, to leave the account's quota to others.
 SETTLE_INTERVAL = 10.0
-REPLICATING, REMOVING = "replicate", "remove-replica"
 
 
-def handle(request: Request, clients: Clients, budget: Budget, progress: Progress) -> Result:
-    if request.request_type == "Delete":
-        return delete(request, clients, budget)
+class Phase(StrEnum):
+    REPLICATING = "replicate"
+    REMOVING = "remove-replica"
+
+
+@dataclass(frozen=True)
+class ReplicaState(PollingState):
+    """Where a request of a replica stands: replicating or removing the replica of this ARN."""
+
+    phase: Phase
+    replica_arn: str
+
+    def to_data(self) -> dict[str, str]:
+        return {"Phase": self.phase.value, "ReplicaArn": self.replica_arn}
+
+    @classmethod
+    def from_data(cls, data: Mapping[str, str]) -> ReplicaState:
+        return cls(Phase(data["Phase"]), data["ReplicaArn"])
+
+
+def create(request: Request, clients: ConnectClients, budget: Budget, progress: Progress) -> Result:
     desired = parse_replica_properties(request.properties, request.region)
-    if request.request_type == "Create":
-        return create(request, desired, clients, budget, progress)
-    return update(request, desired, clients, budget)
-
-
-def resume(request: Request, state: Mapping[str, str], clients: Clients, budget: Budget, progress: Progress) -> Result:
-    replica_arn = state["ReplicaArn"]
-    desired = parse_replica_properties(request.properties, request.region)
-    if state["Phase"] == REMOVING:
-        return _delete_and_wait(clients, desired, replica_arn, budget)
-    if request.request_type == "Create":
-        progress.created = replica_arn
-    return _await_replication(clients, desired, replica_arn, budget)
-
-
-def create(
-    request: Request, desired: ReplicaProperties, clients: Clients, budget: Budget, progress: Progress
-) -> Result:
     replica_arn = connect.replicate_instance(clients(desired.instance.region), desired, request.request_id, budget)
     progress.created = replica_arn
     try:
@@ -59,12 +61,13 @@ def create(
         raise error.about(replica_arn) from error
 
 
-def update(request: Request, desired: ReplicaProperties, clients: Clients, budget: Budget) -> Result:
+def update(request: Request, clients: ConnectClients, budget: Budget, progress: Progress) -> Result:
     """Nothing of a replica can change in place, and a replacement is never made implicitly.
 
     The replica is compared with what it is, not with OldResourceProperties: on the rollback of a refused
     change, those are the refused properties, and the rollback must succeed.
     """
+    desired = parse_replica_properties(request.properties, request.region)
     replica_arn = request.physical_resource_id or ""
     replica = _instance_arn(replica_arn)
     moved = replica is None or (replica.instance_id, replica.region) != (
@@ -89,7 +92,7 @@ def update(request: Request, desired: ReplicaProperties, clients: Clients, budge
     return _await_replication(clients, desired, replica_arn, budget)
 
 
-def delete(request: Request, clients: Clients, budget: Budget) -> Result:
+def delete(request: Request, clients: ConnectClients, budget: Budget, progress: Progress) -> Result:
     replica_arn = request.physical_resource_id or ""
     replica = _instance_arn(replica_arn)
     if replica is None:
@@ -113,7 +116,7 @@ def delete(request: Request, clients: Clients, budget: Budget) -> Result:
             client_token=request.request_id,
             budget=budget,
         )
-    except ProviderError as error:  # OutOfTime passes on: lifecycle.handle makes it a fresh start by polling
+    except ProviderError as error:  # OutOfTime passes on: resources.handle makes it a restart by polling
         if _replication(clients, source, replica_arn, budget, deleting=True)[1] == DELETING:
             return _delete_and_wait(clients, source, replica_arn, budget)  # an earlier try's request went through
         raise ProviderError(
@@ -126,40 +129,55 @@ def delete(request: Request, clients: Clients, budget: Budget) -> Result:
     return _delete_and_wait(clients, source, replica_arn, budget)
 
 
-def _await_replication(clients: Clients, desired: ReplicaProperties, replica_arn: str, budget: Budget) -> Result:
+def resume(
+    request: Request, state: Mapping[str, str], clients: ConnectClients, budget: Budget, progress: Progress
+) -> Result:
+    at = ReplicaState.from_data(state)
+    desired = parse_replica_properties(request.properties, request.region)
+    if at.phase is Phase.REMOVING:
+        return _delete_and_wait(clients, desired, at.replica_arn, budget)
+    if request.request_type == "Create":
+        progress.created = at.replica_arn
+    return _await_replication(clients, desired, at.replica_arn, budget)
+
+
+def abandon(state: Mapping[str, str], clients: ConnectClients, budget: Budget) -> str:
+    """A replica is never deleted implicitly (Connect limits instance deletions): the rollback's Delete does it."""
+    return ""
+
+
+def _await_replication(clients: ConnectClients, desired: ReplicaProperties, replica_arn: str, budget: Budget) -> Result:
     """Wait until Connect reports the replica complete and lists the default group it made."""
     region = desired.replica_region
-    pauses = budget.pauses(settle=SETTLE_INTERVAL)
-    while True:
-        try:
-            replica, status, reason = _replication(clients, desired, replica_arn, budget)
-            if status == FAILED:
-                raise ProviderError(
-                    f"Connect could not replicate the instance to {region}: {reason or 'no reason given'}. "
-                    "The rollback deletes the failed replica; fix the cause, then deploy again.",
-                    physical_resource_id=replica_arn,
-                    code="ReplicationFailed",
-                )
-            if status in (DELETING, DELETION_FAILED):
-                raise ProviderError(
-                    f"The replica {replica_arn} is being deleted ({status}) outside CloudFormation.",
-                    physical_resource_id=replica_arn,
-                    code="ReplicaGone",
-                )
-            if replica is not None and status == COMPLETE:
-                default_group = connect.default_group_arn(
-                    clients(desired.instance.region), _source_arn(replica, desired), budget
-                )
-                if default_group:
-                    return Done(replica_arn, _attributes(replica, desired, default_group))
-        except OutOfTime:
-            return Pending({"Phase": REPLICATING, "ReplicaArn": replica_arn})
-        if not budget.nap(next(pauses)):
-            return Pending({"Phase": REPLICATING, "ReplicaArn": replica_arn})
+
+    def step() -> Done | None:
+        replica, status, reason = _replication(clients, desired, replica_arn, budget)
+        if status == FAILED:
+            raise ProviderError(
+                f"Connect could not replicate the instance to {region}: {reason or 'no reason given'}. "
+                "The rollback deletes the failed replica; fix the cause, then deploy again.",
+                physical_resource_id=replica_arn,
+                code="ReplicationFailed",
+            )
+        if status in (DELETING, DELETION_FAILED):
+            raise ProviderError(
+                f"The replica {replica_arn} is being deleted ({status}) outside CloudFormation.",
+                physical_resource_id=replica_arn,
+                code="ReplicaGone",
+            )
+        if replica is None or status != COMPLETE:
+            return None
+        default_group = connect.default_group_arn(
+            clients(desired.instance.region), _source_arn(replica, desired), budget
+        )
+        return Done(replica_arn, _attributes(replica, desired, default_group)) if default_group else None
+
+    done = poll_until(step, budget, settle=SETTLE_INTERVAL)
+    return done or ReplicaState(Phase.REPLICATING, replica_arn).pending()
 
 
 def _replication(
-    clients: Clients, desired: ReplicaProperties, replica_arn: str, budget: Budget, *, deleting: bool = False
+    clients: ConnectClients, desired: ReplicaProperties, replica_arn: str, budget: Budget, *, deleting: bool = False
 ) -> tuple[Instance | None, str, str]:
     """The replica as its region describes it (None: not visible yet, or gone when ``deleting``), and the
     replication status. Whether the replica region reports the status is not documented; when it does
@@ -175,25 +193,22 @@ def _replication(
     return replica, status, reason
 
 
-def _delete_and_wait(clients: Clients, source: ReplicaProperties, replica_arn: str, budget: Budget) -> Result:
+def _delete_and_wait(clients: ConnectClients, source: ReplicaProperties, replica_arn: str, budget: Budget) -> Result:
     """Wait through INSTANCE_REPLICA_DELETING until Connect no longer knows the replica."""
-    pauses = budget.pauses(settle=SETTLE_INTERVAL)
-    while True:
-        try:
-            replica, status, reason = _replication(clients, source, replica_arn, budget, deleting=True)
-            if status == DELETION_FAILED:
-                raise ProviderError(
-                    f"Connect could not delete the replica {replica_arn} ({status}: {reason or 'no reason given'}). "
-                    "Check the instance in the Connect console, then retry the stack operation.",
-                    physical_resource_id=replica_arn,
-                    code="DeletionFailed",
-                )
-            if replica is None or not status:
-                return Done(replica_arn)
-        except OutOfTime:
-            return Pending({"Phase": REMOVING, "ReplicaArn": replica_arn})
-        if not budget.nap(next(pauses)):
-            return Pending({"Phase": REMOVING, "ReplicaArn": replica_arn})
+
+    def step() -> Done | None:
+        replica, status, reason = _replication(clients, source, replica_arn, budget, deleting=True)
+        if status == DELETION_FAILED:
+            raise ProviderError(
+                f"Connect could not delete the replica {replica_arn} ({status}: {reason or 'no reason given'}). "
+                "Check the instance in the Connect console, then retry the stack operation.",
+                physical_resource_id=replica_arn,
+                code="DeletionFailed",
+            )
+        return Done(replica_arn) if replica is None or not status else None
+
+    done = poll_until(step, budget, settle=SETTLE_INTERVAL)
+    return done or ReplicaState(Phase.REMOVING, replica_arn).pending()
 
 
 def _attributes(replica: Instance, desired: ReplicaProperties, default_group: str) -> dict[str, str]:
