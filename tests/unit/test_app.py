@@ -202,18 +202,6 @@ def test_unexpected_error_is_one_failed_answer(
     assert answers[0]["PhysicalResourceId"] == GROUP_ARN  # the group was made: the rollback's Delete removes it
 
 
-def test_an_event_without_a_request_id_is_refused_and_the_previous_request_is_not_answered_again(
-    stub: Stubber, provider: Provider, answers: list[dict[str, Any]], clock: FakeClock
-) -> None:
-    invoke(load_event("delete", PhysicalResourceId="tdg-stack_Tdg_ABCDEFGH"), clock)
-    malformed = load_event("create")
-    del malformed["RequestId"]
-
-    invoke(malformed, clock)  # the stub has no response: any Connect call fails
-
-    assert [(a["Status"], a["RequestId"]) for a in answers] == [("SUCCESS", "1f0c9a5e-delete-4d2b-9d1e-000000000003")]
-
-
 @pytest.fixture
 def fixed_rule_name(monkeypatch: pytest.MonkeyPatch) -> None:
     real = polling_module.rule_name

@@ -532,6 +532,20 @@ def test_a_refused_event_is_logged_with_why_and_counted(
     assert [(values, unit) for values, unit, _ in observed.metrics("RefusedEvents")] == [([1.0], "Count")]
 
 
+def test_an_event_without_a_request_id_is_refused_and_the_previous_request_is_not_answered_again(
+    answers: list[dict[str, Any]],
+) -> None:
+    clock = FakeClock()
+    helper = lone_provider(clock, handle=lambda request, budget, progress: Done("tdg-stack_Tdg_ABCDEFGH"))
+    helper(load_event("delete", PhysicalResourceId="tdg-stack_Tdg_ABCDEFGH"), FakeContext(clock=clock))
+    malformed = load_event("create")
+    del malformed["RequestId"]
+
+    helper(malformed, FakeContext(clock=clock))
+
+    assert [(a["Status"], a["RequestId"]) for a in answers] == [("SUCCESS", "1f0c9a5e-delete-4d2b-9d1e-000000000003")]
+
+
 def test_a_success_with_a_caveat_logs_the_caveat_as_a_warning(
     observed: Observed, answers: list[dict[str, Any]]
 ) -> None:
