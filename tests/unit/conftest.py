@@ -1,4 +1,5 @@
-"""Unit-test fixtures: real botocore clients behind Stubber and a fake clock (no sockets: tests/conftest.py)."""
+"""Unit-test fixtures: real botocore clients behind Stubber, and a fake clock, Lambda context and timer (no
+sockets: tests/conftest.py)."""
 
 from __future__ import annotations
 
