@@ -199,9 +199,8 @@ class Provider(CfnResource):
         except ProviderError as error:
             self._fail(error.reason, error.code)
             return error.physical_resource_id or ""
-        except Exception as error:
-            self._logger.exception("Unexpected error")  # the traceback, which the Reason asks to report
-            self._fail(unexpected(error), "Unexpected")
+        except Exception as error:  # noqa: BLE001 - one FAILED answer for anything; _fail logs the traceback
+            self._fail(unexpected(error), "Unexpected", traceback=True)
             return ""
         if isinstance(result, Pending):
             invocation.pending = result
@@ -215,9 +214,10 @@ class Provider(CfnResource):
         self.Data = dict(result.data)
         return result.physical_resource_id
 
-    def _fail(self, reason: str, code: str) -> None:
-        """The one place a failure is logged, and set as crhelper's answer."""
-        self._logger.error("Request failed", extra={"reason": reason, "error_code": code})
+    def _fail(self, reason: str, code: str, *, traceback: bool = False) -> None:
+        """The one place a failure is logged (one line, with the traceback of an unexpected error), and set as
+        crhelper's answer."""
+        self._logger.error("Request failed", extra={"reason": reason, "error_code": code}, exc_info=traceback)
         self.Status, self.Reason, self._invocation.error_code = FAILED, reason, code
 
     def _retarget(self, invocation: Invocation, state: Mapping[str, str]) -> None:
@@ -297,9 +297,8 @@ class Provider(CfnResource):
             undone = self._abandon(invocation.request, state, self._abandon_budget())
             self._fail(error.reason + undone, error.code)
             return False
-        except Exception as error:
-            self._logger.exception("Unexpected error")  # the traceback, which the Reason asks to report
-            self._fail(unexpected(error), "Unexpected")
+        except Exception as error:  # noqa: BLE001 - one FAILED answer for anything; _fail logs the traceback
+            self._fail(unexpected(error), "Unexpected", traceback=True)
             return False
         return True
 

@@ -634,13 +634,16 @@ def test_the_answer_is_delivered_within_60_s_and_a_second_before_the_function_en
     assert clock.sleeps == [0.25]
 
 
-def test_an_unexpected_error_is_logged_with_its_traceback(observed: Observed, answers: list[dict[str, Any]]) -> None:
-    # The Reason asks to report it "with the function's logs": they must hold where it happened
+def test_an_unexpected_error_is_one_log_line_with_its_traceback(
+    observed: Observed, answers: list[dict[str, Any]]
+) -> None:
+    # The Reason asks to report it "with the function's logs": they must hold where it happened, in one line
     observed.invoke(lone_provider(handle=raises(KeyError("Arn"))), load_event("create"), FakeClock())
 
     assert answers[0]["Reason"].startswith("Unexpected error in the provider: KeyError: 'Arn'.")
-    (record,) = observed.logs("Unexpected error")
-    assert record["level"] == "ERROR"
+    assert observed.logs("Unexpected error") == []
+    (record,) = observed.logs("Request failed")
+    assert (record["level"], record["reason"], record["error_code"]) == ("ERROR", answers[0]["Reason"], "Unexpected")
     assert "KeyError: 'Arn'" in record["exception"] and "raise error" in record["exception"]
 
 
