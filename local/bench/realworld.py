@@ -13,8 +13,9 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from local.bench.probes import HANDLER_DIR, HOME, REPLICA, group_properties
-from local.cloudformation import LambdaFunction, ResponseServer, StackDriver
+from local.cloudformation import ResponseServer, StackDriver
 from local.emulator import Emulator
+from local.runtime import LambdaFunction
 
 Result = dict[str, Any]
 

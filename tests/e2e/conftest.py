@@ -12,8 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from local.cloudformation import LambdaFunction, ResponseServer, StackDriver
+from local.cloudformation import ResponseServer, StackDriver
 from local.emulator import Emulator
+from local.runtime import LambdaFunction
 
 ROOT = Path(__file__).resolve().parents[2]
 HANDLER_DIR = ROOT / "src" / "handler"

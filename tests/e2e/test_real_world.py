@@ -8,8 +8,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from local.cloudformation import LambdaFunction, StackDriver
+from local.cloudformation import StackDriver
 from local.emulator import Emulator
+from local.runtime import LambdaFunction
 
 from tests.e2e.conftest import (
     HANDOVER_DELAY_S,

@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 import uuid
 
-from local.cloudformation import LambdaFunction, ResponseServer
+from local.cloudformation import ResponseServer
 from local.emulator import Emulator
+from local.runtime import LambdaFunction
 
 from tests.e2e.conftest import HANDLER_DIR
 

@@ -26,7 +26,6 @@ from urllib.parse import urlsplit
 import pytest
 from local.cloudformation import (
     NO_VALUE,
-    LambdaFunction,
     RequestRecord,
     ResolutionError,
     Resolver,
@@ -45,6 +44,7 @@ from local.cloudformation.template import (
     resolve_parameters,
     topological_order,
 )
+from local.runtime import LambdaFunction
 
 FAKE_DIR = Path(__file__).parent / "fake_handler"
 EXPORT = "provider-ServiceToken"
@@ -906,7 +906,7 @@ def test_function_protocol_accepts_test_doubles() -> None:
         arn = "arn:aws:lambda:us-east-1:123456789012:function:silent"
 
         def invoke(self, event: Mapping[str, Any]) -> Any:
-            from local.cloudformation import Invocation
+            from local.runtime import Invocation
 
             return Invocation(request_id="r", event=dict(event))
 

@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from local.cli.report import Report, short
 from local.cloudformation import Stack, StackDriver, StackResource, TimelineRecord
-from local.report import Report, short
 
 ROOT = Path(__file__).resolve().parents[2]
 OLD = "arn:aws:connect:us-east-1:123456789012:traffic-distribution-group/19e34b6c-6a0b-4f46-960e-27b4fff7a886"
@@ -111,7 +111,7 @@ def test_the_timeline_fits_100_columns(capsys: pytest.CaptureFixture[str]) -> No
 
 def test_demo_help_lists_the_options_and_runs_nothing() -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "local.demo", "--help"], cwd=ROOT, capture_output=True, text=True, timeout=30
+        [sys.executable, "-m", "local.cli.demo", "--help"], cwd=ROOT, capture_output=True, text=True, timeout=30
     )
 
     assert done.returncode == 0
