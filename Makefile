@@ -11,7 +11,7 @@ PY_DIRS := src local tests cfn_lint_rules deploy docs/hooks.py
 STAMP := $(VENV)/.installed-$(shell cat requirements-dev.txt src/handler/requirements.txt | sha1sum | cut -c1-12)
 export SAM_CLI_TELEMETRY := 0
 # Tests and the demo never need real credentials or a real region; these keep boto3 from looking for them.
-export TEMPLATE PARAMS UPDATE_PARAMS REGION
+export TEMPLATE PARAMS UPDATE_PARAMS REGION USER_REPLICA_LAG
 # make test and make e2e run on WORKERS pytest-xdist processes; most e2e time is spent waiting (emulated delays,
 # backoff, the 2/s quota), so more workers than cores pays. worksteal keeps the long tests from queueing.
 WORKERS ?= 8
@@ -88,9 +88,9 @@ mutate: $(STAMP) ## Mutation testing of src/handler with the unit tests, from sc
 demo: $(STAMP) ## Run the example stacks' whole life against the local emulator (VERBOSE=1: in full)
 	@$(LOCAL_AWS) $(BIN)/python -m local.cli.demo $(if $(VERBOSE),--verbose)
 
-local: $(STAMP) ## Run TEMPLATE against the emulator: create, update with UPDATE_PARAMS, delete
-	@test -n "$(TEMPLATE)" || { echo 'usage: make local TEMPLATE=path/to/stack.yaml [PARAMS="Key=Value ..."] [UPDATE_PARAMS="Key=Value ..."] [REGION=us-east-1]'; exit 2; }
-	@$(LOCAL_AWS) $(BIN)/python -m local.cli.run "$$TEMPLATE" --params "$$PARAMS" --update-params "$$UPDATE_PARAMS" --region "$$REGION" $(if $(VERBOSE),--verbose)
+local: $(STAMP) ## Run TEMPLATE against the emulator: create, update with UPDATE_PARAMS, delete (USER_REPLICA_LAG=s)
+	@test -n "$(TEMPLATE)" || { echo 'usage: make local TEMPLATE=path/to/stack.yaml [PARAMS="Key=Value ..."] [UPDATE_PARAMS="Key=Value ..."] [REGION=us-east-1] [USER_REPLICA_LAG=20]'; exit 2; }
+	@$(LOCAL_AWS) $(BIN)/python -m local.cli.run "$$TEMPLATE" --params "$$PARAMS" --update-params "$$UPDATE_PARAMS" --region "$$REGION" --user-replica-lag "$${USER_REPLICA_LAG:-0}" $(if $(VERBOSE),--verbose)
 
 bench: $(STAMP) ## Measure latency, cold start and size; writes docs/benchmarks.md (several minutes)
 	$(LOCAL_AWS) $(BIN)/python -m local.bench

@@ -150,6 +150,7 @@ class Report:
         print(f"  polling rules left: {len(rules)}; Lambda permissions left: {len(permissions)}")
         print(f"  Connect calls: {len(emulator.calls(service='connect'))}")
         problems = [f"group left behind: {g['Arn']}" for g in groups if not g["IsDefault"]]
+        problems += [f"{r['Kind']} left behind: {r['Arn']}" for r in emulator.instance_resources()]
         problems += [f"polling rule left behind: {r['Name']}" for r in rules]
         problems += [f"Lambda permission left behind: {p['StatementId']}" for p in permissions]
         problems += [f"emulator internal error: {e}" for e in emulator.internal_errors()]

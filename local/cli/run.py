@@ -1,13 +1,17 @@
 """`make local`: run your own template's custom resources against the emulator: create, update, delete.
 
     python -m local.cli.run TEMPLATE [--params "Key=Value ..."] [--update-params "Key=Value ..."] [--region R]
+        [--user-replica-lag SECONDS]
 
 The real handler answers the local HTTPS ResponseServer and calls the Connect emulator, as in `make demo`,
 with the same timeline and checks. Connect instances named in the parameters exist in the emulator: an
 instance ARN makes that instance (replicated, in the ARN's region), as does an id given in a parameter
 whose name contains "Instance" (in the stack's region); a traffic distribution group ARN becomes the
-default group of the instance in its region. It exits non-zero when an operation does not complete: a
-refusal, a rollback, a failed delete, a protocol violation, or anything left behind.
+default group of the instance in its region. The native Connect resources of local.cloudformation.native
+(users, flows, queues, routing profiles, hours of operation, security profiles, phone numbers) are made in the
+emulator; a new user reaches the instance's other region after --user-replica-lag seconds. It exits non-zero
+when an operation does not complete: a refusal, a rollback, a failed delete, a protocol violation, or anything
+left behind.
 """
 
 from __future__ import annotations
@@ -129,8 +133,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     world = World.from_parameters(declared, region)
     problems: list[str] = []
     emulator = Emulator(creation_delay=1.0, deletion_delay=0.5, update_delay=0.5, account_id=world.account)
+    emulator.set_user_replica_lag(args.user_replica_lag)
     with emulator, ResponseServer(region=region) as server:
         report.line(f"=== {args.template} in {region} (account {world.account}), against the local emulator ===", 0)
+        if args.user_replica_lag:
+            report.line(f"a new user reaches the replica after {args.user_replica_lag:g} s", indent=2)
         for line in world.make(emulator) + [f"note: {note}" for note in world.notes]:
             report.line(report.text(line), indent=2)
         driver = _driver(server, emulator, template, params, region, world.account)
@@ -184,9 +191,22 @@ def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--update-params", default="", help="parameters to change in an update after the create")
     parser.add_argument("--region", default="", help="the stack's region (default: the first instance ARN's)")
     parser.add_argument(
+        "--user-replica-lag",
+        type=_seconds,
+        default=0.0,
+        help="seconds before a user the template creates exists in the instance's other region (default 0)",
+    )
+    parser.add_argument(
         "--verbose", action="store_true", help="full ARNs, every !GetAtt after every step, full timeline"
     )
     return parser.parse_args(argv)
+
+
+def _seconds(text: str) -> float:
+    value = float(text or 0)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds >= 0")
+    return value
 
 
 def _pairs(text: str) -> dict[str, str]:
@@ -229,7 +249,14 @@ def _driver(
         endpoint_url=emulator.endpoint_url,
         warm=True,
     )
-    driver = StackDriver(server, stack_name="local-stack", region=region, account_id=account, rules_source=emulator)
+    driver = StackDriver(
+        server,
+        stack_name="local-stack",
+        region=region,
+        account_id=account,
+        rules_source=emulator,
+        native_endpoint_url=emulator.endpoint_url,
+    )
     driver.register(function, export_name=EXPORT)
     for token in _service_tokens(template, params, region, account):
         if token.startswith("arn:"):

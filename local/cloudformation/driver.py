@@ -71,7 +71,8 @@ Resource attributes (docs: "DeletionPolicy attribute", "UpdateReplacePolicy attr
   says which attribute governs that case).
 
 Native resources: with ``native_endpoint_url`` (the emulator), the types of :mod:`local.cloudformation.native`
-(``AWS::Connect::PhoneNumber``) are played through boto3: Ref and ``!GetAtt`` work, create, update, replace and
+(``AWS::Connect::PhoneNumber``, ``User``, ``ContactFlow``, ``Queue``, ``RoutingProfile``, ``HoursOfOperation``,
+``SecurityProfile``) are played through boto3: Ref and ``!GetAtt`` work, create, update, replace and
 delete call the emulator, and ``native_requests`` records them. Every other native type is ignored, with a note.
 
 Not CloudFormation: by default resources are processed one at a time (``parallel=True`` runs independent ones

@@ -1,8 +1,11 @@
 """Native (non-custom) resource types the StackDriver plays against the local emulator.
 
-Only ``AWS::Connect::PhoneNumber`` for now, as far as a stack of the TDG provider needs it. What it
-follows (docs: "AWS::Connect::PhoneNumber", aws-resource-connect-phonenumber; the resource schema
-aws-connect-phonenumber.json in aws-cloudformation/aws-cloudformation-resource-providers-connect):
+``AWS::Connect::PhoneNumber``, and the instance's own resources a consumer template declares beside ours:
+``AWS::Connect::User``, ``ContactFlow``, ``Queue``, ``RoutingProfile``, ``HoursOfOperation`` and
+``SecurityProfile``.
+
+PhoneNumber follows the docs ("AWS::Connect::PhoneNumber", aws-resource-connect-phonenumber) and the resource schema
+aws-connect-phonenumber.json in aws-cloudformation/aws-cloudformation-resource-providers-connect:
 
 * Properties: TargetArn, CountryCode and Type required; Prefix, Description, Tags, SourcePhoneNumberArn
   optional. Ref is the PhoneNumberArn (primaryIdentifier); ``!GetAtt`` gives PhoneNumberArn and Address.
@@ -17,6 +20,15 @@ aws-connect-phonenumber.json in aws-cloudformation/aws-cloudformation-resource-p
   UpdatePhoneNumber, which is not played: the update fails.
 * Delete releases the number with ReleasePhoneNumber in the Region of its ARN; a number already gone
   (ResourceNotFoundException) counts as deleted.
+
+The instance resources (:data:`INSTANCE_TYPES`) follow their CloudFormation template reference pages ("Return
+values") and, for User, the schema aws-connect-user.json (primaryIdentifier UserArn): Ref is the resource's ARN,
+and ``!GetAtt`` gives that ARN under its own name (UserArn, ContactFlowArn, QueueArn, RoutingProfileArn,
+HoursOfOperationArn, SecurityProfileArn), plus Queue's Type (STANDARD) and SecurityProfile's LastModifiedRegion and
+LastModifiedTime. Create calls Connect's Create operation in the Region of InstanceArn with the properties Connect
+requires (ARNs given as ids, as the API wants them), Delete its Delete operation (a resource already gone counts as
+deleted). A change of InstanceArn replaces the resource; any other change is accepted in place without a call (the
+emulator does not keep those properties).
 """
 
 from __future__ import annotations
@@ -26,7 +38,9 @@ import re
 import secrets
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, Final, Literal
 
 import boto3
@@ -34,7 +48,120 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 PHONE_NUMBER: Final = "AWS::Connect::PhoneNumber"
-NATIVE_TYPES: Final = frozenset({PHONE_NUMBER})
+
+
+def _id(arn: Any) -> str:
+    """The id at the end of a Connect ARN (``.../queue/<id>``)."""
+    return str(arn).rsplit("/", 1)[-1]
+
+
+def _user(props: Mapping[str, Any]) -> dict[str, Any]:
+    request: dict[str, Any] = {
+        "Username": props["Username"],
+        "SecurityProfileIds": [_id(arn) for arn in props["SecurityProfileArns"]],
+        "RoutingProfileId": _id(props["RoutingProfileArn"]),
+        "PhoneConfig": props["PhoneConfig"],
+    }
+    for key in ("IdentityInfo", "Password", "DirectoryUserId"):
+        if key in props:
+            request[key] = props[key]
+    if "HierarchyGroupArn" in props:
+        request["HierarchyGroupId"] = _id(props["HierarchyGroupArn"])
+    return request
+
+
+def _flow(props: Mapping[str, Any]) -> dict[str, Any]:
+    request = {key: props[key] for key in ("Name", "Type", "Content")}
+    return request | ({"Description": props["Description"]} if "Description" in props else {})
+
+
+def _queue(props: Mapping[str, Any]) -> dict[str, Any]:
+    request = {"Name": props["Name"], "HoursOfOperationId": _id(props["HoursOfOperationArn"])}
+    return request | ({"Description": props["Description"]} if "Description" in props else {})
+
+
+def _routing_profile(props: Mapping[str, Any]) -> dict[str, Any]:
+    request: dict[str, Any] = {
+        "Name": props["Name"],
+        "Description": props["Description"],
+        "DefaultOutboundQueueId": _id(props["DefaultOutboundQueueArn"]),
+        "MediaConcurrencies": props["MediaConcurrencies"],
+    }
+    if props.get("QueueConfigs"):
+        request["QueueConfigs"] = [
+            {
+                "QueueReference": {
+                    "QueueId": _id(config["QueueReference"]["QueueArn"]),
+                    "Channel": config["QueueReference"]["Channel"],
+                },
+                "Priority": config["Priority"],
+                "Delay": config["Delay"],
+            }
+            for config in props["QueueConfigs"]
+        ]
+    return request
+
+
+def _hours(props: Mapping[str, Any]) -> dict[str, Any]:
+    request = {key: props[key] for key in ("Name", "TimeZone", "Config")}
+    return request | ({"Description": props["Description"]} if "Description" in props else {})
+
+
+def _security_profile(props: Mapping[str, Any]) -> dict[str, Any]:
+    request = {"SecurityProfileName": props["SecurityProfileName"]}
+    return request | {key: props[key] for key in ("Description", "Permissions") if key in props}
+
+
+@dataclass(frozen=True)
+class InstanceType:
+    """How one instance resource type is played: the API's name for it, the properties the schema requires,
+    the request of its Create, and the ARN's attribute name."""
+
+    api_name: str
+    required: tuple[str, ...]
+    request: Callable[[Mapping[str, Any]], dict[str, Any]]
+    arn_attribute: str
+    id_key: str
+
+
+INSTANCE_TYPES: Final = {
+    "AWS::Connect::User": InstanceType(
+        "User",
+        ("InstanceArn", "PhoneConfig", "RoutingProfileArn", "SecurityProfileArns", "Username"),
+        _user,
+        "UserArn",
+        "UserId",
+    ),
+    "AWS::Connect::ContactFlow": InstanceType(
+        "ContactFlow", ("InstanceArn", "Name", "Type", "Content"), _flow, "ContactFlowArn", "ContactFlowId"
+    ),
+    "AWS::Connect::Queue": InstanceType(
+        "Queue", ("InstanceArn", "Name", "HoursOfOperationArn"), _queue, "QueueArn", "QueueId"
+    ),
+    "AWS::Connect::RoutingProfile": InstanceType(
+        "RoutingProfile",
+        ("InstanceArn", "Name", "Description", "DefaultOutboundQueueArn", "MediaConcurrencies"),
+        _routing_profile,
+        "RoutingProfileArn",
+        "RoutingProfileId",
+    ),
+    "AWS::Connect::HoursOfOperation": InstanceType(
+        "HoursOfOperation",
+        ("InstanceArn", "Name", "TimeZone", "Config"),
+        _hours,
+        "HoursOfOperationArn",
+        "HoursOfOperationId",
+    ),
+    "AWS::Connect::SecurityProfile": InstanceType(
+        "SecurityProfile",
+        ("InstanceArn", "SecurityProfileName"),
+        _security_profile,
+        "SecurityProfileArn",
+        "SecurityProfileId",
+    ),
+}
+NATIVE_TYPES: Final = frozenset({PHONE_NUMBER, *INSTANCE_TYPES})
+_SNAKE: Final = re.compile(r"(?<!^)(?=[A-Z])")
 UpdateKind = Literal["in-place", "replace", "unsupported"]
 
 _REPLACING: Final = frozenset({"CountryCode", "Type", "Prefix", "SourcePhoneNumberArn"})
@@ -95,6 +222,8 @@ class NativePlayer:
 
     def create(self, resource_type: str, props: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
         """Create the resource: its physical id and its attributes (for ``!GetAtt``)."""
+        if resource_type in INSTANCE_TYPES:
+            return self._create_in_instance(INSTANCE_TYPES[resource_type], props)
         assert resource_type == PHONE_NUMBER
         missing = [key for key in ("TargetArn", "CountryCode", "Type") if not props.get(key)]
         if missing:
@@ -126,9 +255,35 @@ class NativePlayer:
                 raise NativeError(f"Phone number {number} was not claimed: {reason}")
             time.sleep(self.poll_interval_s)
 
+    def _create_in_instance(self, kind: InstanceType, props: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+        missing = [key for key in kind.required if not props.get(key)]
+        if missing:
+            raise NativeError(f"Properties validation failed: required key(s) {missing} not found")
+        instance = str(props["InstanceArn"])
+        region = _region_of(instance)
+        if region is None or ":instance/" not in instance:
+            raise NativeError(f"InstanceArn {instance!r} is not a Connect instance ARN")
+        client = self._connect(region)
+        operation = getattr(client, "create_" + _SNAKE.sub("_", kind.api_name).lower())
+        try:
+            request = kind.request(props)
+        except (KeyError, TypeError) as error:
+            raise NativeError(f"Properties validation failed: {error!r}") from error
+        created = self._call(lambda: operation(InstanceId=_id(instance), **request))
+        arn = str(created[kind.arn_attribute])
+        attributes: dict[str, Any] = {kind.arn_attribute: arn}
+        if kind.api_name == "Queue":
+            attributes["Type"] = "STANDARD"  # CreateQueue makes standard queues; agent queues come with users
+        if kind.api_name == "SecurityProfile":
+            attributes["LastModifiedRegion"] = region
+            attributes["LastModifiedTime"] = datetime.now(UTC).isoformat(timespec="seconds")
+        return arn, attributes
+
     def update_kind(self, resource_type: str, old: Mapping[str, Any], new: Mapping[str, Any]) -> UpdateKind:
-        assert resource_type == PHONE_NUMBER
         changed = {key for key in set(old) | set(new) if old.get(key) != new.get(key)}
+        if resource_type in INSTANCE_TYPES:
+            return "replace" if "InstanceArn" in changed else "in-place"
+        assert resource_type == PHONE_NUMBER
         if changed & _REPLACING:
             return "replace"
         if changed <= _IN_PLACE:
@@ -136,11 +291,21 @@ class NativePlayer:
         return "unsupported"
 
     def delete(self, resource_type: str, physical_id: str) -> None:
-        assert resource_type == PHONE_NUMBER
         region = _region_of(physical_id)
         if region is None:
             return  # never created (a Create that failed): nothing to release
         client = self._connect(region)
+        if resource_type in INSTANCE_TYPES:
+            kind = INSTANCE_TYPES[resource_type]
+            operation = getattr(client, "delete_" + _SNAKE.sub("_", kind.api_name).lower())
+            instance_id = physical_id.split(":instance/", 1)[-1].split("/", 1)[0]
+            request = {"InstanceId": instance_id, kind.id_key: _id(physical_id)}
+            try:
+                self._call(lambda: operation(**request), missing_ok=True)
+            except _Missing:
+                return
+            return
+        assert resource_type == PHONE_NUMBER
         try:
             self._call(lambda: client.release_phone_number(PhoneNumberId=physical_id), missing_ok=True)
         except _Missing:

@@ -240,10 +240,29 @@ class Emulator:
     def add_user(self, instance: str, user_id: str | None = None) -> str:
         """Register an agent (a lower-case UUID; made up when ``None``) with the instance (id or
         source ARN) and return its id. Once an instance has registered agents, the TDG user
-        operations accept only those; until then any UUID is an agent. KeyError for an unknown
+        operations accept only those; until then any UUID is an agent. The agent reaches the replica
+        after the user replica lag (:meth:`set_user_replica_lag`). KeyError for an unknown
         instance."""
         with self._lock:
-            return self._connect.add_user(instance, user_id)
+            return self._connect.add_user(instance, user_id, self._clock())
+
+    def set_user_replica_lag(self, seconds: float) -> None:
+        """How long a user made afterwards (CreateUser, :meth:`add_user`) takes to reach the instance's
+        other Region; until then Associate/DisassociateTrafficDistributionGroupUser answer
+        ResourceNotFoundException for it. Source: admin guide, "Associate agents across Regions" (the
+        agent must exist in both instances) and "Create a replica of your existing Amazon Connect
+        instance" (replication is near real time; a failed sync is retried within 30 minutes); the
+        error code is unverified. 0 (the default): at once."""
+        if seconds < 0:
+            raise ValueError("seconds must be >= 0")
+        with self._lock:
+            self._connect.user_replica_lag = float(seconds)
+
+    def instance_resources(self) -> list[dict[str, Any]]:
+        """The users, flows, queues, routing profiles, hours of operation and security profiles made with
+        their Create calls and not deleted, oldest first: Kind, Id, Arn, Name, InstanceId."""
+        with self._lock:
+            return self._connect.resource_snapshots()
 
     def set_delays(
         self,

@@ -30,7 +30,11 @@ def _join(path: str, name: str) -> str:
 # Patterns the model spells with doubled backslashes, which as written match a literal
 # backslash: Connect's ``PhoneNumber`` is ``\\+[1-9]\\d{1,14}$`` once its JSON is decoded, so no E.164 number
 # would pass, yet ClaimPhoneNumber takes "+15551234567". Checked against what was meant.
-_MEANT: dict[str, str] = {r"\\+[1-9]\\d{1,14}$": r"\+[1-9]\d{1,14}$"}
+# Connect's user ``Password`` is written JavaScript-style, between slashes, which as written no password matches.
+_MEANT: dict[str, str] = {
+    r"\\+[1-9]\\d{1,14}$": r"\+[1-9]\d{1,14}$",
+    r"/^(?=.*[a-z])(?=.*[A-Z])(?=.*\d)[a-zA-Z\d\S]{8,64}$/": r"^(?=.*[a-z])(?=.*[A-Z])(?=.*\d)[a-zA-Z\d\S]{8,64}$",
+}
 
 
 @functools.cache

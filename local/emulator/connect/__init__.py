@@ -7,7 +7,8 @@ be relying on leniency), and the choice is said where it is made.
 
 One module per sub-domain, composed by :class:`ConnectBackend`: ``groups`` (the groups, their
 traffic distribution and tags), ``instances`` (instances and replicas), ``users`` (the agents of
-groups) and ``phone_numbers``. ``model`` holds the data and statuses; ``state`` the state they share
+groups), ``phone_numbers`` and ``resources`` (the users, flows, queues, routing profiles, hours of operation and
+security profiles a consumer template declares). ``model`` holds the data and statuses; ``state`` the state they share
 and the lookups more than one of them makes.
 """
 
@@ -20,12 +21,16 @@ from local.emulator.connect.groups import GroupOperations
 from local.emulator.connect.instances import InstanceOperations
 from local.emulator.connect.model import DELETED, Delays
 from local.emulator.connect.phone_numbers import PhoneNumberOperations
+from local.emulator.connect.resources import OPERATIONS as RESOURCE_OPERATIONS
+from local.emulator.connect.resources import InstanceResourceOperations
 from local.emulator.connect.users import UserOperations
 
 __all__ = ["DELETED", "ConnectBackend", "Delays"]
 
 
-class ConnectBackend(GroupOperations, InstanceOperations, UserOperations, PhoneNumberOperations):
+class ConnectBackend(
+    GroupOperations, InstanceOperations, UserOperations, PhoneNumberOperations, InstanceResourceOperations
+):
     """State and operations of the Connect API subset the provider uses."""
 
     OPERATIONS = frozenset(
@@ -47,6 +52,7 @@ class ConnectBackend(GroupOperations, InstanceOperations, UserOperations, PhoneN
             "ClaimPhoneNumber",
             "ReleasePhoneNumber",
             "DescribePhoneNumber",
+            *RESOURCE_OPERATIONS,
         }
     )
 
@@ -73,4 +79,6 @@ class ConnectBackend(GroupOperations, InstanceOperations, UserOperations, PhoneN
         }
 
     def handle(self, operation: str, params: dict[str, Any], region: str, now: float) -> dict[str, Any]:
+        if operation in RESOURCE_OPERATIONS:
+            return self.handle_resource(operation, params, region, now)
         return self._handlers[operation](params, region, now)

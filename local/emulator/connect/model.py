@@ -82,6 +82,7 @@ class Instance:
     identity_management: str = "CONNECT_MANAGED"
     replicas: list[Replica] = field(default_factory=list)
     users: list[str] = field(default_factory=list)  # registered agents; empty: any UUID is an agent
+    user_replicated_at: dict[str, float] = field(default_factory=dict)  # user id -> when it is in both Regions
 
     @property
     def replica_region(self) -> str | None:
@@ -100,6 +101,18 @@ class Instance:
 
     def arn_in(self, region: str) -> str:
         return self.arn.replace(f":{self.home_region}:", f":{region}:", 1)
+
+
+@dataclass
+class InstanceResource:
+    """A user, flow, queue, routing profile, hours of operation or security profile of an instance."""
+
+    kind: str
+    id: str
+    arn: str
+    name: str
+    instance: Instance
+    created_at: float
 
 
 @dataclass

@@ -8,7 +8,16 @@ import json
 import uuid
 from typing import Any
 
-from local.emulator.connect.model import DELETED, Delays, Group, Instance, PhoneNumber, Replica, default_distribution
+from local.emulator.connect.model import (
+    DELETED,
+    Delays,
+    Group,
+    Instance,
+    InstanceResource,
+    PhoneNumber,
+    Replica,
+    default_distribution,
+)
 from local.emulator.errors import ApiError
 
 
@@ -29,6 +38,7 @@ class ConnectState:
         self.group_quota = group_quota
         # Seconds after a Create before calls see the group: (home Region, other Regions).
         self.visibility_lag = (0.0, 0.0)
+        self.user_replica_lag = 0.0  # seconds before a new user exists in the instance's other Region too
         self.not_ready = 0  # how many more Creates answer ResourceNotReadyException
         self.delays = delays
         self.name_delays: dict[str, dict[str, float]] = {}
@@ -46,6 +56,7 @@ class ConnectState:
         self._replica_tokens: dict[tuple[str, str], Replica] = {}  # (instance id, ClientToken)
         self._delete_tokens: set[tuple[str, str, str]] = set()  # (Region, instance id, ClientToken)
         self._number_tokens: dict[tuple[str, str], PhoneNumber] = {}  # (Region, ClientToken)
+        self.resources: dict[str, InstanceResource] = {}  # users, flows, queues ... by id
 
     def find(self, group_ref: str) -> Group:
         """A group by id or ARN, gone ones included; KeyError when unknown."""

@@ -18,7 +18,7 @@ _UUID_RE = re.compile(r"[a-f0-9]{8}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]
 class UserOperations(ConnectState):
     """The operations on the agents of groups, and the knob that registers an instance's agents."""
 
-    def add_user(self, instance_ref: str, user_id: str | None) -> str:
+    def add_user(self, instance_ref: str, user_id: str | None, now: float) -> str:
         instance = self._find_instance(instance_ref)
         if instance is None:
             raise KeyError(instance_ref)
@@ -27,6 +27,7 @@ class UserOperations(ConnectState):
             raise ValueError(f"user id {user_id!r} is not a lower-case UUID")
         if user_id not in instance.users:
             instance.users.append(user_id)
+            instance.user_replicated_at[user_id] = now + self.user_replica_lag
         return user_id
 
     def _user_group(self, params: dict[str, Any], region: str, now: float) -> tuple[Group, str]:
@@ -51,9 +52,9 @@ class UserOperations(ConnectState):
                 f"Traffic distribution group {group.id} is {status}; agents can be associated with it "
                 "or disassociated from it only while it is ACTIVE",
             )
-        return group, self._user_id(params["UserId"], group.instance)
+        return group, self._user_id(params["UserId"], group.instance, now)
 
-    def _user_id(self, ref: str, instance: Instance) -> str:
+    def _user_id(self, ref: str, instance: Instance, now: float) -> str:
         """A user id or user ARN (``…:instance/<instance id>/agent/<user id>``) -> the bare id."""
         user_id = ref
         prefix = "arn:aws:connect:"
@@ -66,6 +67,14 @@ class UserOperations(ConnectState):
             user_id = resource.removeprefix(head) if in_regions and resource.startswith(head) else ""
         if not _UUID_RE.fullmatch(user_id) or (instance.users and user_id not in instance.users):
             raise ApiError("ResourceNotFoundException", f"User {ref} not found in instance {instance.id}")
+        if now < instance.user_replicated_at.get(user_id, now):
+            # Admin guide ("Associate agents across Regions"): the agent must exist in both the source and the
+            # replica instance. The error code of a user not replicated yet is unverified.
+            raise ApiError(
+                "ResourceNotFoundException",
+                f"User {user_id} not found in the replica of instance {instance.id} in {instance.replica_region}: "
+                "it has not replicated yet",
+            )
         return user_id
 
     def _associate_user(self, params: dict[str, Any], region: str, now: float) -> dict[str, Any]:

@@ -109,17 +109,43 @@ def test_a_refused_operation_is_reported_as_cloudformation_does(
     assert "Traceback" not in out
 
 
-def test_native_resources_get_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    phone = "  Phone:\n    Type: AWS::Connect::PhoneNumber\n    Properties: {TargetArn: !Ref Tdg, CountryCode: US}\n"
+def test_native_types_not_played_get_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    prompt = "  Prompt:\n    Type: AWS::Connect::Prompt\n    Properties: {InstanceArn: !Ref ConnectInstanceArn}\n"
+    stack = write(tmp_path, GROUP + prompt)
+
+    code, out = local_run(capsys, stack, "--params", f"ConnectInstanceArn={INSTANCE}")
+
+    assert code == 0, out
+    lines = [line for line in out.splitlines() if "Prompt (AWS::Connect::Prompt)" in line]
+    assert [line.strip() for line in lines] == [
+        "Prompt (AWS::Connect::Prompt): not played locally; its !Ref and !GetAtt are placeholders."
+    ]
+
+
+def test_a_phone_number_is_played(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    phone = "  Phone:\n    Type: AWS::Connect::PhoneNumber\n"
+    phone += "    Properties: {TargetArn: !Ref Tdg, CountryCode: US, Type: DID}\n"
     stack = write(tmp_path, GROUP + phone)
 
     code, out = local_run(capsys, stack, "--params", f"ConnectInstanceArn={INSTANCE}")
 
     assert code == 0, out
-    lines = [line for line in out.splitlines() if "Phone (AWS::Connect::PhoneNumber)" in line]
-    assert [line.strip() for line in lines] == [
-        "Phone (AWS::Connect::PhoneNumber): not played locally; its !Ref and !GetAtt are placeholders."
-    ]
+    assert "Create Phone" in out and "Delete Phone" in out and "not played locally" not in out
+
+
+def test_a_user_made_in_the_stack_is_associated_once_it_has_replicated(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out = local_run(
+        capsys, "examples/agents.yaml", "--params", f"ConnectInstanceArn={INSTANCE}", "--user-replica-lag", "3"
+    )
+
+    assert code == 0, out
+    assert "a new user reaches the replica after 3 s" in out
+    for done in ("create: CREATE_COMPLETE", "delete: DELETE_COMPLETE"):
+        assert done in out
+    assert "!Ref Agent = instance/…55556666/agent/…" in out
+    assert "!GetAtt Queue.Type = STANDARD" in out
+    assert "not played locally" not in out
+    assert out.rstrip().endswith("LOCAL RUN OK: every operation completed, nothing was left behind.")
 
 
 def test_bad_arguments_say_what_is_wrong(capsys: pytest.CaptureFixture[str]) -> None:

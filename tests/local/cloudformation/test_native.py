@@ -209,3 +209,120 @@ def test_deletion_policy_and_update_replace_policy_retain(
     assert stack.status == "ROLLBACK_COMPLETE" and stack.resources == {}
     assert [r[1] for r in calls(driver) if r[0] == "Delete"] == ["Bad", "Drop"]
     assert stack.retained == [("Keep", "fake-Keep-0")]
+
+
+def test_native_instance_resources_have_the_native_ref_and_getatt_values(
+    make_driver: Callable[..., StackDriver], connect_emulator: tuple[Any, str]
+) -> None:
+    emu, _ = connect_emulator
+    instance = emu.groups()[0]["InstanceArn"]
+    driver = make_driver(native_endpoint_url=emu.endpoint_url)
+    tmpl: dict[str, Any] = {
+        "Parameters": {"Instance": {"Type": "String"}},
+        "Resources": {
+            "Hours": native(
+                "HoursOfOperation",
+                Name="h",
+                TimeZone="UTC",
+                Config=[
+                    {"Day": "MONDAY", "StartTime": {"Hours": 9, "Minutes": 0}, "EndTime": {"Hours": 17, "Minutes": 0}}
+                ],
+            ),
+            "Queue": native("Queue", Name="q", HoursOfOperationArn={"Fn::GetAtt": ["Hours", "HoursOfOperationArn"]}),
+            "Profile": native(
+                "RoutingProfile",
+                Name="rp",
+                Description="d",
+                DefaultOutboundQueueArn={"Ref": "Queue"},
+                MediaConcurrencies=[{"Channel": "VOICE", "Concurrency": 1}],
+                QueueConfigs=[
+                    {"Delay": 0, "Priority": 1, "QueueReference": {"Channel": "VOICE", "QueueArn": {"Ref": "Queue"}}}
+                ],
+            ),
+            "Security": native("SecurityProfile", SecurityProfileName="sp", Permissions=["BasicAgentAccess"]),
+            "Flow": native("ContactFlow", Name="f", Type="CONTACT_FLOW", Content="{}"),
+            "User": native(
+                "User",
+                Username="agent",
+                PhoneConfig={"PhoneType": "SOFT_PHONE"},
+                RoutingProfileArn={"Ref": "Profile"},
+                SecurityProfileArns=[{"Fn::GetAtt": ["Security", "SecurityProfileArn"]}],
+            ),
+            "Uses": custom(
+                User={"Ref": "User"},
+                UserArn={"Fn::GetAtt": ["User", "UserArn"]},
+                Flow={"Fn::GetAtt": ["Flow", "ContactFlowArn"]},
+                QueueType={"Fn::GetAtt": ["Queue", "Type"]},
+                Region={"Fn::GetAtt": ["Security", "LastModifiedRegion"]},
+            ),
+        },
+    }
+    stack = driver.create_stack(tmpl, {"Instance": instance})
+    assert stack.status == "CREATE_COMPLETE", driver.format_timeline()
+    assert stack.ignored == []
+    made = {r["Kind"]: r for r in emu.instance_resources()}
+    assert set(made) == {"HoursOfOperation", "Queue", "RoutingProfile", "SecurityProfile", "ContactFlow", "User"}
+    for logical_id, kind, attribute in [
+        ("Hours", "HoursOfOperation", "HoursOfOperationArn"),
+        ("Queue", "Queue", "QueueArn"),
+        ("Profile", "RoutingProfile", "RoutingProfileArn"),
+        ("Security", "SecurityProfile", "SecurityProfileArn"),
+        ("Flow", "ContactFlow", "ContactFlowArn"),
+        ("User", "User", "UserArn"),
+    ]:
+        resource = stack.resources[logical_id]
+        assert resource.physical_id == made[kind]["Arn"] == resource.data[attribute]  # Ref = the ARN
+    assert made["User"]["Arn"].startswith(f"{instance}/agent/")
+    sent = driver.requests[0].event["ResourceProperties"]
+    assert sent["User"] == sent["UserArn"] == made["User"]["Arn"]
+    assert (sent["Flow"], sent["QueueType"], sent["Region"]) == (made["ContactFlow"]["Arn"], "STANDARD", "us-east-1")
+    (create_user,) = emu.calls("CreateUser")
+    assert create_user["params"]["RoutingProfileId"] == made["RoutingProfile"]["Id"]  # ARNs sent as ids
+    assert create_user["params"]["SecurityProfileIds"] == [made["SecurityProfile"]["Id"]]
+    (create_profile,) = emu.calls("CreateRoutingProfile")
+    assert create_profile["params"]["QueueConfigs"][0]["QueueReference"]["QueueId"] == made["Queue"]["Id"]
+    assert emu.instance(instance)["Users"] == [made["User"]["Id"]]
+
+    # any change but InstanceArn is accepted in place without a call
+    before = len(emu.calls())
+    tmpl["Resources"]["Flow"]["Properties"]["Description"] = "now described"
+    stack = driver.update_stack(tmpl, {"Instance": instance})
+    assert stack.status == "UPDATE_COMPLETE" and len(emu.calls()) == before
+    assert driver.native.update_kind("AWS::Connect::Queue", {"InstanceArn": "a"}, {"InstanceArn": "b"}) == "replace"
+
+    stack = driver.delete_stack()
+    assert stack.status == "DELETE_COMPLETE" and emu.instance_resources() == []
+    assert emu.instance(instance)["Users"] == []
+    assert driver.violations == []
+
+
+def test_native_instance_resource_failures(
+    make_driver: Callable[..., StackDriver], connect_emulator: tuple[Any, str]
+) -> None:
+    emu, _ = connect_emulator
+    driver = make_driver(native_endpoint_url=emu.endpoint_url)
+    stack = driver.create_stack({"Resources": {"User": {"Type": "AWS::Connect::User", "Properties": {}}}})
+    assert stack.status == "ROLLBACK_COMPLETE"
+    assert "required key(s) ['InstanceArn', 'PhoneConfig', 'RoutingProfileArn', 'SecurityProfileArns', 'Username']" in (
+        stack.status_reason
+    )
+    driver = make_driver(native_endpoint_url=emu.endpoint_url)
+    missing = "arn:aws:connect:us-east-1:123456789012:instance/00000000-0000-4000-8000-000000000000"
+    stack = driver.create_stack(
+        {
+            "Resources": {
+                "Security": {
+                    "Type": "AWS::Connect::SecurityProfile",
+                    "Properties": {"InstanceArn": missing, "SecurityProfileName": "sp"},
+                }
+            }
+        }
+    )
+    assert stack.status == "ROLLBACK_COMPLETE" and "ResourceNotFoundException" in stack.status_reason
+    # a resource already gone counts as deleted
+    assert driver.native is not None
+    driver.native.delete("AWS::Connect::Queue", f"{missing}/queue/00000000-0000-4000-8000-000000000001")
+
+
+def native(kind: str, **props: Any) -> dict[str, Any]:
+    return {"Type": f"AWS::Connect::{kind}", "Properties": {"InstanceArn": {"Ref": "Instance"}, **props}}
