@@ -207,11 +207,14 @@ def untag_group(client: ConnectClient, arn: str, keys: list[str], budget: Budget
 def get_distribution(
     client: ConnectClient, group: GroupRef, budget: Budget, *, attempts: int = 0
 ) -> Distribution | None:
-    """The distribution Connect reports now, or None when Connect does not know the group (yet)."""
+    """The distribution Connect reports now, or None when Connect does not know the group (yet) or will not
+    answer because the group is not ACTIVE. The admin guide allows Get only while the group is ACTIVE and names
+    no error for it: ResourceNotFoundException and InvalidRequestException ("... ACTIVE") both mean "look again"."""
     response = _call_unless(
         lambda: client.get_traffic_distribution(Id=group.value),
         budget,
         missing_ok=True,
+        not_active_ok=True,
         attempts=attempts,
         region=client.meta.region_name,
     )

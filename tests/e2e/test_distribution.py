@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import boto3
+
 from local.cloudformation import Stack
 from local.emulator import Emulator
 from tests.e2e.conftest import (
@@ -125,6 +127,31 @@ def test_given_a_created_failover_stack_when_it_fails_over_then_both_groups_move
     assert driver.requests[2].data["AgentDistribution"] == f"{HOME}=0,{REPLICA}=100"
     assert emu.calls("CreateTrafficDistributionGroup") == [] and emu.calls("DeleteTrafficDistributionGroup") == []
     assert [g["Arn"] for g in owned_groups(emu)] == [owned["Arn"]]
+
+
+def test_a_failover_while_another_update_holds_the_default_group_reads_it_only_once_active(
+    make_driver: MakeDriver, emu: Emulator, instance: str
+) -> None:
+    # Given the failover stack, and another party's update that holds the default group in UPDATE_IN_PROGRESS
+    failover = FailoverStack(make_driver, emu, instance).created()
+    emu.set_delays(update=2.0, name=failover.default["Name"])
+    other = boto3.session.Session().client(
+        "connect",
+        region_name=HOME,
+        endpoint_url=emu.endpoint_url,
+        aws_access_key_id="AKIDEXAMPLE",
+        aws_secret_access_key="not-a-secret",
+    )
+    other.update_traffic_distribution(Id=failover.default["Arn"], TelephonyConfig=split(50, 50))
+
+    # When the stack fails over
+    stack = failover.move_to(REPLICA)
+
+    # Then it waited for ACTIVE: Connect refuses GetTrafficDistribution otherwise, and no read was refused
+    assert stack.status == "UPDATE_COMPLETE", failover.driver.format_timeline()
+    assert traffic(emu.group(failover.default["Arn"])) == (split(0, 100), split(0, 100))
+    gets = emu.calls("GetTrafficDistribution")
+    assert gets and [c["error"] for c in gets] == [None] * len(gets)
 
 
 def test_given_a_failed_over_stack_when_it_fails_back_then_both_groups_return_to_the_primary_region(

@@ -205,7 +205,8 @@ class TestEveryConnectCall:
     def test_a_create_refused_until_the_replica_is_active_fails_with_the_replication_advice(
         self, stub: Stubber, paced: Budget
     ) -> None:
-        # Only UpdateTrafficDistribution waits out an InvalidRequestException that mentions ACTIVE.
+        # Only UpdateTrafficDistribution and GetTrafficDistribution wait out an InvalidRequestException that mentions
+        # ACTIVE.
         message = "The replica of the instance must be ACTIVE"
         stub.add_client_error("create_traffic_distribution_group", "InvalidRequestException", message, 400)
 
@@ -216,6 +217,34 @@ class TestEveryConnectCall:
             f"Connect CreateTrafficDistributionGroup failed with InvalidRequestException: {message}. Connect gives "
             "this error for two causes"
         )
+
+
+class TestReadingTheDistribution:
+    """The admin guide allows GetTrafficDistribution only while the group is ACTIVE and names no error: whichever
+    Connect sends, the read is "not now", and the caller looks again."""
+
+    @pytest.mark.parametrize(
+        ("code", "message", "status"),
+        [
+            ("InvalidRequestException", "Traffic distribution group status must be ACTIVE", 400),
+            ("ResourceNotFoundException", "Traffic distribution group not found", 404),
+        ],
+    )
+    def test_a_group_not_active_or_not_known_reads_as_none(
+        self, stub: Stubber, paced: Budget, code: str, message: str, status: int
+    ) -> None:
+        stub.add_client_error("get_traffic_distribution", code, message, status)
+
+        assert connect.get_distribution(stub.client, REF, paced) is None
+        stub.assert_no_pending_responses()
+
+    def test_any_other_invalid_request_fails(self, stub: Stubber, paced: Budget) -> None:
+        stub.add_client_error("get_traffic_distribution", "InvalidRequestException", "Bad id", 400)
+
+        with pytest.raises(ProviderError) as failure:
+            connect.get_distribution(stub.client, REF, paced)
+
+        assert failure.value.code == "InvalidRequestException"
 
 
 class TestClients:

@@ -293,6 +293,15 @@ class GroupOperations(ConnectState):
 
     def _get_distribution(self, params: dict[str, Any], region: str, now: float) -> dict[str, Any]:
         group = self._group(params["Id"], region, now)
+        status = group.status(now)
+        if status != ACTIVE:
+            # Admin guide (setup-traffic-distribution-groups): Get is allowed only while the group is ACTIVE. The
+            # code is unverified; the one UpdateTrafficDistribution documents for the same rule is taken.
+            raise ApiError(
+                "InvalidRequestException",
+                f"Traffic distribution group {group.id} has status {status}; its status must be ACTIVE "
+                "to get the traffic distribution",
+            )
         result: dict[str, Any] = {"Id": group.id, "Arn": group.arn, **copy.deepcopy(group.distribution)}
         if group.last_failover_at is not None:
             result["LastFailoverTime"] = group.last_failover_at

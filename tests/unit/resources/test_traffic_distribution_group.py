@@ -1037,6 +1037,20 @@ class TestEventualConsistency:
 
         assert isinstance(result, Done) and result.data["TelephonyDistribution"] == "us-east-1=0,us-west-2=100"
 
+    def test_a_read_refused_because_another_update_began_after_describe_is_waited_for(
+        self, regions: TwoRegions, budget: Budget
+    ) -> None:
+        # Get is allowed only while ACTIVE: between Describe (ACTIVE) and Get, another stack's update may begin.
+        east = regions.stubs[EAST]
+        created(east)
+        describe(east, "ACTIVE")
+        east.add_client_error("get_traffic_distribution", "InvalidRequestException", "status must be ACTIVE", 400)
+        describe(east, "UPDATE_IN_PROGRESS")
+        describe(east, "ACTIVE")
+        get_traffic(east)
+
+        assert resources.handle(request("create"), regions, budget, Progress()) == Done(GROUP_ARN, ATTRIBUTES)
+
     def test_every_failure_after_create_carries_the_group_arn(self, regions: TwoRegions, budget: Budget) -> None:
         created(regions.stubs[EAST])
         west = regions.stubs[WEST_REGION]

@@ -176,6 +176,7 @@ def test_bare_id_works_in_the_home_region_only_arn_everywhere(
     described = replica.describe_traffic_distribution_group(TrafficDistributionGroupId=created["Arn"])
     assert described["TrafficDistributionGroup"]["Id"] == created["Id"]
     replica.update_traffic_distribution(Id=created["Arn"], TelephonyConfig=split(0, 100))
+    emu.wait_for_status(created["Arn"], "ACTIVE")
     assert replica.get_traffic_distribution(Id=created["Arn"])["TelephonyConfig"] == split(0, 100)
     wrong_region_arn = created["Arn"].replace(HOME, OTHER)
     with pytest.raises(ClientError):
@@ -321,11 +322,16 @@ def test_initial_distribution_and_update_lifecycle(emu: Emulator, connect: Any, 
     code, status, message = error_of(excinfo)
     assert (code, status) == ("InvalidRequestException", 400)
     assert "status" in message and "UPDATE_IN_PROGRESS" in message and "must be ACTIVE" in message
+    with pytest.raises(ClientError) as excinfo:  # Get, too, only while ACTIVE
+        connect.get_traffic_distribution(Id=created["Id"])
+    code, status, message = error_of(excinfo)
+    assert (code, status) == ("InvalidRequestException", 400)
+    assert "UPDATE_IN_PROGRESS" in message and "must be ACTIVE to get" in message
+    settled = emu.wait_for_status(created["Id"], "ACTIVE")
+    assert settled["UpdatedAt"] is not None and settled["Distribution"]["TelephonyConfig"] == split(30, 70)
     current = connect.get_traffic_distribution(Id=created["Id"])
     assert (current["TelephonyConfig"], current["AgentConfig"]) == (split(30, 70), split(0, 100))
     assert current["LastFailoverTime"].timestamp() == pytest.approx(time.time(), abs=5)
-    settled = emu.wait_for_status(created["Id"], "ACTIVE")
-    assert settled["UpdatedAt"] is not None and settled["Distribution"]["TelephonyConfig"] == split(30, 70)
 
 
 def test_update_is_refused_while_creating(emu: Emulator, connect: Any, instance: str) -> None:
@@ -337,6 +343,8 @@ def test_update_is_refused_while_creating(emu: Emulator, connect: Any, instance:
     # The API reference: the group's status must be ACTIVE; InvalidRequestException otherwise.
     assert (code, status) == ("InvalidRequestException", 400)
     assert "status" in message and "CREATION_IN_PROGRESS" in message and "must be ACTIVE" in message
+    assert outcome(lambda: connect.get_traffic_distribution(Id=created["Id"])) == ("InvalidRequestException", 400)
+    emu.wait_for_status(created["Id"], "ACTIVE", timeout=10)
     assert connect.get_traffic_distribution(Id=created["Id"])["TelephonyConfig"] == split(100, 0)
 
 
@@ -383,8 +391,8 @@ def test_sign_in_config_only_on_the_default_group(emu: Emulator, connect: Any, i
         "Distributions": [{"Region": HOME, "Enabled": True}, {"Region": REPLICA, "Enabled": True}]
     }
     connect.update_traffic_distribution(Id=default["Arn"], SignInConfig=sign_in)
-    assert connect.get_traffic_distribution(Id=default["Id"])["SignInConfig"] == sign_in
     emu.wait_for_status(default["Id"], "ACTIVE")
+    assert connect.get_traffic_distribution(Id=default["Id"])["SignInConfig"] == sign_in
     nobody = {"Distributions": [{"Region": HOME, "Enabled": False}, {"Region": REPLICA, "Enabled": False}]}
     with pytest.raises(ClientError):
         connect.update_traffic_distribution(Id=default["Arn"], SignInConfig=nobody)
