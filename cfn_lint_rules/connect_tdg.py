@@ -9,7 +9,14 @@ when the provider would accept its properties:
 - E9102  ServiceToken is missing or empty;
 - W9101  no ServiceTimeout: CloudFormation then waits an hour for an answer that may never come;
 - W9102  a group's Description names a region: Connect cannot change it in place, so fixing it later
-         replaces the group.
+         replaces the group;
+- W9103  a TelephonyConfig sends calls to a region whose AgentConfig share is 0: calls without agents;
+- W9104  a SignInConfig keeps sign-in enabled in a region that gets 0 % of both calls and agents: the admin
+         guide (update-agents-across-regions) recommends disabling sign-in in the region traffic moves away from.
+
+W9103 and W9104 judge only what the template says: both configs in the same resource, with values that are known
+under each combination of Conditions. Where the split is meant, silence the warning with the resource's
+``Metadata: {cfn-lint: {config: {ignore_checks: [W9103]}}}``.
 
 A value that is an intrinsic function (``!Ref``, ``!Sub``, ``!GetAtt``, ``!ImportValue``...) cannot be
 known before deployment. ``!If`` is played out for every combination of Conditions; any other function
@@ -148,6 +155,108 @@ class DescriptionWithoutRegions(_ProviderResources):
                     )
                 )
         return matches
+
+
+class _Shares(_ProviderResources):
+    """What W9103 and W9104 share: each resource's configs under each combination of Conditions, by region."""
+
+    def findings(self, cfn: Template, check: Callable[[dict[str, dict[str, str]]], list[str]]) -> Matches:
+        matches: Matches = []
+        for logical_id, resource, properties in self.resources(cfn):
+            if resource["Type"] not in (GROUP_TYPE, DISTRIBUTION_TYPE):
+                continue
+            found: dict[str, list[Mapping[str, bool]]] = {}
+            for scenario, props in scenarios(cfn, resource, properties):
+                for region in check(shares(props)):
+                    found.setdefault(region, []).append(scenario)
+            for region, when in found.items():
+                matches.append(
+                    RuleMatch(["Resources", logical_id, "Properties"], self.message(logical_id, region, when))
+                )
+        return matches
+
+    def message(self, logical_id: str, region: str, when: list[Mapping[str, bool]]) -> str:
+        raise NotImplementedError
+
+
+class CallsWithoutAgents(_Shares):
+    id = "W9103"
+    shortdesc = "Calls sent to a region without agents"
+    description = "A TelephonyConfig that sends calls to a region whose AgentConfig share is 0"
+
+    def match(self, cfn: Template) -> Matches:
+        return self.findings(cfn, calls_without_agents)
+
+    def message(self, logical_id: str, region: str, when: list[Mapping[str, bool]]) -> str:
+        return (
+            f"{logical_id}: TelephonyConfig sends calls to {region}, where AgentConfig sends 0 % of the agents: those "
+            f"calls reach no agent of this group{_conditions(when)}. Move the agents with the calls, or, if this is "
+            "meant, add W9103 to the resource's Metadata cfn-lint ignore_checks."
+        )
+
+
+class SignInWhereNothingGoes(_Shares):
+    id = "W9104"
+    shortdesc = "Sign-in enabled in a region that gets no calls and no agents"
+    description = (
+        "The admin guide (update-agents-across-regions) recommends disabling sign-in in the region a full shift "
+        "moves traffic away from"
+    )
+
+    def match(self, cfn: Template) -> Matches:
+        return self.findings(cfn, sign_in_where_nothing_goes)
+
+    def message(self, logical_id: str, region: str, when: list[Mapping[str, bool]]) -> str:
+        return (
+            f"{logical_id}: SignInConfig keeps sign-in enabled in {region}, which gets 0 % of the calls and of the "
+            f"agents{_conditions(when)}. For a full shift the Connect admin guide recommends setting SignInConfig "
+            "to false for the region traffic moves away from, so that agents sign in where the calls are; make "
+            "its Enabled follow the same condition as the percentages."
+        )
+
+
+def shares(props: Props) -> dict[str, dict[str, str]]:
+    """Each config's value by region, as far as the template knows them: a config with an unknown value or
+    region is left out. A region is a name or the ``!Ref`` that gives it (the same ``!Ref`` is the same region)."""
+    found: dict[str, dict[str, str]] = {}
+    for name, key in CONFIGS.items():
+        config = props.get(name)
+        entries = config.get("Distributions") if isinstance(config, dict) else None
+        if not isinstance(entries, list):
+            continue
+        values: dict[str, str] = {}
+        for entry in entries:
+            region, value = (entry.get("Region"), entry.get(key)) if isinstance(entry, dict) else (None, None)
+            unknown_region = isinstance(region, dict) and "Ref" not in region
+            if region is None or value is None or _is_function(value) or unknown_region:
+                break
+            values[_region_key(region)] = str(value).lower()
+        else:
+            found[name] = values
+    return found
+
+
+def calls_without_agents(found: dict[str, dict[str, str]]) -> list[str]:
+    calls, agents = found.get("TelephonyConfig"), found.get("AgentConfig")
+    if calls is None or agents is None:
+        return []
+    return [region for region, share in calls.items() if share != "0" and agents.get(region) == "0"]
+
+
+def sign_in_where_nothing_goes(found: dict[str, dict[str, str]]) -> list[str]:
+    calls, agents, sign_in = found.get("TelephonyConfig"), found.get("AgentConfig"), found.get("SignInConfig")
+    if calls is None or agents is None or sign_in is None:
+        return []
+    return [
+        region
+        for region, enabled in sign_in.items()
+        if enabled == "true" and calls.get(region) == "0" and agents.get(region) == "0"
+    ]
+
+
+def _region_key(region: Any) -> str:
+    """A region as the template names it: ``us-east-1``, or ``!Ref PrimaryRegion``."""
+    return f"!Ref {region['Ref']}" if isinstance(region, dict) else str(region)
 
 
 # --- the provider's verdict -----------------------------------------------------------------------

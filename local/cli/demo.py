@@ -24,14 +24,16 @@ from local.runtime import LambdaFunction
 
 ROOT = Path(__file__).resolve().parents[2]
 EXPORT = "connect-tdg-provider-ServiceToken"
+AGENT_REPLICA_LAG_S = 5.0  # a new user's replication, shortened from minutes
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m local.cli.demo",
         description="The example stacks' whole life against the local Connect emulator (make demo): "
-        "create, update, replacement, a rollback, failover and failback, an outage of one region, "
-        "the whole Global Resiliency setup (replica, numbers, agents), delete.",
+        "create, update, replacement, a rollback, failover and failback (sign-in moved with the traffic), an "
+        "outage of one region, an agent made in the stack, the whole Global Resiliency setup (replica, numbers, "
+        "agents), delete.",
     )
     parser.add_argument(
         "--verbose", action="store_true", help="full ARNs, every !GetAtt value after every step, the full timeline"
@@ -58,6 +60,11 @@ def main(argv: list[str] | None = None) -> int:
             emulator,
         )
         problems += run_outage(report, instance_arn, server, emulator)
+        emulator.set_user_replica_lag(AGENT_REPLICA_LAG_S)
+        problems += run_stack(
+            report, "connect-agents", _agents_steps(emulator, instance_arn), server, function, emulator
+        )
+        emulator.set_user_replica_lag(0)
         problems += run_stack(
             report,
             "connect-global-resiliency",
@@ -161,18 +168,58 @@ def _failover_steps(instance_arn: str, default_group: str, emulator: Emulator) -
         return [
             Step("create", lambda: driver.create_stack(template, params("us-east-1")), "CREATE_COMPLETE"),
             Step(
-                "failover: all telephony and agents to us-west-2",
+                "failover: all telephony, agents and sign-in to us-west-2",
                 lambda: driver.update_stack(template, params("us-west-2")),
                 "UPDATE_COMPLETE",
-                telephony_in("us-west-2"),
+                all_of(telephony_in("us-west-2"), sign_in_only_in(emulator, default_group, "us-west-2")),
             ),
             Step(
                 "failback to us-east-1",
                 lambda: driver.update_stack(template, params("us-east-1")),
                 "UPDATE_COMPLETE",
-                telephony_in("us-east-1"),
+                all_of(telephony_in("us-east-1"), sign_in_only_in(emulator, default_group, "us-east-1")),
             ),
             Step("delete (the default group's traffic stays as it is)", driver.delete_stack, "DELETE_COMPLETE"),
+        ]
+
+    return steps
+
+
+def all_of(*checks: Callable[[], list[str]]) -> Callable[[], list[str]]:
+    return lambda: [problem for check in checks for problem in check()]
+
+
+def sign_in_only_in(emulator: Emulator, default_group: str, region: str) -> Callable[[], list[str]]:
+    """The default group lets agents sign in only where the traffic went: the admin guide
+    (update-agents-across-regions) recommends SignInConfig false for the region a full shift moves away from."""
+
+    def check() -> list[str]:
+        sign_in = emulator.group(default_group)["Distribution"]["SignInConfig"]["Distributions"]
+        enabled = sorted(d["Region"] for d in sign_in if d["Enabled"])
+        return [] if enabled == [region] else [f"sign-in is enabled in {enabled}, expected only in {region}"]
+
+    return check
+
+
+def _agents_steps(emulator: Emulator, instance_arn: str) -> Callable[[StackDriver], list[Step]]:
+    """examples/agents.yaml: a user made in the stack, associated with the stack's group once it has reached the
+    replica (the user replica lag), beside the flows, queue and profiles a real template declares."""
+    template = load_template(ROOT / "examples" / "agents.yaml")
+
+    def associated() -> list[str]:
+        groups = [g for g in emulator.groups() if g["Name"] == "support-tdg"]
+        users = [r["Id"] for r in emulator.instance_resources() if r["Kind"] == "User"]
+        return [] if groups and users and groups[0]["Users"] == users else [f"the agent is not associated: {groups}"]
+
+    def steps(driver: StackDriver) -> list[Step]:
+        return [
+            Step(
+                "create: the agent waits to reach the replica, then joins the group",
+                lambda: driver.create_stack(template, {"ConnectInstanceArn": instance_arn}),
+                "CREATE_COMPLETE",
+                associated,
+            ),
+            Step("delete", driver.delete_stack, "DELETE_COMPLETE"),
         ]
 
     return steps

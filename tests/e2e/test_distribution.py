@@ -29,6 +29,8 @@ UPDATE = "UpdateTrafficDistribution"
 
 
 SIGN_IN_BOTH = {"Distributions": [{"Region": HOME, "Enabled": True}, {"Region": REPLICA, "Enabled": True}]}
+# examples/failover.yaml moves sign-in with the traffic, as the admin guide recommends for a full shift.
+SIGN_IN_REPLICA = {"Distributions": [{"Region": HOME, "Enabled": False}, {"Region": REPLICA, "Enabled": True}]}
 
 
 class FailoverStack:
@@ -73,7 +75,8 @@ def test_given_the_failover_stack_when_it_is_created_then_all_traffic_stays_in_t
     # When it is created
     stack = failover.create()
 
-    # Then everything is in the primary region, as the groups already are, and nothing was changed
+    # Then everything is in the primary region, as the groups already are; only the default group's sign-in, enabled
+    # in both regions by replication, is moved to the primary region, where the traffic is
     assert stack.status == "CREATE_COMPLETE"
     assert summary(driver) == [
         ("Create", "FailoverTdg", "SUCCESS"),
@@ -89,8 +92,12 @@ def test_given_the_failover_stack_when_it_is_created_then_all_traffic_stays_in_t
         "DefaultTdgDistribution": default["Arn"],
     }
     assert driver.requests[1].physical_id == default["Arn"]
-    assert driver.requests[1].data["SignInDistribution"] == f"{HOME}=true,{REPLICA}=true"
-    assert emu.calls(UPDATE) == []  # already as desired: nothing to change
+    assert driver.requests[1].data["SignInDistribution"] == f"{HOME}=true,{REPLICA}=false"
+    (update,) = emu.calls(UPDATE)
+    assert (update["params"]["Id"], update["params"]["SignInConfig"]) == (
+        default["Arn"],
+        {"Distributions": [{"Region": HOME, "Enabled": True}, {"Region": REPLICA, "Enabled": False}]},
+    )
 
 
 def test_given_a_created_failover_stack_when_it_fails_over_then_both_groups_move_to_the_replica_in_place(
@@ -116,12 +123,12 @@ def test_given_a_created_failover_stack_when_it_fails_over_then_both_groups_move
         assert traffic(group) == (split(0, 100), split(0, 100))
         assert group["Status"] == "ACTIVE"
         assert "UPDATE_IN_PROGRESS" in [h["Status"] for h in group["History"]]
-    assert emu.group(default["Arn"])["Distribution"]["SignInConfig"] == SIGN_IN_BOTH
+    assert emu.group(default["Arn"])["Distribution"]["SignInConfig"] == SIGN_IN_REPLICA
     updates = emu.calls(UPDATE)
     assert [(c["params"]["Id"], c["region"]) for c in updates] == [(owned["Arn"], REPLICA), (default["Arn"], REPLICA)]
     assert updates[0]["params"]["TelephonyConfig"] == split(0, 100)
     assert updates[0]["params"]["AgentConfig"] == split(0, 100)
-    assert updates[1]["params"]["SignInConfig"] == SIGN_IN_BOTH  # the whole desired distribution is sent
+    assert updates[1]["params"]["SignInConfig"] == SIGN_IN_REPLICA  # the whole desired distribution is sent
     assert stack.outputs["TelephonyDistribution"] == f"{HOME}=0,{REPLICA}=100"
     assert stack.outputs["ActiveRegion"] == REPLICA
     assert driver.requests[2].data["AgentDistribution"] == f"{HOME}=0,{REPLICA}=100"

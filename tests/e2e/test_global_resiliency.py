@@ -72,19 +72,27 @@ def test_one_template_from_a_single_instance_to_failover_and_back_to_nothing(
     assert sorted(group["Users"]) == sorted(agents)
     (number,) = emu.phone_numbers()
     assert number["TargetArn"] == group["Arn"] and stack.outputs["PhoneNumberAddress"] == number["Number"]
+    # Sign-in is where the traffic is (the admin guide's advice for a full shift), with the default group's agents
     assert default["Distribution"]["SignInConfig"]["Distributions"] == [
         {"Region": HOME, "Enabled": True},
-        {"Region": REPLICA, "Enabled": True},
+        {"Region": REPLICA, "Enabled": False},
     ]
+    assert default["Distribution"]["AgentConfig"] == split(100, 0)
 
     # When the stack fails over
     replications = len(emu.calls(REPLICATION))
     failover = driver.update_stack(GLOBAL_YAML, setup_params(single, agents, ActiveRegion="Replica"))
 
-    # Then the calls and agents of the group, and the default group's calls, are in the replica region
+    # Then the calls and agents of the group, and of the default group, are in the replica region
     assert failover.status == "UPDATE_COMPLETE", failover.status_reason
     assert traffic(emu.group(group["Arn"])) == (split(0, 100), split(0, 100))
     assert emu.group(default["Arn"])["Distribution"]["TelephonyConfig"] == split(0, 100)
+    # and the default group's agents and sign-in moved with them, sign-in leaving the region traffic left
+    assert emu.group(default["Arn"])["Distribution"]["AgentConfig"] == split(0, 100)
+    assert emu.group(default["Arn"])["Distribution"]["SignInConfig"]["Distributions"] == [
+        {"Region": HOME, "Enabled": False},
+        {"Region": REPLICA, "Enabled": True},
+    ]
     assert len(emu.calls(REPLICATION)) == replications  # the replica was left alone
 
     # When the stack is deleted

@@ -494,3 +494,151 @@ def test_group_users_get_the_providers_verdict(properties: str, expected: list[s
     messages = [message for _, message in ours(run(text)) if message.startswith("Res:")]
 
     assert len(messages) == len(expected) and all(e in m for e, m in zip(expected, messages, strict=True))
+
+
+# --- where calls, agents and sign-in go -------------------------------------------------------------
+
+FOLLOWING = """
+TelephonyConfig:
+  Distributions:
+    - {Region: !Ref Primary, Percentage: !If [PrimaryIsActive, 100, 0]}
+    - {Region: !Ref Replica, Percentage: !If [PrimaryIsActive, 0, 100]}
+AgentConfig:
+  Distributions:
+    - {Region: !Ref Primary, Percentage: !If [PrimaryIsActive, 100, 0]}
+    - {Region: !Ref Replica, Percentage: !If [PrimaryIsActive, 0, 100]}
+"""
+
+
+def test_calls_sent_where_the_agents_are_not_are_a_warning() -> None:
+    findings = ours(
+        run(
+            group("""
+            TelephonyConfig:
+              Distributions:
+                - {Region: us-east-1, Percentage: 50}
+                - {Region: us-west-2, Percentage: 50}
+            AgentConfig:
+              Distributions:
+                - {Region: us-east-1, Percentage: 100}
+                - {Region: us-west-2, Percentage: 0}
+            """)
+        )
+    )
+
+    assert findings == [
+        (
+            "W9103",
+            "Res: TelephonyConfig sends calls to us-west-2, where AgentConfig sends 0 % of the agents: those calls "
+            "reach no agent of this group. Move the agents with the calls, or, if this is meant, add W9103 to the "
+            "resource's Metadata cfn-lint ignore_checks.",
+        )
+    ]
+
+
+def test_calls_without_agents_under_one_condition_name_it() -> None:
+    findings = ours(
+        run(
+            group("""
+            TelephonyConfig:
+              Distributions:
+                - {Region: !Ref Primary, Percentage: !If [PrimaryIsActive, 100, 0]}
+                - {Region: !Ref Replica, Percentage: !If [PrimaryIsActive, 0, 100]}
+            AgentConfig:
+              Distributions:
+                - {Region: !Ref Primary, Percentage: 100}
+                - {Region: !Ref Replica, Percentage: 0}
+            """)
+        )
+    )
+
+    assert [rule for rule, _ in findings] == ["W9103"]
+    assert "calls to !Ref Replica" in findings[0][1] and "(when PrimaryIsActive is false)" in findings[0][1]
+
+
+@pytest.mark.parametrize(
+    "configs",
+    [
+        FOLLOWING,  # calls and agents move together
+        "TelephonyConfig:\n  Distributions: [{Region: us-east-1, Percentage: 0}, {Region: us-west-2, Percentage: 100}]",
+        # an unknown share or region cannot be judged
+        "TelephonyConfig:\n  Distributions: [{Region: us-east-1, Percentage: !Ref Share}, {Region: us-west-2, "
+        "Percentage: 100}]\nAgentConfig:\n  Distributions: [{Region: us-east-1, Percentage: 100}, {Region: us-west-2, "
+        "Percentage: 0}]",
+    ],
+)
+def test_calls_and_agents_that_agree_or_cannot_be_known_are_fine(configs: str) -> None:
+    assert ours(run(group(configs))) == []
+
+
+def test_a_silenced_warning_is_silent() -> None:
+    text = group("""
+    TelephonyConfig:
+      Distributions: [{Region: us-east-1, Percentage: 0}, {Region: us-west-2, Percentage: 100}]
+    AgentConfig:
+      Distributions: [{Region: us-east-1, Percentage: 100}, {Region: us-west-2, Percentage: 0}]
+    """).replace("    Properties:", "    Metadata: {cfn-lint: {config: {ignore_checks: [W9103]}}}\n    Properties:")
+
+    assert ours(run(text)) == []
+
+
+def test_sign_in_kept_where_no_call_and_no_agent_goes_is_a_warning() -> None:
+    findings = ours(
+        run(
+            distribution(
+                f"TrafficDistributionGroupId: {GROUP}",
+                FOLLOWING,
+                """
+                SignInConfig:
+                  Distributions:
+                    - {Region: !Ref Primary, Enabled: true}
+                    - {Region: !Ref Replica, Enabled: true}
+                """,
+            )
+        )
+    )
+
+    assert [rule for rule, _ in findings] == ["W9104", "W9104"]
+    assert findings[0][1] == (
+        "Res: SignInConfig keeps sign-in enabled in !Ref Replica, which gets 0 % of the calls and of the agents (when "
+        "PrimaryIsActive is true). For a full shift the Connect admin guide recommends setting SignInConfig to false "
+        "for the region traffic moves away from, so that agents sign in where the calls are; make its Enabled follow "
+        "the same condition as the percentages."
+    )
+    assert "enabled in !Ref Primary" in findings[1][1] and "(when PrimaryIsActive is false)" in findings[1][1]
+
+
+@pytest.mark.parametrize(
+    "sign_in",
+    [
+        "[{Region: !Ref Primary, Enabled: !If [PrimaryIsActive, true, false]}, "
+        "{Region: !Ref Replica, Enabled: !If [PrimaryIsActive, false, true]}]",
+        "[{Region: !Ref Primary, Enabled: true}, {Region: !Ref Replica, Enabled: !Ref Flag}]",
+    ],
+)
+def test_sign_in_that_follows_the_traffic_or_is_unknown_is_fine(sign_in: str) -> None:
+    findings = ours(
+        run(
+            distribution(
+                f"TrafficDistributionGroupId: {GROUP}", FOLLOWING, f"SignInConfig:\n  Distributions: {sign_in}"
+            )
+        )
+    )
+
+    assert findings == []
+
+
+def test_sign_in_without_both_shares_in_the_template_is_not_judged() -> None:
+    findings = ours(
+        run(
+            distribution(
+                f"TrafficDistributionGroupId: {GROUP}",
+                "TelephonyConfig:\n  Distributions: [{Region: us-east-1, Percentage: 100}, "
+                "{Region: us-west-2, Percentage: 0}]",
+                "SignInConfig:\n  Distributions: [{Region: us-east-1, Enabled: true}, "
+                "{Region: us-west-2, Enabled: true}]",
+            )
+        )
+    )
+
+    assert findings == []

@@ -63,7 +63,7 @@ def test_create_update_delete_of_an_example(capsys: pytest.CaptureFixture[str]) 
     assert "eu-central-1 (account 111122223333)" in out
     for done in ("create: CREATE_COMPLETE", "update: UPDATE_COMPLETE", "delete: DELETE_COMPLETE"):
         assert done in out
-    assert "!GetAtt DefaultTdgDistribution.SignInDistribution = eu-central-1=true,eu-west-2=true" in out
+    assert "!GetAtt DefaultTdgDistribution.SignInDistribution = eu-central-1=true,eu-west-2=false" in out
     assert f"!Ref DefaultTdgDistribution = tdg/…{DEFAULT_GROUP[-8:]}" in out
     assert out.rstrip().endswith("LOCAL RUN OK: every operation completed, nothing was left behind.")
 
