@@ -451,6 +451,7 @@ class Emulator:
         replication has not completed yet is not there."""
         with self._lock:
             now = self._clock()
+            self._connect.settle_numbers(now)
             snaps = [self._connect.snapshot(g, now) for g in self._connect.groups.values() if g.created_at <= now]
         return [s for s in snaps if include_deleted or s["Status"] != DELETED]
 
@@ -469,6 +470,7 @@ class Emulator:
             group = self._connect.find(arn_or_id)
             if group.created_at > now:
                 raise KeyError(arn_or_id)
+            self._connect.settle_numbers(now)
             return self._connect.snapshot(group, now)
 
     def instance(self, arn_or_id: str) -> dict[str, Any]:
@@ -497,6 +499,7 @@ class Emulator:
         Id, Arn, Number, Region (where claimed), TargetArn, InstanceId, GroupArn (None for an
         instance), Description, Tags, ClientToken, ClaimedAt, ReleasedAt."""
         with self._lock:
+            self._connect.settle_numbers(self._clock())
             return [
                 self._connect.number_snapshot(pn)
                 for pn in self._connect.phone_numbers.values()

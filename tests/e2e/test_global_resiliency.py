@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
 
 from local.emulator import Emulator
@@ -171,3 +172,42 @@ def test_fifty_agents_associated_at_once_under_the_quota(make_driver: MakeDriver
     assert_answered_once(driver)
     assert driver.delete_stack().status == "DELETE_COMPLETE"
     assert emu.group(group_arn)["Users"] == []
+
+
+def test_numbers_the_replication_put_on_the_default_group_block_the_replicas_delete_with_a_reason_that_says_why(
+    make_driver: MakeDriver, emu: Emulator, single: str
+) -> None:
+    # Given a number claimed to the instance before the stack replicates it
+    home = boto3.session.Session().client(
+        "connect",
+        region_name=HOME,
+        endpoint_url=emu.endpoint_url,
+        aws_access_key_id="AKIDEXAMPLE",
+        aws_secret_access_key="not-a-secret",
+    )
+    number = home.claim_phone_number(TargetArn=single, PhoneNumber="+15550199001")["PhoneNumberArn"]
+    driver = make_driver(native_endpoint_url=emu.endpoint_url)
+    stack = driver.create_stack(GLOBAL_YAML, setup_params(single, []))
+    assert stack.status == "CREATE_COMPLETE", stack.status_reason
+
+    # Then replication moved it into the default group, whose TelephonyConfig now moves it too
+    default = stack.outputs["DefaultTrafficDistributionGroupArn"]
+    assert emu.group(default)["PhoneNumbers"] == {"+15550199001": number}
+
+    # When the stack is deleted, Connect refuses the replica's deletion (the emulator's reading; unverified)
+    deleted = driver.delete_stack()
+
+    # Then the stack says which numbers and what to do, and the replica, the number and the instance stay
+    assert deleted.status == "DELETE_FAILED"
+    refused = next(r for r in driver.requests if r.logical_id == "Replica" and r.status == "FAILED")
+    assert "phone numbers are on its default traffic distribution group" in refused.reason
+    assert "move them back to the instance (UpdatePhoneNumber with TargetArn set to the source instance's ARN)" in (
+        refused.reason
+    )
+    assert replica_status(emu, single) == "INSTANCE_REPLICATION_COMPLETE" and emu.deleted_instances() == []
+
+    # When the number is released and the delete retried, everything goes
+    home.release_phone_number(PhoneNumberId=number)
+    assert driver.delete_stack().status == "DELETE_COMPLETE"
+    assert replica_status(emu, single) is None
+    assert_nothing_left(emu)

@@ -79,6 +79,7 @@ class ConnectBackend(
         }
 
     def handle(self, operation: str, params: dict[str, Any], region: str, now: float) -> dict[str, Any]:
+        self.settle_numbers(now)
         if operation in RESOURCE_OPERATIONS:
             return self.handle_resource(operation, params, region, now)
         return self._handlers[operation](params, region, now)

@@ -60,6 +60,7 @@ class Replica:
     client_token: str | None = None
     reasons: dict[str, str] = field(default_factory=dict)
     default_group: Group | None = None
+    numbers_adopted: bool = False  # the source's numbers in no group went to the default group at completion
 
     def status(self, now: float) -> str:
         return _timeline_status(self.timeline, now)

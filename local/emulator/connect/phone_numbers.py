@@ -33,6 +33,26 @@ class PhoneNumberOperations(ConnectState):
                 self._release(pn, now)
         return released
 
+    def settle_numbers(self, now: float) -> None:
+        """Once a replication has completed: "All phone numbers on the source instance that aren't already
+        associated to number groups are automatically added to the default traffic distribution group" (admin
+        guide, create-replica-connect-instance). Their TargetArn becomes the group's (unverified). Run before every
+        call and inspection, so that the move happens at the completion time whoever looks first."""
+        for instance in self.instances.values():
+            replica = instance.replica(now)
+            if replica is None or replica.numbers_adopted or replica.default_group is None:
+                continue
+            completed = replica.reached(REPLICATION_COMPLETE, now)
+            if completed is None:
+                continue
+            replica.numbers_adopted = True
+            group = replica.default_group
+            for pn in self.phone_numbers.values():
+                on_source = pn.instance is instance and pn.group is None and pn.region == instance.home_region
+                if on_source and pn.released_at is None and pn.claimed_at <= completed:
+                    pn.group, pn.target_arn = group, group.arn
+                    group.phone_numbers[pn.number] = pn.arn
+
     def number_snapshot(self, pn: PhoneNumber) -> dict[str, Any]:
         return {
             "Id": pn.id,

@@ -122,7 +122,9 @@ def delete(request: Request, clients: ConnectClients, budget: Budget, progress: 
         raise ProviderError(
             f"{error.reason} Connect deletes a replica only after what depends on it is gone: delete the "
             "instance's traffic distribution groups other than the default one, release the phone numbers "
-            "claimed to them, then retry the stack operation.",
+            "claimed to them, then retry the stack operation. Numbers on the default group may block it too: "
+            "replication added the source's numbers that were in no group to it; move them back to the instance "
+            "(UpdatePhoneNumber with TargetArn set to the source instance's ARN) or release them.",
             physical_resource_id=replica_arn,
             code=error.code,
         ) from error

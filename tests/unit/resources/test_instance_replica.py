@@ -695,7 +695,9 @@ class TestReasons:
         assert failure.value.reason.endswith(
             " Connect deletes a replica only after what depends on it is gone: delete the instance's traffic "
             "distribution groups other than the default one, release the phone numbers claimed to them, then "
-            "retry the stack operation."
+            "retry the stack operation. Numbers on the default group may block it too: replication added the "
+            "source's numbers that were in no group to it; move them back to the instance (UpdatePhoneNumber with "
+            "TargetArn set to the source instance's ARN) or release them."
         )
         assert failure.value.reason.startswith("Connect ")  # Connect's own words come first
         assert "The instance has traffic distribution groups" in failure.value.reason

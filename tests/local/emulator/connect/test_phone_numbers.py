@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -140,3 +141,48 @@ def test_claim_phone_number_rules(emu: Emulator, client: ClientFactory, connect:
     assert outcome(lambda: connect.describe_phone_number(PhoneNumberId=first["PhoneNumberArn"]))[0] == (
         "ResourceNotFoundException"
     )
+
+
+# -- numbers of the source instance go to the default group when it is replicated ----------------------
+
+
+def test_replication_adds_the_source_numbers_in_no_group_to_the_default_group(
+    emu: Emulator, client: ClientFactory, connect: Any
+) -> None:
+    source = emu.add_instance(home_region=HOME, replica_region=None, alias="numbers")
+    on_instance = connect.claim_phone_number(TargetArn=source, PhoneNumber="+15550100101")["PhoneNumberArn"]
+    emu.set_delays(replication=SETTLE)
+    connect.replicate_instance(InstanceId=source, ReplicaRegion=REPLICA, ReplicaAlias="numbers-west")
+    # Before the replication completes, the number is the instance's
+    assert connect.describe_phone_number(PhoneNumberId=on_instance)["ClaimedPhoneNumberSummary"]["TargetArn"] == source
+
+    default = _wait_for_default_group(emu, source)
+
+    # "All phone numbers on the source instance that aren't already associated to number groups are automatically
+    # added to the default traffic distribution group" (admin guide, create-replica-connect-instance)
+    assert emu.group(default)["PhoneNumbers"] == {"+15550100101": on_instance}
+    summary = connect.describe_phone_number(PhoneNumberId=on_instance)["ClaimedPhoneNumberSummary"]
+    assert summary["TargetArn"] == default and "InstanceId" not in summary
+    later = connect.claim_phone_number(TargetArn=source, PhoneNumber="+15550100102")["PhoneNumberArn"]
+    assert connect.describe_phone_number(PhoneNumberId=later)["ClaimedPhoneNumberSummary"]["TargetArn"] == source
+
+    # Deleting the replica is refused while numbers are on its default group (the stricter reading, unverified)
+    replica = client("connect", REPLICA)
+    replica_arn = replica_arn_of(source)
+    with pytest.raises(ClientError) as excinfo:
+        replica.delete_instance(InstanceId=replica_arn)
+    code, _, message = error_of(excinfo)
+    assert code == "InvalidRequestException"
+    assert "phone numbers are on its default traffic distribution group" in message and "+15550100101" in message
+    connect.release_phone_number(PhoneNumberId=on_instance)
+    replica.delete_instance(InstanceId=replica_arn)  # the number claimed to the source instance does not block it
+
+
+def _wait_for_default_group(emu: Emulator, source: str) -> str:
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        replica = emu.instance(source)["Replica"]
+        if replica and replica["DefaultGroupArn"] and replica["Status"] == "INSTANCE_REPLICATION_COMPLETE":
+            return str(replica["DefaultGroupArn"])
+        time.sleep(0.05)
+    raise TimeoutError(source)
