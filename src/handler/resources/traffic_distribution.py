@@ -21,12 +21,13 @@ import connect
 from connect import ConnectClients, Group
 from distribution import Distribution
 from errors import ProviderError
-from properties import parse_distribution_properties
+from properties import DISTRIBUTION_SCHEMA, parse_distribution_properties
 from refs import GroupRef
 from request import Done, PollingState, Progress, Request, Result
 from waiting import Budget, OutOfTime, poll_until
 
 TYPE = "Custom::TrafficDistribution"
+SCHEMA = DISTRIBUTION_SCHEMA
 
 
 class Phase(StrEnum):
