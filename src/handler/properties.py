@@ -199,6 +199,56 @@ GROUP_USER_SCHEMA = Schema(
 )
 
 
+NUMBER_FLOW_SCHEMA = Schema(
+    (
+        Property(
+            "PhoneNumberId",
+            True,
+            "the number's ARN (`!Ref` of an `AWS::Connect::PhoneNumber`) or id. From the other region of the number's "
+            "traffic distribution group only the ARN works; an ARN must name a number claimed in `InstanceId`'s "
+            "region or its partner",
+            "replacement (an id and the ARN of the same number are the same)",
+            _PHONE_NUMBER_ID_MAX_LENGTH,
+        ),
+        Property(
+            "InstanceId",
+            True,
+            "the instance's id or ARN. With an ARN, Connect is called in the ARN's region; with an id, in the "
+            "provider's region",
+            "replacement (the same instance named in its other region is not)",
+            max_length(_ASSOCIATE_FLOW, "InstanceId"),
+        ),
+        Property(
+            "ContactFlowId",
+            True,
+            "the flow's ARN (`!Ref` of an `AWS::Connect::ContactFlow`) or id; an ARN must name a flow of "
+            "`InstanceId`'s instance, in `InstanceId`'s region",
+            "in place (Connect replaces the number's flow; no disassociation first)",
+            max_length(_ASSOCIATE_FLOW, "ContactFlowId"),
+        ),
+    )
+)
+ROUTING_SCHEMA = Schema(
+    (
+        Property(
+            "InstanceId",
+            True,
+            "the id or ARN of an instance enabled for global routing, in either of its regions (Connect's pattern "
+            "for the operation)",
+            "replacement (the same instance named in its other region is not)",
+            max_length(_ROUTING, "InstanceId"),
+        ),
+        Property(
+            "IsolatedAll",
+            True,
+            "`true`: no contact is routed to agents of the other region; `false`: cross-region routing. Anything "
+            "else fails before any call",
+            "in place",
+        ),
+    )
+)
+
+
 @dataclass(frozen=True)
 class GroupProperties:
     """The desired state of one traffic distribution group."""
@@ -356,10 +406,10 @@ def parse_number_flow_properties(raw: Mapping[str, Any] | None, default_region: 
     Each identity is kept as the template gave it: a number's ARN must reach Connect as an ARN, which is what
     Connect needs to find a number of a traffic distribution group from the group's other region."""
     props = dict(raw or {})
-    reject_unknown(props, {"PhoneNumberId", "InstanceId", "ContactFlowId"})
-    number_id = _text(props, "PhoneNumberId", required=True, max_len=_PHONE_NUMBER_ID_MAX_LENGTH)
-    instance_id = _text(props, "InstanceId", required=True, max_len=max_length(_ASSOCIATE_FLOW, "InstanceId"))
-    flow_id = _text(props, "ContactFlowId", required=True, max_len=max_length(_ASSOCIATE_FLOW, "ContactFlowId"))
+    NUMBER_FLOW_SCHEMA.reject_unknown(props)
+    number_id = NUMBER_FLOW_SCHEMA.text(props, "PhoneNumberId")
+    instance_id = NUMBER_FLOW_SCHEMA.text(props, "InstanceId")
+    flow_id = NUMBER_FLOW_SCHEMA.text(props, "ContactFlowId")
     assert number_id is not None and instance_id is not None and flow_id is not None
     number = PhoneNumberRef.parse(number_id)
     if number is None:
@@ -410,8 +460,8 @@ class RoutingProperties:
 def parse_routing_properties(raw: Mapping[str, Any] | None, default_region: str) -> RoutingProperties:
     """Validate ``ResourceProperties`` of a ``Custom::CrossRegionRouting``."""
     props = dict(raw or {})
-    reject_unknown(props, {"InstanceId", "IsolatedAll"})
-    instance_id = _text(props, "InstanceId", required=True, max_len=max_length(_ROUTING, "InstanceId"))
+    ROUTING_SCHEMA.reject_unknown(props)
+    instance_id = ROUTING_SCHEMA.text(props, "InstanceId")
     assert instance_id is not None
     if not constraint(_ROUTING, "InstanceId").allows(instance_id):
         raise ProviderError(

@@ -16,11 +16,12 @@ from dataclasses import dataclass
 import connect
 from connect import ConnectClients
 from errors import ProviderError
-from properties import RoutingProperties, parse_routing_properties
+from properties import ROUTING_SCHEMA, RoutingProperties, parse_routing_properties
 from request import Done, PollingState, Progress, Request, Result
 from waiting import Budget, poll_until
 
 TYPE = "Custom::CrossRegionRouting"
+SCHEMA = ROUTING_SCHEMA
 # The wait for the read-back ends this long before CloudFormation stops waiting for the answer (ServiceTimeout).
 ANSWER_MARGIN = 120.0
 

@@ -21,11 +21,12 @@ import connect
 import regions
 from connect import ConnectClients
 from errors import ProviderError
-from properties import NumberFlowProperties, parse_number_flow_properties
+from properties import NUMBER_FLOW_SCHEMA, NumberFlowProperties, parse_number_flow_properties
 from request import Done, PollingState, Progress, Request, Result
 from waiting import Budget, poll_until
 
 TYPE = "Custom::PhoneNumberContactFlowAssociation"
+SCHEMA = NUMBER_FLOW_SCHEMA
 # The wait ends this long before CloudFormation stops waiting for the answer (ServiceTimeout): a poll fires every
 # minute and runs at most 45 s, so the one that gives up still answers in time.
 ANSWER_MARGIN = 120.0
