@@ -60,7 +60,7 @@ def resume(
     if request.request_type == "Delete":
         return _restore(request, clients, budget, since=since)
     routing = parse_routing_properties(request.properties, request.region)
-    return _converge(request, clients, routing, routing.isolated_all, budget, since=since)
+    return _converge(request, clients, routing, routing.isolated_all, budget, since=since, resumed=True)
 
 
 def abandon(state: Mapping[str, str], clients: ConnectClients, budget: Budget) -> str:
@@ -94,16 +94,21 @@ def _converge(
     budget: Budget,
     *,
     since: float,
+    resumed: bool = False,
 ) -> Result:
     """Send IsolatedAll once per invocation, then read back until Connect reports it, across polls, until the
     resource's ServiceTimeout is nearly spent. Safe to run again from the start: the update is idempotent."""
     give_up_at = since + max(0.0, request.service_timeout - ANSWER_MARGIN)
     sent = False
+    # Once Connect may have taken the change, a failure carries the resource's own physical id, so that the
+    # rollback's Delete restores the routing; before, crhelper's invented id tells Delete there is nothing to undo.
+    maybe_changed = resumed
 
     def step() -> Done | None:
-        nonlocal sent
+        nonlocal sent, maybe_changed
         if not sent:
             sent = connect.update_cross_region_routing(clients, routing.instance, isolated, budget).value
+            maybe_changed = maybe_changed or sent
         reported = connect.isolated_regions(clients, routing.instance, budget).value
         if sent and bool(reported) == isolated:
             return Done(routing.physical_id, {"IsolatedRegions": ",".join(sorted(reported))})
@@ -112,7 +117,12 @@ def _converge(
             raise ProviderError(_not_reported(routing, isolated, reported, sent, waited), code="NotApplied")
         return None
 
-    return poll_until(step, budget) or RoutingState(isolated, since).pending()
+    try:
+        return poll_until(step, budget) or RoutingState(isolated, since).pending()
+    except ProviderError as error:
+        if not maybe_changed:
+            raise
+        raise error.about(routing.physical_id) from error
 
 
 def _not_reported(routing: RoutingProperties, isolated: bool, reported: list[str], sent: bool, waited: float) -> str:

@@ -128,6 +128,29 @@ class TestCreate:
         with pytest.raises(ProviderError) as raised:
             resources.resume(routing_request("Create"), result.state, regions, timed(clock), Progress())
         assert "GetCrossRegionRouting reports isolated regions: none" in raised.value.reason
+        assert raised.value.physical_resource_id == PHYSICAL_ID  # the rollback's Delete restores the routing
+
+    def test_a_failure_after_connect_took_the_change_names_the_resource_so_the_rollback_restores_routing(
+        self, regions: TwoRegions, budget: Budget
+    ) -> None:
+        east = regions.stubs[EAST]
+        updated(east, True)
+        east.add_client_error(GET, "AccessDeniedException", "denied", 403)
+
+        with pytest.raises(ProviderError) as raised:
+            resources.handle(routing_request("Create"), regions, budget, Progress())
+
+        assert raised.value.physical_resource_id == PHYSICAL_ID
+
+    def test_a_failure_before_connect_took_anything_leaves_the_id_to_crhelper(
+        self, regions: TwoRegions, budget: Budget
+    ) -> None:
+        updated(regions.stubs[EAST], True, error="InvalidRequestException")
+
+        with pytest.raises(ProviderError) as raised:
+            resources.handle(routing_request("Create"), regions, budget, Progress())
+
+        assert raised.value.physical_resource_id is None
 
     @pytest.mark.parametrize(
         ("props", "words"),
