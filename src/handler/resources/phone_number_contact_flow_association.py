@@ -104,8 +104,13 @@ def _refuse_a_bare_id_known_elsewhere(
     """A bare id that the instance's other region knows can never work from this one: say to give the ARN."""
     here = association.instance.region
     other = regions.counterpart(here)
-    if other is None or connect.number_status(clients(other), association.phone_number, budget) is None:
+    if other is None:
         return
+    try:
+        if connect.number_status(clients(other), association.phone_number, budget) is None:
+            return
+    except connect.Unavailable:
+        return  # the other region cannot tell now: go on waiting
     raise ProviderError(
         f"Phone number {association.phone_number.given} was claimed in {other}, and Connect finds a number of a "
         f"traffic distribution group from the group's other region ({here}, the region of InstanceId) only by its "

@@ -159,6 +159,18 @@ class TestCreate:
         assert "Give PhoneNumberId as the number's ARN" in raised.value.reason
         assert raised.value.code == "ResourceNotFoundException"
 
+    def test_the_other_region_down_only_means_waiting_on(self, regions: TwoRegions, clock: FakeClock) -> None:
+        east = regions.stubs[EAST]
+        refused(east, PhoneNumberId=NUMBER_ID)
+        described(east, None, number=NUMBER_ID)
+        for _ in range(8):
+            regions.stubs[WEST].add_client_error(DESCRIBE, "InternalServiceException", "down", 500)
+        east.add_response(ASSOCIATE, {}, sent(PhoneNumberId=NUMBER_ID))
+
+        result = resources.handle(flow_request("Create", PhoneNumberId=NUMBER_ID), regions, timed(clock), Progress())
+
+        assert result == DONE
+
     def test_a_claimed_number_whose_flow_connect_does_not_find_fails_naming_the_flow(
         self, regions: TwoRegions, clock: FakeClock
     ) -> None:
