@@ -84,6 +84,9 @@ class Instance:
     replicas: list[Replica] = field(default_factory=list)
     users: list[str] = field(default_factory=list)  # registered agents; empty: any UUID is an agent
     user_replicated_at: dict[str, float] = field(default_factory=dict)  # user id -> when it is in both Regions
+    flows: list[str] = field(default_factory=list)  # registered flow ids; empty: any id is a flow
+    global_routing: bool = False  # enabled for global routing: UpdateCrossRegionRouting applies
+    isolated: bool = False  # IsolatedAll of the last UpdateCrossRegionRouting
 
     @property
     def replica_region(self) -> str | None:
@@ -133,6 +136,7 @@ class PhoneNumber:
     claimed_at: float
     released_at: float | None = None
     release_token: str | None = None
+    flow_id: str | None = None  # the flow AssociatePhoneNumberContactFlow set (mirrored to both Regions)
 
 
 @dataclass

@@ -74,6 +74,8 @@ class InstanceResourceOperations(ConnectState):
         if kind == "User":
             instance.users.append(resource_id)
             instance.user_replicated_at[resource_id] = now + self.user_replica_lag
+        if kind == "ContactFlow":
+            instance.flows.append(resource_id)  # a flow AssociatePhoneNumberContactFlow accepts
         return {spec.id_key: resource_id, spec.arn_key: arn}
 
     def _delete_resource(self, kind: str, instance: Instance, resource_id: str) -> dict[str, Any]:
@@ -84,6 +86,8 @@ class InstanceResourceOperations(ConnectState):
         if kind == "User":
             instance.users.remove(resource_id)
             instance.user_replicated_at.pop(resource_id, None)
+        if kind == "ContactFlow":
+            instance.flows.remove(resource_id)
         return {}
 
     def resource_snapshots(self) -> list[dict[str, Any]]:

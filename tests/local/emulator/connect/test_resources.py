@@ -75,6 +75,7 @@ def test_each_kind_is_created_with_its_arn_and_deleted(emu: Emulator, connect: A
     assert sorted(r["Kind"] for r in emu.instance_resources()) == sorted(arns)
     user_id = arns["User"].rsplit("/", 1)[1]
     assert emu.instance(instance)["Users"] == [user_id]
+    assert emu.instance(instance)["Flows"] == [arns["ContactFlow"].rsplit("/", 1)[1]]  # a number may take it
 
     with pytest.raises(ClientError) as excinfo:  # names are unique per instance and kind
         connect.create_queue(InstanceId=instance_id, Name="q", HoursOfOperationId=arns["HoursOfOperation"][-36:])
@@ -87,6 +88,7 @@ def test_each_kind_is_created_with_its_arn_and_deleted(emu: Emulator, connect: A
     connect.delete_queue(InstanceId=instance_id, QueueId=arns["Queue"][-36:])
     connect.delete_hours_of_operation(InstanceId=instance_id, HoursOfOperationId=arns["HoursOfOperation"][-36:])
     assert emu.instance_resources() == [] and emu.instance(instance)["Users"] == []
+    assert emu.instance(instance)["Flows"] == []
     assert outcome(lambda: connect.delete_user(InstanceId=instance_id, UserId=user_id)) == (
         "ResourceNotFoundException",
         404,
