@@ -47,6 +47,9 @@ RANDOM_THREADS = 4  # the draws share out over these threads, run one after the 
 BASELINE_RUNS = 3
 DELETION_DELAY = 2.0
 COLD_RUNS = 12
+PIP_INSTALL = [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+# The pins only boto3 pulls in: a function that used the Lambda runtime's boto3 would not ship them.
+ONLY_FOR_BOTO3 = frozenset({"boto3", "botocore", "s3transfer", "python-dateutil", "six", "urllib3"})
 WARM_RUNS = 50
 IMPORT_APP = "import sys,time; sys.path.insert(0, '.'); t=time.perf_counter(); import app; print(time.perf_counter()-t)"
 IMPORT_BOTO3 = "import time; t=time.perf_counter(); import boto3; boto3.client('connect'); print(time.perf_counter()-t)"
@@ -153,15 +156,31 @@ def phase_latency(lab: Lab) -> list[Result]:
 
 
 def phase_cold_start() -> Result:
-    """Imports of a copy of src/handler without __pycache__ (the tests write one): Lambda's package has none."""
-    times: dict[str, list[float]] = {"app": [], "boto3": []}
+    """Imports of a copy of src/handler without __pycache__ (the tests write one): Lambda's package has none.
+
+    ``app_bundled`` imports it as the deployed function does, with boto3, botocore and the rest from a
+    ``pip install --target`` of src/handler/requirements.txt (compiled, as `sam build` installs them) and nothing
+    from site-packages (``-S``); ``app`` takes boto3 from this interpreter's site-packages, as a function using the
+    runtime's copy would."""
+    times: dict[str, list[float]] = {"app": [], "app_bundled": [], "boto3": []}
     with tempfile.TemporaryDirectory() as tmp:
         code_dir = shutil.copytree(HANDLER_DIR, Path(tmp) / "handler", ignore=shutil.ignore_patterns("__pycache__"))
+        bundle = Path(tmp) / "bundle"
+        subprocess.run(
+            [*PIP_INSTALL, "--target", str(bundle), "-r", str(HANDLER_DIR / "requirements.txt")],
+            capture_output=True,
+            check=True,
+        )
         env = LambdaFunction(code_dir).environment()
-        for _ in range(COLD_RUNS):  # interleaved, so that drift hits both alike
-            for key, code in (("app", IMPORT_APP), ("boto3", IMPORT_BOTO3)):
+        bundled = f"import sys; sys.path[:0] = [{str(bundle)!r}]; " + IMPORT_APP
+        for _ in range(COLD_RUNS):  # interleaved, so that drift hits all alike
+            for key, flags, code in (
+                ("app", ["-I", "-B"], IMPORT_APP),
+                ("app_bundled", ["-I", "-B", "-S"], bundled),
+                ("boto3", ["-I", "-B"], IMPORT_BOTO3),
+            ):
                 out = subprocess.run(
-                    [sys.executable, "-I", "-B", "-c", code], cwd=code_dir, env=env, capture_output=True, check=True
+                    [sys.executable, *flags, "-c", code], cwd=code_dir, env=env, capture_output=True, check=True
                 )
                 times[key].append(float(out.stdout.decode().strip().splitlines()[-1]))
     return times
@@ -192,13 +211,18 @@ def phase_memory(lab: Lab) -> Result:
 
 
 def phase_package() -> Result:
-    pip = [sys.executable, "-m", "pip", "install", "--quiet", "--no-compile", "--disable-pip-version-check"]
-    requirements = ["-r", str(HANDLER_DIR / "requirements.txt")]
+    """The package with the pins of src/handler/requirements.txt (boto3 bundled, as deployed), and without what
+    only boto3 needs (the size a function using the runtime's copy would have)."""
+    pins = [line.split("#")[0].strip() for line in (HANDLER_DIR / "requirements.txt").read_text().splitlines()]
+    pins = [pin for pin in pins if pin]
+    without = [pin for pin in pins if pin.partition("==")[0].lower() not in ONLY_FOR_BOTO3]
     sizes: Result = {}
     with tempfile.TemporaryDirectory() as tmp:
-        for label, extra in (("without boto3", []), ("with boto3", [f"boto3=={_version('boto3')}"])):
-            target = Path(tmp) / label.replace(" ", "-")
-            done = subprocess.run([*pip, "--target", str(target), *requirements, *extra], capture_output=True)
+        for label, chosen in (("without boto3", without), ("with boto3 (bundled)", pins)):
+            target = Path(tmp) / label.split(" (")[0].replace(" ", "-")
+            done = subprocess.run(
+                [*PIP_INSTALL, "--no-compile", "--no-deps", "--target", str(target), *chosen], capture_output=True
+            )
             if done.returncode:
                 sizes[label] = {"error": done.stderr.decode(errors="replace").strip()[-300:]}
                 continue
@@ -305,8 +329,10 @@ def render(
         "- Peak memory: `ru_maxrss` of one Create's invocation process (group ACTIVE at once).",
         f"- Work per event: `app.handler` called in one warm process, {WARM_RUNS} Creates with fresh RequestIds, group",
         "  ACTIVE at once; emulator and ResponseServer threads share that process.",
-        "- Package: `pip install --no-compile --target` of `src/handler/requirements.txt` (+ `boto3`), zipped",
-        "  (deflate) with `src/handler`.",
+        "- Package: `pip install --no-compile --no-deps --target` of the pins of `src/handler/requirements.txt`",
+        "  (with boto3, as deployed, and without what only boto3 needs), zipped (deflate) with `src/handler`.",
+        "  The bundled cold start imports `app` with boto3 from a compiled `pip install --target` of those pins and",
+        "  nothing from site-packages (`python -I -B -S`).",
         "- Quota and failover: after the latency phase, one at a time, each with an emulator of its own (see their",
         "  sections); the warm failover in a probe process of its own during phase 2.",
         "",
@@ -333,6 +359,7 @@ def render(
     out += [table(("provider", "runs", "gone → answer median", "max", "event → answer median", "max"), rows), ""]
 
     app_med, boto_med = statistics.median(cold["app"]), statistics.median(cold["boto3"])
+    bundled = cold.get("app_bundled") or []
     out += [
         "## Cold start and memory",
         "",
@@ -340,6 +367,11 @@ def render(
             ("measure", "runs", "median", "max"),
             [
                 ("import `app` (src/handler/app.py)", len(cold["app"]), *stats(cold["app"], "s", 3)),
+                *(
+                    [("import `app`, boto3 from the bundle (as deployed)", len(bundled), *stats(bundled, "s", 3))]
+                    if bundled
+                    else []
+                ),
                 ("`import boto3; boto3.client('connect')`", len(cold["boto3"]), *stats(cold["boto3"], "s", 3)),
                 ("ratio of medians", "", f"{app_med / boto_med:.3f}x", ""),
                 ("peak RSS, one Create (fresh process)", 1, f"{memory['peak_rss_mb']:.1f} MB", ""),

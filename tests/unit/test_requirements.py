@@ -61,3 +61,30 @@ def test_the_bundled_botocore_knows_every_connect_operation_the_handler_calls() 
     model = botocore.session.get_session().get_service_model("connect")
     known = {botocore.xform_name(name) for name in model.operation_names}
     assert called and called <= known, called - known
+
+
+def test_the_bundled_botocore_takes_every_parameter_the_handler_names_in_a_connect_call() -> None:
+    # DeleteInstance's ClientToken arrived in botocore in February 2025: a botocore without it refuses the whole
+    # call ("Unknown parameter"). Parameters built into a dict (**request) are checked by the Stubber tests.
+    import ast
+
+    import botocore.session
+
+    handler = Path(__file__).parents[2] / "src" / "handler" / "connect.py"
+    model = botocore.session.get_session().get_service_model("connect")
+    operations = {botocore.xform_name(name): name for name in model.operation_names}
+    sent: list[tuple[str, str]] = []
+    for node in ast.walk(ast.parse(handler.read_text())):
+        function = node.func if isinstance(node, ast.Call) else None
+        if (
+            isinstance(function, ast.Attribute)
+            and isinstance(function.value, ast.Name)
+            and function.value.id == "client"
+        ):
+            sent += [(function.attr, keyword.arg) for keyword in node.keywords if keyword.arg is not None]
+    unknown = [
+        (operation, parameter)
+        for operation, parameter in sent
+        if parameter not in model.operation_model(operations[operation]).input_shape.members
+    ]
+    assert ("delete_instance", "ClientToken") in sent and unknown == []
