@@ -11,6 +11,7 @@ from botocore.stub import Stubber
 from operate.reader import FIRST_FINDINGS, RESOURCE_TYPES, BadInput, NothingRead, instance_region, read_status
 from operate.snapshot import REACHABLE, UNREACHABLE
 from tests.unit.conftest import FakeClock, TwoRegions, outage, throttled
+from tests.unit.test_template import STATUS_RESOURCES
 from waiting import Budget
 
 EAST, WEST = "us-east-1", "us-west-2"
@@ -304,3 +305,18 @@ class TestInput:
 
         with pytest.raises(BadInput, match="Connect does not know the instance"):
             read_status(regions, INSTANCE, budget)
+
+
+def test_every_call_of_a_run_is_one_the_status_policy_grants(regions: TwoRegions, budget: Budget) -> None:
+    made: set[str] = set()
+    for client in regions.clients.values():
+        client.meta.events.register(
+            "before-parameter-build.connect", lambda model, **_: made.add(f"connect:{model.name}")
+        )
+    describe_instance(regions.stubs[EAST])
+    describe_instance(regions.stubs[WEST])
+    everything(regions.stubs[EAST])
+
+    read_status(regions, INSTANCE, budget)
+
+    assert made == set(STATUS_RESOURCES)
