@@ -7,16 +7,14 @@ the reads go on in the other region, as the provider's reads do (``connect.read_
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable
 from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from botocore.utils import ArnParser, InvalidArnException
-
 import connect
 import regions as region_pairs
 from distribution import Distribution
+from errors import ProviderError
 from operate.snapshot import (
     REACHABLE,
     UNREACHABLE,
@@ -26,7 +24,7 @@ from operate.snapshot import (
     ReplicationFinding,
     Snapshot,
 )
-from properties import GroupRef
+from refs import GroupRef, InstanceRef
 from waiting import Budget
 
 if TYPE_CHECKING:
@@ -81,17 +79,13 @@ class NothingRead(Exception):
 
 def instance_region(arn: str) -> str:
     """The region of an instance ARN (arn:aws:connect:REGION:ACCOUNT:instance/ID); BadInput for anything else."""
-    parts: dict[str, str] = {}
-    with contextlib.suppress(InvalidArnException):
-        parts = ArnParser().parse_arn(arn)
-    if (
-        parts.get("service") != "connect"
-        or not parts.get("resource", "").startswith("instance/")
-        or "/" in parts["resource"].removeprefix("instance/")
-        or not parts.get("region")
-    ):
+    try:
+        ref: InstanceRef | None = InstanceRef.parse(arn, default_region="")
+    except ProviderError:
+        ref = None
+    if ref is None or not ref.region:  # a bare id has no region to start from
         raise BadInput(f"{arn!r} is not an instance ARN such as arn:aws:connect:us-east-1:111122223333:instance/ID.")
-    return parts["region"]
+    return ref.region
 
 
 def other_region(region: str) -> str | None:
@@ -240,8 +234,9 @@ def _replication_findings(
 def _read_group(where: Regions, summary: Any, budget: Budget) -> GroupStatus | None:
     """One group's distribution, agents and numbers; None when Connect no longer knows it (deleted meanwhile)."""
     arn: str = summary["Arn"]
-    home = ArnParser().parse_arn(arn)["region"]
-    ref = GroupRef(value=arn, group_id=arn.rsplit("/", 1)[-1], region=home)
+    ref = GroupRef.parse_arn(arn)
+    if ref is None:
+        raise ProviderError(f"Connect listed a group whose ARN is not one: {arn!r}.", code="Bug")
     distribution = where.read(lambda client, tries: connect.get_distribution(client, ref, budget, attempts=tries))
     users = where.read(lambda client, tries: connect.group_users(client, ref, budget, attempts=tries))
     if distribution is None or users is None:
@@ -253,7 +248,7 @@ def _read_group(where: Regions, summary: Any, budget: Budget) -> GroupStatus | N
         name=summary.get("Name", ""),
         is_default=is_default,
         status=summary.get("Status", ""),
-        home_region=home,
+        home_region=ref.region,
         telephony=distribution.telephony,
         agents=distribution.agent,
         sign_in=distribution.sign_in if is_default else None,
