@@ -88,6 +88,12 @@ def instance_region(arn: str) -> str:
     return ref.region
 
 
+def arn_in(arn: str, region: str) -> str:
+    """The same instance's ARN in ``region``: a replica has its source's id, in its own region."""
+    parts = arn.split(":")
+    return ":".join([*parts[:3], region, *parts[4:]])
+
+
 def other_region(region: str) -> str | None:
     """The Global Resiliency partner of ``region``, in either direction."""
     partners = [source for source, replica in region_pairs.REPLICA_REGION_OF.items() if replica == region]
@@ -146,31 +152,35 @@ def read_status(
     ``first_region`` (default: the ARN's region) is read first until the default group's distribution says which
     region serves its calls; then that one is, unless ``first_region`` was given.
     """
-    home = instance_region(instance_arn)
-    first = first_region or home
-    other = home if first != home else other_region(home)
-    where = Regions(clients, [first, *([other] if other else [])])
+    given = instance_region(instance_arn)
+    partner = other_region(given)
+    first = first_region or given
+    pair = [region for region in (given, partner) if region]
+    if first not in pair:
+        raise BadInput(f"REGION {first} is not a region of the instance: give {' or '.join(pair)}.")
+    where = Regions(clients, [first, *(region for region in pair if region != first)])
+
+    def describe(client: ConnectClient, tries: int) -> connect.Instance | None:
+        # In each region, the instance is named by that region's ARN: the replica's in the replica region.
+        region_arn = arn_in(instance_arn, client.meta.region_name)
+        return connect.describe_instance(client, region_arn, budget, attempts=tries)
 
     progress(f"instance, in {first}")
-    described = where.read(
-        lambda client, tries: connect.describe_instance(client, instance_arn, budget, attempts=tries)
-    )
+    described = where.read(describe)
     if described is None:
         raise BadInput(f"Connect does not know the instance {instance_arn}. Check the ARN, the account and REGION.")
     replica_region = next(iter(described.replication), "")
-    source_region = described.source_region or home
-    regions = [r for r in (source_region, replica_region, first) if r]
-    where.order = [first, *sorted(set(regions) - {first})]
+    home = described.source_region or given
+    source_arn = arn_in(instance_arn, home)  # what every other read and every finding names the instance by
+    where.order = [first, *sorted({home, replica_region} - {first, ""})]
     for region in where.order:
         if region not in where.state:
             # Whether the other region answers is what an operator in an outage needs first: one call tells it.
             progress(f"whether Connect answers in {region}")
-            where.probe(
-                region, lambda client, tries: connect.describe_instance(client, instance_arn, budget, attempts=tries)
-            )
+            where.probe(region, describe)
     instance = InstanceStatus(
-        arn=instance_arn,
-        source_region=source_region,
+        arn=source_arn,
+        source_region=home,
         replica_region=replica_region,
         replication={region: status for region, (status, _) in described.replication.items()},
         reasons={region: reason for region, (_, reason) in described.replication.items() if reason},
@@ -178,7 +188,7 @@ def read_status(
     )
 
     progress("traffic distribution groups")
-    summaries = where.read(lambda client, tries: connect.list_groups(client, instance_arn, budget, attempts=tries))
+    summaries = where.read(lambda client, tries: connect.list_groups(client, source_arn, budget, attempts=tries))
     summaries.sort(key=lambda summary: (not summary.get("IsDefault"), summary.get("Name", "")))
     groups: list[GroupStatus] = []
     for index, summary in enumerate(summaries, 1):
@@ -192,12 +202,12 @@ def read_status(
             where.serve_first(serving)
 
     progress("cross-region routing")
-    isolated = where.read(lambda client, tries: connect.isolated_regions(client, instance_arn, budget, attempts=tries))
+    isolated = where.read(lambda client, tries: connect.isolated_regions(client, source_arn, budget, attempts=tries))
     replication: list[Replicated] = []
     for index, resource_type in enumerate(RESOURCE_TYPES, 1):
         progress(f"replication findings {index} of {len(RESOURCE_TYPES)}: {resource_type}")
         page = where.read(
-            partial(_replication_findings, instance=instance_arn, resource_type=resource_type, budget=budget)
+            partial(_replication_findings, instance=source_arn, resource_type=resource_type, budget=budget)
         )
         replication.append(
             Replicated(
@@ -218,7 +228,7 @@ def read_status(
         )
     return Snapshot(
         instance=instance,
-        regions={region: where.state.get(region, UNREACHABLE) for region in where.order},
+        regions={region: where.state.get(region, UNREACHABLE) for region in (home, replica_region) if region},
         groups=groups,
         replication=replication,
         isolated_regions=isolated,

@@ -37,7 +37,9 @@ def shares(values: dict[str, int]) -> dict[str, Any]:
 
 
 def describe_instance(stub: Stubber) -> None:
-    stub.add_response("describe_instance", instance_answer(), {"InstanceId": INSTANCE})
+    """DescribeInstance, answered in the stub's region, where the instance is named by that region's ARN."""
+    region_arn = INSTANCE.replace(EAST, stub.client.meta.region_name)
+    stub.add_response("describe_instance", instance_answer(), {"InstanceId": region_arn})
 
 
 def groups(stub: Stubber) -> None:
@@ -320,3 +322,24 @@ def test_every_call_of_a_run_is_one_the_status_policy_grants(regions: TwoRegions
     read_status(regions, INSTANCE, budget)
 
     assert made == set(STATUS_RESOURCES)
+
+
+class TestTheReplicasArn:
+    def test_names_the_same_instance_whose_source_it_reads(self, regions: TwoRegions, budget: Budget) -> None:
+        describe_instance(regions.stubs[WEST])
+        describe_instance(regions.stubs[EAST])
+        groups(regions.stubs[WEST])
+        default_reads(regions.stubs[WEST])  # which serves from us-east-1: the rest is read there
+        sales_reads(regions.stubs[EAST])
+        the_rest(regions.stubs[EAST])
+
+        snapshot = read_status(regions, INSTANCE.replace(EAST, WEST), budget)
+
+        assert snapshot.instance.arn == INSTANCE  # the source's ARN, which every other read was given
+        assert snapshot.regions == {EAST: REACHABLE, WEST: REACHABLE}
+
+
+def test_a_region_outside_the_instances_pair_is_bad_input(regions: TwoRegions, budget: Budget) -> None:
+    with pytest.raises(BadInput, match="REGION eu-west-2 is not a region of the instance: give us-east-1 or us-west-2"):
+        read_status(regions, INSTANCE, budget, first_region="eu-west-2")
+    assert regions.asked == []
