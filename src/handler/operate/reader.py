@@ -201,6 +201,9 @@ def read_status(
             serving = Distribution(telephony=group.telephony, agent=group.agents).serving_region(home)
             where.serve_first(serving)
 
+    if not replica_region:
+        # Both reads are "available only" for Global Resiliency instances (their API reference): nothing to read.
+        return _snapshot(instance, where, groups, [], None)
     progress("cross-region routing")
     isolated = where.read(lambda client, tries: connect.isolated_regions(client, source_arn, budget, attempts=tries))
     replication: list[Replicated] = []
@@ -226,9 +229,21 @@ def read_status(
                 more=bool(page.get("NextToken")),
             )
         )
+    return _snapshot(instance, where, groups, replication, isolated)
+
+
+def _snapshot(
+    instance: InstanceStatus,
+    where: Regions,
+    groups: list[GroupStatus],
+    replication: list[Replicated],
+    isolated: list[str] | None,
+) -> Snapshot:
+    """The regions source first, then the replica, each as it answered in this run."""
+    regions = [region for region in (instance.source_region, instance.replica_region) if region]
     return Snapshot(
         instance=instance,
-        regions={region: where.state.get(region, UNREACHABLE) for region in (home, replica_region) if region},
+        regions={region: where.state.get(region, UNREACHABLE) for region in regions},
         groups=groups,
         replication=replication,
         isolated_regions=isolated,

@@ -343,3 +343,25 @@ def test_a_region_outside_the_instances_pair_is_bad_input(regions: TwoRegions, b
     with pytest.raises(BadInput, match="REGION eu-west-2 is not a region of the instance: give us-east-1 or us-west-2"):
         read_status(regions, INSTANCE, budget, first_region="eu-west-2")
     assert regions.asked == []
+
+
+def test_an_instance_not_replicated_is_read_without_the_global_resiliency_reads(
+    regions: TwoRegions, budget: Budget
+) -> None:
+    alone = {"Instance": {"Id": INSTANCE.rsplit("/", 1)[1], "Arn": INSTANCE}}
+    regions.stubs[EAST].add_response("describe_instance", alone, {"InstanceId": INSTANCE})
+    regions.stubs[EAST].add_response(
+        "list_traffic_distribution_groups",
+        {"TrafficDistributionGroupSummaryList": []},
+        {"InstanceId": INSTANCE, "MaxResults": 10},
+    )
+
+    snapshot = read_status(regions, INSTANCE, budget)
+
+    assert (snapshot.regions, snapshot.instance.replica_region, snapshot.instance.replication) == (
+        {EAST: REACHABLE},
+        "",
+        {},
+    )
+    assert (snapshot.groups, snapshot.replication, snapshot.isolated_regions) == ([], [], None)
+    assert WEST not in regions.asked
