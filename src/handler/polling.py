@@ -64,16 +64,16 @@ PASSING_CODES = frozenset(
 CLIENT_CONFIG = Config(retries={"total_max_attempts": 1}, connect_timeout=3, read_timeout=10)
 
 
-class Clients:
-    """The EventBridge and Lambda clients polling needs, built on first use: most invocations never poll, and
-    building both at import would add about 35 ms to every cold start. For the invocation's main thread only
-    (cached_property takes no lock; crhelper's timer thread never polls)."""
+class ScheduleClients:
+    """The EventBridge and Lambda clients that make and remove the polling schedule, built on first use: most
+    invocations never poll, and building both at import would add about 35 ms to every cold start. For the
+    invocation's main thread only (cached_property takes no lock; crhelper's timer thread never polls)."""
 
     def __init__(self, factory: Callable[[str], Any]) -> None:
         self._factory = factory
 
     @classmethod
-    def for_region(cls, region: str) -> Clients:
+    def for_region(cls, region: str) -> ScheduleClients:
         return cls(lambda service: boto3.client(service, region_name=region, config=CLIENT_CONFIG))  # type: ignore[call-overload]
 
     @cached_property
