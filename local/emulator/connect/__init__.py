@@ -7,7 +7,8 @@ be relying on leniency), and the choice is said where it is made.
 
 One module per sub-domain, composed by :class:`ConnectBackend`: ``groups`` (the groups, their
 traffic distribution and tags), ``instances`` (instances and replicas), ``users`` (the agents of
-groups) and ``phone_numbers``. ``model`` holds the data and statuses; ``state`` the state they share
+groups), ``phone_numbers`` and ``resiliency`` (what Global Resiliency reports: cross-region routing and replication
+findings). ``model`` holds the data and statuses; ``state`` the state they share
 and the lookups more than one of them makes.
 """
 
@@ -20,12 +21,13 @@ from local.emulator.connect.groups import GroupOperations
 from local.emulator.connect.instances import InstanceOperations
 from local.emulator.connect.model import DELETED, Delays
 from local.emulator.connect.phone_numbers import PhoneNumberOperations
+from local.emulator.connect.resiliency import ResiliencyOperations
 from local.emulator.connect.users import UserOperations
 
 __all__ = ["DELETED", "ConnectBackend", "Delays"]
 
 
-class ConnectBackend(GroupOperations, InstanceOperations, UserOperations, PhoneNumberOperations):
+class ConnectBackend(GroupOperations, InstanceOperations, UserOperations, PhoneNumberOperations, ResiliencyOperations):
     """State and operations of the Connect API subset the provider uses."""
 
     OPERATIONS = frozenset(
@@ -47,6 +49,9 @@ class ConnectBackend(GroupOperations, InstanceOperations, UserOperations, PhoneN
             "ClaimPhoneNumber",
             "ReleasePhoneNumber",
             "DescribePhoneNumber",
+            "ListPhoneNumbersV2",
+            "GetCrossRegionRouting",
+            "ListReplicationFindings",
         }
     )
 
@@ -70,6 +75,9 @@ class ConnectBackend(GroupOperations, InstanceOperations, UserOperations, PhoneN
             "ClaimPhoneNumber": self._claim_number,
             "ReleasePhoneNumber": self._release_number,
             "DescribePhoneNumber": self._describe_number,
+            "ListPhoneNumbersV2": self._list_numbers_v2,
+            "GetCrossRegionRouting": self._get_cross_region_routing,
+            "ListReplicationFindings": self._list_replication_findings,
         }
 
     def handle(self, operation: str, params: dict[str, Any], region: str, now: float) -> dict[str, Any]:

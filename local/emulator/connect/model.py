@@ -82,6 +82,10 @@ class Instance:
     identity_management: str = "CONNECT_MANAGED"
     replicas: list[Replica] = field(default_factory=list)
     users: list[str] = field(default_factory=list)  # registered agents; empty: any UUID is an agent
+    # Global routing: None when the instance has none (GetCrossRegionRouting refuses), else the isolated Regions.
+    isolated_regions: list[str] | None = None
+    # ListReplicationFindings by ResourceType, as a test injected them: {Findings, Drifted, Statuses}.
+    replication_findings: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def replica_region(self) -> str | None:

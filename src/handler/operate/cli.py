@@ -28,7 +28,7 @@ from waiting import Budget, OutOfTime
 OK, ERRORS, FAILED = 0, 1, 2
 TIMEOUT = 600.0  # seconds: throttling is waited out for this long, then the command gives up
 PROGRESS_AFTER = 3.0  # seconds: a shorter run prints no progress
-PROGRESS_EVERY = 2.0
+PROGRESS_EVERY = 5.0
 
 
 class Progress:
