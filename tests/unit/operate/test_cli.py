@@ -217,7 +217,7 @@ def test_a_healthy_view_says_there_is_no_finding(regions: TwoRegions, run: Calla
 
 
 class TestProgress:
-    def test_is_silent_for_the_first_seconds_then_tells_every_two(self, clock: FakeClock) -> None:
+    def test_is_silent_for_the_first_three_seconds_then_tells_every_five(self, clock: FakeClock) -> None:
         err = io.StringIO()
         progress = cli.Progress(err, clock)
         progress("instance")
@@ -227,12 +227,12 @@ class TestProgress:
         clock.now += 1
         progress("group 1 of 2")
         progress.request()
-        clock.now += 1
+        clock.now += 4
         progress.request()
 
         assert err.getvalue().splitlines() == [
             "status: reading groups (1 requests, 3 s)",
-            "status: reading group 1 of 2 (3 requests, 5 s)",
+            "status: reading group 1 of 2 (3 requests, 8 s)",
         ]
 
 
