@@ -37,7 +37,7 @@ class Progress:
     def __init__(self, out: TextIO, clock: Callable[[], float] = time.monotonic) -> None:
         self.out, self.clock = out, clock
         self.started = clock()
-        self.told = self.started
+        self.told = self.started - PROGRESS_EVERY  # the first line comes after PROGRESS_AFTER
         self.text = ""
         self.requests = 0
 
