@@ -21,7 +21,7 @@ import connect
 from errors import ProviderError
 from operate import render
 from operate.findings import findings, has_errors
-from operate.pacing import Pace
+from operate.pacing import RATE, Pace
 from operate.reader import BadInput, NothingRead, read_status
 from waiting import Budget, OutOfTime
 
@@ -29,6 +29,7 @@ OK, ERRORS, FAILED = 0, 1, 2
 TIMEOUT = 600.0  # seconds: throttling is waited out for this long, then the command gives up
 PROGRESS_AFTER = 3.0  # seconds: a shorter run prints no progress
 PROGRESS_EVERY = 5.0
+MAX_RATE = 50.0  # requests/s: a typo such as 200 must not flood the account's quota
 
 
 class Progress:
@@ -69,7 +70,21 @@ def parse(argv: Sequence[str]) -> argparse.Namespace:
     status.add_argument("--region", help="the region to read first (default: the ARN's; then the serving region)")
     status.add_argument("--format", choices=["text", "json"], default="text")
     status.add_argument("--timeout", type=float, default=TIMEOUT, help="seconds before throttling makes it give up")
+    status.add_argument(
+        "--rate",
+        type=rate,
+        default=RATE,
+        help=f"Connect requests a second (default {RATE}, under the account's default quota of 2; "
+        "raise it only where Service Quotas raised that quota)",
+    )
     return parser.parse_args(argv)
+
+
+def rate(text: str) -> float:
+    value = float(text)
+    if not 0 < value <= MAX_RATE:
+        raise argparse.ArgumentTypeError(f"{text} is not a rate between 0 and {MAX_RATE} requests a second")
+    return value
 
 
 def new_clients(pace: Pace, progress: Progress) -> connect.ConnectClients:
@@ -99,7 +114,11 @@ def main(
     progress = Progress(err)
     try:
         snapshot = read_status(
-            clients or new_clients(Pace(), progress), args.instance, budget, first_region=args.region, progress=progress
+            clients or new_clients(Pace(args.rate), progress),
+            args.instance,
+            budget,
+            first_region=args.region,
+            progress=progress,
         )
     except (BadInput, NothingRead) as error:
         print(f"status: {error}", file=err)

@@ -247,3 +247,15 @@ def test_the_commands_clients_pace_and_count_every_request(clock: FakeClock) -> 
 
     assert (client.meta.region_name, progress.requests, clock.sleeps) == (WEST, 2, [1.0])
     assert client.meta.config.retries["total_max_attempts"] == 1  # connect._call retries, not botocore
+
+
+@pytest.mark.parametrize("given", ["0", "-1", "51", "fast"])
+def test_a_rate_outside_0_to_50_requests_a_second_exits_2(given: str) -> None:
+    with pytest.raises(SystemExit) as stopped:
+        cli.main(["status", "--instance", INSTANCE, "--rate", given], out=io.StringIO(), err=io.StringIO())
+    assert stopped.value.code == 2
+
+
+def test_the_rate_defaults_to_the_pace_under_the_quota() -> None:
+    assert cli.parse(["status", "--instance", INSTANCE]).rate == 1.9
+    assert cli.parse(["status", "--instance", INSTANCE, "--rate", "10"]).rate == 10.0
