@@ -3,8 +3,8 @@
 Phase 1 (latency, concurrent threads, mostly asleep): each thread has its own StackDriver and stacks; the
 emulator, the ResponseServer and the Lambda stand-ins are shared. Then, one at a time (:mod:`local.bench.realworld`,
 each with an emulator of its own): many resources at once under the account's quota, and a failover with the
-home region down; then the status command on an instance with 10 groups (:mod:`local.bench.status`). Phase 2 (CPU-bound, one at a time): cold start, peak memory, warm work per event, the warm
-failover, package size.
+home region down; then the status command on an instance with 10 groups (:mod:`local.bench.status`).
+Phase 2 (CPU-bound, one at a time): cold start, peak memory, warm work per event, the warm failover, package size.
 """
 
 from __future__ import annotations
