@@ -92,6 +92,17 @@ def _replication(snapshot: Snapshot) -> Iterator[Finding]:
                 f"--resource-type {kind.resource_type}).",
                 arn,
             )
+        drifted = {region: count for region, count in kind.drifted.items() if count > 0}
+        if drifted and not kind.findings:
+            counts = ", ".join(f"about {count} in {region}" for region, count in sorted(drifted.items()))
+            yield Finding(
+                "resources-drifting",
+                WARNING,
+                f"{kind.resource_type} resources are not in sync yet ({counts}) although none needs action: "
+                "replication catches up by itself. Before a failover, run the status again; if the count does not "
+                "fall, look at the replication of that type in the Connect console.",
+                arn,
+            )
         blocked = {region: status for region, status in kind.statuses.items() if status != REPLICATION_ENABLED}
         if blocked:
             states = ", ".join(f"{status} in {region}" for region, status in sorted(blocked.items()))

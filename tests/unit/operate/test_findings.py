@@ -145,9 +145,17 @@ def test_a_finding_without_a_name_is_named_by_its_arn() -> None:
     assert "(arn:p in us-west-2: Too large)" in finding.message
 
 
-def test_drift_alone_is_no_finding_connect_says_it_catches_up() -> None:
-    kind = Replicated("QUEUE", drifted={"us-west-2": 7}, statuses={"us-west-2": "ENABLED"})
-    assert findings(healthy(replication=[kind])) == []
+def test_drift_without_findings_is_a_warning_that_replication_catches_up() -> None:
+    kind = Replicated("QUEUE", drifted={"us-west-2": 7, "us-east-1": 0}, statuses={"us-west-2": "ENABLED"})
+    (finding,) = findings(healthy(replication=[kind]))
+    assert (finding.code, finding.severity, finding.resource) == ("resources-drifting", WARNING, INSTANCE)
+    assert finding.message.startswith("QUEUE resources are not in sync yet (about 7 in us-west-2)")
+
+
+def test_drift_with_findings_is_the_error_alone() -> None:
+    failed = [ReplicationFinding("arn:q", "billing", "us-west-2", "Name conflict")]
+    kind = Replicated("QUEUE", drifted={"us-west-2": 7}, statuses={"us-west-2": "ENABLED"}, findings=failed)
+    assert [f.code for f in findings(healthy(replication=[kind]))] == ["resources-not-replicated"]
 
 
 def test_a_resource_type_whose_replication_is_not_enabled_is_a_warning() -> None:
