@@ -34,8 +34,8 @@ def phase_status() -> list[Result]:
 
 def _status_run(emulator: Emulator, run: int) -> Result:
     emulator.reset()  # no groups, no calls, and a full token bucket
-    instance = emulator.add_instance(home_region=HOME, replica_region=REPLICA)
-    emulator.set_cross_region_routing(instance, [])  # global routing: every read of the command answers
+    # Global routing, so that every read of the command answers (GetCrossRegionRouting refuses an instance without).
+    instance = emulator.add_instance(home_region=HOME, replica_region=REPLICA, global_routing=True)
     connect = boto3.client("connect", region_name=HOME, endpoint_url=emulator.endpoint_url)  # make bench's keys
     for n in range(STATUS_GROUPS - 1):
         arn = connect.create_traffic_distribution_group(Name=f"status-{run}-{n}", InstanceId=instance)["Arn"]

@@ -217,6 +217,7 @@ class Emulator:
         replica_region: str | None = "us-west-2",
         alias: str | None = None,
         default_group_id: str | None = None,
+        global_routing: bool = False,
     ) -> str:
         """Create a Connect instance and return its ARN (in ``home_region``).
 
@@ -224,7 +225,8 @@ class Emulator:
         Region, alias ``<alias>-replica``) is INSTANCE_REPLICATION_COMPLETE and its default group
         (``<alias>-default``, id ``default_group_id`` or a new one) ACTIVE at once. Any pair of
         Regions is accepted here. With ``replica_region=None`` it is not replicated, and
-        ReplicateInstance can replicate it.
+        ReplicateInstance can replicate it. With ``global_routing`` it is enabled for global routing: once
+        replicated, UpdateCrossRegionRouting and GetCrossRegionRouting apply to it.
         """
         with self._lock:
             instance = self._connect.add_instance(
@@ -234,6 +236,7 @@ class Emulator:
                 alias=alias,
                 now=self._clock(),
                 default_group_id=default_group_id,
+                global_routing=global_routing,
             )
             return instance.arn
 
@@ -244,6 +247,13 @@ class Emulator:
         instance."""
         with self._lock:
             return self._connect.add_user(instance, user_id)
+
+    def add_contact_flow(self, instance: str, flow_id: str | None = None) -> str:
+        """Register a flow (its id made up when ``None``) with the instance (id or source ARN) and return its ARN
+        in the home Region. Once an instance has registered flows, AssociatePhoneNumberContactFlow accepts only
+        those; until then any id is a flow. KeyError for an unknown instance."""
+        with self._lock:
+            return self._connect.add_contact_flow(instance, flow_id)
 
     def set_delays(
         self,
@@ -425,13 +435,6 @@ class Emulator:
         """Release every number claimed to the group; returns the numbers released."""
         with self._lock:
             return self._connect.release_phone_numbers(group_arn, self._clock())
-
-    def set_cross_region_routing(self, instance: str, isolated: Sequence[str] | None = ()) -> None:
-        """Give the instance global routing, with ``isolated`` Regions cut off from cross-region routing (what
-        GetCrossRegionRouting answers as IsolatedRegions); None takes global routing away, and the call then
-        answers InvalidRequestException. KeyError for an unknown instance."""
-        with self._lock:
-            self._connect.set_cross_region_routing(instance, None if isolated is None else list(isolated))
 
     def set_replication_findings(
         self,

@@ -17,10 +17,11 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError, ConnectionError, HTTPClientError
 
+import regions
 from distribution import Distribution
 from errors import ProviderError, error_code, http_status
-from properties import GroupProperties, GroupUserProperties, ReplicaProperties
-from refs import GroupRef, UserRef
+from properties import GroupProperties, GroupUserProperties, NumberFlowProperties, ReplicaProperties
+from refs import GroupRef, InstanceRef, PhoneNumberRef, UserRef
 from waiting import Budget, NoTimeToRetry, OutOfTime, retry
 
 if TYPE_CHECKING:
@@ -170,12 +171,11 @@ def create_group(client: ConnectClient, props: GroupProperties, client_token: st
 
 def describe_group(client: ConnectClient, group: GroupRef, budget: Budget, *, attempts: int = 0) -> Group | None:
     """The group as Connect sees it now, or None when Connect does not know it (yet, or any more)."""
-    response = _call_unless(
+    response = _lookup(
+        client,
         lambda: client.describe_traffic_distribution_group(TrafficDistributionGroupId=group.value),
         budget,
-        missing_ok=True,
-        attempts=attempts,
-        region=client.meta.region_name,
+        attempts,
     )
     return None if response is None else Group.from_api(response["TrafficDistributionGroup"])
 
@@ -213,13 +213,7 @@ def get_distribution(
     client: ConnectClient, group: GroupRef, budget: Budget, *, attempts: int = 0
 ) -> Distribution | None:
     """The distribution Connect reports now, or None when Connect does not know the group (yet)."""
-    response = _call_unless(
-        lambda: client.get_traffic_distribution(Id=group.value),
-        budget,
-        missing_ok=True,
-        attempts=attempts,
-        region=client.meta.region_name,
-    )
+    response = _lookup(client, lambda: client.get_traffic_distribution(Id=group.value), budget, attempts)
     return None if response is None else Distribution.from_api(response)
 
 
@@ -285,13 +279,7 @@ def replicate_instance(client: ConnectClient, props: ReplicaProperties, client_t
 
 def describe_instance(client: ConnectClient, instance: str, budget: Budget, *, attempts: int = 0) -> Instance | None:
     """The instance as Connect sees it in ``client``'s region, or None when it does not know it there."""
-    response = _call_unless(
-        lambda: client.describe_instance(InstanceId=instance),
-        budget,
-        missing_ok=True,
-        attempts=attempts,
-        region=client.meta.region_name,
-    )
+    response = _lookup(client, lambda: client.describe_instance(InstanceId=instance), budget, attempts)
     return None if response is None else Instance.from_api(response)
 
 
@@ -399,6 +387,98 @@ def _user_id(listed: str) -> str:
     return user.user_id if user else listed
 
 
+def associate_number_flow(client: ConnectClient, association: NumberFlowProperties, budget: Budget) -> bool:
+    """Set the number's inbound flow, replacing any flow it had; False when Connect does not find the number (not
+    visible yet, or named by its bare id from its group's other region), the instance or the flow."""
+    response = _call_unless(
+        lambda: client.associate_phone_number_contact_flow(
+            PhoneNumberId=association.phone_number.given,
+            InstanceId=association.instance.given,
+            ContactFlowId=association.flow.given,
+        ),
+        budget,
+        missing_ok=True,
+        region=client.meta.region_name,
+    )
+    return response is not None
+
+
+def disassociate_number_flow(client: ConnectClient, association: NumberFlowProperties, budget: Budget) -> bool:
+    """Remove the number's inbound flow; False when Connect does not find the number or its flow (gone already)."""
+    response = _call_unless(
+        lambda: client.disassociate_phone_number_contact_flow(
+            PhoneNumberId=association.phone_number.given, InstanceId=association.instance.given
+        ),
+        budget,
+        missing_ok=True,
+        region=client.meta.region_name,
+    )
+    return response is not None
+
+
+def number_status(client: ConnectClient, number: PhoneNumberRef, budget: Budget) -> str | None:
+    """The number's status (CLAIMED, IN_PROGRESS or FAILED) as ``client``'s region sees it; None when it does not
+    find the number there."""
+    response = _call_unless(
+        lambda: client.describe_phone_number(PhoneNumberId=number.given),
+        budget,
+        missing_ok=True,
+        region=client.meta.region_name,
+    )
+    if response is None:
+        return None
+    return str(response["ClaimedPhoneNumberSummary"].get("PhoneNumberStatus", {}).get("Status", ""))
+
+
+def routing_regions(instance: InstanceRef) -> list[str]:
+    """Where to call for an instance's cross-region routing: the region the template names first, then the other
+    region of the instance, for when the first is down."""
+    other = regions.counterpart(instance.region)
+    return [instance.region] if other is None else [instance.region, other]
+
+
+def _instance_in(instance: InstanceRef, region: str) -> str:
+    """The instance as ``region`` knows it: as the template gave it there, by its id (which the replica shares)
+    elsewhere, since an ARN names one region."""
+    return instance.given if region == instance.region else instance.instance_id
+
+
+def update_cross_region_routing(
+    clients: ConnectClients, instance: InstanceRef, isolated: bool, budget: Budget
+) -> Read[bool]:
+    """Send IsolatedAll in the first of the instance's regions that answers; the value is False when Connect
+    cannot take it now (ResourceConflictException), so the caller waits and sends it again."""
+
+    def send(client: ConnectClient, tries: int) -> bool:
+        region = client.meta.region_name
+        response = _call_unless(
+            lambda: client.update_cross_region_routing(InstanceId=_instance_in(instance, region), IsolatedAll=isolated),
+            budget,
+            conflict_ok=True,
+            attempts=tries,
+            region=region,
+        )
+        return response is not None
+
+    return read_first_answering(clients, routing_regions(instance), send)
+
+
+def isolated_regions(clients: ConnectClients, instance: InstanceRef, budget: Budget) -> Read[list[str]]:
+    """The regions GetCrossRegionRouting reports isolated, read in the first of the instance's regions that answers."""
+
+    def read(client: ConnectClient, tries: int) -> list[str]:
+        region = client.meta.region_name
+        response = _call(
+            lambda: client.get_cross_region_routing(InstanceId=_instance_in(instance, region)),
+            budget,
+            attempts=tries,
+            region=region,
+        )
+        return list(response.get("IsolatedRegions", []))
+
+    return read_first_answering(clients, routing_regions(instance), read)
+
+
 def list_groups(
     client: ConnectClient, instance: str, budget: Budget, *, attempts: int = 0
 ) -> list[TrafficDistributionGroupSummaryTypeDef]:
@@ -450,7 +530,7 @@ def replication_findings(
     )
 
 
-def isolated_regions(client: ConnectClient, instance: str, budget: Budget, *, attempts: int = 0) -> list[str] | None:
+def routing_isolation(client: ConnectClient, instance: str, budget: Budget, *, attempts: int = 0) -> list[str] | None:
     """The regions whose cross-region routing is off (GetCrossRegionRouting), or None when the instance has no
     global routing: the API reference says the call is only for instances enabled for it, and Connect's answer
     otherwise is taken to be InvalidRequestException or ResourceNotFoundException (not verified in an account)."""
@@ -475,6 +555,11 @@ def _next(token: str | None) -> dict[str, str]:
 
 class _NotDone(Exception):
     """An answer the caller asked to take as "not done (yet)": not found, not ACTIVE, or a conflict."""
+
+
+def _lookup(client: ConnectClient, request: Callable[[], T], budget: Budget, attempts: int = 0) -> T | None:
+    """A read in ``client``'s region: None when Connect does not know the resource (yet, or any more)."""
+    return _call_unless(request, budget, missing_ok=True, attempts=attempts, region=client.meta.region_name)
 
 
 def _call_unless(request: Callable[[], T], budget: Budget, **options: Any) -> T | None:
@@ -623,6 +708,21 @@ _ADVICE: dict[tuple[str, str], str] = {
     ),
     ("AssociateTrafficDistributionGroupUser", "InvalidRequestException"): (
         "Check that UserId is a user of the instance in InstanceId, and that the group belongs to that instance."
+    ),
+    ("AssociatePhoneNumberContactFlow", "InvalidParameterException"): (
+        "Check that PhoneNumberId is a number claimed to the instance in InstanceId or to one of its traffic "
+        "distribution groups, and that ContactFlowId is a flow of that instance."
+    ),
+    ("UpdateCrossRegionRouting", "InvalidRequestException"): (
+        "Cross-region routing can be changed only on an instance enabled for global routing (Connect Global "
+        "Resiliency, a replicated instance). Check the instance, or leave Custom::CrossRegionRouting out for it."
+    ),
+    ("GetCrossRegionRouting", "InvalidRequestException"): (
+        "Cross-region routing exists only on an instance enabled for global routing (Connect Global Resiliency, a "
+        "replicated instance). Check the instance, or leave Custom::CrossRegionRouting out for it."
+    ),
+    ("UpdateCrossRegionRouting", "ResourceNotFoundException"): (
+        "Check InstanceId: give the instance's ARN, or its id in the stack's region."
     ),
 }
 # Codes that mean the same, whatever the operation.

@@ -16,7 +16,7 @@ from typing import Any
 import regions
 from distribution import Distribution, parse_distribution
 from errors import ProviderError
-from refs import GroupRef, InstanceRef, UserRef, constraint, is_region, max_length
+from refs import FlowRef, GroupRef, InstanceRef, PhoneNumberRef, UserRef, constraint, is_region, max_length
 
 # CloudFormation adds these to every custom resource; they are not ours to validate.
 CLOUDFORMATION_PROPERTIES = frozenset({"ServiceToken", "ServiceTimeout"})
@@ -25,9 +25,228 @@ _TAG_KEY_PUNCTUATION = set("_.:/=+-@")
 MAX_TAGS = 50
 # The operations whose inputs these properties become: Connect's model gives their lengths and patterns.
 _CREATE, _REPLICATE = "CreateTrafficDistributionGroup", "ReplicateInstance"
-# Lengths Connect's model does not give: an ARN of a group is about 110 characters, a user id 36.
+_ASSOCIATE_FLOW, _ROUTING = "AssociatePhoneNumberContactFlow", "UpdateCrossRegionRouting"
+# Lengths Connect's model does not give: an ARN of a group is about 110 characters, a user id 36, a number's ARN 90.
 _GROUP_ID_MAX_LENGTH = 250
 _USER_ID_MAX_LENGTH = 256
+_PHONE_NUMBER_ID_MAX_LENGTH = 250
+
+
+@dataclass(frozen=True)
+class Property:
+    """One property of a resource type: its parser checks presence and length by it, and the reference docs show it
+    (``Schema.table``), so that the two cannot drift apart."""
+
+    name: str
+    required: bool
+    rules: str
+    on_change: str
+    max_length: int | None = None  # of a string property; the parser refuses one character more
+
+
+@dataclass(frozen=True)
+class Schema:
+    """The properties a resource type takes."""
+
+    properties: tuple[Property, ...]
+
+    def __getitem__(self, name: str) -> Property:
+        return next(prop for prop in self.properties if prop.name == name)
+
+    def reject_unknown(self, props: Mapping[str, Any]) -> None:
+        reject_unknown(props, {prop.name for prop in self.properties})
+
+    def text(self, props: Mapping[str, Any], name: str) -> str | None:
+        """The string property ``name``, checked as the schema says: present if required, within its length."""
+        prop = self[name]
+        assert prop.max_length is not None, f"{name} is not a string property"
+        return _text(props, name, required=prop.required, max_len=prop.max_length)
+
+    def table(self) -> str:
+        """The reference docs' table of these properties, in Markdown."""
+        rows = [
+            f"| `{prop.name}` | {'yes' if prop.required else 'no'} | {prop.rules} | {prop.on_change} |"
+            for prop in self.properties
+        ]
+        own = ", ".join(f"`{name}`" for name in sorted(CLOUDFORMATION_PROPERTIES))
+        return "\n".join(
+            [
+                "| property | required | rules | on change |",
+                "|---|---|---|---|",
+                *rows,
+                f"| {own} | | CloudFormation's own; accepted and ignored | |",
+            ]
+        )
+
+
+_DISTRIBUTION_RULES = (
+    "`{Distributions: [{Region, Percentage}]}`: both linked regions of the instance, whole numbers in steps of 10 "
+    "that add up to 100"
+)
+_ONE_LINE = "on one line, without leading or trailing whitespace (Connect's pattern)"
+GROUP_SCHEMA = Schema(
+    (
+        Property(
+            "Name",
+            True,
+            f"1 to {max_length(_CREATE, 'Name')} characters {_ONE_LINE}; unique per instance",
+            "replacement",
+            max_length(_CREATE, "Name"),
+        ),
+        Property(
+            "InstanceId",
+            True,
+            "the replicated instance's id or ARN. With an ARN, Connect is called in the ARN's region (the instance's "
+            "home region); with an id, in the provider's region",
+            "replacement (an id and the ARN of the same instance are the same)",
+            max_length(_CREATE, "InstanceId"),
+        ),
+        Property(
+            "Description",
+            False,
+            f"1 to {max_length(_CREATE, 'Description')} characters {_ONE_LINE}",
+            "replacement",
+            max_length(_CREATE, "Description"),
+        ),
+        Property(
+            "Tags",
+            False,
+            f"`[{{Key, Value}}]` or a map; at most {MAX_TAGS}; keys of 1 to 128 characters, not `aws:`; "
+            "values of at most 256",
+            "in place",
+        ),
+        Property("TelephonyConfig", False, _DISTRIBUTION_RULES, "in place; moves calls only when it changes"),
+        Property(
+            "AgentConfig",
+            False,
+            "same shape and rules as `TelephonyConfig`",
+            "in place; moves agents only when it changes",
+        ),
+    )
+)
+DISTRIBUTION_SCHEMA = Schema(
+    (
+        Property(
+            "TrafficDistributionGroupId",
+            True,
+            "the ARN of an existing group, for example the instance's default group",
+            "replacement (the distribution is applied to the new group; the old one is left as it is)",
+            _GROUP_ID_MAX_LENGTH,
+        ),
+        Property("TelephonyConfig", False, f"{_DISTRIBUTION_RULES}; at least one config", "in place, when it changes"),
+        Property("AgentConfig", False, "same shape and rules as `TelephonyConfig`", "in place, when it changes"),
+        Property(
+            "SignInConfig",
+            False,
+            "`{Distributions: [{Region, Enabled}]}`, `Enabled` `true` or `false`, both linked regions; only on an "
+            "instance's default group",
+            "in place, when it changes",
+        ),
+    )
+)
+REPLICA_SCHEMA = Schema(
+    (
+        Property(
+            "InstanceId",
+            True,
+            "the source instance's id or ARN; with an ARN, Connect is called in the ARN's region",
+            "refused",
+            max_length(_REPLICATE, "InstanceId"),
+        ),
+        Property(
+            "ReplicaRegion",
+            True,
+            f"the partner of the instance's region ({regions.pairs()}, from Connect's admin guide). Any other region "
+            "fails before any call, naming the partner",
+            "refused",
+            max_length(_REPLICATE, "ReplicaRegion"),
+        ),
+        Property(
+            "ReplicaAlias",
+            True,
+            f"1 to {max_length(_REPLICATE, 'ReplicaAlias')} letters, digits and hyphens, not starting with `d-` "
+            "(Connect's pattern)",
+            "refused",
+            max_length(_REPLICATE, "ReplicaAlias"),
+        ),
+    )
+)
+GROUP_USER_SCHEMA = Schema(
+    (
+        Property(
+            "TrafficDistributionGroupId",
+            True,
+            "the group's ARN (`!Ref Tdg`)",
+            "replacement",
+            _GROUP_ID_MAX_LENGTH,
+        ),
+        Property(
+            "InstanceId",
+            True,
+            "the instance's id or ARN",
+            "replacement",
+            max_length(_CREATE, "InstanceId"),
+        ),
+        Property(
+            "UserId",
+            True,
+            "the user's id, or its ARN (`!Ref` of an `AWS::Connect::User` gives the ARN); an ARN must name a user of "
+            "`InstanceId`'s instance",
+            "replacement, unless the same user is given in the other form",
+            _USER_ID_MAX_LENGTH,
+        ),
+    )
+)
+
+
+NUMBER_FLOW_SCHEMA = Schema(
+    (
+        Property(
+            "PhoneNumberId",
+            True,
+            "the number's ARN (`!Ref` of an `AWS::Connect::PhoneNumber`) or id. From the other region of the number's "
+            "traffic distribution group only the ARN works; an ARN must name a number claimed in `InstanceId`'s "
+            "region or its partner",
+            "replacement (an id and the ARN of the same number are the same)",
+            _PHONE_NUMBER_ID_MAX_LENGTH,
+        ),
+        Property(
+            "InstanceId",
+            True,
+            "the instance's id or ARN. With an ARN, Connect is called in the ARN's region; with an id, in the "
+            "provider's region",
+            "replacement (the same instance named in its other region is not)",
+            max_length(_ASSOCIATE_FLOW, "InstanceId"),
+        ),
+        Property(
+            "ContactFlowId",
+            True,
+            "the flow's ARN (`!Ref` of an `AWS::Connect::ContactFlow`) or id; an ARN must name a flow of "
+            "`InstanceId`'s instance, in `InstanceId`'s region",
+            "in place (Connect replaces the number's flow; no disassociation first)",
+            max_length(_ASSOCIATE_FLOW, "ContactFlowId"),
+        ),
+    )
+)
+ROUTING_SCHEMA = Schema(
+    (
+        Property(
+            "InstanceId",
+            True,
+            "the id or ARN of an instance enabled for global routing, in either of its regions (Connect's pattern "
+            "for the operation)",
+            "replacement (the same instance named in its other region is not)",
+            max_length(_ROUTING, "InstanceId"),
+        ),
+        Property(
+            "IsolatedAll",
+            True,
+            "`true`: no contact is routed to agents of the other region; `false`: cross-region routing. Anything "
+            "else fails before any call",
+            "in place",
+        ),
+    )
+)
 
 
 @dataclass(frozen=True)
@@ -61,10 +280,10 @@ def parse_group_properties(raw: Mapping[str, Any] | None, default_region: str) -
             "instance's default group, and a group this provider creates is never the default. Declare a "
             "Custom::TrafficDistribution with TrafficDistributionGroupId set to the default group's ARN."
         )
-    reject_unknown(props, {"Name", "InstanceId", "Description", "Tags", "TelephonyConfig", "AgentConfig"})
-    name = _text(props, "Name", required=True, max_len=max_length(_CREATE, "Name"))
-    instance_id = _text(props, "InstanceId", required=True, max_len=max_length(_CREATE, "InstanceId"))
-    description = _text(props, "Description", required=False, max_len=max_length(_CREATE, "Description"))
+    GROUP_SCHEMA.reject_unknown(props)
+    name = GROUP_SCHEMA.text(props, "Name")
+    instance_id = GROUP_SCHEMA.text(props, "InstanceId")
+    description = GROUP_SCHEMA.text(props, "Description")
     assert name is not None and instance_id is not None  # required=True guarantees it
     for key, value in (("Name", name), ("Description", description)):
         _check_pattern(key, value)
@@ -81,8 +300,8 @@ def parse_group_properties(raw: Mapping[str, Any] | None, default_region: str) -
 def parse_distribution_properties(raw: Mapping[str, Any] | None) -> DistributionProperties:
     """Validate ``ResourceProperties`` of a ``Custom::TrafficDistribution``."""
     props = dict(raw or {})
-    reject_unknown(props, {"TrafficDistributionGroupId", "TelephonyConfig", "AgentConfig", "SignInConfig"})
-    value = _text(props, "TrafficDistributionGroupId", required=True, max_len=_GROUP_ID_MAX_LENGTH)
+    DISTRIBUTION_SCHEMA.reject_unknown(props)
+    value = DISTRIBUTION_SCHEMA.text(props, "TrafficDistributionGroupId")
     assert value is not None
     group = _group_arn(value, advice="Give the ARN: it works from any region.")
     distribution = parse_distribution(props, home_region=group.region)
@@ -124,10 +343,10 @@ class GroupUserProperties:
 def parse_replica_properties(raw: Mapping[str, Any] | None, default_region: str) -> ReplicaProperties:
     """Validate ``ResourceProperties`` of a ``Custom::InstanceReplica``, region pair included."""
     props = dict(raw or {})
-    reject_unknown(props, {"InstanceId", "ReplicaRegion", "ReplicaAlias"})
-    instance_id = _text(props, "InstanceId", required=True, max_len=max_length(_REPLICATE, "InstanceId"))
-    replica_region = _text(props, "ReplicaRegion", required=True, max_len=max_length(_REPLICATE, "ReplicaRegion"))
-    alias = _text(props, "ReplicaAlias", required=True, max_len=max_length(_REPLICATE, "ReplicaAlias"))
+    REPLICA_SCHEMA.reject_unknown(props)
+    instance_id = REPLICA_SCHEMA.text(props, "InstanceId")
+    replica_region = REPLICA_SCHEMA.text(props, "ReplicaRegion")
+    alias = REPLICA_SCHEMA.text(props, "ReplicaAlias")
     assert instance_id is not None and replica_region is not None and alias is not None
     if not is_region(replica_region):
         raise ProviderError(f"ReplicaRegion {replica_region!r} is not an AWS region name such as us-west-2.")
@@ -145,10 +364,10 @@ def parse_replica_properties(raw: Mapping[str, Any] | None, default_region: str)
 def parse_group_user_properties(raw: Mapping[str, Any] | None, default_region: str) -> GroupUserProperties:
     """Validate ``ResourceProperties`` of a ``Custom::TrafficDistributionGroupUser``."""
     props = dict(raw or {})
-    reject_unknown(props, {"TrafficDistributionGroupId", "InstanceId", "UserId"})
-    group_id = _text(props, "TrafficDistributionGroupId", required=True, max_len=_GROUP_ID_MAX_LENGTH)
-    instance_id = _text(props, "InstanceId", required=True, max_len=max_length(_CREATE, "InstanceId"))
-    user_id = _text(props, "UserId", required=True, max_len=_USER_ID_MAX_LENGTH)
+    GROUP_USER_SCHEMA.reject_unknown(props)
+    group_id = GROUP_USER_SCHEMA.text(props, "TrafficDistributionGroupId")
+    instance_id = GROUP_USER_SCHEMA.text(props, "InstanceId")
+    user_id = GROUP_USER_SCHEMA.text(props, "UserId")
     assert group_id is not None and instance_id is not None and user_id is not None
     group = _group_arn(group_id, advice="Give the ARN, for example !Ref Tdg.")
     user = UserRef.parse(user_id)
@@ -164,6 +383,105 @@ def parse_group_user_properties(raw: Mapping[str, Any] | None, default_region: s
             f"{instance.instance_id}. Give the instance the user belongs to."
         )
     return GroupUserProperties(group=group, instance=instance, user=user)
+
+
+@dataclass(frozen=True)
+class NumberFlowProperties:
+    """A claimed number's inbound flow (``Custom::PhoneNumberContactFlowAssociation``)."""
+
+    phone_number: PhoneNumberRef
+    instance: InstanceRef
+    flow: FlowRef
+
+    @property
+    def physical_id(self) -> str:
+        """The number's id and the instance's id: the association is one per number and instance, and Connect mirrors
+        it to both regions, so neither the form the template uses nor the region it calls in changes it."""
+        return f"phone-number/{self.phone_number.phone_number_id}/instance/{self.instance.instance_id}"
+
+
+def parse_number_flow_properties(raw: Mapping[str, Any] | None, default_region: str) -> NumberFlowProperties:
+    """Validate ``ResourceProperties`` of a ``Custom::PhoneNumberContactFlowAssociation``.
+
+    Each identity is kept as the template gave it: a number's ARN must reach Connect as an ARN, which is what
+    Connect needs to find a number of a traffic distribution group from the group's other region."""
+    props = dict(raw or {})
+    NUMBER_FLOW_SCHEMA.reject_unknown(props)
+    number_id = NUMBER_FLOW_SCHEMA.text(props, "PhoneNumberId")
+    instance_id = NUMBER_FLOW_SCHEMA.text(props, "InstanceId")
+    flow_id = NUMBER_FLOW_SCHEMA.text(props, "ContactFlowId")
+    assert number_id is not None and instance_id is not None and flow_id is not None
+    number = PhoneNumberRef.parse(number_id)
+    if number is None:
+        raise ProviderError(
+            f"PhoneNumberId {number_id!r} is neither a phone number id nor a phone number ARN "
+            "(arn:aws:connect:REGION:ACCOUNT:phone-number/ID, what !Ref of an AWS::Connect::PhoneNumber gives)."
+        )
+    instance = InstanceRef.parse(instance_id, default_region)
+    flow = FlowRef.parse(flow_id)
+    if flow is None:
+        raise ProviderError(
+            f"ContactFlowId {flow_id!r} is neither a flow id nor a flow ARN "
+            "(arn:aws:connect:REGION:ACCOUNT:instance/ID/contact-flow/ID, what !Ref of an AWS::Connect::ContactFlow "
+            "gives)."
+        )
+    if flow.instance_id is not None and flow.instance_id != instance.instance_id:
+        raise ProviderError(
+            f"ContactFlowId {flow_id!r} is a flow of instance {flow.instance_id}, but InstanceId names instance "
+            f"{instance.instance_id}. Give a flow of the instance the number is claimed to."
+        )
+    if flow.region is not None and flow.region != instance.region:
+        raise ProviderError(
+            f"ContactFlowId {flow_id!r} is a flow in {flow.region}, but the call is made in {instance.region}, the "
+            f"region of InstanceId. Give the flow's ARN in {instance.region}, or the flow's id alone."
+        )
+    if number.region is not None and number.region not in (instance.region, regions.counterpart(instance.region)):
+        raise ProviderError(
+            f"PhoneNumberId {number_id!r} was claimed in {number.region}, but InstanceId names an instance in "
+            f"{instance.region}: Connect finds a number only in the region it was claimed in and, for a number of a "
+            "traffic distribution group, in the group's other region. Give the instance in one of those regions."
+        )
+    return NumberFlowProperties(phone_number=number, instance=instance, flow=flow)
+
+
+@dataclass(frozen=True)
+class RoutingProperties:
+    """Whether an instance's regions are isolated from each other (``Custom::CrossRegionRouting``)."""
+
+    instance: InstanceRef
+    isolated_all: bool
+
+    @property
+    def physical_id(self) -> str:
+        """The instance's id: the isolation is one per instance, whichever of its two regions the template names."""
+        return f"cross-region-routing/instance/{self.instance.instance_id}"
+
+
+def parse_routing_properties(raw: Mapping[str, Any] | None, default_region: str) -> RoutingProperties:
+    """Validate ``ResourceProperties`` of a ``Custom::CrossRegionRouting``."""
+    props = dict(raw or {})
+    ROUTING_SCHEMA.reject_unknown(props)
+    instance_id = ROUTING_SCHEMA.text(props, "InstanceId")
+    assert instance_id is not None
+    if not constraint(_ROUTING, "InstanceId").allows(instance_id):
+        raise ProviderError(
+            f"InstanceId {instance_id!r} does not match Connect's pattern {constraint(_ROUTING, 'InstanceId').pattern}."
+            " Give the instance's id or its ARN."
+        )
+    instance = InstanceRef.parse(instance_id, default_region)
+    return RoutingProperties(instance=instance, isolated_all=_boolean(props, "IsolatedAll"))
+
+
+def _boolean(props: Mapping[str, Any], key: str) -> bool:
+    """A required boolean: CloudFormation sends a template's true and false as "true" and "false"."""
+    value = props.get(key)
+    if value is None or value == "":
+        raise ProviderError(f"Property {key} is required: give true or false.")
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    raise ProviderError(f"Property {key} must be true or false, not {value!r}.")
 
 
 def _check_pattern(key: str, value: str | None) -> None:

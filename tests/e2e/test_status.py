@@ -75,8 +75,9 @@ def codes(document: dict[str, Any]) -> list[tuple[str, str]]:
 
 
 def test_a_group_sending_calls_where_it_has_no_agents_and_unreplicated_queues_exit_1(
-    emu: Emulator, connect: Callable[[str], Any], instance: str, status: Run
+    emu: Emulator, connect: Callable[[str], Any], status: Run
 ) -> None:
+    instance = emu.add_instance(home_region=HOME, replica_region=REPLICA, global_routing=True)
     sales = active_group(emu, connect, instance, "sales")
     connect(HOME).update_traffic_distribution(
         Id=sales, TelephonyConfig=split(70, 30), AgentConfig={"Distributions": split(100, 0)["Distributions"]}
@@ -84,7 +85,7 @@ def test_a_group_sending_calls_where_it_has_no_agents_and_unreplicated_queues_ex
     emu.wait_for_status(sales, "ACTIVE")
     queue = {"Arn": f"{instance}/queue/q1", "Id": "q1", "Region": REPLICA, "Name": "billing", "Message": "Rename it"}
     emu.set_replication_findings(instance, "QUEUE", [queue], drifted={REPLICA: 2})
-    emu.set_cross_region_routing(instance, [REPLICA])
+    connect(HOME).update_cross_region_routing(InstanceId=instance, IsolatedAll=True)
 
     code, document, _ = status(instance)
 
@@ -110,7 +111,7 @@ def test_a_group_sending_calls_where_it_has_no_agents_and_unreplicated_queues_ex
     )
     assert (second["telephony"], second["agents"]) == ({HOME: 70, REPLICA: 30}, {HOME: 100, REPLICA: 0})
     assert second["lastFailoverTime"] is not None and first["lastFailoverTime"] is None
-    assert document["crossRegionRouting"] == {"isolatedRegions": [REPLICA]}
+    assert document["crossRegionRouting"] == {"isolatedRegions": [HOME, REPLICA]}
     (queues,) = [kind for kind in document["replicationFindings"] if kind["resourceType"] == "QUEUE"]
     assert (queues["drifted"], queues["findings"][0]["name"]) == ({REPLICA: 2}, "billing")
     assert codes(document) == [

@@ -17,7 +17,7 @@ import app
 import polling
 import response
 from provider import Abandoner, Handler, Provider, Resumer
-from request import Done, Pending
+from request import Done, Pending, Request
 from waiting import Budget
 
 EVENTS = Path(__file__).parent.parent / "events"
@@ -333,3 +333,46 @@ def lone_provider(
         clock=clock,
         sleep=clock.sleep,
     )
+
+
+# Traffic distribution as templates write it (strings) and as Connect takes it (numbers), shared by the tests of
+# the value type and of the resource types that carry one.
+FAILOVER = {
+    "TelephonyConfig": {
+        "Distributions": [{"Region": "us-east-1", "Percentage": "0"}, {"Region": "us-west-2", "Percentage": "100"}]
+    },
+    "AgentConfig": {
+        "Distributions": [{"Region": "us-east-1", "Percentage": "0"}, {"Region": "us-west-2", "Percentage": "100"}]
+    },
+}
+FAILOVER_REQUEST = {
+    "Id": GROUP_ARN,
+    "TelephonyConfig": {
+        "Distributions": [{"Region": "us-east-1", "Percentage": 0}, {"Region": "us-west-2", "Percentage": 100}]
+    },
+    "AgentConfig": {
+        "Distributions": [{"Region": "us-east-1", "Percentage": 0}, {"Region": "us-west-2", "Percentage": 100}]
+    },
+}
+WEST = {"us-east-1": 0, "us-west-2": 100}
+SIGN_IN_EAST_ONLY = {
+    "Distributions": [{"Region": "us-east-1", "Enabled": True}, {"Region": "us-west-2", "Enabled": False}]
+}
+
+
+def config(*pairs: tuple[Any, Any], key: str = "Percentage") -> dict[str, Any]:
+    return {"Distributions": [{"Region": region, key: value} for region, value in pairs]}
+
+
+def group_request(request_type: str, **changes: Any) -> Request:
+    event = load_event(request_type.lower())
+    event["ResourceProperties"] = {**event["ResourceProperties"], **changes}
+    return Request.from_event(event, "us-east-1")
+
+
+def distribution_request(request_type: str, old: dict[str, Any] | None = None, **props: Any) -> Request:
+    event = load_event(request_type.lower(), ResourceType="Custom::TrafficDistribution")
+    event["ResourceProperties"] = {"ServiceToken": "arn:x", "TrafficDistributionGroupId": GROUP_ARN, **props}
+    if old is not None:
+        event["OldResourceProperties"] = old
+    return Request.from_event(event, "us-east-1")

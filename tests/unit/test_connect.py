@@ -71,7 +71,7 @@ EVERY_CALL: dict[str, Callable[[Any, Budget], object]] = {
     "ListReplicationFindings": lambda client, budget: connect.replication_findings(
         client, INSTANCE_ARN, "QUEUE", budget, first=10
     ),
-    "GetCrossRegionRouting": lambda client, budget: connect.isolated_regions(client, INSTANCE_ARN, budget),
+    "GetCrossRegionRouting": lambda client, budget: connect.routing_isolation(client, INSTANCE_ARN, budget),
 }
 
 
@@ -368,20 +368,20 @@ class TestReadsOfTheStatusCommand:
         stub.add_response("get_cross_region_routing", {"IsolatedRegions": [WEST]}, {"InstanceId": INSTANCE_ARN})
         stub.add_response("get_cross_region_routing", {}, {"InstanceId": INSTANCE_ARN})
 
-        assert connect.isolated_regions(stub.client, INSTANCE_ARN, paced) == [WEST]
-        assert connect.isolated_regions(stub.client, INSTANCE_ARN, paced) == []
+        assert connect.routing_isolation(stub.client, INSTANCE_ARN, paced) == [WEST]
+        assert connect.routing_isolation(stub.client, INSTANCE_ARN, paced) == []
 
     @pytest.mark.parametrize("code", ["InvalidRequestException", "ResourceNotFoundException"])
     def test_an_instance_without_global_routing_has_none(self, stub: Stubber, paced: Budget, code: str) -> None:
         stub.add_client_error("get_cross_region_routing", code, "not enabled for global routing", 400)
 
-        assert connect.isolated_regions(stub.client, INSTANCE_ARN, paced) is None
+        assert connect.routing_isolation(stub.client, INSTANCE_ARN, paced) is None
 
     def test_cross_region_routing_refused_for_another_cause_fails(self, stub: Stubber, paced: Budget) -> None:
         stub.add_client_error("get_cross_region_routing", "AccessDeniedException", "denied", 403)
 
         with pytest.raises(ProviderError) as failure:
-            connect.isolated_regions(stub.client, INSTANCE_ARN, paced)
+            connect.routing_isolation(stub.client, INSTANCE_ARN, paced)
 
         assert failure.value.code == "AccessDeniedException"
 

@@ -1,15 +1,14 @@
-"""Amazon Connect instances, their replicas, traffic distribution groups (TDGs), the agents
-associated with TDGs, and claimed phone numbers.
+"""Amazon Connect instances, their replicas and cross-region routing, traffic distribution groups (TDGs), the
+agents associated with TDGs, and claimed phone numbers and their flows.
 
 The rules are those the Connect API documents or that its model implies; where AWS
 leaves a choice open, the stricter reading is taken (a provider that passes here must not
 be relying on leniency), and the choice is said where it is made.
 
 One module per sub-domain, composed by :class:`ConnectBackend`: ``groups`` (the groups, their
-traffic distribution and tags), ``instances`` (instances and replicas), ``users`` (the agents of
-groups), ``phone_numbers`` and ``resiliency`` (what Global Resiliency reports: cross-region routing and replication
-findings). ``model`` holds the data and statuses; ``state`` the state they share
-and the lookups more than one of them makes.
+traffic distribution and tags), ``instances`` (instances, replicas and cross-region routing), ``users`` (the
+agents of groups), ``phone_numbers`` (and their flows) and ``resiliency`` (ListReplicationFindings). ``model`` holds
+the data and statuses; ``state`` the state they share and the lookups more than one of them makes.
 """
 
 from __future__ import annotations
@@ -49,8 +48,11 @@ class ConnectBackend(GroupOperations, InstanceOperations, UserOperations, PhoneN
             "ClaimPhoneNumber",
             "ReleasePhoneNumber",
             "DescribePhoneNumber",
-            "ListPhoneNumbersV2",
+            "AssociatePhoneNumberContactFlow",
+            "DisassociatePhoneNumberContactFlow",
+            "UpdateCrossRegionRouting",
             "GetCrossRegionRouting",
+            "ListPhoneNumbersV2",
             "ListReplicationFindings",
         }
     )
@@ -75,8 +77,11 @@ class ConnectBackend(GroupOperations, InstanceOperations, UserOperations, PhoneN
             "ClaimPhoneNumber": self._claim_number,
             "ReleasePhoneNumber": self._release_number,
             "DescribePhoneNumber": self._describe_number,
-            "ListPhoneNumbersV2": self._list_numbers_v2,
+            "AssociatePhoneNumberContactFlow": self._associate_flow,
+            "DisassociatePhoneNumberContactFlow": self._disassociate_flow,
+            "UpdateCrossRegionRouting": self._update_cross_region_routing,
             "GetCrossRegionRouting": self._get_cross_region_routing,
+            "ListPhoneNumbersV2": self._list_numbers_v2,
             "ListReplicationFindings": self._list_replication_findings,
         }
 

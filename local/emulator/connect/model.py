@@ -82,8 +82,9 @@ class Instance:
     identity_management: str = "CONNECT_MANAGED"
     replicas: list[Replica] = field(default_factory=list)
     users: list[str] = field(default_factory=list)  # registered agents; empty: any UUID is an agent
-    # Global routing: None when the instance has none (GetCrossRegionRouting refuses), else the isolated Regions.
-    isolated_regions: list[str] | None = None
+    flows: list[str] = field(default_factory=list)  # registered flow ids; empty: any id is a flow
+    global_routing: bool = False  # enabled for global routing: UpdateCrossRegionRouting applies
+    isolated: bool = False  # IsolatedAll of the last UpdateCrossRegionRouting
     # ListReplicationFindings by ResourceType, as a test injected them: {Findings, Drifted, Statuses}.
     replication_findings: dict[str, dict[str, Any]] = field(default_factory=dict)
 
@@ -123,6 +124,7 @@ class PhoneNumber:
     claimed_at: float
     released_at: float | None = None
     release_token: str | None = None
+    flow_id: str | None = None  # the flow AssociatePhoneNumberContactFlow set (mirrored to both Regions)
 
 
 @dataclass

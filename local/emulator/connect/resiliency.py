@@ -1,9 +1,8 @@
-"""What Global Resiliency reports of a replicated instance: GetCrossRegionRouting and ListReplicationFindings.
+"""What Global Resiliency reports of a replicated instance's resources: ListReplicationFindings.
 
-Both are "available only" for Global Resiliency instances (their API reference), so an instance that is not
-replicated answers InvalidRequestException. Both take the instance as the groups' operations do: by ARN from
-either of its Regions, by bare id in its home Region only (the stricter reading: no source says a replica
-Region takes a bare id here).
+"Available only for instances that are set up for Global Resiliency" (its API reference): an instance that is not
+replicated answers InvalidRequestException. The instance is named as for DescribeInstance and GetCrossRegionRouting
+(``_instance_in``): its bare id, or the ARN of the Region called.
 """
 
 from __future__ import annotations
@@ -53,11 +52,7 @@ _PAGE = 100  # ListReplicationFindings' MaxResults: 1 to 100
 
 
 class ResiliencyOperations(ConnectState):
-    """GetCrossRegionRouting and ListReplicationFindings, and the knobs that set what they report."""
-
-    def set_cross_region_routing(self, instance_ref: str, isolated: list[str] | None) -> None:
-        """Global routing on the instance, with ``isolated`` Regions cut off; None: no global routing."""
-        self._known_instance(instance_ref).isolated_regions = None if isolated is None else list(isolated)
+    """ListReplicationFindings, and the knob that sets what it reports."""
 
     def set_replication_findings(
         self,
@@ -81,28 +76,14 @@ class ResiliencyOperations(ConnectState):
             raise KeyError(ref)
         return instance
 
-    def _resilient_instance(self, ref: str, region: str, now: float) -> Instance:
-        instance = self._visible_instance(ref, region)
-        if instance is None or region not in instance.regions:
-            raise ApiError("ResourceNotFoundException", f"Instance {ref} not found in {region}")
+    def _list_replication_findings(self, params: dict[str, Any], region: str, now: float) -> dict[str, Any]:
+        instance, _ = self._instance_in(params["InstanceId"], region, now)
         if instance.replica(now) is None:
             raise ApiError(
                 "InvalidRequestException",
-                f"Instance {instance.id} is not set up for Global Resiliency: this operation is available only for "
-                "replicated instances",
+                f"Instance {instance.id} is not set up for Global Resiliency: ListReplicationFindings is for "
+                "replicated instances only",
             )
-        return instance
-
-    def _get_cross_region_routing(self, params: dict[str, Any], region: str, now: float) -> dict[str, Any]:
-        instance = self._resilient_instance(params["InstanceId"], region, now)
-        if instance.isolated_regions is None:
-            # API reference: "available only for Amazon Connect Global Resiliency instances enabled for global
-            # routing"; which error Connect gives otherwise is not documented (InvalidRequestException is taken).
-            raise ApiError("InvalidRequestException", f"Instance {instance.id} is not enabled for global routing")
-        return {"IsolatedRegions": list(instance.isolated_regions)}
-
-    def _list_replication_findings(self, params: dict[str, Any], region: str, now: float) -> dict[str, Any]:
-        instance = self._resilient_instance(params["InstanceId"], region, now)
         kind = params["ResourceType"]
         if kind not in RESOURCE_TYPES:
             raise ApiError("InvalidRequestException", f"ResourceType {kind} is not currently supported")

@@ -94,12 +94,6 @@ def arn_in(arn: str, region: str) -> str:
     return ":".join([*parts[:3], region, *parts[4:]])
 
 
-def other_region(region: str) -> str | None:
-    """The Global Resiliency partner of ``region``, in either direction."""
-    partners = [source for source, replica in region_pairs.REPLICA_REGION_OF.items() if replica == region]
-    return region_pairs.partner(region) or (partners[0] if partners else None)
-
-
 class Regions:
     """The regions to read in, in order, and those that did not answer: they are not asked again."""
 
@@ -153,7 +147,7 @@ def read_status(
     region serves its calls; then that one is, unless ``first_region`` was given.
     """
     given = instance_region(instance_arn)
-    partner = other_region(given)
+    partner = region_pairs.counterpart(given)
     first = first_region or given
     pair = [region for region in (given, partner) if region]
     if first not in pair:
@@ -161,7 +155,8 @@ def read_status(
     where = Regions(clients, [first, *(region for region in pair if region != first)])
 
     def describe(client: ConnectClient, tries: int) -> connect.Instance | None:
-        # In each region, the instance is named by that region's ARN: the replica's in the replica region.
+        # Instance reads name it by the ARN of the region called (the replica's in the replica region), as the
+        # provider names a replica; ListTrafficDistributionGroups by the source's ARN, as the groups' reads do.
         region_arn = arn_in(instance_arn, client.meta.region_name)
         return connect.describe_instance(client, region_arn, budget, attempts=tries)
 
@@ -205,7 +200,11 @@ def read_status(
         # Both reads are "available only" for Global Resiliency instances (their API reference): nothing to read.
         return _snapshot(instance, where, groups, [], None)
     progress("cross-region routing")
-    isolated = where.read(lambda client, tries: connect.isolated_regions(client, source_arn, budget, attempts=tries))
+    isolated = where.read(
+        lambda client, tries: connect.routing_isolation(
+            client, arn_in(source_arn, client.meta.region_name), budget, attempts=tries
+        )
+    )
     replication: list[Replicated] = []
     for index, resource_type in enumerate(RESOURCE_TYPES, 1):
         progress(f"replication findings {index} of {len(RESOURCE_TYPES)}: {resource_type}")
@@ -253,7 +252,8 @@ def _snapshot(
 def _replication_findings(
     client: ConnectClient, tries: int, *, instance: str, resource_type: str, budget: Budget
 ) -> Any:
-    return connect.replication_findings(client, instance, resource_type, budget, first=FIRST_FINDINGS, attempts=tries)
+    region_arn = arn_in(instance, client.meta.region_name)
+    return connect.replication_findings(client, region_arn, resource_type, budget, first=FIRST_FINDINGS, attempts=tries)
 
 
 def _read_group(where: Regions, summary: Any, budget: Budget) -> GroupStatus | None:

@@ -81,8 +81,19 @@ def sales_reads(stub: Stubber) -> None:
     group_reads(stub, SALES, {EAST: 90, WEST: 10}, users=3, numbers=1)
 
 
+def in_region(stub: Stubber) -> str:
+    """The instance's ARN in the stub's region, as the instance reads name it there."""
+    return INSTANCE.replace(EAST, stub.client.meta.region_name)
+
+
 def the_rest(stub: Stubber, findings: dict[str, dict[str, Any]] | None = None) -> None:
-    stub.add_client_error("get_cross_region_routing", "InvalidRequestException", "not global routing", 400)
+    stub.add_client_error(
+        "get_cross_region_routing",
+        "InvalidRequestException",
+        "not global routing",
+        400,
+        expected_params={"InstanceId": in_region(stub)},
+    )
     for kind in RESOURCE_TYPES:
         page = (findings or {}).get(kind) or {
             "ReplicationFindingsList": [],
@@ -91,7 +102,7 @@ def the_rest(stub: Stubber, findings: dict[str, dict[str, Any]] | None = None) -
         stub.add_response(
             "list_replication_findings",
             page,
-            {"InstanceId": INSTANCE, "ResourceType": kind, "MaxResults": FIRST_FINDINGS},
+            {"InstanceId": in_region(stub), "ResourceType": kind, "MaxResults": FIRST_FINDINGS},
         )
 
 
@@ -349,7 +360,7 @@ def test_an_instance_not_replicated_is_read_without_the_global_resiliency_reads(
     regions: TwoRegions, budget: Budget
 ) -> None:
     alone = {"Instance": {"Id": INSTANCE.rsplit("/", 1)[1], "Arn": INSTANCE}}
-    regions.stubs[EAST].add_response("describe_instance", alone, {"InstanceId": INSTANCE})
+    regions.stubs[EAST].add_response("describe_instance", alone, {"InstanceId": INSTANCE})  # east: the given ARN
     regions.stubs[EAST].add_response(
         "list_traffic_distribution_groups",
         {"TrafficDistributionGroupSummaryList": []},

@@ -1,4 +1,4 @@
-"""What Global Resiliency reports of an instance (local/emulator/connect/resiliency.py): GetCrossRegionRouting and
+"""What Global Resiliency reports of an instance's resources (local/emulator/connect/resiliency.py):
 ListReplicationFindings, with what a test injects."""
 
 from __future__ import annotations
@@ -19,57 +19,40 @@ QUEUE_FINDING = {
 }
 
 
-def test_cross_region_routing_answers_the_isolated_regions_from_either_region(
-    emu: Emulator, client: ClientFactory, instance: str
-) -> None:
-    emu.set_cross_region_routing(instance, [REPLICA])
-
-    for region in (HOME, REPLICA):
-        answer = client("connect", region).get_cross_region_routing(InstanceId=instance)
-        assert answer["IsolatedRegions"] == [REPLICA]
-    emu.set_cross_region_routing(instance)
-    assert client("connect").get_cross_region_routing(InstanceId=instance)["IsolatedRegions"] == []
-
-
-def test_an_instance_without_global_routing_or_replica_is_refused(
-    emu: Emulator, client: ClientFactory, instance: str
-) -> None:
+def test_an_instance_without_a_replica_is_refused(emu: Emulator, client: ClientFactory) -> None:
     alone = emu.add_instance(home_region=HOME, replica_region=None)
-    connect = client("connect")
 
-    assert outcome(lambda: connect.get_cross_region_routing(InstanceId=instance)) == ("InvalidRequestException", 400)
-    emu.set_cross_region_routing(alone, [])
-    assert outcome(lambda: connect.get_cross_region_routing(InstanceId=alone)) == ("InvalidRequestException", 400)
-    assert outcome(lambda: connect.list_replication_findings(InstanceId=alone, ResourceType="QUEUE")) == (
+    assert outcome(lambda: client("connect").list_replication_findings(InstanceId=alone, ResourceType="QUEUE")) == (
         "InvalidRequestException",
         400,
     )
 
 
-def test_the_instance_is_named_as_for_groups_by_arn_anywhere_by_id_at_home(
+def test_the_instance_is_named_by_its_id_or_the_arn_of_the_region_called(
     emu: Emulator, client: ClientFactory, instance: str
 ) -> None:
-    emu.set_cross_region_routing(instance, [])
     bare = instance.rsplit("/", 1)[1]
+    replica = client("connect", REPLICA)
 
-    assert outcome(lambda: client("connect").get_cross_region_routing(InstanceId=bare))[0] == "ok"
-    assert outcome(lambda: client("connect", REPLICA).get_cross_region_routing(InstanceId=bare)) == (
-        "ResourceNotFoundException",
-        404,
-    )
-    assert outcome(lambda: client("connect", OTHER).get_cross_region_routing(InstanceId=instance)) == (
-        "ResourceNotFoundException",
-        404,
-    )
-    assert outcome(
-        lambda: client("connect", REPLICA).get_cross_region_routing(InstanceId=replica_arn_of(instance))
-    ) == ("ResourceNotFoundException", 404)
+    for call in (
+        lambda: client("connect").list_replication_findings(InstanceId=bare, ResourceType="QUEUE"),
+        lambda: replica.list_replication_findings(InstanceId=bare, ResourceType="QUEUE"),
+        lambda: replica.list_replication_findings(InstanceId=replica_arn_of(instance), ResourceType="QUEUE"),
+    ):
+        assert outcome(call)[0] == "ok"
+    for call in (
+        lambda: replica.list_replication_findings(InstanceId=instance, ResourceType="QUEUE"),
+        lambda: client("connect", OTHER).list_replication_findings(InstanceId=instance, ResourceType="QUEUE"),
+    ):
+        assert outcome(call) == ("ResourceNotFoundException", 404)
 
 
 def test_replication_findings_without_injection_report_replication_enabled_and_nothing_else(
     emu: Emulator, client: ClientFactory, instance: str
 ) -> None:
-    answer = client("connect", REPLICA).list_replication_findings(InstanceId=instance, ResourceType="QUEUE")
+    answer = client("connect", REPLICA).list_replication_findings(
+        InstanceId=replica_arn_of(instance), ResourceType="QUEUE"
+    )
 
     assert answer["ReplicationFindingsList"] == []
     assert answer["ResourceReplicationStatuses"] == [
@@ -121,4 +104,4 @@ def test_a_resource_type_the_api_reference_does_not_list_is_refused(
     with pytest.raises(ValueError, match="not a ResourceType"):
         emu.set_replication_findings(instance, "TRAFFIC_DISTRIBUTION", [])
     with pytest.raises(KeyError):
-        emu.set_cross_region_routing("arn:aws:connect:us-east-1:123456789012:instance/unknown", [])
+        emu.set_replication_findings("arn:aws:connect:us-east-1:123456789012:instance/unknown", "QUEUE", [])

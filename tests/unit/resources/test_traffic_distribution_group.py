@@ -14,21 +14,25 @@ from errors import ProviderError
 from request import Done, Pending, Progress, Request
 from resources import traffic_distribution_group
 from tests.unit.conftest import (
+    FAILOVER,
+    FAILOVER_REQUEST,
     GROUP_ARN,
     GROUP_ID,
     INSTANCE_ARN,
     NEW_GROUP_ARN,
+    WEST,
     FakeClock,
     Regions,
     TwoRegions,
+    config,
     describe,
     describe_missing,
     get_traffic,
+    group_request,
     load_event,
     outage,
     traffic,
 )
-from tests.unit.test_distribution import FAILOVER, FAILOVER_REQUEST, WEST, group_request
 from waiting import Budget
 
 CREATE_PARAMS = {
@@ -1260,3 +1264,84 @@ class TestRegionsOfCreateAndDelete:
         later = Budget(deadline=clock() + 60, clock=clock, sleep=clock.sleep, jitter=lambda low, high: high)
 
         assert resources.resume(request("delete"), pending.state, regions, later, Progress()) == Done(GROUP_ARN)
+
+
+class TestGroupWithDistribution:
+    def test_create_applies_the_configs_once_active_and_waits_for_active_again(
+        self, stub: Stubber, clients: Regions, budget: Budget
+    ) -> None:
+        stub.add_response("create_traffic_distribution_group", {"Id": GROUP_ID, "Arn": GROUP_ARN}, None)
+        describe(stub, "CREATION_IN_PROGRESS")
+        describe(stub, "ACTIVE")
+        get_traffic(stub)
+        stub.add_response("update_traffic_distribution", {}, FAILOVER_REQUEST)
+        describe(stub, "UPDATE_IN_PROGRESS")
+        describe(stub, "ACTIVE")
+        get_traffic(stub, telephony=WEST)
+
+        result = resources.handle(group_request("Create", **FAILOVER), clients, budget, Progress())
+
+        assert isinstance(result, Done)
+        assert result.data["TelephonyDistribution"] == "us-east-1=0,us-west-2=100"
+        assert result.data["AgentDistribution"] == "us-east-1=0,us-west-2=100"
+        assert set(clients.asked) == {"us-east-1", "us-west-2"}
+
+    def test_update_of_distribution_only_is_in_place(self, stub: Stubber, clients: Regions, budget: Budget) -> None:
+        describe(stub)
+        get_traffic(stub)
+        stub.add_response("update_traffic_distribution", {}, FAILOVER_REQUEST)
+        describe(stub, "UPDATE_IN_PROGRESS")
+        describe(stub, "ACTIVE")
+        get_traffic(stub, telephony=WEST)
+
+        result = resources.handle(group_request("Update", **FAILOVER), clients, budget, Progress())
+
+        assert result.physical_resource_id == GROUP_ARN
+
+    def test_an_already_applied_distribution_is_not_sent_again(
+        self, stub: Stubber, clients: Regions, budget: Budget
+    ) -> None:
+        describe(stub)
+        get_traffic(stub, telephony=WEST)  # read once: to compare, and for the attributes
+
+        assert (
+            resources.handle(group_request("Update", **FAILOVER), clients, budget, Progress()).physical_resource_id
+            == GROUP_ARN
+        )
+
+    def test_replacement_applies_the_configs_to_the_new_group(
+        self, stub: Stubber, clients: Regions, budget: Budget
+    ) -> None:
+        describe(stub)
+        stub.add_response("create_traffic_distribution_group", {"Id": NEW_GROUP_ARN[-36:], "Arn": NEW_GROUP_ARN}, None)
+        describe(stub, "ACTIVE", arn=NEW_GROUP_ARN, name="renamed")
+        get_traffic(stub, NEW_GROUP_ARN)
+        stub.add_response("update_traffic_distribution", {}, {**FAILOVER_REQUEST, "Id": NEW_GROUP_ARN})
+        describe(stub, "ACTIVE", arn=NEW_GROUP_ARN, name="renamed")
+        get_traffic(stub, NEW_GROUP_ARN, telephony=WEST)
+
+        result = resources.handle(group_request("Update", Name="renamed", **FAILOVER), clients, budget, Progress())
+
+        assert result.physical_resource_id == NEW_GROUP_ARN
+
+    def test_sign_in_config_fails_before_any_call_and_points_to_the_other_type(
+        self, clients: Regions, budget: Budget
+    ) -> None:
+        sign_in = config(("us-east-1", "true"), ("us-west-2", "true"), key="Enabled")
+
+        with pytest.raises(ProviderError) as failure:
+            resources.handle(group_request("Create", SignInConfig=sign_in), clients, budget, Progress())
+
+        assert "Custom::TrafficDistribution" in failure.value.reason
+        assert clients.asked == []
+
+    def test_connect_rejection_explains_the_rules(self, stub: Stubber, clients: Regions, budget: Budget) -> None:
+        describe(stub)
+        get_traffic(stub)
+        stub.add_client_error("update_traffic_distribution", "InvalidRequestException", "Region not linked", 400)
+
+        with pytest.raises(ProviderError) as failure:
+            resources.handle(group_request("Update", **FAILOVER), clients, budget, Progress())
+
+        assert failure.value.reason.startswith("Connect UpdateTrafficDistribution failed with InvalidRequestException")
+        assert "exactly the two regions" in failure.value.reason
