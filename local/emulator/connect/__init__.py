@@ -7,8 +7,8 @@ be relying on leniency), and the choice is said where it is made.
 
 One module per sub-domain, composed by :class:`ConnectBackend`: ``groups`` (the groups, their
 traffic distribution and tags), ``instances`` (instances, replicas and cross-region routing), ``users`` (the
-agents of groups) and ``phone_numbers`` (and their flows). ``model`` holds the data and statuses; ``state`` the
-state they share and the lookups more than one of them makes.
+agents of groups), ``phone_numbers`` (and their flows) and ``resiliency`` (ListReplicationFindings). ``model`` holds
+the data and statuses; ``state`` the state they share and the lookups more than one of them makes.
 """
 
 from __future__ import annotations
@@ -20,12 +20,13 @@ from local.emulator.connect.groups import GroupOperations
 from local.emulator.connect.instances import InstanceOperations
 from local.emulator.connect.model import DELETED, Delays
 from local.emulator.connect.phone_numbers import PhoneNumberOperations
+from local.emulator.connect.resiliency import ResiliencyOperations
 from local.emulator.connect.users import UserOperations
 
 __all__ = ["DELETED", "ConnectBackend", "Delays"]
 
 
-class ConnectBackend(GroupOperations, InstanceOperations, UserOperations, PhoneNumberOperations):
+class ConnectBackend(GroupOperations, InstanceOperations, UserOperations, PhoneNumberOperations, ResiliencyOperations):
     """State and operations of the Connect API subset the provider uses."""
 
     OPERATIONS = frozenset(
@@ -51,6 +52,8 @@ class ConnectBackend(GroupOperations, InstanceOperations, UserOperations, PhoneN
             "DisassociatePhoneNumberContactFlow",
             "UpdateCrossRegionRouting",
             "GetCrossRegionRouting",
+            "ListPhoneNumbersV2",
+            "ListReplicationFindings",
         }
     )
 
@@ -78,6 +81,8 @@ class ConnectBackend(GroupOperations, InstanceOperations, UserOperations, PhoneN
             "DisassociatePhoneNumberContactFlow": self._disassociate_flow,
             "UpdateCrossRegionRouting": self._update_cross_region_routing,
             "GetCrossRegionRouting": self._get_cross_region_routing,
+            "ListPhoneNumbersV2": self._list_numbers_v2,
+            "ListReplicationFindings": self._list_replication_findings,
         }
 
     def handle(self, operation: str, params: dict[str, Any], region: str, now: float) -> dict[str, Any]:
