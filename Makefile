@@ -26,8 +26,8 @@ BYTECODE := PYTHONDONTWRITEBYTECODE=
 COMPILED := $(VENV)/.compiled
 PY_SOURCES = $(shell find $(PY_DIRS) -name '*.py' -not -path '*/__pycache__/*')
 
-.PHONY: help install test unit e2e lint lint-template format docs mutate demo local bench build deploy delete publish \
-	stackset-template stackset clean
+.PHONY: help install test unit e2e lint lint-template format docs mutate demo local bench status build deploy delete \
+	publish 	stackset-template stackset clean
 
 help: ## List the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -94,6 +94,12 @@ local: $(STAMP) ## Run TEMPLATE against the emulator: create, update with UPDATE
 
 bench: $(STAMP) ## Measure latency, cold start and size; writes docs/benchmarks.md (several minutes)
 	$(LOCAL_AWS) $(BIN)/python -m local.bench
+
+# Read-only, with the caller's AWS credentials (no LOCAL_AWS): make fails (status 2) whenever the command exits non-zero.
+status: $(STAMP) ## Global Resiliency status of INSTANCE=arn:aws:connect:...:instance/ID [REGION=...] [FORMAT=json]
+	@test -n "$(INSTANCE)" || { echo "usage: make status INSTANCE=arn:aws:connect:REGION:ACCOUNT:instance/ID [REGION=region-to-read-first] [FORMAT=json]" >&2; exit 2; }
+	@PYTHONPATH=src/handler $(BIN)/python -m operate status --instance "$(INSTANCE)" $(if $(REGION),--region "$(REGION)") \
+		$(if $(FORMAT),--format "$(FORMAT)")
 
 $(SAM): requirements-sam.txt
 	$(PYTHON) -m venv $(SAM_VENV)

@@ -3,8 +3,8 @@
 Phase 1 (latency, concurrent threads, mostly asleep): each thread has its own StackDriver and stacks; the
 emulator, the ResponseServer and the Lambda stand-ins are shared. Then, one at a time (:mod:`local.bench.realworld`,
 each with an emulator of its own): many resources at once under the account's quota, and a failover with the
-home region down. Phase 2 (CPU-bound, one at a time): cold start, peak memory, warm work per event, the warm
-failover, package size.
+home region down; then the status command on an instance with 10 groups (:mod:`local.bench.status`).
+Phase 2 (CPU-bound, one at a time): cold start, peak memory, warm work per event, the warm failover, package size.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from local.bench import realworld
+from local.bench import realworld, status
 from local.bench.probes import HANDLER_DIR, ROOT, create_event
 from local.bench.realworld import stats, table, verdict
 from local.cloudformation import ResponseServer, StackDriver
@@ -286,6 +286,7 @@ def render(
     quota: list[Result] | None = None,
     failover_cold: list[Result] | None = None,
     failover_warm: Result | None = None,
+    status_runs: list[Result] | None = None,
 ) -> str:
     out = [
         "# Benchmarks",
@@ -301,7 +302,9 @@ def render(
         f"{_version('aws-lambda-powertools')}",
         f"- **Total runtime**: {info['runtime_s'] / 60:.1f} min (latency phase {info['phase1_s']:.0f} s"
         + (
-            f", quota phase {info['quota_s']:.0f} s, cold failover phase {info['failover_s']:.0f} s)"
+            f", quota phase {info['quota_s']:.0f} s, cold failover phase {info['failover_s']:.0f} s"
+            + (f", status phase {info['status_s']:.0f} s" if "status_s" in info else "")
+            + ")"
             if "quota_s" in info
             else ")"
         ),
@@ -431,6 +434,10 @@ def render(
         section, failover_targets = realworld.render_failover(failover_cold, failover_warm)
         out += section
         extra_targets += failover_targets
+    if status_runs:
+        section, status_targets = status.render_status(status_runs)
+        out += section
+        extra_targets += status_targets
 
     ready_all = pick(results, "provider", "create_ready_to_answer")
     drawn_median = statistics.median(drawn) if drawn else float("inf")
@@ -529,8 +536,11 @@ def measure() -> Result:
         quota_s, mark = time.monotonic() - mark, time.monotonic()
         print(f"quota phase done in {quota_s:.0f} s; failover with the home region down ...", flush=True)
         failover_cold = realworld.phase_failover_cold(server)
-        failover_s = time.monotonic() - mark
-        print(f"failover done in {failover_s:.0f} s; phase 2: cold start, memory, work, package ...", flush=True)
+        failover_s, mark = time.monotonic() - mark, time.monotonic()
+        print(f"failover done in {failover_s:.0f} s; the status command under the quota ...", flush=True)
+        status_runs = status.phase_status()
+        status_s = time.monotonic() - mark
+        print(f"status done in {status_s:.0f} s; phase 2: cold start, memory, work, package ...", flush=True)
         cold = phase_cold_start()
         memory = phase_memory(lab)
         warm = run_probe(["warm", str(WARM_RUNS)])
@@ -545,6 +555,7 @@ def measure() -> Result:
         "phase1_s": phase1,
         "quota_s": quota_s,
         "failover_s": failover_s,
+        "status_s": status_s,
         "violations": violations,
     }
     return {
@@ -557,6 +568,7 @@ def measure() -> Result:
         "quota": quota,
         "failover_cold": failover_cold,
         "failover_warm": failover_warm,
+        "status_runs": status_runs,
     }
 
 

@@ -11,7 +11,11 @@ from __future__ import annotations
 
 import argparse
 import copy
+import json
+import os
+import subprocess
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -25,6 +29,7 @@ from local.runtime import LambdaFunction
 ROOT = Path(__file__).resolve().parents[2]
 EXPORT = "connect-tdg-provider-ServiceToken"
 AGENT_REPLICA_LAG_S = 5.0  # a new user's replication, shortened from minutes
+STATUS = [sys.executable, "-m", "operate", "status"]  # make status, with src/handler on PYTHONPATH
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -32,8 +37,9 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m local.cli.demo",
         description="The example stacks' whole life against the local Connect emulator (make demo): "
         "create, update, replacement, a rollback, failover and failback (sign-in moved with the traffic), an "
-        "outage of one region, a number's flow and cross-region routing, an agent made in the stack, the whole "
-        "Global Resiliency setup (replica, numbers, agents), delete.",
+        "outage of one region, the status command (make status) before, during and after the outage, a number's "
+        "flow and cross-region routing, an agent made in the stack, the whole Global Resiliency setup (replica, "
+        "numbers, agents), delete.",
     )
     parser.add_argument(
         "--verbose", action="store_true", help="full ARNs, every !GetAtt value after every step, the full timeline"
@@ -283,6 +289,57 @@ def _global_resiliency_steps(emulator: Emulator) -> Callable[[StackDriver], list
     return steps
 
 
+def show_status(
+    report: Report,
+    instance_arn: str,
+    emulator: Emulator,
+    *,
+    region: str,
+    expect: tuple[int, list[str]],
+    then: Callable[[], list[str]] = list,
+) -> Callable[[], list[str]]:
+    """A check that runs ``then``, then the status command (make status) reading ``region`` first, prints what it
+    shows, and says whether its exit status and finding codes are ``expect``."""
+
+    def check() -> list[str]:
+        problems = then()
+        started = time.monotonic()
+        # The emulator enforces no quota in the demo: 20 requests a second keeps the demo short.
+        done = subprocess.run(
+            [*STATUS, "--instance", instance_arn, "--region", region, "--format", "json", "--rate", "20"],
+            env={
+                **os.environ,
+                "AWS_ENDPOINT_URL_CONNECT": emulator.endpoint_url,
+                "PYTHONPATH": str(ROOT / "src" / "handler"),
+            },
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        if not done.stdout:
+            return [*problems, f"status: exit {done.returncode}: {done.stderr.strip()}"]
+        document = json.loads(done.stdout)
+        report.line(f"make status REGION={region}: exit {done.returncode} in {time.monotonic() - started:.1f} s")
+        report.line(", ".join(f"{r} {state}" for r, state in document["regions"].items()), indent=8)
+        for group in document["groups"]:
+            shares = ", ".join(
+                f"{r} {group['telephony'][r]}/{group['agents'][r]} %" for r in document["regions"] if group["telephony"]
+            )
+            signed = (
+                f"; sign-in in {', '.join(r for r, on in group['signIn'].items() if on)}" if group["signIn"] else ""
+            )
+            report.line(f"{group['name']}: calls/agents {shares}{signed}", indent=8)
+        found = [f"{f['code']} ({f['severity']})" for f in document["findings"]]
+        report.line(f"findings: {', '.join(found) or 'none'}", indent=8)
+        codes = [f["code"] for f in document["findings"]]
+        if (done.returncode, codes) != expect:
+            problems.append(f"status: exit {done.returncode} with {codes}, expected exit {expect[0]} with {expect[1]}")
+        return problems
+
+    return check
+
+
 def _number_flow_and_routing_steps(emulator: Emulator) -> Callable[[StackDriver], list[Step]]:
     """A number claimed to a group and the flow that answers it, set in place when it changes; the regions of an
     instance with global routing isolated, then routed again; delete, which removes the flow and the isolation."""
@@ -433,6 +490,10 @@ def run_outage(report: Report, instance_arn: str, server: ResponseServer, emulat
 
         return check
 
+    # The examples keep sign-in on in both regions (agents follow the traffic at once): the default group's
+    # drained region is a warning, an outage an error.
+    drained = "sign-in-in-drained-region"
+
     def outage_then_failover() -> None:
         emulator.set_outage(home, "503")
         outage_began.append(len(emulator.calls(service="connect")))
@@ -455,20 +516,28 @@ def run_outage(report: Report, instance_arn: str, server: ResponseServer, emulat
             f"deploy the distribution stack in {replica}",
             lambda: drivers[replica].create_stack(regional, params(home)),
             "CREATE_COMPLETE",
+            show_status(report, instance_arn, emulator, region=home, expect=(0, [drained])),
             driver=drivers[replica],
         ),
         Step(
             f"OUTAGE: {home}'s Connect API answers 503; fail over with the {replica} stack",
             outage_then_failover,
             "UPDATE_COMPLETE",
-            no_call_to(home, everything_in(replica)),
+            show_status(
+                report,
+                instance_arn,
+                emulator,
+                region=replica,
+                expect=(1, ["region-unreachable", drained]),
+                then=no_call_to(home, everything_in(replica)),
+            ),
             driver=drivers[replica],
         ),
         Step(
             f"{home} is back: fail back with the {home} stack",
             recovered_then_failback,
             "UPDATE_COMPLETE",
-            everything_in(home),
+            show_status(report, instance_arn, emulator, region=home, expect=(0, [drained]), then=everything_in(home)),
             driver=drivers[home],
         ),
         Step(f"delete the {replica} stack", drivers[replica].delete_stack, "DELETE_COMPLETE", driver=drivers[replica]),

@@ -17,7 +17,7 @@ import threading
 import time
 import traceback
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Protocol, Self
@@ -454,6 +454,25 @@ class Emulator:
         """Release every number claimed to the group; returns the numbers released."""
         with self._lock:
             return self._connect.release_phone_numbers(group_arn, self._clock())
+
+    def set_replication_findings(
+        self,
+        instance: str,
+        resource_type: str,
+        findings: Sequence[Mapping[str, Any]] = (),
+        *,
+        drifted: dict[str, int] | None = None,
+        statuses: dict[str, str] | None = None,
+    ) -> None:
+        """What ListReplicationFindings reports for one ResourceType of the instance: ``findings`` (each
+        {Arn, Id, Region, Name, Operation, ReferenceCode, Message}, paged), ``drifted`` (Region -> approximate
+        count; a Region without one has not been computed) and ``statuses`` (Region -> ENABLED, BLOCKED, ...;
+        ENABLED in both Regions unless given). Without a call, a type reports nothing. ValueError for a
+        ResourceType the API reference does not list, KeyError for an unknown instance."""
+        with self._lock:
+            self._connect.set_replication_findings(
+                instance, resource_type, [dict(f) for f in findings], drifted or {}, statuses
+            )
 
     # -- inspection ------------------------------------------------------------------------
     def groups(self, include_deleted: bool = False) -> list[dict[str, Any]]:

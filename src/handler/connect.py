@@ -26,10 +26,15 @@ from waiting import Budget, NoTimeToRetry, OutOfTime, retry
 
 if TYPE_CHECKING:
     from mypy_boto3_connect import ConnectClient
-    from mypy_boto3_connect.type_defs import TrafficDistributionGroupTypeDef
+    from mypy_boto3_connect.type_defs import (
+        ListReplicationFindingsResponseTypeDef,
+        TrafficDistributionGroupSummaryTypeDef,
+        TrafficDistributionGroupTypeDef,
+    )
 else:
     ConnectClient = Any
-    TrafficDistributionGroupTypeDef = dict
+    TrafficDistributionGroupTypeDef = TrafficDistributionGroupSummaryTypeDef = dict
+    ListReplicationFindingsResponseTypeDef = dict
 
 T = TypeVar("T")
 
@@ -247,6 +252,7 @@ class Instance:
     alias: str
     replication: dict[str, tuple[str, str]]  # replica region -> (ReplicationStatus, ReplicationStatusReason)
     global_sign_in_endpoint: str
+    source_region: str = ""  # ReplicationConfiguration's SourceRegion; empty when the instance is not replicated
 
     @classmethod
     def from_api(cls, response: Mapping[str, Any]) -> Instance:
@@ -260,6 +266,7 @@ class Instance:
                 for item in config.get("ReplicationStatusSummaryList", [])
             },
             global_sign_in_endpoint=config.get("GlobalSignInEndpoint", ""),
+            source_region=config.get("SourceRegion", ""),
         )
 
 
@@ -279,9 +286,9 @@ def replicate_instance(client: ConnectClient, props: ReplicaProperties, client_t
     return response["Arn"]
 
 
-def describe_instance(client: ConnectClient, instance: str, budget: Budget) -> Instance | None:
+def describe_instance(client: ConnectClient, instance: str, budget: Budget, *, attempts: int = 0) -> Instance | None:
     """The instance as Connect sees it in ``client``'s region, or None when it does not know it there."""
-    response = _lookup(client, lambda: client.describe_instance(InstanceId=instance), budget)
+    response = _lookup(client, lambda: client.describe_instance(InstanceId=instance), budget, attempts)
     return None if response is None else Instance.from_api(response)
 
 
@@ -357,7 +364,7 @@ def _change_user(
     return response is not None
 
 
-def group_users(client: ConnectClient, group: GroupRef, budget: Budget) -> set[str] | None:
+def group_users(client: ConnectClient, group: GroupRef, budget: Budget, *, attempts: int = 0) -> set[str] | None:
     """The ids of the users associated with the group (listed by id or by ARN), or None when Connect does not
     know the group."""
     users: set[str] = set()
@@ -372,6 +379,7 @@ def group_users(client: ConnectClient, group: GroupRef, budget: Budget) -> set[s
             ),
             budget,
             missing_ok=True,
+            attempts=attempts,
             region=client.meta.region_name,
         )
         if page is None:
@@ -478,6 +486,76 @@ def isolated_regions(clients: ConnectClients, instance: InstanceRef, budget: Bud
         return list(response.get("IsolatedRegions", []))
 
     return read_first_answering(clients, routing_regions(instance), read)
+
+
+def list_groups(
+    client: ConnectClient, instance: str, budget: Budget, *, attempts: int = 0
+) -> list[TrafficDistributionGroupSummaryTypeDef]:
+    """The summaries of every group of the instance (the default group too), all pages."""
+    groups: list[TrafficDistributionGroupSummaryTypeDef] = []
+    token: str | None = None
+    while True:
+        page = _call(
+            partial(client.list_traffic_distribution_groups, InstanceId=instance, MaxResults=10, **_next(token)),
+            budget,
+            attempts=attempts,
+            region=client.meta.region_name,
+        )
+        groups += page.get("TrafficDistributionGroupSummaryList", [])
+        token = page.get("NextToken")
+        if not token:
+            return groups
+
+
+def count_phone_numbers(client: ConnectClient, target_arn: str, budget: Budget, *, attempts: int = 0) -> int:
+    """How many phone numbers are claimed to ``target_arn`` (a group's ARN works in both of its regions)."""
+    count = 0
+    token: str | None = None
+    while True:
+        page = _call(
+            partial(client.list_phone_numbers_v2, TargetArn=target_arn, MaxResults=1000, NextToken=token)
+            if token
+            else partial(client.list_phone_numbers_v2, TargetArn=target_arn, MaxResults=1000),
+            budget,
+            attempts=attempts,
+            region=client.meta.region_name,
+        )
+        count += len(page.get("ListPhoneNumbersSummaryList", []))
+        token = page.get("NextToken")
+        if not token:
+            return count
+
+
+def replication_findings(
+    client: ConnectClient, instance: str, resource_type: str, budget: Budget, *, first: int, attempts: int = 0
+) -> ListReplicationFindingsResponseTypeDef:
+    """The first page (``first`` findings at most) of ListReplicationFindings for one resource type: the drift
+    counts and statuses come whole on every page, so one page tells them."""
+    return _call(
+        lambda: client.list_replication_findings(InstanceId=instance, ResourceType=resource_type, MaxResults=first),
+        budget,
+        attempts=attempts,
+        region=client.meta.region_name,
+    )
+
+
+def routing_isolation(client: ConnectClient, instance: str, budget: Budget, *, attempts: int = 0) -> list[str] | None:
+    """The regions whose cross-region routing is off (GetCrossRegionRouting), or None when the instance has no
+    global routing: the API reference says the call is only for instances enabled for it, and Connect's answer
+    otherwise is taken to be InvalidRequestException or ResourceNotFoundException (not verified in an account)."""
+    try:
+        response = _call_unless(
+            lambda: client.get_cross_region_routing(InstanceId=instance),
+            budget,
+            missing_ok=True,
+            attempts=attempts,
+            region=client.meta.region_name,
+        )
+    except ProviderError as error:
+        if error.code == "InvalidRequestException":
+            return None
+        raise
+    return None if response is None else list(response.get("IsolatedRegions", []))
 
 
 def _next(token: str | None) -> dict[str, str]:

@@ -55,8 +55,10 @@ def change(name: str, path: Path, starts: dict[str, int]) -> tuple[int, str]:
 
 
 def main(files: list[str]) -> None:
-    paths = [Path(f) for f in files] or sorted(SOURCE.glob("*.py"))
+    paths = [Path(f) for f in files] or sorted(SOURCE.rglob("*.py"))
     rows, missed = [], []
+    killed_all: list[int] = []
+    total_all: list[int] = []
     for path in paths:
         meta = Path("mutants") / f"{path}.meta"
         if not meta.exists():
@@ -67,14 +69,20 @@ def main(files: list[str]) -> None:
             continue
         killed = sum(counts[s] for s in KILLED)
         total = len(statuses) - counts["not checked"] - counts["skipped"]
-        rows.append(f"| {path.name} | {killed}/{total} | {100 * killed / total:.1f} % | {counts['not checked']} |")
+        name = path.relative_to(SOURCE).as_posix()
+        killed_all.append(killed)
+        total_all.append(total)
+        rows.append(f"| {name} | {killed}/{total} | {100 * killed / total:.1f} % | {counts['not checked']} |")
         starts = function_starts(path)
         for name, status in statuses.items():
             if status not in KILLED | {"not checked", "skipped"}:
                 line, what = change(name, path, starts)
-                missed.append((path.name, line, f"- {path.name}:{line} {status}: {what} ({name.rpartition('.')[2]})"))
+                mutant = name.rpartition(".")[2]
+                where = path.relative_to(SOURCE).as_posix()
+                missed.append((where, line, f"- {where}:{line} {status}: {what} ({mutant})"))
     print("| file | killed/total | score | not run |\n| --- | --- | --- | --- |")
     print("\n".join(rows))
+    print(f"| all | {sum(killed_all)}/{sum(total_all)} | {100 * sum(killed_all) / max(1, sum(total_all)):.1f} % | |")
     print()
     print("\n".join(entry for *_, entry in sorted(missed)))
 

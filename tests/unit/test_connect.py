@@ -66,6 +66,12 @@ EVERY_CALL: dict[str, Callable[[Any, Budget], object]] = {
         client, parse_group_user_properties(USER_PROPS, "us-east-1"), budget
     ),
     "ListTrafficDistributionGroupUsers": lambda client, budget: connect.group_users(client, REF, budget),
+    # The reads of the status command (operate.reader).
+    "ListPhoneNumbersV2": lambda client, budget: connect.count_phone_numbers(client, GROUP_ARN, budget),
+    "ListReplicationFindings": lambda client, budget: connect.replication_findings(
+        client, INSTANCE_ARN, "QUEUE", budget, first=10
+    ),
+    "GetCrossRegionRouting": lambda client, budget: connect.routing_isolation(client, INSTANCE_ARN, budget),
 }
 
 
@@ -343,3 +349,79 @@ class TestAdviceByOperation:
             connect.describe_instance(stub.client, INSTANCE_ARN, paced)
 
         assert failure.value.reason == "Connect DescribeInstance failed with ServiceQuotaExceededException: Too many."
+
+
+class TestReadsOfTheStatusCommand:
+    def test_every_group_of_the_instance_is_listed_across_pages(self, stub: Stubber, paced: Budget) -> None:
+        first = {"Id": "a", "Arn": GROUP_ARN, "Name": "a", "Status": "ACTIVE", "IsDefault": True}
+        second = {"Id": "b", "Arn": GROUP_ARN, "Name": "b", "Status": "ACTIVE", "IsDefault": False}
+        stub.add_response(
+            "list_traffic_distribution_groups",
+            {"TrafficDistributionGroupSummaryList": [first], "NextToken": "t"},
+            {"InstanceId": INSTANCE_ARN, "MaxResults": 10},
+        )
+        stub.add_response(
+            "list_traffic_distribution_groups",
+            {"TrafficDistributionGroupSummaryList": [second]},
+            {"InstanceId": INSTANCE_ARN, "MaxResults": 10, "NextToken": "t"},
+        )
+
+        assert connect.list_groups(stub.client, INSTANCE_ARN, paced) == [first, second]
+
+    def test_phone_numbers_claimed_to_a_group_are_counted_across_pages(self, stub: Stubber, paced: Budget) -> None:
+        number = {"PhoneNumberId": "n", "TargetArn": GROUP_ARN}
+        stub.add_response(
+            "list_phone_numbers_v2",
+            {"ListPhoneNumbersSummaryList": [number, number], "NextToken": "t"},
+            {"TargetArn": GROUP_ARN, "MaxResults": 1000},
+        )
+        stub.add_response(
+            "list_phone_numbers_v2",
+            {"ListPhoneNumbersSummaryList": [number]},
+            {"TargetArn": GROUP_ARN, "MaxResults": 1000, "NextToken": "t"},
+        )
+
+        assert connect.count_phone_numbers(stub.client, GROUP_ARN, paced) == 3
+
+    def test_replication_findings_are_one_page_of_one_resource_type(self, stub: Stubber, paced: Budget) -> None:
+        page = {"ReplicationFindingsList": [], "ResourceReplicationStatuses": [{"Region": WEST, "Status": "ENABLED"}]}
+        stub.add_response(
+            "list_replication_findings",
+            page,
+            {"InstanceId": INSTANCE_ARN, "ResourceType": "QUEUE", "MaxResults": 5},
+        )
+
+        assert connect.replication_findings(stub.client, INSTANCE_ARN, "QUEUE", paced, first=5) == page
+
+    def test_cross_region_routing_gives_the_isolated_regions(self, stub: Stubber, paced: Budget) -> None:
+        stub.add_response("get_cross_region_routing", {"IsolatedRegions": [WEST]}, {"InstanceId": INSTANCE_ARN})
+        stub.add_response("get_cross_region_routing", {}, {"InstanceId": INSTANCE_ARN})
+
+        assert connect.routing_isolation(stub.client, INSTANCE_ARN, paced) == [WEST]
+        assert connect.routing_isolation(stub.client, INSTANCE_ARN, paced) == []
+
+    @pytest.mark.parametrize("code", ["InvalidRequestException", "ResourceNotFoundException"])
+    def test_an_instance_without_global_routing_has_none(self, stub: Stubber, paced: Budget, code: str) -> None:
+        stub.add_client_error("get_cross_region_routing", code, "not enabled for global routing", 400)
+
+        assert connect.routing_isolation(stub.client, INSTANCE_ARN, paced) is None
+
+    def test_cross_region_routing_refused_for_another_cause_fails(self, stub: Stubber, paced: Budget) -> None:
+        stub.add_client_error("get_cross_region_routing", "AccessDeniedException", "denied", 403)
+
+        with pytest.raises(ProviderError) as failure:
+            connect.routing_isolation(stub.client, INSTANCE_ARN, paced)
+
+        assert failure.value.code == "AccessDeniedException"
+
+    def test_the_instance_says_its_source_region(self, stub: Stubber, paced: Budget) -> None:
+        config = {"SourceRegion": "us-east-1", "GlobalSignInEndpoint": "https://x", "ReplicationStatusSummaryList": []}
+        stub.add_response(
+            "describe_instance",
+            {"Instance": {"Id": "i", "Arn": INSTANCE_ARN}, "ReplicationConfiguration": config},
+            {"InstanceId": INSTANCE_ARN},
+        )
+
+        instance = connect.describe_instance(stub.client, INSTANCE_ARN, paced, attempts=3)
+
+        assert instance is not None and instance.source_region == "us-east-1"

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from errors import ProviderError
+from botocore.exceptions import ClientError
+
+from errors import ProviderError, error_code, http_status
 from tests.unit.conftest import GROUP_ARN, NEW_GROUP_ARN
 
 
@@ -33,3 +35,28 @@ def test_an_error_that_already_names_a_group_keeps_it() -> None:
     error = ProviderError("The replacement failed.", physical_resource_id=NEW_GROUP_ARN, code="CreationFailed")
 
     assert error.about(GROUP_ARN) is error
+
+
+class TestAnAwsErrorsCodeAndStatus:
+    """``error_code`` and ``http_status``: one reading of any AWS error, for the retries and the Reasons."""
+
+    def test_a_client_error_gives_its_code_and_status(self) -> None:
+        error = ClientError(
+            {"Error": {"Code": "ThrottlingException"}, "ResponseMetadata": {"HTTPStatusCode": 429}}, "Op"
+        )
+
+        assert (error_code(error), http_status(error)) == ("ThrottlingException", 429)
+
+    def test_an_answer_without_a_code_or_a_status_gives_none_of_either(self) -> None:
+        error = ClientError({}, "Op")
+
+        assert (error_code(error), http_status(error)) == ("", 0)
+
+    def test_an_error_with_a_code_of_its_own_gives_it_and_no_status(self) -> None:
+        class EntryFailed(Exception):
+            code = "ConcurrentModificationException"
+
+        assert (error_code(EntryFailed()), http_status(EntryFailed())) == ("ConcurrentModificationException", 0)
+
+    def test_a_lost_connection_has_no_code_and_no_status(self) -> None:
+        assert (error_code(ConnectionResetError()), http_status(ConnectionResetError())) == ("", 0)

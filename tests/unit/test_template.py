@@ -510,3 +510,62 @@ def test_serverless_repo_metadata_matches_the_project(template: Mapping[str, Any
     assert (ROOT / application["LicenseUrl"]).read_text().startswith(f"{application['SpdxLicenseId']} License")
     assert (ROOT / application["ReadmeUrl"]).is_file()
     assert len(application["Description"]) <= 256 and len(application["Labels"]) <= 10
+
+
+# --- IAM: the status command's read-only managed policy ---------------------------------------------
+
+# Every action `python -m operate status` calls, on the resource type the Service Authorization Reference gives it
+# (cfn-lint's copy of it; ListReplicationFindings is not in that copy yet: docs/iam.md).
+STATUS_RESOURCES = {
+    "connect:DescribeInstance": "instance",
+    "connect:GetCrossRegionRouting": "instance",
+    "connect:ListReplicationFindings": "instance",
+    "connect:ListTrafficDistributionGroups": "traffic-distribution-group",
+    "connect:GetTrafficDistribution": "traffic-distribution-group",
+    "connect:ListTrafficDistributionGroupUsers": "traffic-distribution-group",
+    "connect:ListPhoneNumbersV2": "phone-number",
+}
+REPLICA_INSTANCE_ARN = INSTANCE_ARN.replace("us-east-1", "us-west-2")
+PHONE_NUMBER_ARN = f"arn:aws:connect:us-west-2:{ACCOUNT}:phone-number/abc"
+
+
+def status_policy(template: Mapping[str, Any]) -> list[dict[str, Any]]:
+    (policy,) = resources_of_type(template, "AWS::IAM::ManagedPolicy").values()
+    document = Deployment().resolver(template).resolve(policy["Properties"]["PolicyDocument"])
+    return list(document["Statement"])
+
+
+def test_the_status_policy_allows_every_read_of_the_command_in_both_regions(template: Mapping[str, Any]) -> None:
+    policy = status_policy(template)
+    examples = {"instance": [INSTANCE_ARN, REPLICA_INSTANCE_ARN], "traffic-distribution-group": [GROUP_ARN]}
+    examples["phone-number"] = [PHONE_NUMBER_ARN]
+
+    denied = [
+        (action, arn)
+        for action, kind in STATUS_RESOURCES.items()
+        for arn in examples[kind]
+        if not allowed(policy, Request(action, arn))
+    ]
+
+    assert denied == []
+
+
+def test_the_status_policy_reads_only_and_grants_each_action_on_exactly_its_resource_type(
+    template: Mapping[str, Any],
+) -> None:
+    granted: dict[str, set[str]] = {}
+    for statement in status_policy(template):
+        for action in as_list(statement["Action"]):
+            granted.setdefault(action, set()).update(as_list(statement["Resource"]))
+
+    assert granted == {action: {f"arn:aws:connect:*:{ACCOUNT}:{kind}/*"} for action, kind in STATUS_RESOURCES.items()}
+    assert all(action.split(":")[1].startswith(("Describe", "Get", "List")) for action in granted)
+    other_account = "arn:aws:connect:us-east-1:444455556666:instance/x"
+    assert not allowed(status_policy(template), Request("connect:DescribeInstance", other_account))
+
+
+def test_the_status_policy_is_attached_to_nothing_and_is_an_output(template: Mapping[str, Any]) -> None:
+    (name, policy) = next(iter(resources_of_type(template, "AWS::IAM::ManagedPolicy").items()))
+
+    assert not {"Roles", "Users", "Groups"} & set(policy["Properties"])
+    assert template["Outputs"]["StatusReadOnlyPolicyArn"]["Value"] == {"Ref": name}

@@ -7,9 +7,10 @@ be relying on leniency), and the choice is said where it is made.
 
 One module per sub-domain, composed by :class:`ConnectBackend`: ``groups`` (the groups, their
 traffic distribution and tags), ``instances`` (instances, replicas and cross-region routing), ``users`` (the
-agents of groups), ``phone_numbers`` (and their flows) and ``resources`` (the users, flows, queues, routing
-profiles, hours of operation and security profiles a consumer template declares). ``model`` holds the data and
-statuses; ``state`` the state they share and the lookups more than one of them makes.
+agents of groups), ``phone_numbers`` (and their flows), ``resiliency`` (ListReplicationFindings) and
+``resources`` (the users, flows, queues, routing profiles, hours of operation and security profiles a consumer
+template declares). ``model`` holds the data and statuses; ``state`` the state they share and the lookups more
+than one of them makes.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from local.emulator.connect.groups import GroupOperations
 from local.emulator.connect.instances import InstanceOperations
 from local.emulator.connect.model import DELETED, Delays
 from local.emulator.connect.phone_numbers import PhoneNumberOperations
+from local.emulator.connect.resiliency import ResiliencyOperations
 from local.emulator.connect.resources import OPERATIONS as RESOURCE_OPERATIONS
 from local.emulator.connect.resources import InstanceResourceOperations
 from local.emulator.connect.users import UserOperations
@@ -29,7 +31,12 @@ __all__ = ["DELETED", "ConnectBackend", "Delays"]
 
 
 class ConnectBackend(
-    GroupOperations, InstanceOperations, UserOperations, PhoneNumberOperations, InstanceResourceOperations
+    GroupOperations,
+    InstanceOperations,
+    UserOperations,
+    PhoneNumberOperations,
+    ResiliencyOperations,
+    InstanceResourceOperations,
 ):
     """State and operations of the Connect API subset the provider uses."""
 
@@ -56,6 +63,8 @@ class ConnectBackend(
             "DisassociatePhoneNumberContactFlow",
             "UpdateCrossRegionRouting",
             "GetCrossRegionRouting",
+            "ListPhoneNumbersV2",
+            "ListReplicationFindings",
             *RESOURCE_OPERATIONS,
         }
     )
@@ -84,6 +93,8 @@ class ConnectBackend(
             "DisassociatePhoneNumberContactFlow": self._disassociate_flow,
             "UpdateCrossRegionRouting": self._update_cross_region_routing,
             "GetCrossRegionRouting": self._get_cross_region_routing,
+            "ListPhoneNumbersV2": self._list_numbers_v2,
+            "ListReplicationFindings": self._list_replication_findings,
         }
 
     def handle(self, operation: str, params: dict[str, Any], region: str, now: float) -> dict[str, Any]:

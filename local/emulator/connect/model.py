@@ -87,6 +87,8 @@ class Instance:
     flows: list[str] = field(default_factory=list)  # registered flow ids; empty: any id is a flow
     global_routing: bool = False  # enabled for global routing: UpdateCrossRegionRouting applies
     isolated: bool = False  # IsolatedAll of the last UpdateCrossRegionRouting
+    # ListReplicationFindings by ResourceType, as a test injected them: {Findings, Drifted, Statuses}.
+    replication_findings: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def replica_region(self) -> str | None:

@@ -1,8 +1,10 @@
 """Claimed phone numbers and their flows: ClaimPhoneNumber, ReleasePhoneNumber, DescribePhoneNumber,
-AssociatePhoneNumberContactFlow, DisassociatePhoneNumberContactFlow."""
+ListPhoneNumbersV2, AssociatePhoneNumberContactFlow, DisassociatePhoneNumberContactFlow."""
 
 from __future__ import annotations
 
+import base64
+import json
 import re
 import uuid
 from typing import Any
@@ -14,6 +16,7 @@ from local.emulator.errors import ApiError
 # Calling codes for PhoneNumberCountryCode in DescribePhoneNumber (longest prefix first).
 _CALLING_CODES = (("+44", "GB"), ("+49", "DE"), ("+81", "JP"), ("+61", "AU"), ("+33", "FR"), ("+1", "US"))
 _TOLL_FREE_RE = re.compile(r"\+18(00|33|44|55|66|77|88)\d*")
+_LIST_PAGE = 1000  # ListPhoneNumbersV2's MaxResults: 1 to 1000
 
 
 class PhoneNumberOperations(ConnectState):
@@ -235,6 +238,49 @@ class PhoneNumberOperations(ConnectState):
         if pn.group is None:
             summary["InstanceId"] = pn.instance.id
         return {"ClaimedPhoneNumberSummary": summary}
+
+    def _list_numbers_v2(self, params: dict[str, Any], region: str, now: float) -> dict[str, Any]:
+        """The numbers claimed to TargetArn (an instance or a group), or to InstanceId, or to every instance of the
+        account in ``region``. API reference: a group's numbers are listed "in both AWS Regions associated with
+        traffic distribution group"; an instance's, with the instance's ARN or id, in the Region called."""
+        target, instance_ref = params.get("TargetArn"), params.get("InstanceId")
+        live = [pn for pn in self.phone_numbers.values() if pn.released_at is None]
+        if target and ":traffic-distribution-group/" in target:
+            group = self.groups.get(target.rsplit("/", 1)[-1])
+            if group is None or group.arn != target or group.status(now) == DELETED or not group.visible(region, now):
+                raise ApiError("ResourceNotFoundException", f"Traffic distribution group {target} not found")
+            if region not in group.instance.regions:
+                raise ApiError("ResourceNotFoundException", f"Traffic distribution group {target} not found")
+            numbers = [pn for pn in live if pn.group is group]
+        elif target or instance_ref:
+            ref = str(target or instance_ref)
+            if target and ":instance/" not in target:
+                raise ApiError(
+                    "InvalidParameterException",
+                    f"TargetArn {target} is neither an instance nor a traffic distribution group ARN",
+                )
+            instance, _ = self._instance_in(ref, region, now)
+            numbers = [pn for pn in live if pn.group is None and pn.instance is instance and pn.region == region]
+        else:
+            numbers = [pn for pn in live if pn.group is None and pn.region == region]
+        offset = self._decode_token(params.get("NextToken"))
+        size = min(params.get("MaxResults") or _LIST_PAGE, _LIST_PAGE)
+        result: dict[str, Any] = {
+            "ListPhoneNumbersSummaryList": [
+                {
+                    "PhoneNumberId": pn.id,
+                    "PhoneNumberArn": pn.arn,
+                    "PhoneNumber": pn.number,
+                    "PhoneNumberType": "TOLL_FREE" if _TOLL_FREE_RE.fullmatch(pn.number) else "DID",
+                    "TargetArn": pn.target_arn,
+                    "InstanceId": pn.instance.id,
+                }
+                for pn in numbers[offset : offset + size]
+            ]
+        }
+        if offset + size < len(numbers):
+            result["NextToken"] = base64.urlsafe_b64encode(json.dumps({"o": offset + size}).encode()).decode()
+        return result
 
     def _number_of_instance(self, params: dict[str, Any], region: str, now: float) -> tuple[PhoneNumber, Instance]:
         """The number and instance of Associate/DisassociatePhoneNumberContactFlow. The number is found as the API

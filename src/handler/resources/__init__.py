@@ -10,7 +10,7 @@ from collections.abc import Mapping
 
 from connect import ConnectClients
 from errors import ProviderError
-from request import RESTART, RESTARTING, Done, Pending, Progress, Request, Resource, Result
+from request import RESTART, RESTARTING, Done, Progress, Request, Resource, Result
 from waiting import Budget, OutOfTime
 
 from . import (
@@ -56,10 +56,8 @@ def resume(
     """Carry on with a request that an earlier invocation handed over to scheduled polling."""
     if state.get("Phase") == RESTART:
         return handle(request, clients, budget, progress)
-    try:
-        return TYPES[request.resource_type].resume(request, state, clients, budget, progress)
-    except OutOfTime:
-        return Pending(state)  # still retrying when this poll's time ran out: the next poll goes on from here
+    # Each type's resume waits with poll_until, which hands over from the same state when the time runs out.
+    return TYPES[request.resource_type].resume(request, state, clients, budget, progress)
 
 
 def abandon(request: Request, state: Mapping[str, str], clients: ConnectClients, budget: Budget) -> str:

@@ -4,7 +4,7 @@ moves traffic only when the template's distribution changed."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 from unittest.mock import ANY
 
 import pytest
@@ -235,3 +235,47 @@ class TestAnUpdateMovesOnlyWhatItChanges:
         result = resources.handle(distribution_request("Update", old=old, **FAILOVER), clients, budget, Progress())
 
         assert isinstance(result, Done) and result.metric == ""
+
+
+class TestAPollOfATrafficDistribution:
+    """A scheduled poll decides from the event it carries, as the first invocation did."""
+
+    STATE: ClassVar[dict[str, str]] = {"Phase": "update", "GroupArn": GROUP_ARN}
+
+    def test_a_poll_of_an_update_that_left_the_configs_as_they_were_sends_nothing(
+        self, stub: Stubber, clients: Regions, budget: Budget
+    ) -> None:
+        request = distribution_request("Update", old={"TrafficDistributionGroupId": GROUP_ARN, **FAILOVER}, **FAILOVER)
+        describe(stub)
+        get_traffic(stub)  # all in us-east-1: moved there outside the stack
+
+        result = resources.resume(request, self.STATE, clients, budget, Progress())
+
+        assert isinstance(result, Done) and result.metric == "DistributionMovedOutsideStack"
+        assert result.data["TelephonyDistribution"] == "us-east-1=100,us-west-2=0"
+
+    def test_a_poll_of_a_create_applies_the_configs(self, stub: Stubber, clients: Regions, budget: Budget) -> None:
+        describe(stub)
+        get_traffic(stub)
+        stub.add_response("update_traffic_distribution", {}, FAILOVER_REQUEST)
+        describe(stub)
+        get_traffic(stub, telephony=WEST)
+
+        result = resources.resume(distribution_request("Create", **FAILOVER), self.STATE, clients, budget, Progress())
+
+        assert isinstance(result, Done) and result.data["TelephonyDistribution"] == "us-east-1=0,us-west-2=100"
+
+    def test_a_distribution_moved_outside_the_stack_without_a_failover_time_says_no_time(
+        self, stub: Stubber, clients: Regions, budget: Budget
+    ) -> None:
+        request = distribution_request("Update", old={"TrafficDistributionGroupId": GROUP_ARN, **FAILOVER}, **FAILOVER)
+        describe(stub)
+        get_traffic(stub)
+
+        result = resources.handle(request, clients, budget, Progress())
+
+        assert isinstance(result, Done)
+        assert result.note.startswith(
+            f"Left the distribution of {GROUP_ARN} as it is (TelephonyDistribution us-east-1=100,us-west-2=0; "
+            "AgentDistribution us-east-1=100,us-west-2=0): it differs from the template's"
+        )

@@ -1359,3 +1359,22 @@ class TestGroupWithDistribution:
 
         assert failure.value.reason.startswith("Connect UpdateTrafficDistribution failed with InvalidRequestException")
         assert "exactly the two regions" in failure.value.reason
+
+
+class TestTheTableOfTypes:
+    def test_a_delete_of_an_unknown_type_succeeds_for_its_own_id_without_a_call(
+        self, clients: Regions, budget: Budget
+    ) -> None:
+        event = load_event("delete", ResourceType="Custom::Retired", PhysicalResourceId="consumer_Old_ABCDEFGH")
+
+        result = resources.handle(Request.from_event(event, "us-east-1"), clients, budget, Progress())
+
+        assert result == Done("consumer_Old_ABCDEFGH") and clients.asked == []
+
+    def test_a_request_handed_over_before_it_kept_state_has_nothing_to_abandon(
+        self, clients: Regions, budget: Budget
+    ) -> None:
+        restart = {"Phase": "start", "GroupArn": NEW_GROUP_ARN}
+
+        assert resources.abandon(request("update"), restart, clients, budget) == ""
+        assert clients.asked == []

@@ -250,3 +250,37 @@ def test_a_released_number_or_another_instances_number_has_no_flow_to_set(
         lambda: connect.disassociate_phone_number_contact_flow(PhoneNumberId=number_arn, InstanceId=instance),
     ):
         assert outcome(call) == ("ResourceNotFoundException", 404)
+
+
+# -- ListPhoneNumbersV2 ---------------------------------------------------------------------------
+
+
+def test_the_numbers_of_a_group_are_listed_by_target_arn_in_both_its_regions_in_pages(
+    emu: Emulator, client: ClientFactory, connect: Any, instance: str
+) -> None:
+    group = active_group(emu, connect, instance)
+    other = active_group(emu, connect, instance, "other")
+    numbers = [f"+1555010{n:04d}" for n in range(5)]
+    for number in numbers:
+        emu.claim_phone_number(group["Arn"], number)
+    emu.claim_phone_number(other["Arn"], "+15550199999")
+    connect.claim_phone_number(InstanceId=instance, PhoneNumber="+15550188888")
+
+    for region in (HOME, REPLICA):
+        regional = client("connect", region)
+        first = regional.list_phone_numbers_v2(TargetArn=group["Arn"], MaxResults=3)
+        second = regional.list_phone_numbers_v2(TargetArn=group["Arn"], MaxResults=3, NextToken=first["NextToken"])
+        listed = first["ListPhoneNumbersSummaryList"] + second["ListPhoneNumbersSummaryList"]
+        assert sorted(n["PhoneNumber"] for n in listed) == numbers
+        assert {n["TargetArn"] for n in listed} == {group["Arn"]}
+        assert "NextToken" not in second
+    by_instance = connect.list_phone_numbers_v2(InstanceId=instance)["ListPhoneNumbersSummaryList"]
+    assert [n["PhoneNumber"] for n in by_instance] == ["+15550188888"]
+    emu.release_phone_numbers(group["Arn"])
+    assert connect.list_phone_numbers_v2(TargetArn=group["Arn"])["ListPhoneNumbersSummaryList"] == []
+
+
+def test_listing_the_numbers_of_an_unknown_group_is_not_found(connect: Any, instance: str) -> None:
+    unknown = f"arn:aws:connect:{HOME}:{ACCOUNT}:traffic-distribution-group/aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"
+
+    assert outcome(lambda: connect.list_phone_numbers_v2(TargetArn=unknown)) == ("ResourceNotFoundException", 404)

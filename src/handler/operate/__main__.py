@@ -1,0 +1,7 @@
+"""``python -m operate status ...`` (see operate.cli)."""
+
+import sys
+
+from operate.cli import main
+
+sys.exit(main())
