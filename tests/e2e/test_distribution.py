@@ -141,7 +141,7 @@ def test_a_failover_while_another_update_holds_the_default_group_reads_it_only_o
 ) -> None:
     # Given the failover stack, and another party's update that holds the default group in UPDATE_IN_PROGRESS
     failover = FailoverStack(make_driver, emu, instance).created()
-    emu.set_delays(update=2.0, name=failover.default["Name"])
+    emu.set_delays(update=1.0, name=failover.default["Name"])
     other = boto3.session.Session().client(
         "connect",
         region_name=HOME,
