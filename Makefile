@@ -7,7 +7,7 @@ SAM_VENV := .venv-sam
 SAM := $(SAM_VENV)/bin/sam
 SAM_REGION = $(if $(REGION),--region $(REGION))
 STACKSET_ZIP = .aws-sam/connect-tdg-provider-$(shell git rev-parse --short HEAD 2>/dev/null || echo dev).zip
-PY_DIRS := src local tests cfn_lint_rules deploy
+PY_DIRS := src local tests cfn_lint_rules deploy docs/hooks.py
 STAMP := $(VENV)/.installed-$(shell cat requirements-dev.txt src/handler/requirements.txt | sha1sum | cut -c1-12)
 export SAM_CLI_TELEMETRY := 0
 # Tests and the demo never need real credentials or a real region; these keep boto3 from looking for them.
@@ -26,7 +26,7 @@ BYTECODE := PYTHONDONTWRITEBYTECODE=
 COMPILED := $(VENV)/.compiled
 PY_SOURCES = $(shell find $(PY_DIRS) -name '*.py' -not -path '*/__pycache__/*')
 
-.PHONY: help install test unit e2e lint lint-template format mutate demo local bench build deploy delete publish \
+.PHONY: help install test unit e2e lint lint-template format docs mutate demo local bench build deploy delete publish \
 	stackset-template stackset failover clean
 
 help: ## List the targets
@@ -71,6 +71,9 @@ lint-template: $(STAMP) ## cfn-lint TEMPLATE=path/to/stack.yaml with the provide
 format: $(STAMP) ## Format the code with ruff
 	$(BIN)/ruff format $(PY_DIRS)
 	$(BIN)/ruff check --fix $(PY_DIRS)
+
+docs: $(STAMP) ## Build the documentation site into site/ (mkdocs build --strict: a broken link fails)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
 
 # FILES="src/handler/a.py src/handler/b.py" -> mutmut's names handler.a.* handler.b.* (all of src/handler when empty).
 MUTANTS = $(foreach file,$(FILES),'$(subst /,.,$(patsubst src/%.py,%,$(file))).*')
@@ -127,5 +130,5 @@ failover: $(STAMP) ## Move traffic into TO=<region> now: the manual trigger of i
 	@$(BIN)/python -m deploy.failover --to "$(TO)" --groups "$(GROUPS)" $(if $(REASON),--reason "$(REASON)") $(if $(DRY_RUN),--dry-run)
 
 clean: ## Remove the virtualenvs and build output
-	rm -rf $(VENV) $(SAM_VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache mutants mutants.log
+	rm -rf $(VENV) $(SAM_VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache mutants mutants.log site
 	find $(PY_DIRS) -name __pycache__ -prune -exec rm -rf {} +

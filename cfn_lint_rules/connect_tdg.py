@@ -36,13 +36,12 @@ from cfnlint.template import Template  # noqa: E402
 import regions  # noqa: E402
 from errors import ProviderError  # noqa: E402
 from properties import (  # noqa: E402
-    GroupRef,
-    InstanceRef,
     parse_distribution_properties,
     parse_group_properties,
     parse_group_user_properties,
     parse_replica_properties,
 )
+from refs import GroupRef, InstanceRef  # noqa: E402
 
 # The provider's types (resources.TYPES; the tests check they agree).
 GROUP_TYPE, DISTRIBUTION_TYPE = "Custom::TrafficDistributionGroup", "Custom::TrafficDistribution"

@@ -43,7 +43,7 @@ PARAMETERS = {
         "Type": "String",
         "AllowedPattern": "^[a-z0-9][a-z0-9.-]{1,40}[a-z0-9]$",
         "Description": "Buckets that hold the function's code: <CodeBucketPrefix>-<region>, one in each region "
-        "of the StackSet, readable by the organization (see the README).",
+        "of the StackSet, readable by the organization (see docs/deploy.md).",
     },
     "CodeKey": {
         "Type": "String",

@@ -19,7 +19,8 @@ from botocore.exceptions import ClientError, ConnectionError, HTTPClientError
 
 from distribution import Distribution
 from errors import ProviderError, error_code, http_status
-from properties import GroupProperties, GroupRef, GroupUserProperties, ReplicaProperties
+from properties import GroupProperties, GroupUserProperties, ReplicaProperties
+from refs import GroupRef, UserRef
 from waiting import Budget, NoTimeToRetry, OutOfTime, retry
 
 if TYPE_CHECKING:
@@ -356,7 +357,8 @@ def _change_user(
 
 
 def group_users(client: ConnectClient, group: GroupRef, budget: Budget) -> set[str] | None:
-    """The user ids associated with the group, or None when Connect does not know the group."""
+    """The ids of the users associated with the group (listed by id or by ARN), or None when Connect does not
+    know the group."""
     users: set[str] = set()
     token: str | None = None
     while True:
@@ -373,10 +375,16 @@ def group_users(client: ConnectClient, group: GroupRef, budget: Budget) -> set[s
         )
         if page is None:
             return None
-        users |= {item["UserId"] for item in page.get("TrafficDistributionGroupUserSummaryList", [])}
+        users |= {_user_id(item["UserId"]) for item in page.get("TrafficDistributionGroupUserSummaryList", [])}
         token = page.get("NextToken")
         if not token:
             return users
+
+
+def _user_id(listed: str) -> str:
+    """A listed user's id: the model documents the summary's UserId as "ID or ARN"."""
+    user = UserRef.parse(listed)
+    return user.user_id if user else listed
 
 
 def _next(token: str | None) -> dict[str, str]:
@@ -549,7 +557,7 @@ _ADVICE |= {
 }
 _UNAVAILABLE = (
     "Connect in {region} may be having an outage. If {region} is down and this update moves traffic away "
-    "from it, update the stack from a provider in the other region (see the outage runbook in the README)."
+    "from it, update the stack from a provider in the other region (see the outage runbook, docs/runbook.md)."
 )
 
 

@@ -14,8 +14,8 @@ from typing import Any
 
 import regions
 from errors import ProviderError
+from refs import is_region
 
-_REGION = re.compile(r"^[a-z]{2}(-[a-z]+){1,2}-\d$")
 _WHOLE_NUMBER = re.compile(r"^\d{1,3}$")
 LINKED_REGIONS = 2
 
@@ -154,7 +154,7 @@ def _entries(props: Mapping[str, Any], config: str, key: str, home_region: str |
         if not isinstance(entry, Mapping) or set(entry) != {"Region", key}:
             raise ProviderError(f"{config}.Distributions[{index}] must have exactly Region and {key}: {example}.")
         region = entry["Region"]
-        if not isinstance(region, str) or not _REGION.match(region):
+        if not isinstance(region, str) or not is_region(region):
             raise ProviderError(f"{config}: {region!r} is not an AWS region name such as us-east-1.")
         if region in entries:
             raise ProviderError(f"{config}: region {region} appears twice; list each region once.")

@@ -28,7 +28,7 @@ import regions
 from connect import ConnectClients
 from distribution import Distribution
 from errors import ProviderError
-from properties import GroupRef
+from refs import GroupRef
 from waiting import Budget, OutOfTime
 
 ALARM_SOURCE = "aws.cloudwatch"

@@ -2,12 +2,12 @@
 
 CloudFormation sends every scalar as a string and sends properties exactly as the template wrote them,
 so each property is checked here on purpose, and every rule failure names the property and says what
-to do. The rules mirror Connect's own model, so that a bad template fails before anything exists.
+to do. Lengths and patterns are read from Connect's own model, and ids and ARNs are parsed by refs.py, so
+that a bad template fails before anything exists.
 """
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -16,66 +16,18 @@ from typing import Any
 import regions
 from distribution import Distribution, parse_distribution
 from errors import ProviderError
+from refs import GroupRef, InstanceRef, UserRef, constraint, is_region, max_length
 
 # CloudFormation adds these to every custom resource; they are not ours to validate.
 CLOUDFORMATION_PROPERTIES = frozenset({"ServiceToken", "ServiceTimeout"})
 
-_INSTANCE_ARN = re.compile(
-    r"^arn:(?P<partition>aws[a-z-]*):connect:(?P<region>[a-z]{2}(-[a-z]+)+-\d):(?P<account>\d{12}):"
-    r"instance/(?P<id>[a-zA-Z0-9_-]+)$"
-)
-_INSTANCE_ID = re.compile(r"^[a-zA-Z0-9_-]{1,250}$")
-_GROUP_ARN = re.compile(
-    r"^arn:(aws|aws-us-gov):connect:(?P<region>[a-z]{2}-[a-z-]+-\d):\d{1,20}:"
-    r"traffic-distribution-group/(?P<id>[a-f0-9]{8}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{12})$"
-)
-_GROUP_ID = re.compile(r"^[a-f0-9]{8}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{12}$")
 _TAG_KEY_PUNCTUATION = set("_.:/=+-@")
-_REGION = re.compile(r"^[a-z]{2}(-[a-z]+){1,2}-\d$")
-# ReplicateInstance's ReplicaAlias pattern in the botocore model: ^(?!d-)([\da-zA-Z]+)([-]*[\da-zA-Z])*$
-_ALIAS = re.compile(r"^(?!d-)([\da-zA-Z]+)([-]*[\da-zA-Z])*$")
-_USER_ID = re.compile(r"^[a-zA-Z0-9_-]{1,256}$")
 MAX_TAGS = 50
-
-
-@dataclass(frozen=True)
-class InstanceRef:
-    """A Connect instance as the template named it, with the region where Connect must be called."""
-
-    given: str
-    instance_id: str
-    region: str
-
-    @classmethod
-    def parse(cls, value: str, default_region: str) -> InstanceRef:
-        match = _INSTANCE_ARN.match(value)
-        if match:
-            return cls(given=value, instance_id=match["id"], region=match["region"])
-        if _INSTANCE_ID.match(value):
-            return cls(given=value, instance_id=value, region=default_region)
-        raise ProviderError(
-            f"InstanceId {value!r} is neither a Connect instance id nor an instance ARN "
-            "(arn:aws:connect:REGION:ACCOUNT:instance/ID). Use the ARN of the replicated instance."
-        )
-
-
-@dataclass(frozen=True)
-class GroupRef:
-    """A traffic distribution group named by ARN or by bare id, and the region to call Connect in."""
-
-    value: str
-    group_id: str
-    region: str
-
-    @classmethod
-    def parse(cls, value: str, default_region: str) -> GroupRef | None:
-        """Return None for a value that is not a group, such as the id crhelper invents for a failed Create."""
-        match = _GROUP_ARN.match(value)
-        if match:
-            return cls(value=value, group_id=match["id"], region=match["region"])
-        if _GROUP_ID.match(value):
-            return cls(value=value, group_id=value, region=default_region)
-        return None
+# The operations whose inputs these properties become: Connect's model gives their lengths and patterns.
+_CREATE, _REPLICATE = "CreateTrafficDistributionGroup", "ReplicateInstance"
+# Lengths Connect's model does not give: an ARN of a group is about 110 characters, a user id 36.
+_GROUP_ID_MAX_LENGTH = 250
+_USER_ID_MAX_LENGTH = 256
 
 
 @dataclass(frozen=True)
@@ -110,10 +62,12 @@ def parse_group_properties(raw: Mapping[str, Any] | None, default_region: str) -
             "Custom::TrafficDistribution with TrafficDistributionGroupId set to the default group's ARN."
         )
     reject_unknown(props, {"Name", "InstanceId", "Description", "Tags", "TelephonyConfig", "AgentConfig"})
-    name = _text(props, "Name", required=True, max_len=128)
-    instance_id = _text(props, "InstanceId", required=True, max_len=250)
-    description = _text(props, "Description", required=False, max_len=250)
+    name = _text(props, "Name", required=True, max_len=max_length(_CREATE, "Name"))
+    instance_id = _text(props, "InstanceId", required=True, max_len=max_length(_CREATE, "InstanceId"))
+    description = _text(props, "Description", required=False, max_len=max_length(_CREATE, "Description"))
     assert name is not None and instance_id is not None  # required=True guarantees it
+    for key, value in (("Name", name), ("Description", description)):
+        _check_pattern(key, value)
     instance = InstanceRef.parse(instance_id, default_region)
     return GroupProperties(
         name=name,
@@ -128,14 +82,9 @@ def parse_distribution_properties(raw: Mapping[str, Any] | None) -> Distribution
     """Validate ``ResourceProperties`` of a ``Custom::TrafficDistribution``."""
     props = dict(raw or {})
     reject_unknown(props, {"TrafficDistributionGroupId", "TelephonyConfig", "AgentConfig", "SignInConfig"})
-    value = _text(props, "TrafficDistributionGroupId", required=True, max_len=250)
+    value = _text(props, "TrafficDistributionGroupId", required=True, max_len=_GROUP_ID_MAX_LENGTH)
     assert value is not None
-    group = GroupRef.parse(value, "")
-    if group is None or group.value == group.group_id:
-        raise ProviderError(
-            f"TrafficDistributionGroupId {value!r} is not a traffic distribution group ARN "
-            "(arn:aws:connect:REGION:ACCOUNT:traffic-distribution-group/ID). Give the ARN: it works from any region."
-        )
+    group = _group_arn(value, advice="Give the ARN: it works from any region.")
     distribution = parse_distribution(props, home_region=group.region)
     if distribution.is_empty():
         raise ProviderError(
@@ -159,11 +108,16 @@ class GroupUserProperties:
 
     group: GroupRef
     instance: InstanceRef
-    user_id: str
+    user: UserRef
+
+    @property
+    def user_id(self) -> str:
+        """The user's id, whether the template gave it or the user's ARN: what names and compares the user."""
+        return self.user.user_id
 
     @property
     def physical_id(self) -> str:
-        """The group's ARN and the user: what identifies the association. Any change is a replacement."""
+        """The group's ARN and the user's id: what identifies the association, whichever form the template used."""
         return f"{self.group.value}/user/{self.user_id}"
 
 
@@ -171,16 +125,17 @@ def parse_replica_properties(raw: Mapping[str, Any] | None, default_region: str)
     """Validate ``ResourceProperties`` of a ``Custom::InstanceReplica``, region pair included."""
     props = dict(raw or {})
     reject_unknown(props, {"InstanceId", "ReplicaRegion", "ReplicaAlias"})
-    instance_id = _text(props, "InstanceId", required=True, max_len=250)
-    replica_region = _text(props, "ReplicaRegion", required=True, max_len=31)
-    alias = _text(props, "ReplicaAlias", required=True, max_len=45)
+    instance_id = _text(props, "InstanceId", required=True, max_len=max_length(_REPLICATE, "InstanceId"))
+    replica_region = _text(props, "ReplicaRegion", required=True, max_len=max_length(_REPLICATE, "ReplicaRegion"))
+    alias = _text(props, "ReplicaAlias", required=True, max_len=max_length(_REPLICATE, "ReplicaAlias"))
     assert instance_id is not None and replica_region is not None and alias is not None
-    if not _REGION.match(replica_region):
+    if not is_region(replica_region):
         raise ProviderError(f"ReplicaRegion {replica_region!r} is not an AWS region name such as us-west-2.")
-    if not _ALIAS.match(alias):
+    if not constraint(_REPLICATE, "ReplicaAlias").allows(alias):
         raise ProviderError(
-            f"ReplicaAlias {alias!r} must be 1 to 45 letters, digits and hyphens, start and end with a letter or "
-            "digit, and not start with 'd-' (Connect's pattern for instance aliases)."
+            f"ReplicaAlias {alias!r} must be 1 to {max_length(_REPLICATE, 'ReplicaAlias')} letters, digits and "
+            "hyphens, start and end with a letter or digit, and not start with 'd-' (Connect's pattern for instance "
+            "aliases)."
         )
     instance = InstanceRef.parse(instance_id, default_region)
     regions.check_pair(instance.region, replica_region, what=f"ReplicaRegion {replica_region}")
@@ -191,19 +146,46 @@ def parse_group_user_properties(raw: Mapping[str, Any] | None, default_region: s
     """Validate ``ResourceProperties`` of a ``Custom::TrafficDistributionGroupUser``."""
     props = dict(raw or {})
     reject_unknown(props, {"TrafficDistributionGroupId", "InstanceId", "UserId"})
-    group_id = _text(props, "TrafficDistributionGroupId", required=True, max_len=250)
-    instance_id = _text(props, "InstanceId", required=True, max_len=250)
-    user_id = _text(props, "UserId", required=True, max_len=256)
+    group_id = _text(props, "TrafficDistributionGroupId", required=True, max_len=_GROUP_ID_MAX_LENGTH)
+    instance_id = _text(props, "InstanceId", required=True, max_len=max_length(_CREATE, "InstanceId"))
+    user_id = _text(props, "UserId", required=True, max_len=_USER_ID_MAX_LENGTH)
     assert group_id is not None and instance_id is not None and user_id is not None
-    group = GroupRef.parse(group_id, "")
-    if group is None or group.value == group.group_id:
+    group = _group_arn(group_id, advice="Give the ARN, for example !Ref Tdg.")
+    user = UserRef.parse(user_id)
+    if user is None:
         raise ProviderError(
-            f"TrafficDistributionGroupId {group_id!r} is not a traffic distribution group ARN "
-            "(arn:aws:connect:REGION:ACCOUNT:traffic-distribution-group/ID). Give the ARN, for example !Ref Tdg."
+            f"UserId {user_id!r} is neither a Connect user id nor a user ARN "
+            "(arn:aws:connect:REGION:ACCOUNT:instance/INSTANCE/agent/USER, what !Ref of an AWS::Connect::User gives)."
         )
-    if not _USER_ID.match(user_id):
-        raise ProviderError(f"UserId {user_id!r} is not a Connect user id (the id part of the user's ARN).")
-    return GroupUserProperties(group=group, instance=InstanceRef.parse(instance_id, default_region), user_id=user_id)
+    instance = InstanceRef.parse(instance_id, default_region)
+    if user.instance_id is not None and user.instance_id != instance.instance_id:
+        raise ProviderError(
+            f"UserId {user_id!r} is a user of instance {user.instance_id}, but InstanceId names instance "
+            f"{instance.instance_id}. Give the instance the user belongs to."
+        )
+    return GroupUserProperties(group=group, instance=instance, user=user)
+
+
+def _check_pattern(key: str, value: str | None) -> None:
+    """Connect's own pattern for the property (CreateTrafficDistributionGroup's, in its service model)."""
+    rule = constraint(_CREATE, key)
+    if value is not None and not rule.allows(value):
+        raise ProviderError(
+            f"Property {key} {value!r} does not match Connect's pattern {rule.pattern}: it must be one line that "
+            "starts and ends with a character other than a space. A YAML block scalar (| or >) adds line breaks; "
+            "write the value on one line."
+        )
+
+
+def _group_arn(value: str, *, advice: str) -> GroupRef:
+    """The group a TrafficDistributionGroupId names: only its ARN says the region to call Connect in."""
+    group = GroupRef.parse_arn(value)
+    if group is None:
+        raise ProviderError(
+            f"TrafficDistributionGroupId {value!r} is not a traffic distribution group ARN "
+            f"(arn:aws:connect:REGION:ACCOUNT:traffic-distribution-group/ID). {advice}"
+        )
+    return group
 
 
 def reject_unknown(props: Mapping[str, Any], known: set[str]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
@@ -9,6 +10,10 @@ from typing import TYPE_CHECKING, Any, Protocol
 if TYPE_CHECKING:
     from connect import ConnectClients
     from waiting import Budget
+
+# How long CloudFormation waits for a custom resource's answer when its ServiceTimeout property is not set, and
+# the most it may be set to (AWS::CloudFormation::CustomResource, ServiceTimeout: 1 to 3600 seconds).
+MAX_SERVICE_TIMEOUT = 3600.0
 
 # The phase of a request handed over before it kept any state: the next poll runs it again from the start,
 # which every resource type makes safe (each step is idempotent).
@@ -39,6 +44,13 @@ class Request:
             region=region,
         )
 
+    @property
+    def service_timeout(self) -> float:
+        """How long CloudFormation waits for this request's answer, in seconds (its ServiceTimeout property, which
+        CloudFormation has already checked; anything unreadable counts as the default)."""
+        value = str(self.properties.get("ServiceTimeout", ""))
+        return float(value) if value.isdigit() and 0 < int(value) <= MAX_SERVICE_TIMEOUT else MAX_SERVICE_TIMEOUT
+
 
 @dataclass(frozen=True)
 class Done:
@@ -61,6 +73,18 @@ class Pending:
 
 
 RESTARTING = Pending({"Phase": RESTART})
+
+
+class PollingState(ABC):
+    """The base of each resource type's own frozen polling state."""
+
+    @abstractmethod
+    def to_data(self) -> dict[str, str]:
+        """The state as it travels in the polling rule; ``from_data`` of the same class reads it back."""
+
+    def pending(self) -> Pending:
+        return Pending(self.to_data())
+
 
 Result = Done | Pending
 

@@ -50,7 +50,7 @@ class Budget:
     """The time this invocation may still spend on Connect before it hands over or gives up.
 
     ``throttles`` counts the ThrottlingExceptions this invocation met: they slow its polls down and
-    become a metric. ``clock``, ``sleep`` and ``jitter`` are injectable so that tests run without waiting.
+    become a metric. ``clock``, ``sleep``, ``jitter`` and ``wall`` are injectable so that tests run without waiting.
     """
 
     deadline: float
@@ -58,6 +58,8 @@ class Budget:
     sleep: Callable[[float], None] = field(default=time.sleep)
     jitter: Callable[[float, float], float] = field(default=random.uniform)
     throttles: int = 0
+    # Seconds since the epoch: for a wait that goes on across invocations (``clock`` is this process's own).
+    wall: Callable[[], float] = field(default=time.time)
 
     @classmethod
     def from_context(

@@ -14,7 +14,8 @@ from botocore.stub import Stubber
 import connect
 from distribution import parse_distribution
 from errors import ProviderError
-from properties import GroupRef, parse_group_properties, parse_group_user_properties, parse_replica_properties
+from properties import parse_group_properties, parse_group_user_properties, parse_replica_properties
+from refs import GroupRef
 from tests.unit.conftest import (
     GROUP_ARN,
     INSTANCE_ARN,
@@ -32,7 +33,7 @@ WEST = "us-west-2"
 REPLICA_ARN = INSTANCE_ARN.replace("us-east-1", WEST)
 OUTAGE_ADVICE = (
     f"Connect in {WEST} may be having an outage. If {WEST} is down and this update moves traffic away from it, "
-    "update the stack from a provider in the other region (see the outage runbook in the README)."
+    "update the stack from a provider in the other region (see the outage runbook, docs/runbook.md)."
 )
 USER_PROPS = {"TrafficDistributionGroupId": GROUP_ARN, "UserId": "0f3c9a5e-aaaa-4d2b", "InstanceId": INSTANCE_ARN}
 REPLICA_PROPS = {"InstanceId": INSTANCE_ARN, "ReplicaRegion": WEST, "ReplicaAlias": "contact-center-west"}

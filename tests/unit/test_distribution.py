@@ -83,6 +83,15 @@ class TestValidation:
 
         assert message in failure.value.reason
 
+    @pytest.mark.parametrize(
+        ("pair", "home"),
+        [(("ap-northeast-1", "ap-northeast-3"), "ap-northeast-1"), (("us-gov-west-1", "eusc-de-east-1"), None)],
+    )
+    def test_region_names_are_read_alike_in_every_partition(self, pair: tuple[str, str], home: str | None) -> None:
+        parsed = parse_distribution({"TelephonyConfig": config((pair[0], "100"), (pair[1], "0"))}, home_region=home)
+
+        assert parsed.telephony == {pair[0]: 100, pair[1]: 0}
+
     def test_a_wrong_percentage_is_named_with_its_region(self) -> None:
         with pytest.raises(ProviderError) as failure:
             parse_distribution(

@@ -27,7 +27,7 @@ from failover import (
     target,
     trigger_of,
 )
-from properties import GroupRef
+from refs import GroupRef
 from tests.unit.conftest import ACCOUNT, GROUP_ARN, GROUP_ID, TwoRegions, load_event, outage, throttled, traffic
 from waiting import Budget
 

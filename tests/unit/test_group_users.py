@@ -48,6 +48,11 @@ def group_unknown(stub: Stubber) -> None:
     stub.add_client_error("list_traffic_distribution_group_users", "ResourceNotFoundException", "not found", 404)
 
 
+def timed(clock: FakeClock, seconds: float = 600) -> Budget:
+    """A budget of ``seconds`` whose wall clock is the fake clock too, so a wait across polls can be told."""
+    return Budget(clock() + seconds, clock=clock, sleep=clock.sleep, jitter=lambda low, high: high, wall=clock)
+
+
 ASSOCIATE, DISASSOCIATE = "associate_traffic_distribution_group_user", "disassociate_traffic_distribution_group_user"
 
 
@@ -92,27 +97,33 @@ class TestCreate:
 
         assert resources.handle(user_request("Create"), regions, budget, Progress()) == Done(PHYSICAL_ID, ATTRIBUTES)
 
-    def test_a_refusal_that_lasts_says_what_to_check(self, regions: TwoRegions, budget: Budget) -> None:
+    def test_a_refusal_that_lasts_until_the_service_timeout_is_nearly_spent_says_what_to_check(
+        self, regions: TwoRegions, clock: FakeClock
+    ) -> None:
+        # Given a ServiceTimeout that leaves 1 s of waiting (120 s are kept to answer), and Connect refusing
         east = regions.stubs[EAST]
-        for _ in range(3):
+        for _ in range(2):
             answer(east, ASSOCIATE, "ResourceConflictException")
             listed(east)
 
         with pytest.raises(ProviderError, match="exists in instance"):
-            resources.handle(user_request("Create"), regions, budget, Progress())
+            resources.handle(user_request("Create", ServiceTimeout="121"), regions, timed(clock), Progress())
+        assert clock.sleeps == [1.0]
 
-    def test_throttled_to_the_end_hands_over(self, regions: TwoRegions, clock: FakeClock) -> None:
-        short = Budget(deadline=clock() + 2.5, clock=clock, sleep=clock.sleep, jitter=lambda low, high: high)
+    def test_throttled_to_the_end_hands_over_with_when_it_started(self, regions: TwoRegions, clock: FakeClock) -> None:
+        short = timed(clock, 2.5)
         for _ in range(2):
             regions.stubs[EAST].add_client_error(ASSOCIATE, "ThrottlingException", "Rate exceeded", 429)
 
-        assert resources.handle(user_request("Create"), regions, short, Progress()) == Pending({"Phase": "start"})
+        assert resources.handle(user_request("Create"), regions, short, Progress()) == Pending(
+            {"Phase": "associate", "Since": "1000.000"}
+        )
 
     @pytest.mark.parametrize(
         ("props", "message"),
         [
             ({"TrafficDistributionGroupId": GROUP_ID}, "is not a traffic distribution group ARN"),
-            ({"UserId": "not a user"}, "is not a Connect user id"),
+            ({"UserId": "not a user"}, "is neither a Connect user id nor a user ARN"),
             ({"UserId": ""}, "Property UserId is required"),
             ({"Agent": USER}, "Unknown property Agent"),
         ],
@@ -180,36 +191,73 @@ class TestAssociationRules:
         # Then it keeps waiting (only a group that lists its users can refuse) and succeeds
         assert result == Done(PHYSICAL_ID, ATTRIBUTES)
 
-    def test_a_lasting_refusal_names_the_user_the_group_the_count_and_the_instance(
-        self, regions: TwoRegions, budget: Budget
+    def test_a_lasting_refusal_names_both_causes_and_what_to_check_for_each(
+        self, regions: TwoRegions, clock: FakeClock
     ) -> None:
+        # Given a poll a minute after the first attempt, with the ServiceTimeout's waiting spent
         east = regions.stubs[EAST]
-        for _ in range(3):
-            answer(east, ASSOCIATE, "ResourceConflictException")
-            listed(east)
+        answer(east, ASSOCIATE, "ResourceNotFoundException")
+        listed(east)
+        request = user_request("Create", ServiceTimeout="121")
 
         with pytest.raises(ProviderError) as failure:
-            resources.handle(user_request("Create"), regions, budget, Progress())
+            resources.resume(request, {"Phase": "associate", "Since": "940"}, regions, timed(clock), Progress())
 
         assert failure.value.reason == (
-            f"Connect refused to associate user {USER} with {GROUP_ARN} 3 times "
-            "(ResourceConflictException or ResourceNotFoundException), and the group does not list the user. "
-            f"Check that the user exists in instance {INSTANCE_ARN} and that the group is ACTIVE, then retry."
+            f"Connect refused to associate user {USER} with {GROUP_ARN} for 1 min "
+            "(ResourceNotFoundException or ResourceConflictException), and the group does not list the user. Connect "
+            "gives these for two causes. 1. The user is not in the replica yet: a user must exist in both regions of "
+            "the instance, a new one replicates within minutes, and a failed sync is retried within 30 minutes; check "
+            f"that the user exists in instance {INSTANCE_ARN} in both regions (the Connect console of each, "
+            "or DescribeUser), and recreate or fix one that did not replicate. 2. The group is not ACTIVE: another "
+            "update (for example another stack's UpdateTrafficDistribution) holds it in UPDATE_IN_PROGRESS; check its "
+            "status with DescribeTrafficDistributionGroup. Then retry the stack operation; to wait longer, raise the "
+            "resource's ServiceTimeout (at most 3600)."
         )
         assert failure.value.code == "AssociationRefused"
         assert failure.value.physical_resource_id is None  # nothing was made: the rollback has nothing to undo
 
-    def test_a_group_still_unseen_when_the_time_runs_out_is_handed_over_to_start_again(
+    def test_a_group_still_unseen_when_the_time_runs_out_is_handed_over_with_when_the_wait_began(
         self, regions: TwoRegions, clock: FakeClock
     ) -> None:
         # Given a group Connect does not show yet, and less time left than the next pause
-        short = Budget(deadline=clock() + 0.5, clock=clock, sleep=clock.sleep, jitter=lambda low, high: high)
         east = regions.stubs[EAST]
         answer(east, ASSOCIATE, "ResourceNotFoundException")
         group_unknown(east)
 
-        # When the association is tried, then polling starts it again from the beginning
-        assert resources.handle(user_request("Create"), regions, short, Progress()) == Pending({"Phase": "start"})
+        # When the association is tried, then polling carries on, counting from the first attempt
+        result = resources.handle(user_request("Create"), regions, timed(clock, 0.5), Progress())
+
+        assert result == Pending({"Phase": "associate", "Since": "1000.000"})
+
+    def test_a_user_who_replicates_after_20_s_is_associated_by_a_later_poll(
+        self, regions: TwoRegions, clock: FakeClock
+    ) -> None:
+        # Given an agent created with the stack, not in the replica yet: Connect refuses until it has replicated
+        east = regions.stubs[EAST]
+        answer(east, ASSOCIATE, "ResourceNotFoundException")
+        listed(east)
+        first = resources.handle(user_request("Create"), regions, timed(clock, 0.5), Progress())
+        assert isinstance(first, Pending)
+
+        # When a poll comes 20 s later and the user has replicated, then it is associated
+        clock.now += 20
+        answer(east, ASSOCIATE)
+        assert resources.resume(user_request("Create"), first.state, regions, timed(clock), Progress()) == Done(
+            PHYSICAL_ID, ATTRIBUTES
+        )
+
+    def test_the_wait_paces_itself_to_one_round_in_10_s_at_most(self, regions: TwoRegions, clock: FakeClock) -> None:
+        east = regions.stubs[EAST]
+        for _ in range(14):
+            answer(east, ASSOCIATE, "ResourceNotFoundException")
+            listed(east)
+        answer(east, ASSOCIATE)
+
+        assert resources.handle(user_request("Create"), regions, timed(clock), Progress()) == Done(
+            PHYSICAL_ID, ATTRIBUTES
+        )
+        assert max(clock.sleeps) == 10.0
 
 
 class TestDeleteRules:
@@ -289,3 +337,41 @@ def test_every_call_of_a_removal_waits_out_throttling(regions: TwoRegions, budge
     listed(east, "someone-else")
 
     assert resources.handle(user_request("Delete"), regions, budget, Progress()) == Done(PHYSICAL_ID)
+
+
+class TestUserIdAsArn:
+    """``UserId: !Ref Agent``: the native AWS::Connect::User gives its ARN, and the API takes the id or the ARN."""
+
+    USER_ARN = f"{INSTANCE_ARN}/agent/{USER}"
+
+    def test_a_user_given_by_arn_is_associated_under_the_same_physical_id_as_by_id(
+        self, regions: TwoRegions, budget: Budget
+    ) -> None:
+        regions.stubs[EAST].add_response(ASSOCIATE, {}, PARAMS)  # the call names the user by id
+
+        result = resources.handle(user_request("Create", UserId=self.USER_ARN), regions, budget, Progress())
+
+        assert result == Done(PHYSICAL_ID, ATTRIBUTES)
+
+    def test_a_user_the_group_lists_by_arn_is_already_associated(self, regions: TwoRegions, budget: Budget) -> None:
+        east = regions.stubs[EAST]
+        answer(east, ASSOCIATE, "ResourceConflictException")
+        listed(east, f"{INSTANCE_ARN}/agent/someone-else", self.USER_ARN)
+
+        assert resources.handle(user_request("Create"), regions, budget, Progress()) == Done(PHYSICAL_ID, ATTRIBUTES)
+
+    def test_a_change_from_the_id_to_the_arn_of_the_same_user_keeps_the_physical_id(
+        self, regions: TwoRegions, budget: Budget
+    ) -> None:
+        answer(regions.stubs[EAST], ASSOCIATE)
+
+        result = resources.handle(user_request("Update", UserId=self.USER_ARN), regions, budget, Progress())
+
+        assert isinstance(result, Done) and result.physical_resource_id == PHYSICAL_ID
+
+    def test_a_user_of_another_instance_fails_before_any_call(self, regions: TwoRegions, budget: Budget) -> None:
+        other = INSTANCE_ARN.replace("11111111", "99999999")
+
+        with pytest.raises(ProviderError, match="is a user of instance 99999999-2222-3333-4444-555555555555"):
+            resources.handle(user_request("Create", UserId=f"{other}/agent/{USER}"), regions, budget, Progress())
+        assert regions.asked == []

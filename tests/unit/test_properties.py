@@ -10,14 +10,13 @@ import pytest
 
 from errors import ProviderError
 from properties import (
-    GroupRef,
-    InstanceRef,
     parse_distribution_properties,
     parse_group_properties,
     parse_group_user_properties,
     parse_replica_properties,
     parse_tags,
 )
+from refs import InstanceRef
 from tests.unit.conftest import GROUP_ARN, GROUP_ID, INSTANCE_ARN, INSTANCE_ID
 
 VALID = {"Name": "primary-tdg", "InstanceId": INSTANCE_ARN, "ServiceToken": "arn:...", "ServiceTimeout": "1800"}
@@ -59,6 +58,8 @@ def test_instance_arn_region_wins_over_function_region() -> None:
             {"InstanceId": "arn:aws:connect:us-east-1:123:queue/1"},
             "neither a Connect instance id nor",
         ),
+        ({"Name": "first line\nsecond line"}, "Property Name 'first line\\nsecond line' does not match Connect's"),
+        ({"Description": "Calls\nbetween regions"}, "A YAML block scalar (| or >) adds line breaks"),
         ({"Descripton": "typo"}, "Unknown property Descripton."),
         ({"Foo": "1", "Bar": "2"}, "Unknown properties Bar, Foo."),
     ],
@@ -112,20 +113,6 @@ def test_the_reserved_aws_prefix_is_refused_in_any_case_before_any_call() -> Non
 
 def test_unicode_letters_are_valid_in_tag_keys() -> None:
     assert parse_tags({"équipe café": "x", "チーム": "y"}) == {"équipe café": "x", "チーム": "y"}
-
-
-@pytest.mark.parametrize(
-    ("value", "expected"),
-    [
-        (GROUP_ARN, GroupRef(GROUP_ARN, GROUP_ID, "us-east-1")),
-        (GROUP_ID, GroupRef(GROUP_ID, GROUP_ID, "eu-west-2")),
-        ("consumer_Tdg_AB12CD34", None),
-        ("", None),
-        (INSTANCE_ARN, None),
-    ],
-)
-def test_group_refs(value: str, expected: GroupRef | None) -> None:
-    assert GroupRef.parse(value, "eu-west-2") == expected
 
 
 EVERY_TYPE: dict[str, tuple[Callable[[dict[str, Any]], Any], dict[str, Any]]] = {
@@ -330,3 +317,17 @@ def test_an_instance_id_that_is_neither_id_nor_arn_shows_the_form_of_the_arn() -
         "InstanceId 'arn:aws:connect:us-east-1:123:queue/1' is neither a Connect instance id nor an instance ARN "
         "(arn:aws:connect:REGION:ACCOUNT:instance/ID). Use the ARN of the replicated instance."
     )
+
+
+@pytest.mark.parametrize(
+    ("partition", "home", "other"),
+    [("aws-us-gov", "us-gov-west-1", "us-gov-east-1"), ("aws-cn", "cn-north-1", "cn-northwest-1")],
+)
+def test_a_group_arn_of_another_partition_is_read_and_its_region_judged_by_the_pairs(
+    partition: str, home: str, other: str
+) -> None:
+    arn = GROUP_ARN.replace("arn:aws:", f"arn:{partition}:").replace("us-east-1", home)
+    telephony = {"Distributions": [{"Region": home, "Percentage": 100}, {"Region": other, "Percentage": 0}]}
+
+    with pytest.raises(ProviderError, match=f"Connect does not replicate instances from {home} to any region"):
+        parse_as("distribution", TrafficDistributionGroupId=arn, TelephonyConfig=telephony)

@@ -19,8 +19,9 @@ from typing import Any
 import connect
 from connect import ConnectClients, Instance
 from errors import ProviderError
-from properties import InstanceRef, ReplicaProperties, parse_replica_properties
-from request import Done, Pending, Progress, Request, Result
+from properties import ReplicaProperties, parse_replica_properties
+from refs import InstanceRef
+from request import Done, PollingState, Progress, Request, Result
 from waiting import Budget, poll_until
 
 TYPE = "Custom::InstanceReplica"
@@ -36,7 +37,7 @@ class Phase(StrEnum):
 
 
 @dataclass(frozen=True)
-class ReplicaState:
+class ReplicaState(PollingState):
     """Where a request of a replica stands: replicating or removing the replica of this ARN."""
 
     phase: Phase
@@ -48,9 +49,6 @@ class ReplicaState:
     @classmethod
     def from_data(cls, data: Mapping[str, str]) -> ReplicaState:
         return cls(Phase(data["Phase"]), data["ReplicaArn"])
-
-    def pending(self) -> Pending:
-        return Pending(self.to_data())
 
 
 def create(request: Request, clients: ConnectClients, budget: Budget, progress: Progress) -> Result:

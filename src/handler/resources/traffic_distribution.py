@@ -21,8 +21,9 @@ import connect
 from connect import ConnectClients, Group
 from distribution import Distribution
 from errors import ProviderError
-from properties import GroupRef, parse_distribution_properties
-from request import Done, Pending, Progress, Request, Result
+from properties import parse_distribution_properties
+from refs import GroupRef
+from request import Done, PollingState, Progress, Request, Result
 from waiting import Budget, OutOfTime, poll_until
 
 TYPE = "Custom::TrafficDistribution"
@@ -41,7 +42,7 @@ NEW_GROUP_PHASES = (Phase.CREATING, Phase.REPLACING)
 
 
 @dataclass(frozen=True)
-class GroupState:
+class GroupState(PollingState):
     """Where a request of a group stands. ``sent``: Connect accepted a distribution, so traffic may have moved.
     ``requested``: Connect accepted the deletion."""
 
@@ -66,9 +67,6 @@ class GroupState:
             sent=data.get("Sent") == "true",
             requested=data.get("Requested") == "true",
         )
-
-    def pending(self) -> Pending:
-        return Pending(self.to_data())
 
 
 def create(request: Request, clients: ConnectClients, budget: Budget, progress: Progress) -> Result:

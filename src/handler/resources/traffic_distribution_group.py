@@ -15,7 +15,8 @@ import connect
 from connect import ConnectClients, Group
 from distribution import Distribution, parse_distribution
 from errors import ProviderError
-from properties import GroupProperties, GroupRef, InstanceRef, parse_group_properties, parse_tags
+from properties import GroupProperties, parse_group_properties, parse_tags
+from refs import GroupRef, InstanceRef
 from request import Done, Progress, Request, Result
 from waiting import Budget, OutOfTime, poll_until
 

@@ -4,54 +4,91 @@ Both directions are idempotent: an association that already exists is success, a
 already gone. Where Connect's errors do not tell which (ResourceConflictException, ResourceNotFound
 right after the group was made), the group's list of users decides. Calls go to the group's home
 region, with its ARN. Every change is a replacement: the physical id is the group's ARN and the user.
-Nothing is kept between polls: a poll runs the request again.
+An association still refused (the user has not replicated yet, or the group is busy) is waited for, across
+polls, until the resource's ServiceTimeout is nearly spent.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 import connect
 from connect import ConnectClients
 from errors import ProviderError
-from properties import GroupRef, GroupUserProperties, InstanceRef, parse_group_user_properties
-from request import RESTARTING, Done, Progress, Request, Result
+from properties import GroupUserProperties, parse_group_user_properties
+from refs import GroupRef, InstanceRef, UserRef
+from request import Done, PollingState, Progress, Request, Result
 from waiting import Budget, poll_until
 
 TYPE = "Custom::TrafficDistributionGroupUser"
-# Refusals (ResourceConflictException with the user not listed) waited out before the request fails.
-REFUSALS = 3
+# The wait for a user ends this long before CloudFormation stops waiting for the answer (ServiceTimeout): a poll
+# fires every minute and runs at most 45 s, so the one that gives up still answers in time.
+ANSWER_MARGIN = 120.0
+# Waiting for replication takes minutes: poll every 10 s at most, to leave the account's quota to others.
+SETTLE_INTERVAL = 10.0
+
+
+@dataclass(frozen=True)
+class UserState(PollingState):
+    """An association still refused: when the first attempt was made (seconds since the epoch)."""
+
+    since: float
+
+    def to_data(self) -> dict[str, str]:
+        return {"Phase": "associate", "Since": f"{self.since:.3f}"}
+
+    @classmethod
+    def from_data(cls, data: Mapping[str, str]) -> UserState:
+        return cls(float(data["Since"]))
 
 
 def create(request: Request, clients: ConnectClients, budget: Budget, progress: Progress) -> Result:
-    """Associate, or find the association made already. Wait while Connect does not show a new group yet,
-    or refuses for a few rounds (the group may be busy); then say what is wrong."""
+    return _associate(request, clients, budget, since=budget.wall())
+
+
+update = create
+
+
+def resume(
+    request: Request, state: Mapping[str, str], clients: ConnectClients, budget: Budget, progress: Progress
+) -> Result:
+    return _associate(request, clients, budget, since=UserState.from_data(state).since)
+
+
+def _associate(request: Request, clients: ConnectClients, budget: Budget, *, since: float) -> Result:
+    """Associate, or find the association made already. Connect refuses (ResourceNotFoundException or
+    ResourceConflictException) while the user has not replicated to the group's other region, and while the
+    group is not ACTIVE: wait through both, across polls, until the resource's ServiceTimeout is nearly spent."""
     user = parse_group_user_properties(request.properties, request.region)
     client = clients(user.group.region)
-    refusals = 0
+    give_up_at = since + max(0.0, request.service_timeout - ANSWER_MARGIN)
 
     def step() -> Done | None:
-        nonlocal refusals
         if connect.associate_user(client, user, budget):
             return _done(user)
         users = connect.group_users(client, user.group, budget)
         if users is not None and user.user_id in users:
             return _done(user)
-        refusals += users is not None
-        if refusals >= REFUSALS:
-            raise ProviderError(
-                f"Connect refused to associate user {user.user_id} with {user.group.value} {refusals} times "
-                "(ResourceConflictException or ResourceNotFoundException), and the group does not list the user. "
-                f"Check that the user exists in instance {user.instance.given} and that the group is ACTIVE, "
-                "then retry.",
-                code="AssociationRefused",
-            )
+        if budget.wall() >= give_up_at:
+            raise ProviderError(_refused(user, budget.wall() - since), code="AssociationRefused")
         return None
 
-    return poll_until(step, budget) or RESTARTING
+    return poll_until(step, budget, settle=SETTLE_INTERVAL) or UserState(since).pending()
 
 
-update = create
+def _refused(user: GroupUserProperties, waited: float) -> str:
+    return (
+        f"Connect refused to associate user {user.user_id} with {user.group.value} for {waited / 60:.0f} min "
+        "(ResourceNotFoundException or ResourceConflictException), and the group does not list the user. Connect "
+        "gives these for two causes. 1. The user is not in the replica yet: a user must exist in both regions of "
+        "the instance, a new one replicates within minutes, and a failed sync is retried within 30 minutes; check "
+        f"that the user exists in instance {user.instance.given} in both regions (the Connect console of each, "
+        "or DescribeUser), and recreate or fix one that did not replicate. 2. The group is not ACTIVE: another "
+        "update (for example another stack's UpdateTrafficDistribution) holds it in UPDATE_IN_PROGRESS; check its "
+        "status with DescribeTrafficDistributionGroup. Then retry the stack operation; to wait longer, raise the "
+        "resource's ServiceTimeout (at most 3600)."
+    )
 
 
 def delete(request: Request, clients: ConnectClients, budget: Budget, progress: Progress) -> Result:
@@ -73,14 +110,6 @@ def delete(request: Request, clients: ConnectClients, budget: Budget, progress: 
     return Done(physical_id)  # not associated, or the group is gone: nothing to undo
 
 
-def resume(
-    request: Request, state: Mapping[str, str], clients: ConnectClients, budget: Budget, progress: Progress
-) -> Result:
-    """An association keeps no state between polls: whatever a poll carries, it runs the request again."""
-    run = delete if request.request_type == "Delete" else create
-    return run(request, clients, budget, progress)
-
-
 def abandon(state: Mapping[str, str], clients: ConnectClients, budget: Budget) -> str:
     """Nothing to undo: a request is handed over only while the user is not associated yet."""
     return ""
@@ -94,7 +123,10 @@ def _from_physical_id(physical_id: str, request: Request) -> GroupUserProperties
     if group is None or not isinstance(instance, str):
         return None
     try:
-        return GroupUserProperties(group=group, instance=InstanceRef.parse(instance, request.region), user_id=user_id)
+        user = UserRef.parse(user_id)
+        if user is None:
+            return None
+        return GroupUserProperties(group=group, instance=InstanceRef.parse(instance, request.region), user=user)
     except ProviderError:
         return None
 
