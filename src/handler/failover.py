@@ -29,7 +29,7 @@ from connect import ConnectClients
 from distribution import Distribution
 from errors import ProviderError
 from refs import GroupRef
-from waiting import Budget, OutOfTime
+from waiting import Budget, OutOfTime, Pacer
 
 ALARM_SOURCE = "aws.cloudwatch"
 ALARM_DETAIL_TYPE = "CloudWatch Alarm State Change"
@@ -271,18 +271,28 @@ def fail_over(
 ) -> list[GroupResult]:
     """Move each group of ``trigger`` (every configured group when it names none) into ``config.region``.
 
-    One group's failure does not stop the others; its result says why. Every call goes to ``config.region``.
+    One group's failure does not stop the others; its result says why. Every call goes to ``config.region``, paced
+    at the account's quota.
     """
     client = clients(config.region)
-    return [_fail_over_group(config, trigger, ref, client, budget, now) for ref in (trigger.groups or config.groups)]
+    pace = Pacer(budget)
+    groups = trigger.groups or config.groups
+    return [_fail_over_group(config, trigger, ref, client, budget, pace, now) for ref in groups]
 
 
 def _fail_over_group(
-    config: Config, trigger: Trigger, ref: GroupRef, client: Any, budget: Budget, now: Callable[[], datetime]
+    config: Config,
+    trigger: Trigger,
+    ref: GroupRef,
+    client: Any,
+    budget: Budget,
+    pace: Callable[[], None],
+    now: Callable[[], datetime],
 ) -> GroupResult:
     into, out_of = config.region, config.other_region(ref)
     result = GroupResult(ref, Outcome.FAILED, into, out_of)
     try:
+        pace()
         current = connect.get_distribution(client, ref, budget)
         if current is None:
             return _failed(
@@ -307,6 +317,7 @@ def _fail_over_group(
                     f"operator). To move it anyway: make failover TO={into}."
                 ),
             )
+        pace()
         if not connect.update_distribution(client, ref, wanted, budget):
             return _failed(
                 result,

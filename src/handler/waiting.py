@@ -158,3 +158,32 @@ def retry(
             if not pause(jitter(backoff / 2, backoff)):
                 raise NoTimeToRetry(error) from error
         backoff = min(cap, backoff * 2)
+
+
+# Connect's default quota for the traffic distribution calls: about 2 requests/s per account, with a burst of 5.
+QUOTA_RATE = 2.0
+QUOTA_BURST = 5
+
+
+@dataclass
+class Pacer:
+    """Spaces a run of Connect calls at the account's quota (a token bucket of ``burst`` at ``rate`` per second),
+    so that work of many calls, such as moving 20 groups, spends its time calling rather than in throttling
+    backoff. Call it before each request; it waits through ``budget``, and never past its deadline."""
+
+    budget: Budget
+    rate: float = QUOTA_RATE
+    burst: int = QUOTA_BURST
+    _tokens: float = field(init=False, default=-1.0)
+    _at: float = field(init=False, default=0.0)
+
+    def __call__(self) -> None:
+        now = self.budget.clock()
+        if self._tokens < 0:
+            self._tokens = float(self.burst)
+        else:
+            self._tokens = min(float(self.burst), self._tokens + (now - self._at) * self.rate)
+        self._at = now
+        if self._tokens < 1 and self.budget.nap((1 - self._tokens) / self.rate):
+            self._tokens, self._at = 1.0, self.budget.clock()
+        self._tokens = max(0.0, self._tokens - 1)

@@ -28,7 +28,17 @@ from failover import (
     trigger_of,
 )
 from refs import GroupRef
-from tests.unit.conftest import ACCOUNT, GROUP_ARN, GROUP_ID, TwoRegions, load_event, outage, throttled, traffic
+from tests.unit.conftest import (
+    ACCOUNT,
+    GROUP_ARN,
+    GROUP_ID,
+    FakeClock,
+    TwoRegions,
+    load_event,
+    outage,
+    throttled,
+    traffic,
+)
 from waiting import Budget
 
 DEFAULT_GROUP_ID = "dddddddd-bbbb-cccc-dddd-eeeeeeeeeeee"
@@ -471,6 +481,20 @@ def test_the_manual_trigger_moves_only_the_groups_it_names(regions: TwoRegions, 
     results = run(regions, budget_, trigger, groups=f"{GROUP_ARN},{DEFAULT_GROUP_ARN}")
 
     assert [r.group.value for r in results] == [DEFAULT_GROUP_ARN]
+
+
+def test_many_groups_are_paced_at_the_quota_not_throttled(
+    regions: TwoRegions, clock: FakeClock, budget: Budget
+) -> None:
+    arns = [GROUP_ARN.replace("aaaaaaaa", f"{n:08d}") for n in range(4)]
+    for arn in arns:
+        get(regions, arn)
+        update(regions, ALL_WEST, arn)
+
+    results = run(regions, budget, groups=",".join(arns))
+
+    assert [r.outcome for r in results] == [Outcome.MOVED] * 4
+    assert clock.sleeps == [0.5, 0.5, 0.5]  # 8 calls: a burst of 5, then 2 a second
 
 
 def test_a_summary_of_repeats_tells_no_one() -> None:

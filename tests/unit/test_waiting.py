@@ -9,7 +9,7 @@ import pytest
 from local.invoke import LambdaContext
 
 from tests.unit.conftest import FakeClock
-from waiting import Budget, NoTimeToRetry, OutOfTime, poll_until, retry
+from waiting import Budget, NoTimeToRetry, OutOfTime, Pacer, poll_until, retry
 
 
 def pauses(first: float, count: int, **kwargs: float) -> list[float]:
@@ -188,3 +188,34 @@ class TestRetry:
             retry(call, retryable=retryable, pause=lambda seconds: True, first=0.1, cap=1)
 
         assert len(tries) == 3
+
+
+def test_the_pacer_lets_a_burst_through_then_keeps_to_the_rate(clock: FakeClock, budget: Budget) -> None:
+    pace = Pacer(budget)
+
+    for _ in range(8):
+        pace()
+
+    assert clock.sleeps == [0.5, 0.5, 0.5]
+
+
+def test_the_pacer_refills_while_the_caller_works(clock: FakeClock, budget: Budget) -> None:
+    pace = Pacer(budget, rate=2.0, burst=2)
+    pace()
+    pace()
+    clock.now += 0.75  # a call took 0.75 s: 1.5 tokens came back
+
+    pace()
+    pace()
+
+    assert clock.sleeps == [pytest.approx(0.25)]
+
+
+def test_the_pacer_never_waits_past_the_deadline(clock: FakeClock) -> None:
+    budget = Budget(deadline=clock() + 0.2, clock=clock, sleep=clock.sleep)
+    pace = Pacer(budget, burst=1)
+    pace()
+
+    pace()
+
+    assert clock.sleeps == []
