@@ -100,7 +100,7 @@ def _items(text: str) -> list[str]:
 
 def _group(value: str, region: str) -> GroupRef:
     ref = GroupRef.parse(value, region)
-    if ref is None or not value.startswith("arn:"):
+    if ref is None or not ref.is_arn:
         what = "a bare group id" if ref is not None else "not a traffic distribution group ARN"
         raise ConfigurationError(
             f"FAILOVER_GROUP_ARNS: {value!r} is {what}. Give each group's ARN "
