@@ -167,6 +167,7 @@ def test_bad_configuration_fails_the_first_event_with_its_reason(
     assert regions.asked == []
 
 
+@pytest.mark.filterwarnings("ignore:No application metrics to publish")  # an ignored event counts nothing
 def test_the_lambda_handler_reads_its_configuration_from_the_environment(
     monkeypatch: pytest.MonkeyPatch, lines: io.StringIO
 ) -> None:
