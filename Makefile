@@ -86,11 +86,11 @@ mutate: $(STAMP) ## Mutation testing of src/handler with the unit tests, from sc
 	@$(BIN)/python -m tests.mutation.report $(FILES)
 
 demo: $(STAMP) ## Run the example stacks' whole life against the local emulator (VERBOSE=1: in full)
-	@$(LOCAL_AWS) $(BIN)/python -m local.demo $(if $(VERBOSE),--verbose)
+	@$(LOCAL_AWS) $(BIN)/python -m local.cli.demo $(if $(VERBOSE),--verbose)
 
 local: $(STAMP) ## Run TEMPLATE against the emulator: create, update with UPDATE_PARAMS, delete
 	@test -n "$(TEMPLATE)" || { echo 'usage: make local TEMPLATE=path/to/stack.yaml [PARAMS="Key=Value ..."] [UPDATE_PARAMS="Key=Value ..."] [REGION=us-east-1]'; exit 2; }
-	@$(LOCAL_AWS) $(BIN)/python -m local.run "$$TEMPLATE" --params "$$PARAMS" --update-params "$$UPDATE_PARAMS" --region "$$REGION" $(if $(VERBOSE),--verbose)
+	@$(LOCAL_AWS) $(BIN)/python -m local.cli.run "$$TEMPLATE" --params "$$PARAMS" --update-params "$$UPDATE_PARAMS" --region "$$REGION" $(if $(VERBOSE),--verbose)
 
 bench: $(STAMP) ## Measure latency, cold start and size; writes docs/benchmarks.md (several minutes)
 	$(LOCAL_AWS) $(BIN)/python -m local.bench

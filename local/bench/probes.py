@@ -23,9 +23,9 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from local.cloudformation import LOCAL_RESPONSE_HOSTS, LambdaFunction, ResponseServer, stringify
+from local.cloudformation import ResponseServer, stringify
 from local.emulator import Emulator
-from local.invoke import LambdaContext
+from local.runtime import LOCAL_RESPONSE_HOSTS, LambdaContext, LambdaFunction
 
 ROOT = Path(__file__).resolve().parents[2]
 HANDLER_DIR = ROOT / "src" / "handler"

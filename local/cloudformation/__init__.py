@@ -1,8 +1,6 @@
 """A local stand-in for CloudFormation's custom-resource machinery.
 
 * :class:`ResponseServer`: the HTTPS side of the pre-signed ``ResponseURL``, recording every answer.
-* :class:`LambdaFunction`: an invocation runs in a fresh Python process, or (``warm``) in an execution environment
-  kept warm and frozen between invocations, like Lambda (see ``local/invoke.py``).
 * :class:`StackDriver`: create / update / delete stack operations over a template's custom resources,
   with rollback, cleanup and polling through EventBridge rules (the state machine, ``driver.py``); the
   protocol checks of the answers (``answers.py``); the order of the requests (``schedule.py``); the
@@ -16,16 +14,12 @@ The CloudFormation rules that are implemented, and where they are documented, ar
 
 from .answers import RequestRecord
 from .driver import Stack, StackDriver, StackOperationError, StackResource, is_custom_resource, schedule_interval_s
-from .function import Invocation, LambdaFunction
-from .server import LOCAL_RESPONSE_HOSTS, ResponseServer
+from .server import ResponseServer
 from .template import NO_VALUE, ResolutionError, Resolver, TemplateError, load_template, stringify
 from .timeline import TimelineRecord
 
 __all__ = [
-    "LOCAL_RESPONSE_HOSTS",
     "NO_VALUE",
-    "Invocation",
-    "LambdaFunction",
     "RequestRecord",
     "ResolutionError",
     "Resolver",

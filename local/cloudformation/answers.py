@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from .function import Invocation
+from local.runtime import Invocation
 
 MAX_PHYSICAL_ID_BYTES: Final = 1024
 DEFAULT_SERVICE_TIMEOUT_S: Final = 3600

@@ -93,6 +93,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final, Literal, Protocol
 
+from local.runtime import Invocation
+
 from .answers import (
     DEFAULT_SERVICE_TIMEOUT_S,
     RequestRecord,
@@ -101,7 +103,6 @@ from .answers import (
     judge_silence,
     service_timeout_s,
 )
-from .function import Invocation
 from .native import NativeError, NativePlayer
 from .schedule import closure, dependents, prerequisites, schedule
 from .template import (

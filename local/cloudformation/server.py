@@ -40,8 +40,6 @@ from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 import trustme
 
-# The hosts of the server's URLs, as the provider's ALLOWED_RESPONSE_HOSTS: it answers nowhere else.
-LOCAL_RESPONSE_HOSTS: Final = "localhost,127.0.0.1"
 MAX_RESPONSE_BYTES: Final = 4096
 URL_EXPIRES_S: Final = 7200
 _MAX_READ: Final = 1 << 20

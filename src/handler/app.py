@@ -20,7 +20,7 @@ def build_provider(
     *,
     region: str,
     connect_clients: connect.ConnectClients,
-    polling_clients: polling.Clients,
+    schedule_clients: polling.ScheduleClients,
     allowed_response_hosts: str | None,
     logger: Logger,
     metrics: Metrics,
@@ -36,7 +36,7 @@ def build_provider(
             request, state, connect_clients, budget, progress
         ),
         abandon=lambda request, state, budget: resources.abandon(request, state, connect_clients, budget),
-        polling_clients=polling_clients,
+        schedule_clients=schedule_clients,
         logger=logger,
         metrics=metrics,
         clock=clock,
@@ -53,7 +53,7 @@ connect_clients(REGION)  # built during init, reused by every invocation of this
 helper = build_provider(
     region=REGION,
     connect_clients=connect_clients,
-    polling_clients=polling.Clients.for_region(REGION),
+    schedule_clients=polling.ScheduleClients.for_region(REGION),
     allowed_response_hosts=os.environ.get("ALLOWED_RESPONSE_HOSTS"),
     logger=logger,
     metrics=metrics,

@@ -165,12 +165,11 @@ def create_group(client: ConnectClient, props: GroupProperties, client_token: st
 
 def describe_group(client: ConnectClient, group: GroupRef, budget: Budget, *, attempts: int = 0) -> Group | None:
     """The group as Connect sees it now, or None when Connect does not know it (yet, or any more)."""
-    response = _call_unless(
+    response = _lookup(
+        client,
         lambda: client.describe_traffic_distribution_group(TrafficDistributionGroupId=group.value),
         budget,
-        missing_ok=True,
-        attempts=attempts,
-        region=client.meta.region_name,
+        attempts,
     )
     return None if response is None else Group.from_api(response["TrafficDistributionGroup"])
 
@@ -208,13 +207,7 @@ def get_distribution(
     client: ConnectClient, group: GroupRef, budget: Budget, *, attempts: int = 0
 ) -> Distribution | None:
     """The distribution Connect reports now, or None when Connect does not know the group (yet)."""
-    response = _call_unless(
-        lambda: client.get_traffic_distribution(Id=group.value),
-        budget,
-        missing_ok=True,
-        attempts=attempts,
-        region=client.meta.region_name,
-    )
+    response = _lookup(client, lambda: client.get_traffic_distribution(Id=group.value), budget, attempts)
     return None if response is None else Distribution.from_api(response)
 
 
@@ -278,9 +271,7 @@ def replicate_instance(client: ConnectClient, props: ReplicaProperties, client_t
 
 def describe_instance(client: ConnectClient, instance: str, budget: Budget) -> Instance | None:
     """The instance as Connect sees it in ``client``'s region, or None when it does not know it there."""
-    response = _call_unless(
-        lambda: client.describe_instance(InstanceId=instance), budget, missing_ok=True, region=client.meta.region_name
-    )
+    response = _lookup(client, lambda: client.describe_instance(InstanceId=instance), budget)
     return None if response is None else Instance.from_api(response)
 
 
@@ -393,6 +384,11 @@ def _next(token: str | None) -> dict[str, str]:
 
 class _NotDone(Exception):
     """An answer the caller asked to take as "not done (yet)": not found, not ACTIVE, or a conflict."""
+
+
+def _lookup(client: ConnectClient, request: Callable[[], T], budget: Budget, attempts: int = 0) -> T | None:
+    """A read in ``client``'s region: None when Connect does not know the resource (yet, or any more)."""
+    return _call_unless(request, budget, missing_ok=True, attempts=attempts, region=client.meta.region_name)
 
 
 def _call_unless(request: Callable[[], T], budget: Budget, **options: Any) -> T | None:

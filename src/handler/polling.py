@@ -16,7 +16,8 @@ from __future__ import annotations
 import json
 import random
 import string
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -64,16 +65,16 @@ PASSING_CODES = frozenset(
 CLIENT_CONFIG = Config(retries={"total_max_attempts": 1}, connect_timeout=3, read_timeout=10)
 
 
-class Clients:
-    """The EventBridge and Lambda clients polling needs, built on first use: most invocations never poll, and
-    building both at import would add about 35 ms to every cold start. For the invocation's main thread only
-    (cached_property takes no lock; crhelper's timer thread never polls)."""
+class ScheduleClients:
+    """The EventBridge and Lambda clients that make and remove the polling schedule, built on first use: most
+    invocations never poll, and building both at import would add about 35 ms to every cold start. For the
+    invocation's main thread only (cached_property takes no lock; crhelper's timer thread never polls)."""
 
     def __init__(self, factory: Callable[[str], Any]) -> None:
         self._factory = factory
 
     @classmethod
-    def for_region(cls, region: str) -> Clients:
+    def for_region(cls, region: str) -> ScheduleClients:
         return cls(lambda service: boto3.client(service, region_name=region, config=CLIENT_CONFIG))  # type: ignore[call-overload]
 
     @cached_property
@@ -127,54 +128,51 @@ def start(
     """Make the rule, allow it to invoke the function, and target it with ``event`` (which gains the
     ``CrHelperRule`` and ``CrHelperPermission`` keys that ``stop`` needs). Raises PollingError."""
     unit = "minute" if interval_minutes == 1 else "minutes"
-    schedule: Schedule | None = None
-    try:
+    with _as_polling_error():
         response = _retry(
             lambda: events.put_rule(Name=name, ScheduleExpression=f"rate({interval_minutes} {unit})", State="ENABLED"),
             sleep,
         )
-        rule_arn = response["RuleArn"]
-        schedule = Schedule(rule_arn, statement_id=name)
-        _retry(lambda: _add_permission(lambda_, function_name, name, rule_arn), sleep)
+    rule_arn = response["RuleArn"]
+    schedule = Schedule(rule_arn, statement_id=name)
+    try:
+        with _as_polling_error():
+            _retry(lambda: _add_permission(lambda_, function_name, name, rule_arn), sleep)
         event["CrHelperRule"], event["CrHelperPermission"] = rule_arn, name
-        _put_target(events, schedule, function_name, event, sleep)
-    except _FAILURES as error:
-        if schedule is not None:
-            stop(events, lambda_, schedule, function_name=function_name, sleep=sleep)
-        raise PollingError(f"{type(error).__name__}: {error}") from error
+        retarget(events, schedule, event, function_name=function_name, sleep=sleep)
+    except PollingError:
+        stop(events, lambda_, schedule, function_name=function_name, sleep=sleep)  # nothing of it is left behind
+        raise
     return schedule
 
 
 def retarget(
     events: EventBridgeClient,
     schedule: Schedule,
+    event: dict[str, Any],
     *,
     function_name: str,
-    event: dict[str, Any],
     sleep: Callable[[float], None],
 ) -> None:
-    """Give the next polls ``event`` (a newer state) instead of the one the schedule was made with.
-    Raises PollingError; the schedule then keeps the older state, from which a poll also carries on."""
-    try:
-        _put_target(events, schedule, function_name, event, sleep)
-    except _FAILURES as error:
-        raise PollingError(f"{type(error).__name__}: {error}") from error
-
-
-def _put_target(
-    events: EventBridgeClient,
-    schedule: Schedule,
-    function_name: str,
-    event: dict[str, Any],
-    sleep: Callable[[float], None],
-) -> None:
+    """Target the rule with ``event``: when the schedule is made, and when the next polls should start from a
+    newer state. Raises PollingError; the schedule then keeps the older state, from which a poll also carries on."""
     _, partition, _, region, account, _ = schedule.rule_arn.split(":", 5)
     target: TargetTypeDef = {
         "Id": TARGET_ID,
         "Arn": f"arn:{partition}:lambda:{region}:{account}:function:{function_name}",
         "Input": json.dumps(event),
     }
-    _retry(lambda: _entries_ok(events.put_targets(Rule=schedule.rule_name, Targets=[target]), "PutTargets"), sleep)
+    with _as_polling_error():
+        _retry(lambda: _entries_ok(events.put_targets(Rule=schedule.rule_name, Targets=[target]), "PutTargets"), sleep)
+
+
+@contextmanager
+def _as_polling_error() -> Iterator[None]:
+    """What EventBridge or Lambda failed with, as the PollingError the provider turns into a Reason."""
+    try:
+        yield
+    except _FAILURES as error:
+        raise PollingError(f"{type(error).__name__}: {error}") from error
 
 
 def stop(

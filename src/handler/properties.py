@@ -31,6 +31,173 @@ _USER_ID_MAX_LENGTH = 256
 
 
 @dataclass(frozen=True)
+class Property:
+    """One property of a resource type: its parser checks presence and length by it, and the reference docs show it
+    (``Schema.table``), so that the two cannot drift apart."""
+
+    name: str
+    required: bool
+    rules: str
+    on_change: str
+    max_length: int | None = None  # of a string property; the parser refuses one character more
+
+
+@dataclass(frozen=True)
+class Schema:
+    """The properties a resource type takes."""
+
+    properties: tuple[Property, ...]
+
+    def __getitem__(self, name: str) -> Property:
+        return next(prop for prop in self.properties if prop.name == name)
+
+    def reject_unknown(self, props: Mapping[str, Any]) -> None:
+        reject_unknown(props, {prop.name for prop in self.properties})
+
+    def text(self, props: Mapping[str, Any], name: str) -> str | None:
+        """The string property ``name``, checked as the schema says: present if required, within its length."""
+        prop = self[name]
+        assert prop.max_length is not None, f"{name} is not a string property"
+        return _text(props, name, required=prop.required, max_len=prop.max_length)
+
+    def table(self) -> str:
+        """The reference docs' table of these properties, in Markdown."""
+        rows = [
+            f"| `{prop.name}` | {'yes' if prop.required else 'no'} | {prop.rules} | {prop.on_change} |"
+            for prop in self.properties
+        ]
+        own = ", ".join(f"`{name}`" for name in sorted(CLOUDFORMATION_PROPERTIES))
+        return "\n".join(
+            [
+                "| property | required | rules | on change |",
+                "|---|---|---|---|",
+                *rows,
+                f"| {own} | | CloudFormation's own; accepted and ignored | |",
+            ]
+        )
+
+
+_DISTRIBUTION_RULES = (
+    "`{Distributions: [{Region, Percentage}]}`: both linked regions of the instance, whole numbers in steps of 10 "
+    "that add up to 100"
+)
+_ONE_LINE = "on one line, without leading or trailing whitespace (Connect's pattern)"
+GROUP_SCHEMA = Schema(
+    (
+        Property(
+            "Name",
+            True,
+            f"1 to {max_length(_CREATE, 'Name')} characters {_ONE_LINE}; unique per instance",
+            "replacement",
+            max_length(_CREATE, "Name"),
+        ),
+        Property(
+            "InstanceId",
+            True,
+            "the replicated instance's id or ARN. With an ARN, Connect is called in the ARN's region (the instance's "
+            "home region); with an id, in the provider's region",
+            "replacement (an id and the ARN of the same instance are the same)",
+            max_length(_CREATE, "InstanceId"),
+        ),
+        Property(
+            "Description",
+            False,
+            f"1 to {max_length(_CREATE, 'Description')} characters {_ONE_LINE}",
+            "replacement",
+            max_length(_CREATE, "Description"),
+        ),
+        Property(
+            "Tags",
+            False,
+            f"`[{{Key, Value}}]` or a map; at most {MAX_TAGS}; keys of 1 to 128 characters, not `aws:`; "
+            "values of at most 256",
+            "in place",
+        ),
+        Property("TelephonyConfig", False, _DISTRIBUTION_RULES, "in place; moves calls only when it changes"),
+        Property(
+            "AgentConfig",
+            False,
+            "same shape and rules as `TelephonyConfig`",
+            "in place; moves agents only when it changes",
+        ),
+    )
+)
+DISTRIBUTION_SCHEMA = Schema(
+    (
+        Property(
+            "TrafficDistributionGroupId",
+            True,
+            "the ARN of an existing group, for example the instance's default group",
+            "replacement (the distribution is applied to the new group; the old one is left as it is)",
+            _GROUP_ID_MAX_LENGTH,
+        ),
+        Property("TelephonyConfig", False, f"{_DISTRIBUTION_RULES}; at least one config", "in place, when it changes"),
+        Property("AgentConfig", False, "same shape and rules as `TelephonyConfig`", "in place, when it changes"),
+        Property(
+            "SignInConfig",
+            False,
+            "`{Distributions: [{Region, Enabled}]}`, `Enabled` `true` or `false`, both linked regions; only on an "
+            "instance's default group",
+            "in place, when it changes",
+        ),
+    )
+)
+REPLICA_SCHEMA = Schema(
+    (
+        Property(
+            "InstanceId",
+            True,
+            "the source instance's id or ARN; with an ARN, Connect is called in the ARN's region",
+            "refused",
+            max_length(_REPLICATE, "InstanceId"),
+        ),
+        Property(
+            "ReplicaRegion",
+            True,
+            f"the partner of the instance's region ({regions.pairs()}, from Connect's admin guide). Any other region "
+            "fails before any call, naming the partner",
+            "refused",
+            max_length(_REPLICATE, "ReplicaRegion"),
+        ),
+        Property(
+            "ReplicaAlias",
+            True,
+            f"1 to {max_length(_REPLICATE, 'ReplicaAlias')} letters, digits and hyphens, not starting with `d-` "
+            "(Connect's pattern)",
+            "refused",
+            max_length(_REPLICATE, "ReplicaAlias"),
+        ),
+    )
+)
+GROUP_USER_SCHEMA = Schema(
+    (
+        Property(
+            "TrafficDistributionGroupId",
+            True,
+            "the group's ARN (`!Ref Tdg`)",
+            "replacement",
+            _GROUP_ID_MAX_LENGTH,
+        ),
+        Property(
+            "InstanceId",
+            True,
+            "the instance's id or ARN",
+            "replacement",
+            max_length(_CREATE, "InstanceId"),
+        ),
+        Property(
+            "UserId",
+            True,
+            "the user's id, or its ARN (`!Ref` of an `AWS::Connect::User` gives the ARN); an ARN must name a user of "
+            "`InstanceId`'s instance",
+            "replacement, unless the same user is given in the other form",
+            _USER_ID_MAX_LENGTH,
+        ),
+    )
+)
+
+
+@dataclass(frozen=True)
 class GroupProperties:
     """The desired state of one traffic distribution group."""
 
@@ -61,10 +228,10 @@ def parse_group_properties(raw: Mapping[str, Any] | None, default_region: str) -
             "instance's default group, and a group this provider creates is never the default. Declare a "
             "Custom::TrafficDistribution with TrafficDistributionGroupId set to the default group's ARN."
         )
-    reject_unknown(props, {"Name", "InstanceId", "Description", "Tags", "TelephonyConfig", "AgentConfig"})
-    name = _text(props, "Name", required=True, max_len=max_length(_CREATE, "Name"))
-    instance_id = _text(props, "InstanceId", required=True, max_len=max_length(_CREATE, "InstanceId"))
-    description = _text(props, "Description", required=False, max_len=max_length(_CREATE, "Description"))
+    GROUP_SCHEMA.reject_unknown(props)
+    name = GROUP_SCHEMA.text(props, "Name")
+    instance_id = GROUP_SCHEMA.text(props, "InstanceId")
+    description = GROUP_SCHEMA.text(props, "Description")
     assert name is not None and instance_id is not None  # required=True guarantees it
     for key, value in (("Name", name), ("Description", description)):
         _check_pattern(key, value)
@@ -81,8 +248,8 @@ def parse_group_properties(raw: Mapping[str, Any] | None, default_region: str) -
 def parse_distribution_properties(raw: Mapping[str, Any] | None) -> DistributionProperties:
     """Validate ``ResourceProperties`` of a ``Custom::TrafficDistribution``."""
     props = dict(raw or {})
-    reject_unknown(props, {"TrafficDistributionGroupId", "TelephonyConfig", "AgentConfig", "SignInConfig"})
-    value = _text(props, "TrafficDistributionGroupId", required=True, max_len=_GROUP_ID_MAX_LENGTH)
+    DISTRIBUTION_SCHEMA.reject_unknown(props)
+    value = DISTRIBUTION_SCHEMA.text(props, "TrafficDistributionGroupId")
     assert value is not None
     group = _group_arn(value, advice="Give the ARN: it works from any region.")
     distribution = parse_distribution(props, home_region=group.region)
@@ -124,10 +291,10 @@ class GroupUserProperties:
 def parse_replica_properties(raw: Mapping[str, Any] | None, default_region: str) -> ReplicaProperties:
     """Validate ``ResourceProperties`` of a ``Custom::InstanceReplica``, region pair included."""
     props = dict(raw or {})
-    reject_unknown(props, {"InstanceId", "ReplicaRegion", "ReplicaAlias"})
-    instance_id = _text(props, "InstanceId", required=True, max_len=max_length(_REPLICATE, "InstanceId"))
-    replica_region = _text(props, "ReplicaRegion", required=True, max_len=max_length(_REPLICATE, "ReplicaRegion"))
-    alias = _text(props, "ReplicaAlias", required=True, max_len=max_length(_REPLICATE, "ReplicaAlias"))
+    REPLICA_SCHEMA.reject_unknown(props)
+    instance_id = REPLICA_SCHEMA.text(props, "InstanceId")
+    replica_region = REPLICA_SCHEMA.text(props, "ReplicaRegion")
+    alias = REPLICA_SCHEMA.text(props, "ReplicaAlias")
     assert instance_id is not None and replica_region is not None and alias is not None
     if not is_region(replica_region):
         raise ProviderError(f"ReplicaRegion {replica_region!r} is not an AWS region name such as us-west-2.")
@@ -145,10 +312,10 @@ def parse_replica_properties(raw: Mapping[str, Any] | None, default_region: str)
 def parse_group_user_properties(raw: Mapping[str, Any] | None, default_region: str) -> GroupUserProperties:
     """Validate ``ResourceProperties`` of a ``Custom::TrafficDistributionGroupUser``."""
     props = dict(raw or {})
-    reject_unknown(props, {"TrafficDistributionGroupId", "InstanceId", "UserId"})
-    group_id = _text(props, "TrafficDistributionGroupId", required=True, max_len=_GROUP_ID_MAX_LENGTH)
-    instance_id = _text(props, "InstanceId", required=True, max_len=max_length(_CREATE, "InstanceId"))
-    user_id = _text(props, "UserId", required=True, max_len=_USER_ID_MAX_LENGTH)
+    GROUP_USER_SCHEMA.reject_unknown(props)
+    group_id = GROUP_USER_SCHEMA.text(props, "TrafficDistributionGroupId")
+    instance_id = GROUP_USER_SCHEMA.text(props, "InstanceId")
+    user_id = GROUP_USER_SCHEMA.text(props, "UserId")
     assert group_id is not None and instance_id is not None and user_id is not None
     group = _group_arn(group_id, advice="Give the ARN, for example !Ref Tdg.")
     user = UserRef.parse(user_id)

@@ -1,19 +1,15 @@
-"""crhelper, with the traps of version 2.0.12 taken out (docs/design.md lists them).
+"""The custom resource on crhelper 2.0.12: crhelper's flow, with its traps taken out (docs/design.md lists them).
 
-``Provider`` keeps crhelper's flow (create/update/delete functions, scheduled polling) and changes what
-would hurt in production:
+``Provider`` keeps crhelper as the entry point (its ``__call__``, its create/update/delete and poll functions,
+its scheduled polling) and overrides only the few hooks where crhelper would hurt in production; each one's
+docstring names the trap, by its number in docs/design.md. What one event needs (the event, the context, the
+budget, what was made, whether it was answered) is an ``Invocation``, made once per event in ``__call__``.
+Besides:
 
-- it waits in the invocation and sets up polling only when the invocation's time runs low, instead of
-  always (crhelper's first poll comes a minute later even when the group is ready in 3 s);
-- its polling schedule is made and removed by ``polling``, which checks what EventBridge reports;
-- it answers exactly once per invocation, through ``response`` (bounded retries, 4096-byte cap,
-  Reason cut at the end rather than the start), never through crhelper's sender;
-- an answer sent before the lifecycle returns (the last-resort timer) still names a group the Create
-  made, so that the rollback's Delete removes it;
 - it acts on an event only when its ResponseURL is one where CloudFormation listens (``response.ResponseHosts``):
   anyone allowed to invoke the function could otherwise make it call Connect and PUT to any URL;
-- it never sleeps on Delete, never logs the event or the ResponseURL, and leaves logging to Powertools;
-- it builds the EventBridge and Lambda clients that polling needs only when polling starts.
+- a failure sets crhelper's Status and Reason in this module, and is logged once, as JSON, by Powertools;
+- it counts each invocation's duration, throttles and failures.
 """
 
 from __future__ import annotations
@@ -23,9 +19,12 @@ import os
 import threading
 import time
 from collections.abc import Callable, Mapping
-from typing import Any
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any, Protocol
 
 from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from crhelper import CfnResource
 
@@ -33,16 +32,19 @@ import polling
 import response
 from errors import ProviderError
 from request import Pending, Progress, Request, Result
-from waiting import Budget, LambdaContext
+from waiting import Budget
 
 FAILED = "FAILED"  # crhelper's status string (resource_helper.FAILED)
+# crhelper's keys in a scheduled poll's event: it reads the first two; the schedule's two are ours, under
+# crhelper's names, so that the polls of a request in flight during an upgrade still find their schedule.
+POLL, POLL_DATA, POLL_RULE, POLL_PERMISSION = "CrHelperPoll", "CrHelperData", "CrHelperRule", "CrHelperPermission"
 # What every CloudFormation custom resource request carries; crhelper reads them before anything else.
 REQUIRED_KEYS = ("StackId", "RequestId", "LogicalResourceId", "RequestType", "ResponseURL")
 # A poll invocation must end before the next one fires (the rule fires every minute).
 POLL_INVOCATION_LIMIT = 45.0
 POLLING_INTERVAL_MINUTES = 1
-# crhelper's own timer answers FAILED if the handler overruns; leave it time to deliver that answer.
-# It fires after the lifecycle's own budget ends (waiting.HANDOVER_SHARE), so it is only a last resort.
+# The last-resort timer answers FAILED if the handler overruns; leave it time to deliver that answer.
+# It fires after the resource type's own budget ends (waiting.HANDOVER_SHARE), so it is only a last resort.
 TIMER_MARGIN, TIMER_SHARE = 10.0, 0.1
 # The clean-up of a request that cannot hand over gets at most this long.
 ABANDON_LIMIT = 10.0
@@ -54,8 +56,42 @@ Resumer = Callable[[Request, Mapping[str, str], Budget, Progress], Result]
 Abandoner = Callable[[Request, Mapping[str, str], Budget], str]
 
 
+def unexpected(error: Exception) -> str:
+    """The Reason of an error the provider did not foresee."""
+    return (
+        f"Unexpected error in the provider: {type(error).__name__}: {error}. "
+        "Retry the stack operation; if it happens again, report it with the function's logs."
+    )
+
+
+class FunctionContext(Protocol):
+    """What the provider reads of Lambda's context object."""
+
+    @property
+    def function_name(self) -> str: ...
+
+    def get_remaining_time_in_millis(self) -> int: ...
+
+
+@dataclass
+class Invocation:
+    """One event being handled: what crhelper's hooks and the last-resort timer share, made once per event."""
+
+    event: dict[str, Any]
+    request: Request
+    context: FunctionContext
+    budget: Budget
+    progress: Progress = field(default_factory=Progress)
+    pending: Pending | None = None  # the resource type's answer while Connect is still working: hand over to polling
+    answered: bool = False  # an answer went out, or the scheduled polls will send it
+    error_code: str = ""  # why the request failed, for the Failures metric
+    answer_lock: threading.Lock = field(default_factory=threading.Lock)  # the handler's thread and the timer's
+
+
 class Provider(CfnResource):
-    """The custom resource: runs lifecycle handlers and answers CloudFormation exactly once."""
+    """The custom resource: runs the resource types and answers CloudFormation exactly once."""
+
+    _invocation: Invocation  # set by __call__, the one place, before crhelper's flow runs
 
     def __init__(
         self,
@@ -65,62 +101,54 @@ class Provider(CfnResource):
         handle: Handler,
         resume: Resumer,
         abandon: Abandoner,
-        polling_clients: polling.Clients,
+        schedule_clients: polling.ScheduleClients,
         logger: Logger,
         metrics: Metrics,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         # crhelper's constructor is not called: it would build Lambda, EventBridge and Logs clients at import
-        # (about 65 ms of cold start; only polling needs two of them, and `polling_clients` builds them on first
-        # use) and reset the root logger, which Powertools owns. These are the attributes its flow reads before
+        # (trap 4) and reset the root logger (trap 3). These are the attributes its flow reads before
         # _crhelper_init sets the rest (tests/unit/test_crhelper_contract.py keeps the list honest).
-        self._timer: threading.Timer | None = None  # crhelper's last-resort timer (see _set_timeout)
+        self._timer: threading.Timer | None = None  # the last-resort timer (see _set_timeout)
         self._init_failed = None  # when set, crhelper answers FAILED before any handler runs
         self._sam_local = os.getenv("AWS_SAM_LOCAL")  # set by `sam local`: crhelper then skips polling and the answer
-        self._sleep_on_delete = 0  # crhelper would sleep up to 120 s on every Delete
-        self._event: dict[str, Any] = {}
-        self._context: Any = None
-        self._response_url = ""
-        self.Status, self.Reason, self.PhysicalResourceId, self.Data = "", "", "", {}
+        self._sleep_on_delete = 0  # crhelper would sleep up to 120 s on every Delete (trap 2)
         # crhelper calls the create/update/delete function for an event, the poll_* one when the event has
-        # CrHelperPoll (a scheduled poll). Their return value: the physical id to answer with; None keeps polling.
+        # CrHelperPoll (a scheduled poll). They return the physical id to answer with; "" keeps polling.
         for register in (self.create, self.update, self.delete):
             register(self._handle_event)
         for register in (self.poll_create, self.poll_update, self.poll_delete):
             register(self._resume_event)
-        # crhelper logs the whole event, ResponseURL included, at DEBUG: keep it quiet whatever the root level.
-        logging.getLogger("crhelper").setLevel(logging.WARNING)
+        # crhelper's lines go through Powertools as JSON, from WARNING up: its DEBUG lines hold the ResponseURL.
+        copy_config_to_registered_loggers(source_logger=logger, log_level=logging.WARNING, include={"crhelper"})
 
         self._function_region = region
         self._response_hosts = response_hosts
         self._handle, self._resume, self._abandon = handle, resume, abandon
-        self._polling = polling_clients
+        self._schedule = schedule_clients
         self._logger, self._metrics = logger, metrics
         self._clock, self._sleep = clock, sleep
-        self._answer_lock = threading.Lock()
-        self._answered = False
-        self._pending: Pending | None = None
-        self._progress = Progress()
-        self._budget: Budget | None = None
-        self._error_code = ""
 
-    def __call__(self, event: dict[str, Any], context: Any) -> None:
-        """crhelper's flow, after the checks that the event is CloudFormation's, with this invocation's metrics.
-
-        crhelper's flow catches any exception and answers FAILED with it (through ``_send``).
-        """
-        self._answered, self._pending, self._error_code = False, None, ""
-        self._progress, self._budget = Progress(), None
+    def __call__(self, event: dict[str, Any], context: FunctionContext) -> None:
+        """crhelper's flow, after the checks that the event is CloudFormation's, with this invocation's metrics."""
         problem = self._not_from_cloudformation(event)
         if problem:
             self._refuse(event, problem)
             return
+        limit = POLL_INVOCATION_LIMIT if POLL in event else None
+        invocation = Invocation(
+            event,
+            Request.from_event(event, self._function_region),
+            context,
+            Budget.from_context(context, self._clock, self._sleep, limit=limit),
+        )
+        self._invocation = invocation
         started = self._clock()
         try:
             super().__call__(event, context)
         finally:
-            self._emit_metrics(event, started)
+            self._emit_metrics(invocation, started)
 
     def _not_from_cloudformation(self, event: Mapping[str, Any]) -> str:
         missing = [key for key in REQUIRED_KEYS if not isinstance(event.get(key), str)]
@@ -142,46 +170,43 @@ class Provider(CfnResource):
         )
         self._metrics.add_metric(name="RefusedEvents", unit=MetricUnit.Count, value=1)
 
-    # --- what runs for each event -------------------------------------------------------------------
+    # --- the functions crhelper calls for an event ------------------------------------------------------------
 
-    def _handle_event(self, event: dict[str, Any], context: LambdaContext) -> str | None:
-        request = Request.from_event(event, self._function_region)
-        self._budget = Budget.from_context(context, self._clock, self._sleep)
-        return self._answer_or_poll(self._handle(request, self._budget, self._progress))
+    def _handle_event(self, event: dict[str, Any], context: FunctionContext) -> str:
+        invocation = self._invocation
+        return self._outcome(lambda request: self._handle(request, invocation.budget, invocation.progress))
 
-    def _resume_event(self, event: dict[str, Any], context: LambdaContext) -> str | None:
-        request = Request.from_event(event, self._function_region)
-        self._budget = Budget.from_context(context, self._clock, self._sleep, limit=POLL_INVOCATION_LIMIT)
-        state = event["CrHelperData"]["State"]
-        result = self._resume(request, state, self._budget, self._progress)
-        if isinstance(result, Pending) and result.state != state:
-            self._retarget(result.state)
-        return self._answer_or_poll(result)
+    def _resume_event(self, event: dict[str, Any], context: FunctionContext) -> str:
+        invocation = self._invocation
 
-    def _request(self) -> Request:
-        return Request.from_event(self._event, self._function_region)
+        def resume(request: Request) -> Result:
+            state = event[POLL_DATA]["State"]
+            result = self._resume(request, state, invocation.budget, invocation.progress)
+            if isinstance(result, Pending) and result.state != state:
+                self._retarget(invocation, result.state)
+            return result
 
-    def _retarget(self, state: Mapping[str, str]) -> None:
-        """The next polls start from the newer state (for example: the update was sent in this poll)."""
-        event = {**self._event, "CrHelperData": {**self._event["CrHelperData"], "State": dict(state)}}
+        return self._outcome(resume)
+
+    def _outcome(self, run: Callable[[Request], Result]) -> str:
+        """The physical id crhelper answers with, and its Data; "" keeps polling, or leaves a failure's id to crhelper.
+
+        Every exception ends here: crhelper would log it again, as a plain-text traceback, and answer ``str(e)``.
+        """
+        invocation = self._invocation
         try:
-            polling.retarget(
-                self._polling.events,
-                polling.Schedule(self._event["CrHelperRule"], self._event["CrHelperPermission"]),
-                function_name=self._context.function_name,
-                event=event,
-                sleep=self._sleep,
-            )
-        except polling.PollingError as error:
-            self._logger.warning("Polling goes on from the older state", extra={"error": str(error)})
-
-    def _answer_or_poll(self, result: Result) -> str | None:
-        """The physical id crhelper answers with, and its Data; None (with the state in Data) keeps polling."""
+            result = run(invocation.request)
+        except ProviderError as error:
+            self._fail(error.reason, error.code)
+            return error.physical_resource_id or ""
+        except Exception as error:  # noqa: BLE001 - one FAILED answer for anything; _fail logs the traceback
+            self._fail(unexpected(error), "Unexpected", traceback=True)
+            return ""
         if isinstance(result, Pending):
-            self._pending = result
+            invocation.pending = result
             self._logger.info("Connect is still working; handing over to scheduled polling", extra=result.state)
             self.Data = {"State": result.state}
-            return None
+            return ""
         if result.note:
             self._logger.warning(result.note)
         if result.metric:
@@ -189,62 +214,65 @@ class Provider(CfnResource):
         self.Data = dict(result.data)
         return result.physical_resource_id
 
-    # --- crhelper overrides: each line under the name says which crhelper behaviour it replaces -------
+    def _fail(self, reason: str, code: str, *, traceback: bool = False) -> None:
+        """The one place a failure is logged (one line, with the traceback of an unexpected error), and set as
+        crhelper's answer."""
+        self._logger.error("Request failed", extra={"reason": reason, "error_code": code}, exc_info=traceback)
+        self.Status, self.Reason, self._invocation.error_code = FAILED, reason, code
 
-    def _log_setup(self, event: dict[str, Any], context: Any) -> None:
-        """Replaces: resetting the root logger's level and formatter on every event (Powertools owns logging)."""
+    def _retarget(self, invocation: Invocation, state: Mapping[str, str]) -> None:
+        """The next polls start from the newer state (for example: the update was sent in this poll)."""
+        event = invocation.event
+        try:
+            polling.retarget(
+                self._schedule.events,
+                polling.Schedule(event[POLL_RULE], event[POLL_PERMISSION]),
+                function_name=invocation.context.function_name,
+                event={**event, POLL_DATA: {**event[POLL_DATA], "State": dict(state)}},
+                sleep=self._sleep,
+            )
+        except polling.PollingError as error:
+            self._logger.warning("Polling goes on from the older state", extra={"error": str(error)})
+
+    # --- crhelper's hooks, overridden: each docstring names the trap of crhelper 2.0.12 it avoids -------------
+
+    def _log_setup(self, event: dict[str, Any], context: FunctionContext) -> None:
+        """Trap 3: crhelper resets the root logger's level and formatter on every event (Powertools owns logging)."""
 
     def _poll_enabled(self) -> bool:
-        """Replaces: polling whenever a poll function is registered (here: only when the lifecycle is Pending).
+        """Trap 5: crhelper polls whenever a poll function is registered, so it answers a minute late at best.
 
-        True sends crhelper to _polling_init: on a first invocation it sets up polling (_setup_polling, unless
-        FAILED); on a poll, an id or FAILED removes the schedule (_remove_polling) and answers.
+        Here: only for a scheduled poll, or when the resource type answered Pending. True sends crhelper to
+        _polling_init, which sets up polling (_setup_polling) on a first invocation that has not FAILED, and on an
+        id or FAILED removes the schedule (_remove_polling) and answers.
         """
-        return "CrHelperPoll" in self._event or self._pending is not None
-
-    def _wrap_function(self, func: Callable[[dict[str, Any], Any], str | None] | None) -> None:
-        """Replaces: str(exception) of any exception as the Reason (here: ProviderError's Reason and code)."""
-        try:
-            self.PhysicalResourceId = (func(self._event, self._context) if func else "") or ""
-        except ProviderError as error:
-            self._fail(error.reason, error.code, error.physical_resource_id)
-        except Exception as error:
-            self._logger.exception("Unexpected error")
-            self._fail(
-                f"Unexpected error in the provider: {type(error).__name__}: {error}. "
-                "Retry the stack operation; if it happens again, report it with the function's logs.",
-                "Unexpected",
-                None,
-            )
-
-    def _fail(self, reason: str, code: str, physical_id: str | None) -> None:
-        self._logger.error("Request failed", extra={"reason": reason, "error_code": code})
-        self.Status, self.Reason, self._error_code = FAILED, reason, code
-        self.PhysicalResourceId = physical_id or ""  # none: crhelper asks generate_physical_id
+        return POLL in self._invocation.event or self._invocation.pending is not None
 
     def _setup_polling(self) -> None:
-        """Replaces: a schedule that ignores EventBridge's partial failures and the Input's size limit.
+        """Traps 4 and 5: crhelper's schedule needs the clients its constructor builds, ignores EventBridge's
+        partial failures and the target Input's size limit, and names rules IAM cannot scope.
 
-        crhelper calls it once, on the first invocation of a request that is Pending. On failure, what this request
-        alone made (a replacement group) is undone, and the error raised becomes crhelper's FAILED answer.
+        On failure, what this request alone made (a replacement group) is undone and the request fails here,
+        without raising: crhelper would log the error again, as a plain-text traceback.
         """
+        invocation = self._invocation
+        state = self.Data.get("State", {})
         # Under the answer lock, the last-resort timer can neither answer while the schedule is being made nor
         # after it exists (the polls answer then), and no schedule is made once the timer has answered.
-        with self._answer_lock:
-            answered = self._answered
+        with invocation.answer_lock:
+            answered = invocation.answered
             if not answered:
-                self._schedule_polls()
-                self._answered = True  # the polls answer from now on, never this invocation
+                invocation.answered = self._schedule_polls(invocation, state)
         if answered:  # polls would act on a request CloudFormation is rolling back: undo what only it made
-            undone = self._abandon(self._request(), self.Data.get("State", {}), self._abandon_budget())
+            undone = self._abandon(invocation.request, state, self._abandon_budget())
             self._logger.warning("No scheduled polling: the request was already answered FAILED." + undone)
 
-    def _schedule_polls(self) -> None:
-        state = self.Data.get("State", {})
+    def _schedule_polls(self, invocation: Invocation, state: Mapping[str, str]) -> bool:
+        """Whether the polls were scheduled (they answer from now on); if not, the request has FAILED."""
         doing = (
             f"Connect is still working on {state.get('GroupArn') or 'the request'} and this invocation is out of time"
         )
-        event = {**self._event, "CrHelperData": self.Data, "CrHelperPoll": True}
+        event = {**invocation.event, POLL_DATA: self.Data, POLL: True}
         size = polling.input_size(event) + 200  # room for the rule ARN and statement id it gains
         try:
             if size > polling.MAX_INPUT:
@@ -255,10 +283,10 @@ class Provider(CfnResource):
                 )
             try:
                 polling.start(
-                    self._polling.events,
-                    self._polling.lambda_,
-                    name=polling.rule_name(str(self._event["LogicalResourceId"])),
-                    function_name=self._context.function_name,
+                    self._schedule.events,
+                    self._schedule.lambda_,
+                    name=polling.rule_name(str(invocation.event["LogicalResourceId"])),
+                    function_name=invocation.context.function_name,
                     event=event,
                     interval_minutes=POLLING_INTERVAL_MINUTES,
                     sleep=self._sleep,
@@ -266,97 +294,113 @@ class Provider(CfnResource):
             except polling.PollingError as error:
                 raise polling.setup_failed(str(error), doing=doing) from error
         except ProviderError as error:
-            undone = self._abandon(self._request(), state, self._abandon_budget())
-            self._fail(error.reason + undone, error.code, None)  # logged and counted; crhelper answers the raise
-            raise ProviderError(error.reason + undone, code=error.code) from error
+            undone = self._abandon(invocation.request, state, self._abandon_budget())
+            self._fail(error.reason + undone, error.code)
+            return False
+        except Exception as error:  # noqa: BLE001 - one FAILED answer for anything; _fail logs the traceback
+            self._fail(unexpected(error), "Unexpected", traceback=True)
+            return False
+        return True
 
     def _abandon_budget(self) -> Budget:
         return Budget(self._clock() + ABANDON_LIMIT, self._clock, self._sleep)
 
     def _remove_polling(self) -> None:
-        """Replaces: a removal that stops at the first error (a rule left behind would fire again; report it)."""
+        """Traps 4 and 5: crhelper removes the schedule with the clients its constructor builds, and stops at the
+        first error (a rule left behind fires again). Here every step is tried, and what is left is logged."""
         # crhelper's bookkeeping in Data (from the poll event's CrHelperData) is not an attribute of the resource.
         self.Data.pop("State", None)
         self.Data.pop("PhysicalResourceId", None)
-        rule, statement = self._event.get("CrHelperRule"), self._event.get("CrHelperPermission")
+        invocation = self._invocation
+        rule, statement = invocation.event.get(POLL_RULE), invocation.event.get(POLL_PERMISSION)
         if not rule or not statement:
             return
         problems = polling.stop(
-            self._polling.events,
-            self._polling.lambda_,
+            self._schedule.events,
+            self._schedule.lambda_,
             polling.Schedule(rule, statement),
-            function_name=self._context.function_name,
+            function_name=invocation.context.function_name,
             sleep=self._sleep,
         )
         if problems:
             self._logger.error("Could not remove the polling schedule", extra={"problems": problems})
 
     def _set_timeout(self) -> None:
-        """Replaces: a timer 0.5 s before the end, too late to deliver its answer (here: a 10 s or 10% margin)."""
-        remaining = self._context.get_remaining_time_in_millis() / 1000.0
+        """Traps 1 and 6: crhelper's timer fires 0.5 s before the end, too late to deliver its answer, says only
+        "Execution timed out", and invents an id. Here it keeps a 10 s or 10% margin, says what to do, and its
+        answer names a group the Create made (generate_physical_id)."""
+        invocation = self._invocation
+        remaining = invocation.context.get_remaining_time_in_millis() / 1000.0
         seconds = remaining - min(TIMER_MARGIN, remaining * TIMER_SHARE)
-        self._timer = threading.Timer(max(0.0, seconds), self._timeout)
+        self._timer = threading.Timer(max(0.0, seconds), partial(self._time_out, invocation))
         self._timer.daemon = True
         self._timer.start()
 
-    def _timeout(self) -> None:
-        """Replaces: "Execution timed out" (here: what to do, and the replacement group that may be left)."""
+    def _time_out(self, invocation: Invocation) -> None:
         left = ""
-        if self._progress.replacing and self._progress.created:
-            left = f" The replacement group {self._progress.created} may be left behind; delete it if so."
-        self._send(
+        if invocation.progress.replacing and invocation.progress.created:
+            left = f" The replacement group {invocation.progress.created} may be left behind; delete it if so."
+        self._answer(
+            invocation,
             FAILED,
             "The provider ran out of time before Connect finished. Raise the function's timeout (900 s is the "
             "maximum) and retry the stack operation; check the group's status in the Connect console." + left,
             error_code="Timeout",
         )
 
-    def _send(self, status: str | None = None, reason: str = "", *, error_code: str = "") -> None:
-        """Replaces: a sender that may answer twice, cuts the Reason's start, and retries forever (or never).
+    def _send(self, status: str | None = None, reason: str = "") -> None:
+        """Traps 1, 7 and 8: crhelper's sender counts any HTTP status as delivered, retries connection errors
+        forever, keeps the Reason's last 240 characters and never checks the 4096-byte body; the timer and the
+        handler can both answer; and it is bound as a default argument, so only this override replaces it.
+        Here: ``response`` sends, once per invocation.
 
         crhelper passes ``status`` and ``reason`` only for its own failures; otherwise Status and Reason stand.
         """
-        with self._answer_lock:
-            if self._answered:
+        self._answer(self._invocation, status or self.Status, reason if status else self.Reason)
+
+    def _answer(self, invocation: Invocation, status: str, reason: str, *, error_code: str = "") -> None:
+        with invocation.answer_lock:
+            if invocation.answered:
                 self._logger.warning("Not sent: this request was already answered, or handed over to polling")
                 return
-            self._answered = True
-        if (status or self.Status) == FAILED:
-            self._error_code = error_code or self._error_code or "Unexpected"
+            invocation.answered = True
+        if status == FAILED:
+            invocation.error_code = error_code or invocation.error_code or "Unexpected"
+        event = invocation.event
         body = response.build_body(
-            status=status or self.Status,
-            reason=reason if status else self.Reason,
+            status=status,
+            reason=reason,
             physical_resource_id=self.PhysicalResourceId
-            or self._event.get("PhysicalResourceId")
-            or self.generate_physical_id(self._event),
-            event=self._event,
+            or event.get("PhysicalResourceId")
+            or self.generate_physical_id(event),
+            event=event,
             data=self.Data,
         )
-        remaining = self._context.get_remaining_time_in_millis() / 1000.0
+        remaining = invocation.context.get_remaining_time_in_millis() / 1000.0
         deadline = self._clock() + max(1.0, min(MAX_DELIVERY, remaining - 1.0))
         response.send(
-            self._response_url, body, deadline=deadline, logger=self._logger, clock=self._clock, sleep=self._sleep
+            event["ResponseURL"], body, deadline=deadline, logger=self._logger, clock=self._clock, sleep=self._sleep
         )
 
     def generate_physical_id(self, event: dict[str, Any]) -> str:
-        """Replaces: an invented id for a Create that failed, when it made a group (its ARN then, so that the
-        rollback's Delete removes the group, whatever the answer)."""
-        made = self._progress.created if event.get("RequestType") == "Create" else None
+        """Trap 6: crhelper invents an id for a Create that failed. Here, when the Create made a group, its ARN,
+        so that the rollback's Delete removes the group, whatever the answer."""
+        made = self._invocation.progress.created if event.get("RequestType") == "Create" else None
         return made or str(super().generate_physical_id(event))
 
-    # --- observability ------------------------------------------------------------------------------
+    # --- observability ------------------------------------------------------------------------------------------
 
-    def _emit_metrics(self, event: Mapping[str, Any], started: float) -> None:
-        operation = str(event.get("RequestType", "Unknown"))
+    def _emit_metrics(self, invocation: Invocation, started: float) -> None:
+        operation = str(invocation.event.get("RequestType", "Unknown"))
         self._metrics.add_metric(
             name=f"{operation}Duration", unit=MetricUnit.Milliseconds, value=(self._clock() - started) * 1000
         )
-        if self._budget is not None and self._budget.throttles:
+        if invocation.budget.throttles:
             # Connect's quota is shared by the account: this says when stacks are competing for it.
-            self._metrics.add_metric(name="ConnectThrottles", unit=MetricUnit.Count, value=self._budget.throttles)
-        if self._error_code:
+            self._metrics.add_metric(name="ConnectThrottles", unit=MetricUnit.Count, value=invocation.budget.throttles)
+        if invocation.error_code:
             with single_metric(
                 name="Failures", unit=MetricUnit.Count, value=1, namespace=self._metrics.namespace
             ) as metric:
                 metric.add_dimension(name="Operation", value=operation)
-                metric.add_dimension(name="ErrorCode", value=self._error_code)
+                metric.add_dimension(name="ErrorCode", value=invocation.error_code)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import dataclass
+from typing import ClassVar, Self
 
 import boto3
 from botocore.model import ServiceModel
@@ -143,69 +144,57 @@ class GroupRef:
 
 
 @dataclass(frozen=True)
-class UserRef:
-    """A Connect user given by id or by ARN (``instance/<id>/agent/<id>``). ``user_id`` is the same for both
-    forms: compare and name users by it, so that the form the template uses never matters."""
+class _ByIdOrArn:
+    """A Connect resource given by id or by ARN. ``id`` is the same in both forms: compare and name the resource by
+    it, so that the form a template uses never matters; pass ``given`` to Connect, which takes both."""
 
     given: str
-    user_id: str
+    id: str
     instance_id: str | None = None
     region: str | None = None
+    FORM: ClassVar[re.Pattern[str]]  # the resource part of the ARN, with the id as (?P<id>...)
 
     @property
     def is_arn(self) -> bool:
-        return self.given != self.user_id
+        return self.given != self.id
 
     @classmethod
-    def parse(cls, value: str) -> UserRef | None:
-        found = _resource(value, _USER)
-        if found:
-            arn, match = found
-            return cls(given=value, user_id=match["id"], instance_id=match["instance"], region=arn.region)
-        return cls(given=value, user_id=value) if _BARE_ID.fullmatch(value) else None
+    def parse(cls, value: str) -> Self | None:
+        found = _resource(value, cls.FORM)
+        if found is None:
+            return cls(given=value, id=value) if _BARE_ID.fullmatch(value) else None
+        arn, match = found
+        return cls(given=value, id=match["id"], instance_id=match.groupdict().get("instance"), region=arn.region)
 
 
-@dataclass(frozen=True)
-class PhoneNumberRef:
-    """A claimed phone number given by id or by ARN (``phone-number/<id>``)."""
+class UserRef(_ByIdOrArn):
+    """A Connect user (``instance/<id>/agent/<id>``); ``!Ref`` of an AWS::Connect::User gives the ARN."""
 
-    given: str
-    phone_number_id: str
-    region: str | None = None
+    FORM = _USER
 
     @property
-    def is_arn(self) -> bool:
-        return self.given != self.phone_number_id
-
-    @classmethod
-    def parse(cls, value: str) -> PhoneNumberRef | None:
-        found = _resource(value, _PHONE_NUMBER)
-        if found:
-            arn, match = found
-            return cls(given=value, phone_number_id=match["id"], region=arn.region)
-        return cls(given=value, phone_number_id=value) if _BARE_ID.fullmatch(value) else None
+    def user_id(self) -> str:
+        return self.id
 
 
-@dataclass(frozen=True)
-class FlowRef:
-    """A contact flow given by id or by ARN (``instance/<id>/contact-flow/<id>``)."""
+class PhoneNumberRef(_ByIdOrArn):
+    """A claimed phone number (``phone-number/<id>``)."""
 
-    given: str
-    flow_id: str
-    instance_id: str | None = None
-    region: str | None = None
+    FORM = _PHONE_NUMBER
 
     @property
-    def is_arn(self) -> bool:
-        return self.given != self.flow_id
+    def phone_number_id(self) -> str:
+        return self.id
 
-    @classmethod
-    def parse(cls, value: str) -> FlowRef | None:
-        found = _resource(value, _FLOW)
-        if found:
-            arn, match = found
-            return cls(given=value, flow_id=match["id"], instance_id=match["instance"], region=arn.region)
-        return cls(given=value, flow_id=value) if _BARE_ID.fullmatch(value) else None
+
+class FlowRef(_ByIdOrArn):
+    """A contact flow (``instance/<id>/contact-flow/<id>``)."""
+
+    FORM = _FLOW
+
+    @property
+    def flow_id(self) -> str:
+        return self.id
 
 
 @dataclass(frozen=True)

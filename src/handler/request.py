@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from connect import ConnectClients
+    from properties import Schema
     from waiting import Budget
 
 # How long CloudFormation waits for a custom resource's answer when its ServiceTimeout property is not set, and
@@ -99,12 +100,16 @@ class Progress:
 
 
 class Resource(Protocol):
-    """What every resource type's module provides (``resources.TYPES`` lists them).
+    """What every resource type's module provides (``resources.TYPES`` lists them): the schema of its properties
+    (which the reference docs show), and the entry points.
 
     Each entry returns Done (answer SUCCESS), Pending (the invocation's time ran out while Connect works:
     scheduled polling carries on from the state), or raises ProviderError (answer FAILED). A call still retried
     when the time runs out raises OutOfTime, which ``resources`` turns into a restart by polling.
     """
+
+    @property
+    def SCHEMA(self) -> Schema: ...
 
     def create(self, request: Request, clients: ConnectClients, budget: Budget, progress: Progress) -> Result: ...
 

@@ -12,8 +12,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from local.cloudformation import LambdaFunction, ResponseServer, StackDriver
+
+from local.cloudformation import ResponseServer, StackDriver
 from local.emulator import Emulator
+from local.runtime import LambdaFunction
 
 ROOT = Path(__file__).resolve().parents[2]
 HANDLER_DIR = ROOT / "src" / "handler"
@@ -29,6 +31,8 @@ DELAY = 0.3  # emulated creation / deletion / update delay
 # an invocation (it waits at most 15 s).
 SHORT_TIMEOUT_S = 20.0
 HANDOVER_DELAY_S = 16.0
+
+MakeDriver = Callable[..., StackDriver]  # the make_driver fixture
 
 
 @pytest.fixture(scope="session")
@@ -134,6 +138,23 @@ def make_driver(
 
 def params(instance_arn: str, **extra: str) -> dict[str, str]:
     return {"ConnectInstanceArn": instance_arn, "ProviderStackName": PROVIDER_STACK, **extra}
+
+
+def split(home: int, replica: int, home_region: str = HOME, replica_region: str = REPLICA) -> dict[str, Any]:
+    return {
+        "Distributions": [
+            {"Region": home_region, "Percentage": home},
+            {"Region": replica_region, "Percentage": replica},
+        ]
+    }
+
+
+def traffic(group: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    return group["Distribution"]["TelephonyConfig"], group["Distribution"]["AgentConfig"]
+
+
+def custom(resource_type: str, **props: Any) -> dict[str, Any]:
+    return {"Type": resource_type, "Properties": {"ServiceToken": {"Fn::ImportValue": EXPORT}, **props}}
 
 
 def owned_groups(emu: Emulator, include_deleted: bool = False) -> list[dict[str, Any]]:

@@ -15,9 +15,10 @@ from typing import Any
 
 import boto3
 import pytest
-from local.cloudformation import LambdaFunction, StackDriver
-from local.emulator import Emulator
 
+from local.cloudformation import StackDriver
+from local.emulator import Emulator
+from local.runtime import LambdaFunction
 from tests.e2e.conftest import EXPORT, HANDLER_DIR, HOME, REPLICA, default_group
 from tests.unit.conftest import load_event
 

@@ -2,45 +2,28 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
-from local.cloudformation import Stack, StackDriver
+from local.cloudformation import Stack
 from local.emulator import Emulator
-
 from tests.e2e.conftest import (
-    EXPORT,
     FAILOVER_YAML,
     HOME,
     REPLICA,
     STACK_YAML,
+    MakeDriver,
     assert_answered_once,
     assert_nothing_left,
+    custom,
     default_group,
     owned_groups,
     params,
+    split,
     summary,
+    traffic,
 )
 
-MakeDriver = Callable[..., StackDriver]
 UPDATE = "UpdateTrafficDistribution"
-
-
-def split(home: int, replica: int, home_region: str = HOME, replica_region: str = REPLICA) -> dict[str, Any]:
-    return {
-        "Distributions": [
-            {"Region": home_region, "Percentage": home},
-            {"Region": replica_region, "Percentage": replica},
-        ]
-    }
-
-
-def traffic(group: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    return group["Distribution"]["TelephonyConfig"], group["Distribution"]["AgentConfig"]
-
-
-def custom(resource_type: str, **props: Any) -> dict[str, Any]:
-    return {"Type": resource_type, "Properties": {"ServiceToken": {"Fn::ImportValue": EXPORT}, **props}}
 
 
 SIGN_IN_BOTH = {"Distributions": [{"Region": HOME, "Enabled": True}, {"Region": REPLICA, "Enabled": True}]}

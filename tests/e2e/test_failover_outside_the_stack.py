@@ -3,21 +3,14 @@ not change the distribution; an update of the distribution moves it, and that is
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import boto3
-from local.cloudformation import StackDriver
+
 from local.emulator import Emulator
+from tests.e2e.conftest import EXPORT, HOME, REPLICA, MakeDriver, assert_answered_once, default_group, split
 
-from tests.e2e.conftest import EXPORT, HOME, REPLICA, assert_answered_once, default_group
-
-MakeDriver = Callable[..., StackDriver]
 UPDATE = "UpdateTrafficDistribution"
-
-
-def split(home: int, replica: int) -> dict[str, Any]:
-    return {"Distributions": [{"Region": HOME, "Percentage": home}, {"Region": REPLICA, "Percentage": replica}]}
 
 
 def template(instance: str, default_group_arn: str, *, team: str, home: int) -> dict[str, Any]:

@@ -3,26 +3,26 @@ group, phone number and agents, through the real handler, the emulator and the d
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from local.cloudformation import StackDriver
-from local.emulator import Emulator
 
+from local.emulator import Emulator
 from tests.e2e.conftest import (
     HANDOVER_DELAY_S,
     HOME,
     REPLICA,
     SHORT_TIMEOUT_S,
+    MakeDriver,
     assert_answered_once,
     assert_nothing_left,
+    custom,
     owned_groups,
+    split,
+    traffic,
 )
-from tests.e2e.test_distribution import custom, split, traffic
 
-MakeDriver = Callable[..., StackDriver]
 GLOBAL_YAML = Path(__file__).resolve().parents[2] / "examples" / "global-resiliency.yaml"
 REPLICATION = "ReplicateInstance"
 

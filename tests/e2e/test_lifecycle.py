@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
 from typing import Any
 
-from local.cloudformation import ResponseServer, Stack, StackDriver, load_template
+from local.cloudformation import ResponseServer, Stack, load_template
 from local.emulator import Emulator
-
 from tests.e2e.conftest import (
     STACK_YAML,
+    MakeDriver,
     assert_answered_once,
     assert_no_secret_in_logs,
     assert_nothing_left,
@@ -19,8 +18,6 @@ from tests.e2e.conftest import (
     params,
     summary,
 )
-
-MakeDriver = Callable[..., StackDriver]
 
 
 def stack_template(**props: Any) -> dict[str, Any]:

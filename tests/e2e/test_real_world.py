@@ -8,24 +8,25 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from local.cloudformation import LambdaFunction, StackDriver
 from local.emulator import Emulator
-
+from local.runtime import LambdaFunction
 from tests.e2e.conftest import (
     HANDOVER_DELAY_S,
     HOME,
     REPLICA,
     SHORT_TIMEOUT_S,
     STACK_YAML,
+    MakeDriver,
     assert_answered_once,
     assert_nothing_left,
+    custom,
     owned_groups,
     params,
+    split,
     summary,
+    traffic,
 )
-from tests.e2e.test_distribution import custom, split, traffic
 
-MakeDriver = Callable[..., StackDriver]
 MakeFunction = Callable[..., LambdaFunction]
 REGIONAL_YAML = Path(__file__).resolve().parents[2] / "examples" / "regional-failover.yaml"
 GROUP = "Custom::TrafficDistributionGroup"

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import pytest
-from local.cloudformation import ResponseServer, StackDriver
-from local.emulator import Emulator
 
+from local.cloudformation import ResponseServer
+from local.emulator import Emulator
 from tests.e2e.conftest import (
     HANDOVER_DELAY_S,
     SHORT_TIMEOUT_S,
     STACK_YAML,
+    MakeDriver,
     assert_answered_once,
     assert_nothing_left,
     owned_groups,
@@ -19,7 +18,6 @@ from tests.e2e.conftest import (
     summary,
 )
 
-MakeDriver = Callable[..., StackDriver]
 CREATE, DESCRIBE = "CreateTrafficDistributionGroup", "DescribeTrafficDistributionGroup"
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 import uuid
 
-from local.cloudformation import LambdaFunction, ResponseServer
+from local.cloudformation import ResponseServer
 from local.emulator import Emulator
-
+from local.runtime import LambdaFunction
 from tests.e2e.conftest import HANDLER_DIR
 
 STACK_ID = "arn:aws:cloudformation:us-east-1:123456789012:stack/consumer/5b3f"

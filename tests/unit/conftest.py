@@ -1,9 +1,11 @@
-"""Unit-test fixtures: real botocore clients behind Stubber and a fake clock (no sockets: tests/conftest.py)."""
+"""Unit-test fixtures: real botocore clients behind Stubber, and a fake clock, Lambda context and timer (no
+sockets: tests/conftest.py)."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -15,7 +17,7 @@ import app
 import polling
 import response
 from provider import Abandoner, Handler, Provider, Resumer
-from request import Done, Pending
+from request import Done, Pending, Request
 from waiting import Budget
 
 EVENTS = Path(__file__).parent.parent / "events"
@@ -50,6 +52,46 @@ class FakeClock:
     def sleep(self, seconds: float) -> None:
         self.sleeps.append(seconds)
         self.now += seconds
+
+
+class FakeContext:
+    """The Lambda context, as small as the provider and Powertools need: its time runs on the fake clock."""
+
+    function_name = "connect-tdg-provider"
+    invoked_function_arn = f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:connect-tdg-provider"
+    memory_limit_in_mb = 128
+    aws_request_id = "c0ffee00-0000-4000-8000-000000000001"
+
+    def __init__(self, *, clock: FakeClock, timeout_s: float = 900) -> None:
+        self._clock = clock
+        self._deadline = clock() + timeout_s
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - self._clock()) * 1000))
+
+
+class FakeTimer:
+    """threading.Timer that only records: the test decides whether and when it fires."""
+
+    made: list[FakeTimer] = []  # noqa: RUF012 - reset by the fixture
+
+    def __init__(self, interval: float, function: Callable[[], None]) -> None:
+        self.interval, self.function = interval, function
+        self.daemon = self.started = self.cancelled = False
+        FakeTimer.made.append(self)
+
+    def start(self) -> None:
+        self.started = True
+
+    def cancel(self) -> None:
+        self.cancelled = True
+
+
+@pytest.fixture
+def timers(monkeypatch: pytest.MonkeyPatch) -> list[FakeTimer]:
+    FakeTimer.made = []
+    monkeypatch.setattr(threading, "Timer", FakeTimer)
+    return FakeTimer.made
 
 
 @pytest.fixture
@@ -202,6 +244,18 @@ def aws_client(service: str) -> Any:
     return boto3.client(service, region_name="us-east-1", aws_access_key_id="t", aws_secret_access_key="t")
 
 
+class Capture:
+    """Matches any expected parameter in Stubber, and keeps what was sent."""
+
+    value: Any = None
+
+    def __eq__(self, other: object) -> bool:
+        self.value = other
+        return True
+
+    __hash__ = None  # type: ignore[assignment]
+
+
 class FakeConnection:
     """Plays S3 behind the pre-signed URL: each PUT takes the next outcome from ``script``."""
 
@@ -263,7 +317,7 @@ def lone_provider(
     handle: Handler = lambda request, budget, progress: Done(GROUP_ARN),
     resume: Resumer = lambda request, state, budget, progress: Pending(state),
     abandon: Abandoner = lambda request, state, budget: "",
-    polling_clients: polling.Clients | None = None,
+    schedule_clients: polling.ScheduleClients | None = None,
 ) -> Provider:
     """The Provider on its own: the lifecycle replaced by plain functions, EventBridge and Lambda by nothing."""
     clock = clock or FakeClock()
@@ -273,9 +327,52 @@ def lone_provider(
         handle=handle,
         resume=resume,
         abandon=abandon,
-        polling_clients=polling_clients or polling.Clients(lambda service: None),
+        schedule_clients=schedule_clients or polling.ScheduleClients(lambda service: None),
         logger=app.logger,
         metrics=app.metrics,
         clock=clock,
         sleep=clock.sleep,
     )
+
+
+# Traffic distribution as templates write it (strings) and as Connect takes it (numbers), shared by the tests of
+# the value type and of the resource types that carry one.
+FAILOVER = {
+    "TelephonyConfig": {
+        "Distributions": [{"Region": "us-east-1", "Percentage": "0"}, {"Region": "us-west-2", "Percentage": "100"}]
+    },
+    "AgentConfig": {
+        "Distributions": [{"Region": "us-east-1", "Percentage": "0"}, {"Region": "us-west-2", "Percentage": "100"}]
+    },
+}
+FAILOVER_REQUEST = {
+    "Id": GROUP_ARN,
+    "TelephonyConfig": {
+        "Distributions": [{"Region": "us-east-1", "Percentage": 0}, {"Region": "us-west-2", "Percentage": 100}]
+    },
+    "AgentConfig": {
+        "Distributions": [{"Region": "us-east-1", "Percentage": 0}, {"Region": "us-west-2", "Percentage": 100}]
+    },
+}
+WEST = {"us-east-1": 0, "us-west-2": 100}
+SIGN_IN_EAST_ONLY = {
+    "Distributions": [{"Region": "us-east-1", "Enabled": True}, {"Region": "us-west-2", "Enabled": False}]
+}
+
+
+def config(*pairs: tuple[Any, Any], key: str = "Percentage") -> dict[str, Any]:
+    return {"Distributions": [{"Region": region, key: value} for region, value in pairs]}
+
+
+def group_request(request_type: str, **changes: Any) -> Request:
+    event = load_event(request_type.lower())
+    event["ResourceProperties"] = {**event["ResourceProperties"], **changes}
+    return Request.from_event(event, "us-east-1")
+
+
+def distribution_request(request_type: str, old: dict[str, Any] | None = None, **props: Any) -> Request:
+    event = load_event(request_type.lower(), ResourceType="Custom::TrafficDistribution")
+    event["ResourceProperties"] = {"ServiceToken": "arn:x", "TrafficDistributionGroupId": GROUP_ARN, **props}
+    if old is not None:
+        event["OldResourceProperties"] = old
+    return Request.from_event(event, "us-east-1")

@@ -1,93 +1,88 @@
-"""The Lambda entry point end to end in process: crhelper wiring, one answer per event, polling, logs.
+"""The Lambda entry point end to end in process: app's wiring of the real lifecycle into the Provider, one answer
+per event, the hand-over to polling, and the logs an operator reads.
 
 Connect, EventBridge and Lambda are real botocore clients behind Stubber; the answer is captured where
-``response.send`` would PUT it.
+``response.send`` would PUT it. The Provider on its own (the crhelper seam) is tested in test_provider.py.
 """
 
 from __future__ import annotations
 
 import io
 import json
-import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 from botocore.stub import Stubber
-from local.invoke import LambdaContext
 
 import app
 import polling as polling_module
-import response
 from provider import Provider
-from request import Pending
 from tests.unit.conftest import (
     GROUP_ARN,
     RULE_ARN,
     RULE_NAME,
+    Capture,
     FakeClock,
     FakeConnection,
+    FakeContext,
+    FakeTimer,
     Regions,
     aws_client,
     describe,
     describe_missing,
     get_traffic,
     load_event,
-    lone_provider,
 )
 
 
 @pytest.fixture
-def polling_clients() -> polling_module.Clients:
-    return polling_module.Clients(aws_client)
+def schedule_clients() -> polling_module.ScheduleClients:
+    return polling_module.ScheduleClients(aws_client)
 
 
 @pytest.fixture
 def provider(
-    monkeypatch: pytest.MonkeyPatch, clients: Regions, polling_clients: polling_module.Clients, clock: FakeClock
+    monkeypatch: pytest.MonkeyPatch,
+    clients: Regions,
+    schedule_clients: polling_module.ScheduleClients,
+    clock: FakeClock,
 ) -> Iterator[Provider]:
     """app's own wiring, with the fake clock and stubbed clients."""
-    helper = build(clients, clock, polling_clients)
+    helper = build(clients, clock, schedule_clients)
     monkeypatch.setattr(app, "helper", helper)
     yield helper
 
 
-def build(clients: Regions, clock: FakeClock, polling_clients: polling_module.Clients) -> Provider:
+def build(
+    clients: Regions,
+    clock: FakeClock,
+    schedule_clients: polling_module.ScheduleClients,
+    sleep: Callable[[float], None] | None = None,
+) -> Provider:
     """app's own wiring, through app.build_provider, with stubbed clients and the fake clock."""
     return app.build_provider(
         region="us-east-1",
         connect_clients=clients,
-        polling_clients=polling_clients,
+        schedule_clients=schedule_clients,
         allowed_response_hosts=None,
         logger=app.logger,
         metrics=app.metrics,
         clock=clock,
-        sleep=clock.sleep,
+        sleep=sleep or clock.sleep,
     )
 
 
 @pytest.fixture
-def polling(provider: Provider, polling_clients: polling_module.Clients) -> Iterator[tuple[Stubber, Stubber]]:
-    with Stubber(polling_clients.events) as events, Stubber(polling_clients.lambda_) as lambda_:
+def polling(provider: Provider, schedule_clients: polling_module.ScheduleClients) -> Iterator[tuple[Stubber, Stubber]]:
+    with Stubber(schedule_clients.events) as events, Stubber(schedule_clients.lambda_) as lambda_:
         yield events, lambda_
         events.assert_no_pending_responses()
         lambda_.assert_no_pending_responses()
 
 
-class Capture:
-    """Matches any expected parameter in Stubber, and keeps what was sent."""
-
-    value: Any = None
-
-    def __eq__(self, other: object) -> bool:
-        self.value = other
-        return True
-
-    __hash__ = None  # type: ignore[assignment]
-
-
 def invoke(event: dict[str, Any], clock: FakeClock, timeout_s: float = 900) -> None:
-    app.handler(event, LambdaContext(timeout_s=timeout_s, clock=clock))
+    app.handler(event, FakeContext(timeout_s=timeout_s, clock=clock))
 
 
 def test_create_answers_once_with_attributes(
@@ -144,7 +139,7 @@ def test_a_request_done_in_its_invocation_builds_no_polling_client(
 ) -> None:
     # EventBridge and Lambda clients cost cold-start time; only a hand-over to polling needs them.
     built: list[str] = []
-    helper = build(clients, clock, polling_module.Clients(lambda service: built.append(service)))
+    helper = build(clients, clock, polling_module.ScheduleClients(lambda service: built.append(service)))
     monkeypatch.setattr(app, "helper", helper)
     stub.add_response("create_traffic_distribution_group", {"Id": GROUP_ARN[-36:], "Arn": GROUP_ARN}, None)
     describe(stub, "ACTIVE")
@@ -205,110 +200,6 @@ def test_unexpected_error_is_one_failed_answer(
     assert [a["Status"] for a in answers] == ["FAILED"]
     assert answers[0]["Reason"].startswith("Unexpected error in the provider: KeyError")
     assert answers[0]["PhysicalResourceId"] == GROUP_ARN  # the group was made: the rollback's Delete removes it
-
-
-def test_an_event_without_a_request_id_is_refused_and_the_previous_request_is_not_answered_again(
-    stub: Stubber, provider: Provider, answers: list[dict[str, Any]], clock: FakeClock
-) -> None:
-    invoke(load_event("delete", PhysicalResourceId="tdg-stack_Tdg_ABCDEFGH"), clock)
-    malformed = load_event("create")
-    del malformed["RequestId"]
-
-    invoke(malformed, clock)  # the stub has no response: any Connect call fails
-
-    assert [(a["Status"], a["RequestId"]) for a in answers] == [("SUCCESS", "1f0c9a5e-delete-4d2b-9d1e-000000000003")]
-
-
-def test_no_polling_is_set_up_once_the_timer_has_answered_failed(
-    clients: Regions, clock: FakeClock, answers: list[dict[str, Any]]
-) -> None:
-    # A Connect call that overran the budget: the last-resort timer answered while the handler still ran.
-    built: list[str] = []
-    helper: Provider
-
-    abandoned: list[Mapping[str, str]] = []
-
-    def handle(request: Any, budget: Any, progress: Any) -> Pending:
-        helper._timeout()
-        return Pending({"Phase": "replace", "GroupArn": GROUP_ARN})
-
-    helper = lone_provider(
-        clock,
-        handle=handle,
-        abandon=lambda request, state, budget: abandoned.append(state) or "",
-        polling_clients=polling_module.Clients(lambda service: built.append(service)),
-    )
-
-    helper(load_event("create"), LambdaContext(clock=clock))
-
-    assert [a["Status"] for a in answers] == ["FAILED"]
-    assert built == []  # no rule, permission or target: polls would act on a request CloudFormation rolls back
-    assert abandoned == [{"Phase": "replace", "GroupArn": GROUP_ARN}]  # what only this request made is undone
-
-
-def test_a_timer_that_fires_while_polling_is_set_up_waits_and_then_sends_nothing(
-    clients: Regions, clock: FakeClock, answers: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # The timer thread fires while EventBridge is still being called: once the schedule exists, the polls answer.
-    timer: list[threading.Thread] = []
-    helper: Provider
-
-    def start(*args: Any, **kwargs: Any) -> None:
-        timer.append(threading.Thread(target=helper._timeout))
-        timer[0].start()
-        timer[0].join(0.2)
-        assert timer[0].is_alive()  # held back until the schedule is made
-
-    monkeypatch.setattr(polling_module, "start", start)
-    helper = lone_provider(
-        clock, handle=lambda request, budget, progress: Pending({"Phase": "create", "GroupArn": GROUP_ARN})
-    )
-
-    helper(load_event("create"), LambdaContext(clock=clock))
-    timer[0].join(5)
-
-    assert not timer[0].is_alive()
-    assert answers == []
-
-
-def test_a_timer_that_fires_while_success_is_delivered_counts_no_failure(
-    stub: Stubber,
-    provider: Provider,
-    clock: FakeClock,
-    monkeypatch: pytest.MonkeyPatch,
-    capfd: pytest.CaptureFixture[str],
-) -> None:
-    delivered: list[str] = []
-
-    def slow_delivery(url: str, body: bytes, **_: Any) -> bool:
-        provider._timeout()  # the timer fires during the delivery of the SUCCESS answer
-        delivered.append(json.loads(body)["Status"])
-        return True
-
-    monkeypatch.setattr(response, "send", slow_delivery)
-    invoke(load_event("delete", PhysicalResourceId="tdg-stack_Tdg_ABCDEFGH"), clock)
-
-    assert delivered == ["SUCCESS"]
-    metrics = [json.loads(line) for line in capfd.readouterr().out.splitlines() if '"_aws"' in line]
-    assert any("DeleteDuration" in m for m in metrics)
-    assert not any("Failures" in m for m in metrics)
-
-
-def test_under_sam_local_crhelper_skips_polling_and_the_answer(
-    stub: Stubber,
-    clients: Regions,
-    clock: FakeClock,
-    answers: list[dict[str, Any]],
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.setenv("AWS_SAM_LOCAL", "true")
-    built: list[str] = []
-    helper = build(clients, clock, polling_module.Clients(lambda service: built.append(service)))
-    slow_create(stub)
-
-    helper(load_event("create"), LambdaContext(timeout_s=4, clock=clock))
-
-    assert answers == [] and built == []
 
 
 @pytest.fixture
@@ -424,20 +315,6 @@ def test_a_target_eventbridge_never_applies_fails_with_the_group_and_removes_the
     assert "PutTargets failed for target 1: InternalException" in answer["Reason"]
 
 
-def test_timer_and_handler_never_answer_twice(
-    provider: Provider, answers: list[dict[str, Any]], clock: FakeClock
-) -> None:
-    provider._event, provider._context = load_event("create"), LambdaContext(clock=clock)
-    provider._response_url = provider._event["ResponseURL"]
-    provider._answered = False
-
-    provider._timeout()
-    provider._send()
-
-    assert [a["Status"] for a in answers] == ["FAILED"]
-    assert answers[0]["Reason"].startswith("The provider ran out of time")
-
-
 def test_logs_carry_the_request_and_never_the_response_url(
     stub: Stubber,
     provider: Provider,
@@ -511,51 +388,29 @@ def test_a_poll_event_with_a_foreign_response_url_is_refused_too(
 
 
 def test_the_timer_answer_names_the_group_a_create_made(
-    provider: Provider, answers: list[dict[str, Any]], clock: FakeClock
+    stub: Stubber,
+    clients: Regions,
+    schedule_clients: polling_module.ScheduleClients,
+    timers: list[FakeTimer],
+    answers: list[dict[str, Any]],
+    clock: FakeClock,
 ) -> None:
-    provider._event, provider._context = load_event("create"), LambdaContext(clock=clock)
-    provider._response_url = provider._event["ResponseURL"]
-    provider._answered = False
-    provider._progress.created = GROUP_ARN  # Create returned, then the invocation overran
+    # Given a Create that Connect accepted, and the last-resort timer firing while the provider waits for the group
+    def sleep(seconds: float) -> None:
+        if not timers[0].cancelled:
+            timers[0].function()
+        timers[0].cancel()
+        clock.sleep(seconds)
 
-    provider._timeout()
+    helper = build(clients, clock, schedule_clients, sleep=sleep)
+    stub.add_response("create_traffic_distribution_group", {"Id": GROUP_ARN[-36:], "Arn": GROUP_ARN}, None)
+    describe(stub, "CREATION_IN_PROGRESS")
+    describe(stub, "ACTIVE")
+    get_traffic(stub)
 
+    helper(load_event("create"), FakeContext(clock=clock))
+
+    # Then its one answer is FAILED and names the group, so that the rollback's Delete removes it
     (answer,) = answers
     assert answer["Status"] == "FAILED"
-    assert answer["PhysicalResourceId"] == GROUP_ARN  # so the rollback's Delete removes it
-
-
-@pytest.mark.parametrize(("logical_id", "length"), [("Tdg", 27), ("L" * 80, 64)])
-def test_polling_rules_carry_the_prefix_iam_is_scoped_to(logical_id: str, length: int) -> None:
-    name = polling_module.rule_name(logical_id)
-
-    assert name.startswith("ConnectTdgPoll-") and len(name) == length
-
-
-def test_a_poll_that_moves_on_gives_the_next_polls_its_newer_state(
-    polling_clients: polling_module.Clients, clock: FakeClock, answers: list[dict[str, Any]]
-) -> None:
-    # The update was sent during this poll: the next polls must know it (never FAILED after traffic moved).
-    newer = {"Phase": "update", "GroupArn": GROUP_ARN, "Sent": "true"}
-    helper = lone_provider(
-        clock,
-        handle=lambda request, budget, progress: Pending({}),
-        resume=lambda request, state, budget, progress: Pending(newer),
-        polling_clients=polling_clients,
-    )
-    poll_event = {
-        **load_event("update"),
-        "CrHelperPoll": True,
-        "CrHelperRule": RULE_ARN,
-        "CrHelperPermission": RULE_NAME,
-        "CrHelperData": {"State": {"Phase": "update", "GroupArn": GROUP_ARN}},
-    }
-    targets = Capture()
-    with Stubber(polling_clients.events) as events:
-        events.add_response("put_targets", {"FailedEntryCount": 0}, {"Rule": RULE_NAME, "Targets": targets})
-
-        helper(poll_event, LambdaContext(clock=clock))
-
-        events.assert_no_pending_responses()
-    assert answers == []
-    assert json.loads(targets.value[0]["Input"])["CrHelperData"]["State"] == newer
+    assert answer["PhysicalResourceId"] == GROUP_ARN

@@ -14,11 +14,10 @@ from typing import Any
 
 import pytest
 from botocore.stub import Stubber
-from local.invoke import LambdaContext
 
 import failover_app
 from failover import Config, ConfigurationError
-from tests.unit.conftest import GROUP_ARN, FakeClock, TwoRegions, aws_client, load_event, traffic
+from tests.unit.conftest import GROUP_ARN, FakeClock, FakeContext, TwoRegions, aws_client, load_event, traffic
 from tests.unit.test_failover import ALARM, ALL_WEST, EAST, NOW, WEST, update
 
 TOPIC = "arn:aws:sns:us-west-2:123456789012:connect-failover"
@@ -49,7 +48,7 @@ def invoke(
     settings = {"FAILOVER_GROUP_ARNS": GROUP_ARN, "FAILOVER_ALARM_NAMES": ALARM, **env}
     return failover_app.handle(
         event,
-        LambdaContext("connect-tdg-failover", timeout_s=120, region=WEST, clock=clock),
+        FakeContext(clock=clock, timeout_s=120),
         config=lambda: Config.from_environment(settings, WEST),
         clients=regions,
         notifier=lambda: sns[0],
@@ -175,7 +174,7 @@ def test_the_lambda_handler_reads_its_configuration_from_the_environment(
     monkeypatch.setenv("FAILOVER_ALARM_NAMES", "another-alarm")
     failover_app.load_config.cache_clear()
     try:
-        answer = failover_app.handler(load_event("alarm"), LambdaContext("connect-tdg-failover", region=WEST))
+        answer = failover_app.handler(load_event("alarm"), FakeContext(clock=FakeClock()))
     finally:
         failover_app.load_config.cache_clear()
 

@@ -104,9 +104,9 @@ def refused(stub: Stubber, operation: str, code: str, message: str, status: int 
     stub.add_client_error(operation, code, message, status, expected_params=expected or None)
 
 
-def test_the_polling_clients_are_in_the_functions_region_and_try_each_call_once() -> None:
+def test_the_schedule_clients_are_in_the_functions_region_and_try_each_call_once() -> None:
     # Given the function's region; when polling builds its clients
-    clients = polling.Clients.for_region("us-west-2")
+    clients = polling.ScheduleClients.for_region("us-west-2")
 
     # Then each talks to its service there, and makes one attempt per call (_retry retries; attempts must not
     # multiply with botocore's), with timeouts short enough for the handover's 30 s
@@ -427,3 +427,10 @@ def test_a_part_whose_connection_keeps_failing_is_reported_not_raised(
 
     # Then the rule left behind is reported (the provider logs it), and the answer goes on
     assert problems == [f"DeleteRule: EndpointConnectionError: {lost}"]
+
+
+@pytest.mark.parametrize(("logical_id", "length"), [("Tdg", 27), ("L" * 80, 64)])
+def test_polling_rules_carry_the_prefix_iam_is_scoped_to(logical_id: str, length: int) -> None:
+    name = polling.rule_name(logical_id)
+
+    assert name.startswith("ConnectTdgPoll-") and len(name) == length

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+import resources
 from errors import ProviderError
 from properties import (
     parse_distribution_properties,
@@ -17,7 +18,9 @@ from properties import (
     parse_tags,
 )
 from refs import InstanceRef
-from tests.unit.conftest import GROUP_ARN, GROUP_ID, INSTANCE_ARN, INSTANCE_ID
+from request import Progress, Request
+from tests.unit.conftest import GROUP_ARN, GROUP_ID, INSTANCE_ARN, INSTANCE_ID, load_event
+from waiting import Budget
 
 VALID = {"Name": "primary-tdg", "InstanceId": INSTANCE_ARN, "ServiceToken": "arn:...", "ServiceTimeout": "1800"}
 
@@ -331,3 +334,20 @@ def test_a_group_arn_of_another_partition_is_read_and_its_region_judged_by_the_p
 
     with pytest.raises(ProviderError, match=f"Connect does not replicate instances from {home} to any region"):
         parse_as("distribution", TrafficDistributionGroupId=arn, TelephonyConfig=telephony)
+
+
+@pytest.mark.parametrize("resource_type", sorted(resources.TYPES))
+def test_the_schema_the_docs_show_is_the_one_the_parser_checks(resource_type: str) -> None:
+    # Given a type's schema, as the reference page's table shows it
+    schema = resources.TYPES[resource_type].SCHEMA
+    event = load_event("create", ResourceType=resource_type)
+    event["ResourceProperties"] = {"Typo": "x"}
+
+    # When a property it does not list is given, then the parser names exactly the schema's properties as valid
+    with pytest.raises(ProviderError) as failure:
+        resources.handle(Request.from_event(event, "us-east-1"), lambda region: None, Budget(0.0), Progress())
+    valid = ", ".join(sorted(prop.name for prop in schema.properties))
+    assert failure.value.reason == f"Unknown property Typo. Valid properties are {valid}; check the spelling."
+    # And every property is a row of the table, with whether it is required
+    for prop in schema.properties:
+        assert f"| `{prop.name}` | {'yes' if prop.required else 'no'} |" in schema.table()

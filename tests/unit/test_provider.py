@@ -11,12 +11,11 @@ import io
 import json
 import logging
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import pytest
 from botocore.stub import Stubber
-from local.invoke import LambdaContext
 
 import app
 import polling
@@ -29,36 +28,15 @@ from tests.unit.conftest import (
     NEW_GROUP_ARN,
     RULE_ARN,
     RULE_NAME,
+    Capture,
     FakeClock,
+    FakeContext,
+    FakeTimer,
     aws_client,
     load_event,
     lone_provider,
 )
 from waiting import Budget
-
-
-class FakeTimer:
-    """threading.Timer that only records: the test decides whether and when it fires."""
-
-    made: list[FakeTimer] = []  # noqa: RUF012 - reset by the fixture
-
-    def __init__(self, interval: float, function: Callable[[], None]) -> None:
-        self.interval, self.function = interval, function
-        self.daemon = self.started = self.cancelled = False
-        FakeTimer.made.append(self)
-
-    def start(self) -> None:
-        self.started = True
-
-    def cancel(self) -> None:
-        self.cancelled = True
-
-
-@pytest.fixture
-def timers(monkeypatch: pytest.MonkeyPatch) -> list[FakeTimer]:
-    FakeTimer.made = []
-    monkeypatch.setattr(threading, "Timer", FakeTimer)
-    return FakeTimer.made
 
 
 @pytest.mark.parametrize(
@@ -76,7 +54,7 @@ def test_the_last_resort_timer_keeps_10_s_or_a_tenth_of_the_time_to_answer(
         budgets.append(budget)
         return Done(GROUP_ARN)
 
-    lone_provider(clock, handle=handle)(load_event("create"), LambdaContext(timeout_s=timeout_s, clock=clock))
+    lone_provider(clock, handle=handle)(load_event("create"), FakeContext(timeout_s=timeout_s, clock=clock))
 
     (timer,) = timers
     assert timer.interval == pytest.approx(fires_after_s, abs=0.01)
@@ -96,7 +74,7 @@ def test_the_timer_answers_failed_once_naming_the_group_the_create_made(
         timers[0].function()  # the handler is still running when the timer fires
         return Done(GROUP_ARN)
 
-    lone_provider(clock, handle=overrun)(load_event("create"), LambdaContext(timeout_s=900, clock=clock))
+    lone_provider(clock, handle=overrun)(load_event("create"), FakeContext(timeout_s=900, clock=clock))
 
     (answer,) = answers
     assert answer["Status"] == "FAILED"
@@ -123,11 +101,19 @@ class Observed:
 
     def invoke(self, helper: Provider, event: dict[str, Any], clock: FakeClock, timeout_s: float = 900) -> None:
         self._monkeypatch.setattr(app, "helper", helper)
-        app.handler(event, LambdaContext(timeout_s=timeout_s, clock=clock))
+        app.handler(event, FakeContext(timeout_s=timeout_s, clock=clock))
 
     def logs(self, message: str) -> list[dict[str, Any]]:
-        records = [json.loads(line) for line in self._stream.getvalue().splitlines()]
-        return [r for r in records if r["message"].startswith(message)]
+        return [r for r in self._records() if r["message"].startswith(message)]
+
+    def errors(self) -> list[dict[str, Any]]:
+        return [r for r in self._records() if r["level"] == "ERROR"]
+
+    def text(self) -> str:
+        return self._stream.getvalue()
+
+    def _records(self) -> list[dict[str, Any]]:
+        return [json.loads(line) for line in self._stream.getvalue().splitlines()]
 
     def metrics(self, name: str) -> list[tuple[list[float], str | None, dict[str, str]]]:
         """Each emission of ``name``: its values, its unit, and the dimensions it was emitted with."""
@@ -180,8 +166,8 @@ def test_the_lifecycle_is_told_the_function_region_which_a_bare_instance_id_mean
 
     helper = lone_provider(clock, handle=handle, resume=resume)
     # When a request is handled, and when a poll resumes one
-    helper(load_event("create"), LambdaContext(clock=clock))
-    helper(poll_event(schedule=False), LambdaContext(clock=clock))
+    helper(load_event("create"), FakeContext(clock=clock))
+    helper(poll_event(schedule=False), FakeContext(clock=clock))
     # Then both are told the function's region
     assert regions == ["us-east-1", "us-east-1"]
     assert [a["Status"] for a in answers] == ["SUCCESS", "SUCCESS"]
@@ -199,7 +185,7 @@ def test_a_poll_invocation_spends_at_most_45_s_on_connect_whatever_the_function_
         return Done(GROUP_ARN)
 
     # When a poll runs
-    lone_provider(clock, resume=resume)(poll_event(schedule=False), LambdaContext(timeout_s=900, clock=clock))
+    lone_provider(clock, resume=resume)(poll_event(schedule=False), FakeContext(timeout_s=900, clock=clock))
 
     # Then its budget ends 45 s after it started (two polls never overlap), and it waits on the provider's clock
     (budget,) = budgets
@@ -224,7 +210,7 @@ def test_the_timer_during_a_poll_names_a_replacement_group_it_may_leave_behind(
         timers[0].function()  # When the last-resort timer fires while it still runs
         return Done(NEW_GROUP_ARN)
 
-    lone_provider(clock, resume=resume)(poll_event(schedule=False), LambdaContext(clock=clock))
+    lone_provider(clock, resume=resume)(poll_event(schedule=False), FakeContext(clock=clock))
 
     # Then the one answer says what to do, and names the replacement group only when there is one
     (answer,) = answers
@@ -243,7 +229,7 @@ def test_the_timer_answer_to_an_update_or_delete_keeps_the_groups_physical_id(
         timers[0].function()
         return Done(GROUP_ARN)
 
-    lone_provider(clock, handle=overrun)(load_event(request_type), LambdaContext(clock=clock))
+    lone_provider(clock, handle=overrun)(load_event(request_type), FakeContext(clock=clock))
 
     # Then the FAILED answer keeps the group's id: an answer changes it only to mean a replacement
     (answer,) = answers
@@ -254,7 +240,7 @@ def test_an_update_that_replaces_the_group_answers_with_the_new_groups_id(answer
     # Given an Update of GROUP_ARN whose lifecycle made a new group
     helper = lone_provider(handle=lambda request, budget, progress: Done(NEW_GROUP_ARN))
     # When it answers
-    helper(load_event("update"), LambdaContext(clock=FakeClock()))
+    helper(load_event("update"), FakeContext(clock=FakeClock()))
     # Then with the new id, which tells CloudFormation to delete the old group in its clean-up
     assert [(a["Status"], a["PhysicalResourceId"]) for a in answers] == [("SUCCESS", NEW_GROUP_ARN)]
 
@@ -263,7 +249,7 @@ def test_a_failure_answers_with_the_physical_id_its_error_names(answers: list[di
     # Given a Create whose error names the group it made (nothing recorded in the progress)
     error = ProviderError("The group ended CREATION_FAILED.", physical_resource_id=GROUP_ARN, code="CreationFailed")
     # When it fails
-    lone_provider(handle=raises(error))(load_event("create"), LambdaContext(clock=FakeClock()))
+    lone_provider(handle=raises(error))(load_event("create"), FakeContext(clock=FakeClock()))
     # Then the answer names that group, so that the rollback's Delete removes it
     assert [(a["Status"], a["PhysicalResourceId"]) for a in answers] == [("FAILED", GROUP_ARN)]
 
@@ -313,7 +299,7 @@ def test_a_crash_outside_the_lifecycle_is_counted_as_unexpected(
     helper = lone_provider(handle=lambda request, budget, progress: Pending(STATE))
     # When it runs
     observed.invoke(helper, load_event("create"), FakeClock())
-    # Then crhelper answers FAILED, and the failure is counted with the code Unexpected
+    # Then it answers FAILED, and the failure is counted with the code Unexpected
     assert [a["Status"] for a in answers] == ["FAILED"]
     assert observed.metrics("Failures") == [([1.0], "Count", {"Operation": "Create", "ErrorCode": "Unexpected"})]
 
@@ -374,11 +360,11 @@ def test_an_event_too_large_for_an_eventbridge_target_fails_before_any_schedule_
     # within EventBridge's 8192 characters
     clock = FakeClock()
     pending = lone_provider(clock, handle=lambda request, budget, progress: Pending(STATE))
-    pending(load_event("create"), LambdaContext(clock=clock))
+    pending(load_event("create"), FakeContext(clock=clock))
     padding = polling.MAX_INPUT - 200 - polling.input_size(scheduled[0])
     fits = load_event("create")
     fits["ResourceProperties"]["Description"] += "x" * padding
-    pending(fits, LambdaContext(clock=clock))
+    pending(fits, FakeContext(clock=clock))
     assert len(scheduled) == 2 and answers == []  # handed over: the polls answer
 
     # When the event is one character longer
@@ -416,7 +402,7 @@ def test_polling_eventbridge_refuses_fails_naming_the_group_and_undoes_what_the_
     abandon = Abandoned(clock)
     helper = lone_provider(clock, handle=lambda request, budget, progress: Pending(STATE), abandon=abandon)
 
-    helper(load_event("create"), LambdaContext(clock=clock))
+    helper(load_event("create"), FakeContext(clock=clock))
 
     assert abandon.calls == [(STATE, 10.0)]
     (answer,) = answers
@@ -453,9 +439,9 @@ def test_a_schedule_that_cannot_be_removed_is_logged_and_the_answer_still_goes_o
     observed: Observed, answers: list[dict[str, Any]]
 ) -> None:
     # Given the last poll of a request, and an EventBridge that throttles once, then refuses the removal
-    clock, clients = FakeClock(), polling.Clients(aws_client)
+    clock, clients = FakeClock(), polling.ScheduleClients(aws_client)
     helper = lone_provider(
-        clock, resume=lambda request, state, budget, progress: Done(GROUP_ARN), polling_clients=clients
+        clock, resume=lambda request, state, budget, progress: Done(GROUP_ARN), schedule_clients=clients
     )
     with Stubber(clients.events) as events, Stubber(clients.lambda_) as lambda_:
         events.add_client_error("remove_targets", "ThrottlingException", "slow down", 400)
@@ -480,10 +466,10 @@ def test_a_schedule_that_cannot_be_removed_is_logged_and_the_answer_still_goes_o
 def test_a_newer_state_is_given_to_the_polls_even_if_eventbridge_applies_it_on_a_second_try(
     answers: list[dict[str, Any]],
 ) -> None:
-    clock, clients = FakeClock(), polling.Clients(aws_client)
+    clock, clients = FakeClock(), polling.ScheduleClients(aws_client)
     newer = {**STATE, "Sent": "true"}
     helper = lone_provider(
-        clock, resume=lambda request, state, budget, progress: Pending(newer), polling_clients=clients
+        clock, resume=lambda request, state, budget, progress: Pending(newer), schedule_clients=clients
     )
     partial = {"FailedEntryCount": 1, "FailedEntries": [{"TargetId": "1", "ErrorCode": "InternalException"}]}
     target = {
@@ -495,7 +481,7 @@ def test_a_newer_state_is_given_to_the_polls_even_if_eventbridge_applies_it_on_a
         for answer in (partial, {"FailedEntryCount": 0}):
             events.add_response("put_targets", answer, {"Rule": RULE_NAME, "Targets": [target]})
 
-        helper(poll_event(), LambdaContext(clock=clock))
+        helper(poll_event(), FakeContext(clock=clock))
 
         events.assert_no_pending_responses()
     assert answers == [] and len(clock.sleeps) == 1
@@ -504,10 +490,10 @@ def test_a_newer_state_is_given_to_the_polls_even_if_eventbridge_applies_it_on_a
 def test_when_eventbridge_refuses_the_newer_state_polling_goes_on_from_the_older_one_with_a_warning(
     observed: Observed, answers: list[dict[str, Any]]
 ) -> None:
-    clock, clients = FakeClock(), polling.Clients(aws_client)
+    clock, clients = FakeClock(), polling.ScheduleClients(aws_client)
     newer = {**STATE, "Sent": "true"}
     helper = lone_provider(
-        clock, resume=lambda request, state, budget, progress: Pending(newer), polling_clients=clients
+        clock, resume=lambda request, state, budget, progress: Pending(newer), schedule_clients=clients
     )
     with Stubber(clients.events) as events:
         events.add_client_error("put_targets", "AccessDeniedException", "no", 400)
@@ -546,6 +532,20 @@ def test_a_refused_event_is_logged_with_why_and_counted(
     assert [(values, unit) for values, unit, _ in observed.metrics("RefusedEvents")] == [([1.0], "Count")]
 
 
+def test_an_event_without_a_request_id_is_refused_and_the_previous_request_is_not_answered_again(
+    answers: list[dict[str, Any]],
+) -> None:
+    clock = FakeClock()
+    helper = lone_provider(clock, handle=lambda request, budget, progress: Done("tdg-stack_Tdg_ABCDEFGH"))
+    helper(load_event("delete", PhysicalResourceId="tdg-stack_Tdg_ABCDEFGH"), FakeContext(clock=clock))
+    malformed = load_event("create")
+    del malformed["RequestId"]
+
+    helper(malformed, FakeContext(clock=clock))
+
+    assert [(a["Status"], a["RequestId"]) for a in answers] == [("SUCCESS", "1f0c9a5e-delete-4d2b-9d1e-000000000003")]
+
+
 def test_a_success_with_a_caveat_logs_the_caveat_as_a_warning(
     observed: Observed, answers: list[dict[str, Any]]
 ) -> None:
@@ -572,23 +572,44 @@ def test_a_success_that_names_a_metric_counts_it_once(observed: Observed, answer
 
 
 def test_crhelper_never_logs_the_event_even_when_the_root_logger_is_at_debug(
-    answers: list[dict[str, Any]], caplog: pytest.LogCaptureFixture
+    observed: Observed, answers: list[dict[str, Any]], caplog: pytest.LogCaptureFixture
 ) -> None:
     # Given crhelper's logger as a fresh process has it (app's Provider, built at import, set it already)
     crhelper_logger = logging.getLogger("crhelper")
-    level = crhelper_logger.level
+    level, handlers, propagate = crhelper_logger.level, crhelper_logger.handlers, crhelper_logger.propagate
     crhelper_logger.setLevel(logging.NOTSET)
+    crhelper_logger.handlers, crhelper_logger.propagate = [], True
     try:
         helper = lone_provider()
         caplog.set_level(logging.DEBUG)
         # When an event is handled
-        helper(load_event("create"), LambdaContext(clock=FakeClock()))
+        observed.invoke(helper, load_event("create"), FakeClock())
     finally:
         crhelper_logger.setLevel(level)
+        crhelper_logger.handlers, crhelper_logger.propagate = handlers, propagate
     # Then crhelper logged nothing of it: its DEBUG line holds the pre-signed ResponseURL
     assert [r for r in caplog.records if r.name.startswith("crhelper")] == []
     assert "SECRETSIGNATURE" not in caplog.text
+    assert "SECRETSIGNATURE" not in observed.text()
     assert [a["Status"] for a in answers] == ["SUCCESS"]
+
+
+def test_crhelpers_own_lines_are_json_lines_of_the_powertools_logger(observed: Observed) -> None:
+    # Given a Provider (it routes crhelper's logger)
+    lone_provider()
+    # When crhelper logs an error, as its flow does for an exception it catches
+    logging.getLogger("crhelper.resource_helper").error("boom", exc_info=ValueError("boom"))
+    logging.getLogger("crhelper.resource_helper").info("Setting up polling")
+    # Then the error is one JSON line with the Powertools keys, its INFO is dropped, and nothing reaches the root
+    # logger, whose handler writes plain text
+    (record,) = observed.logs("boom")
+    assert (record["level"], record["service"], record["exception"]) == (
+        "ERROR",
+        "connect-tdg-provider",
+        "ValueError: boom",
+    )
+    assert observed.logs("Setting up polling") == []
+    assert not logging.getLogger("crhelper").propagate
 
 
 @pytest.mark.parametrize(
@@ -606,20 +627,23 @@ def test_the_answer_is_delivered_within_60_s_and_a_second_before_the_function_en
 
     monkeypatch.setattr(response, "send", send)
 
-    lone_provider(clock)(load_event("create"), LambdaContext(timeout_s=timeout_s, clock=clock))
+    lone_provider(clock)(load_event("create"), FakeContext(timeout_s=timeout_s, clock=clock))
 
     (delivery,) = deliveries
     assert delivery["deadline"] == pytest.approx(1000.0 + delivery_s, abs=1e-6)
     assert clock.sleeps == [0.25]
 
 
-def test_an_unexpected_error_is_logged_with_its_traceback(observed: Observed, answers: list[dict[str, Any]]) -> None:
-    # The Reason asks to report it "with the function's logs": they must hold where it happened
+def test_an_unexpected_error_is_one_log_line_with_its_traceback(
+    observed: Observed, answers: list[dict[str, Any]]
+) -> None:
+    # The Reason asks to report it "with the function's logs": they must hold where it happened, in one line
     observed.invoke(lone_provider(handle=raises(KeyError("Arn"))), load_event("create"), FakeClock())
 
     assert answers[0]["Reason"].startswith("Unexpected error in the provider: KeyError: 'Arn'.")
-    (record,) = observed.logs("Unexpected error")
-    assert record["level"] == "ERROR"
+    assert observed.logs("Unexpected error") == []
+    (record,) = observed.logs("Request failed")
+    assert (record["level"], record["reason"], record["error_code"]) == ("ERROR", answers[0]["Reason"], "Unexpected")
     assert "KeyError: 'Arn'" in record["exception"] and "raise error" in record["exception"]
 
 
@@ -633,3 +657,138 @@ def test_a_hand_over_to_polling_is_logged_with_the_state_the_polls_resume_from(
     assert answers == [] and len(scheduled) == 1
     (record,) = observed.logs("Connect is still working; handing over to scheduled polling")
     assert (record["level"], record["Phase"], record["GroupArn"]) == ("INFO", "create", GROUP_ARN)
+
+
+def test_a_polling_setup_that_fails_is_one_json_line_and_nothing_from_crhelper(
+    monkeypatch: pytest.MonkeyPatch,
+    observed: Observed,
+    answers: list[dict[str, Any]],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Given a request that must hand over, and an EventBridge that refuses the schedule
+    def refuse(*args: Any, **kwargs: Any) -> polling.Schedule:
+        raise polling.PollingError("ClientError: AccessDenied")
+
+    monkeypatch.setattr(polling, "start", refuse)
+    helper = lone_provider(handle=lambda request, budget, progress: Pending(STATE))
+    # When it runs
+    observed.invoke(helper, load_event("create"), FakeClock())
+    # Then one FAILED answer, one ERROR line saying why, and no line from crhelper (it would be a traceback)
+    (answer,) = answers
+    assert answer["Status"] == "FAILED"
+    assert [(r["message"], r["reason"]) for r in observed.errors()] == [("Request failed", answer["Reason"])]
+    assert [r for r in caplog.records if r.name.startswith("crhelper")] == []
+
+
+# --- the last-resort timer and the hand-over to polling --------------------------------------------------------
+
+
+def test_no_polling_is_set_up_once_the_timer_has_answered_failed(
+    timers: list[FakeTimer], answers: list[dict[str, Any]]
+) -> None:
+    # A Connect call that overran the budget: the last-resort timer answered while the handler still ran.
+    clock, built = FakeClock(), []
+    abandoned: list[Mapping[str, str]] = []
+
+    def handle(request: Request, budget: Budget, progress: Progress) -> Result:
+        timers[0].function()
+        return Pending({"Phase": "replace", "GroupArn": GROUP_ARN})
+
+    helper = lone_provider(
+        clock,
+        handle=handle,
+        abandon=lambda request, state, budget: abandoned.append(state) or "",
+        schedule_clients=polling.ScheduleClients(lambda service: built.append(service)),
+    )
+
+    helper(load_event("create"), FakeContext(clock=clock))
+
+    assert [a["Status"] for a in answers] == ["FAILED"]
+    assert built == []  # no rule, permission or target: polls would act on a request CloudFormation rolls back
+    assert abandoned == [{"Phase": "replace", "GroupArn": GROUP_ARN}]  # what only this request made is undone
+
+
+def test_a_timer_that_fires_while_polling_is_set_up_waits_and_then_sends_nothing(
+    timers: list[FakeTimer], answers: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The timer thread fires while EventBridge is still being called: once the schedule exists, the polls answer.
+    clock, timer = FakeClock(), []
+
+    def start(*args: Any, **kwargs: Any) -> None:
+        timer.append(threading.Thread(target=timers[0].function))
+        timer[0].start()
+        timer[0].join(0.2)
+        assert timer[0].is_alive()  # held back until the schedule is made
+
+    monkeypatch.setattr(polling, "start", start)
+    helper = lone_provider(
+        clock, handle=lambda request, budget, progress: Pending({"Phase": "create", "GroupArn": GROUP_ARN})
+    )
+
+    helper(load_event("create"), FakeContext(clock=clock))
+    timer[0].join(5)
+
+    assert not timer[0].is_alive()
+    assert answers == []
+
+
+def test_a_timer_that_fires_while_success_is_delivered_counts_no_failure(
+    timers: list[FakeTimer], observed: Observed, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    delivered: list[str] = []
+
+    def slow_delivery(url: str, body: bytes, **_: Any) -> bool:
+        timers[0].function()  # the timer fires during the delivery of the SUCCESS answer
+        delivered.append(json.loads(body)["Status"])
+        return True
+
+    monkeypatch.setattr(response, "send", slow_delivery)
+    observed.invoke(lone_provider(), load_event("delete", PhysicalResourceId="tdg-stack_Tdg_ABCDEFGH"), FakeClock())
+
+    assert delivered == ["SUCCESS"]
+    assert observed.metrics("DeleteDuration") != []
+    assert observed.metrics("Failures") == []
+
+
+def test_under_sam_local_crhelper_skips_polling_and_the_answer(
+    answers: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AWS_SAM_LOCAL", "true")
+    clock, built = FakeClock(), []
+    helper = lone_provider(
+        clock,
+        handle=lambda request, budget, progress: Pending(STATE),
+        schedule_clients=polling.ScheduleClients(lambda service: built.append(service)),
+    )
+
+    helper(load_event("create"), FakeContext(timeout_s=4, clock=clock))
+
+    assert answers == [] and built == []
+
+
+def test_a_poll_that_moves_on_gives_the_next_polls_its_newer_state(answers: list[dict[str, Any]]) -> None:
+    # The update was sent during this poll: the next polls must know it (never FAILED after traffic moved).
+    clock, clients = FakeClock(), polling.ScheduleClients(aws_client)
+    newer = {"Phase": "update", "GroupArn": GROUP_ARN, "Sent": "true"}
+    helper = lone_provider(
+        clock,
+        handle=lambda request, budget, progress: Pending({}),
+        resume=lambda request, state, budget, progress: Pending(newer),
+        schedule_clients=clients,
+    )
+    poll_event = {
+        **load_event("update"),
+        "CrHelperPoll": True,
+        "CrHelperRule": RULE_ARN,
+        "CrHelperPermission": RULE_NAME,
+        "CrHelperData": {"State": {"Phase": "update", "GroupArn": GROUP_ARN}},
+    }
+    targets = Capture()
+    with Stubber(clients.events) as events:
+        events.add_response("put_targets", {"FailedEntryCount": 0}, {"Rule": RULE_NAME, "Targets": targets})
+
+        helper(poll_event, FakeContext(clock=clock))
+
+        events.assert_no_pending_responses()
+    assert answers == []
+    assert json.loads(targets.value[0]["Input"])["CrHelperData"]["State"] == newer

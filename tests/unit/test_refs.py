@@ -136,7 +136,9 @@ def test_a_user_is_the_same_user_by_id_or_by_arn() -> None:
 
 
 def test_a_phone_number_by_id_or_by_arn() -> None:
-    assert PhoneNumberRef.parse(PHONE_NUMBER_ARN) == PhoneNumberRef(PHONE_NUMBER_ARN, PHONE_NUMBER_ID, "us-east-1")
+    assert PhoneNumberRef.parse(PHONE_NUMBER_ARN) == PhoneNumberRef(
+        PHONE_NUMBER_ARN, PHONE_NUMBER_ID, region="us-east-1"
+    )
     assert PhoneNumberRef.parse(PHONE_NUMBER_ID) == PhoneNumberRef(PHONE_NUMBER_ID, PHONE_NUMBER_ID)
     assert PhoneNumberRef.parse(PHONE_NUMBER_ARN).is_arn
 

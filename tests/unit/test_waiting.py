@@ -6,9 +6,8 @@ from __future__ import annotations
 import itertools
 
 import pytest
-from local.invoke import LambdaContext
 
-from tests.unit.conftest import FakeClock
+from tests.unit.conftest import FakeClock, FakeContext
 from waiting import Budget, NoTimeToRetry, OutOfTime, Pacer, poll_until, retry
 
 
@@ -49,21 +48,21 @@ def test_the_budget_keeps_a_quarter_of_a_short_invocation_and_30_s_of_a_long_one
     clock: FakeClock, remaining_ms: int, usable: float
 ) -> None:
     # Given an invocation with this much time left; when its budget is made
-    budget = Budget.from_context(LambdaContext(timeout_s=remaining_ms / 1000, clock=clock), clock, clock.sleep)
+    budget = Budget.from_context(FakeContext(timeout_s=remaining_ms / 1000, clock=clock), clock, clock.sleep)
 
     # Then the rest is kept to set up polling and deliver the answer before the function's timeout
     assert budget.remaining() == usable
 
 
 def test_a_poll_budget_is_capped_by_its_limit(clock: FakeClock) -> None:
-    budget = Budget.from_context(LambdaContext(timeout_s=900, clock=clock), clock, clock.sleep, limit=45.0)
+    budget = Budget.from_context(FakeContext(timeout_s=900, clock=clock), clock, clock.sleep, limit=45.0)
 
     assert budget.remaining() == 45.0
 
 
 def test_an_invocation_with_no_time_left_has_no_budget_and_never_naps(clock: FakeClock) -> None:
     # Given an invocation already at its timeout; when its budget is made
-    budget = Budget.from_context(LambdaContext(timeout_s=0, clock=clock), clock, clock.sleep)
+    budget = Budget.from_context(FakeContext(timeout_s=0, clock=clock), clock, clock.sleep)
 
     # Then not even a short pause fits
     assert budget.remaining() == 0.0

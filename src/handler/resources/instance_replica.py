@@ -19,12 +19,13 @@ from typing import Any
 import connect
 from connect import ConnectClients, Instance
 from errors import ProviderError
-from properties import ReplicaProperties, parse_replica_properties
+from properties import REPLICA_SCHEMA, ReplicaProperties, parse_replica_properties
 from refs import InstanceRef
 from request import Done, PollingState, Progress, Request, Result
 from waiting import Budget, poll_until
 
 TYPE = "Custom::InstanceReplica"
+SCHEMA = REPLICA_SCHEMA
 COMPLETE, FAILED = "INSTANCE_REPLICATION_COMPLETE", "INSTANCE_REPLICATION_FAILED"
 DELETING, DELETION_FAILED = "INSTANCE_REPLICA_DELETING", "INSTANCE_REPLICATION_DELETION_FAILED"
 # Replication takes many minutes: poll every 10 s at most, to leave the account's quota to others.

@@ -21,12 +21,13 @@ import connect
 from connect import ConnectClients, Group
 from distribution import Distribution
 from errors import ProviderError
-from properties import parse_distribution_properties
+from properties import DISTRIBUTION_SCHEMA, DistributionProperties, parse_distribution_properties
 from refs import GroupRef
 from request import Done, PollingState, Progress, Request, Result
 from waiting import Budget, OutOfTime, poll_until
 
 TYPE = "Custom::TrafficDistribution"
+SCHEMA = DISTRIBUTION_SCHEMA
 
 
 class Phase(StrEnum):
@@ -79,9 +80,8 @@ def create(request: Request, clients: ConnectClients, budget: Budget, progress: 
 def update(request: Request, clients: ConnectClients, budget: Budget, progress: Progress) -> Result:
     """Apply the distribution only when the template changed it, or points at another group."""
     desired = parse_distribution_properties(request.properties)
-    return converge(
-        clients, desired.group, desired.distribution, budget, phase=Phase.UPDATING, apply=_asks_to_move(request)
-    )
+    apply = _asks_to_move(request, desired)
+    return converge(clients, desired.group, desired.distribution, budget, phase=Phase.UPDATING, apply=apply)
 
 
 def delete(request: Request, clients: ConnectClients, budget: Budget, progress: Progress) -> Result:
@@ -93,15 +93,14 @@ def resume(
     request: Request, state: Mapping[str, str], clients: ConnectClients, budget: Budget, progress: Progress
 ) -> Result:
     at = GroupState.from_data(state)
-    distribution = parse_distribution_properties(request.properties).distribution
-    ref = group_ref(at.group_arn, request.region)
-    apply = request.request_type == "Create" or _asks_to_move(request)
-    return converge(clients, ref, distribution, budget, phase=at.phase, sent=at.sent, apply=apply)
-
-
-def _asks_to_move(request: Request) -> bool:
-    """Whether this Update changes the distribution or the group (a rollback does too, back to the old ones)."""
     desired = parse_distribution_properties(request.properties)
+    ref = group_ref(at.group_arn, request.region)
+    apply = request.request_type == "Create" or _asks_to_move(request, desired)
+    return converge(clients, ref, desired.distribution, budget, phase=at.phase, sent=at.sent, apply=apply)
+
+
+def _asks_to_move(request: Request, desired: DistributionProperties) -> bool:
+    """Whether this Update changes the distribution or the group (a rollback does too, back to the old ones)."""
     try:
         old = parse_distribution_properties(request.old_properties)
     except ProviderError:

@@ -15,7 +15,7 @@ import connect
 from connect import ConnectClients, Group
 from distribution import Distribution, parse_distribution
 from errors import ProviderError
-from properties import GroupProperties, parse_group_properties, parse_tags
+from properties import GROUP_SCHEMA, GroupProperties, parse_group_properties, parse_tags
 from refs import GroupRef, InstanceRef
 from request import Done, Progress, Request, Result
 from waiting import Budget, OutOfTime, poll_until
@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from mypy_boto3_connect import ConnectClient
 
 TYPE = "Custom::TrafficDistributionGroup"
+SCHEMA = GROUP_SCHEMA
 DELETABLE = ("ACTIVE", "CREATION_FAILED", "DELETION_FAILED")
 # How long a Delete keeps looking for a group Connect says it does not know, before believing it.
 NOT_FOUND_GRACE = 5.0

@@ -16,12 +16,13 @@ from dataclasses import dataclass
 import connect
 from connect import ConnectClients
 from errors import ProviderError
-from properties import GroupUserProperties, parse_group_user_properties
+from properties import GROUP_USER_SCHEMA, GroupUserProperties, parse_group_user_properties
 from refs import GroupRef, InstanceRef, UserRef
 from request import Done, PollingState, Progress, Request, Result
 from waiting import Budget, poll_until
 
 TYPE = "Custom::TrafficDistributionGroupUser"
+SCHEMA = GROUP_USER_SCHEMA
 # The wait for a user ends this long before CloudFormation stops waiting for the answer (ServiceTimeout): a poll
 # fires every minute and runs at most 45 s, so the one that gives up still answers in time.
 ANSWER_MARGIN = 120.0

@@ -1,6 +1,6 @@
 """`make local`: run your own template's custom resources against the emulator: create, update, delete.
 
-    python -m local.run TEMPLATE [--params "Key=Value ..."] [--update-params "Key=Value ..."] [--region R]
+    python -m local.cli.run TEMPLATE [--params "Key=Value ..."] [--update-params "Key=Value ..."] [--region R]
 
 The real handler answers the local HTTPS ResponseServer and calls the Connect emulator, as in `make demo`,
 with the same timeline and checks. Connect instances named in the parameters exist in the emulator: an
@@ -21,20 +21,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from local.cli.demo import EXPORT
+from local.cli.report import Report, Step
+from local.cloudformation.template import Resolver, resolve_parameters
+
 from local.cloudformation import (
-    LambdaFunction,
     ResponseServer,
     StackDriver,
     TemplateError,
     is_custom_resource,
     load_template,
 )
-from local.cloudformation.template import Resolver, resolve_parameters
-from local.demo import EXPORT
 from local.emulator import Emulator
-from local.report import Report, Step
+from local.runtime import LambdaFunction
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_ACCOUNT = "123456789012"
 _INSTANCE_ARN = re.compile(r"^arn:aws[a-z-]*:connect:([a-z0-9-]+):(\d{12}):instance/([a-zA-Z0-9_-]+)$")
 _GROUP_ARN = re.compile(r"^arn:aws[a-z-]*:connect:([a-z0-9-]+):(\d{12}):traffic-distribution-group/([a-f0-9-]{36})$")

@@ -7,9 +7,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from local.run import World, main
+from local.cli.run import World, main
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 INSTANCE = "arn:aws:connect:eu-central-1:111122223333:instance/0f6c1c6e-1111-4222-8333-444455556666"
 DEFAULT_GROUP = (
     "arn:aws:connect:eu-central-1:111122223333:traffic-distribution-group/aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee"

@@ -1,17 +1,16 @@
-"""What `make demo` and `make local` print: 100 columns by default, everything with --verbose."""
+"""What `make demo` and `make local` print (local/cli/report.py): 100 columns by default, everything with --verbose."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
-from local.cloudformation import Stack, StackDriver, StackResource, TimelineRecord
-from local.report import Report, short
+from local.cli.report import Report, short
 
-ROOT = Path(__file__).resolve().parents[2]
+from local.cloudformation import Stack, StackDriver, StackResource, TimelineRecord
+
+ROOT = Path(__file__).resolve().parents[3]
 OLD = "arn:aws:connect:us-east-1:123456789012:traffic-distribution-group/19e34b6c-6a0b-4f46-960e-27b4fff7a886"
 NEW = "arn:aws:connect:us-east-1:123456789012:traffic-distribution-group/19e34b6c-6a0b-4f46-960e-0000aaaa1111"
 INSTANCE = "arn:aws:connect:us-east-1:123456789012:instance/e4e689d1-e417-4496-a095-2d9dfd128c3a"
@@ -107,12 +106,3 @@ def test_the_timeline_fits_100_columns(capsys: pytest.CaptureFixture[str]) -> No
     assert all(len(line) <= 100 for line in lines), lines
     assert lines[2].endswith("UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS")
     assert lines[3].endswith("FAILED   123.45  3/12  tdg/…fff7a886")
-
-
-def test_demo_help_lists_the_options_and_runs_nothing() -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "local.demo", "--help"], cwd=ROOT, capture_output=True, text=True, timeout=30
-    )
-
-    assert done.returncode == 0
-    assert "--verbose" in done.stdout and "=== stack" not in done.stdout

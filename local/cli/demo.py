@@ -4,7 +4,7 @@ The real handler (src/handler/app.py) runs in execution environments that are ke
 Lambda keeps them (a new one for each concurrent invocation, and after a timeout or a crash), talks to the Connect
 emulator through boto3's standard AWS_ENDPOINT_URL, and answers the local HTTPS ResponseServer. Every
 step says what CloudFormation should end in; the demo exits non-zero if anything deviates. `--verbose`
-prints full ARNs, every attribute after every step and the full timeline (local/report.py).
+prints full ARNs, every attribute after every step and the full timeline (local/cli/report.py).
 """
 
 from __future__ import annotations
@@ -16,17 +16,19 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from local.cloudformation import LambdaFunction, ResponseServer, StackDriver, load_template
-from local.emulator import Emulator
-from local.report import Report, Step
+from local.cli.report import Report, Step
 
-ROOT = Path(__file__).resolve().parent.parent
+from local.cloudformation import ResponseServer, StackDriver, load_template
+from local.emulator import Emulator
+from local.runtime import LambdaFunction
+
+ROOT = Path(__file__).resolve().parents[2]
 EXPORT = "connect-tdg-provider-ServiceToken"
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m local.demo",
+        prog="python -m local.cli.demo",
         description="The example stacks' whole life against the local Connect emulator (make demo): "
         "create, update, replacement, a rollback, failover and failback, an outage of one region, "
         "the whole Global Resiliency setup (replica, numbers, agents), delete.",

@@ -22,10 +22,12 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any, Final
 
-from .. import invoke as invoke_script
-from .server import LOCAL_RESPONSE_HOSTS
+from . import bootstrap
 
-INVOKE_SCRIPT: Final = Path(__file__).resolve().parent.parent / "invoke.py"
+BOOTSTRAP_SCRIPT: Final = Path(bootstrap.__file__).resolve()
+# The hosts of local.cloudformation.ResponseServer's URLs, as the provider's ALLOWED_RESPONSE_HOSTS: it answers
+# nowhere else.
+LOCAL_RESPONSE_HOSTS: Final = "localhost,127.0.0.1"
 DUMMY_CREDENTIALS: Final = {
     "AWS_ACCESS_KEY_ID": "AKIALOCALTESTING0000",
     "AWS_SECRET_ACCESS_KEY": "local-testing-secret-key-not-a-real-one",
@@ -35,7 +37,7 @@ _INIT_ALLOWANCE_S: Final = 10.0  # Lambda's init phase has its own 10 s limit, o
 _FORK_LOCK = threading.Lock()
 # What this process's fork server imports before it forks warm environments: libraries that read no environment
 # variable when imported (botocore notes HOME's ~/.aws/models then, with this process's environment).
-FORK_SERVER_PRELOAD: Final = (invoke_script.__name__, "boto3")
+FORK_SERVER_PRELOAD: Final = (bootstrap.__name__, "boto3")
 _fork_server_started = False
 _isolated_paths: dict[str, list[str]] = {}  # python -> sys.path of ``python -I``
 
@@ -69,8 +71,9 @@ class LambdaFunction:
     The subprocess environment is minimal and does not inherit the caller's: ``PATH``, ``HOME`` (a private
     temporary directory), ``LANG``, ``TZ``, dummy credentials, ``AWS_REGION``/``AWS_DEFAULT_REGION``, the
     ``AWS_LAMBDA_*`` variables of the runtime, ``AWS_CONFIG_FILE``/``AWS_SHARED_CREDENTIALS_FILE`` pointing at
-    nothing, ``ALLOWED_RESPONSE_HOSTS`` naming the local :class:`ResponseServer` (the provider answers only
-    where CloudFormation listens), ``SSL_CERT_FILE`` and ``AWS_ENDPOINT_URL`` when given, then ``env`` on top.
+    nothing, ``ALLOWED_RESPONSE_HOSTS`` naming the local ``ResponseServer`` (``LOCAL_RESPONSE_HOSTS``: the provider
+    answers only where CloudFormation listens), ``SSL_CERT_FILE`` and ``AWS_ENDPOINT_URL`` when given, then ``env``
+    on top.
 
     Simulated crashes: with ``crash_after_s``, the first ``crash_count`` invocations (counted from the
     function's creation, whichever thread invokes) get their process group killed with SIGKILL
@@ -233,11 +236,11 @@ class LambdaFunction:
     def _run_fresh(
         self, request_id: str, event: str, result_file: Path, wait_s: float
     ) -> tuple[bytes, int | None, bool, str]:
-        """The invocation in a new ``python -I -B -u local/invoke.py`` process, with a log stream of its own:
+        """The invocation in a new ``python -I -B -u local/runtime/bootstrap.py`` process, with a log stream of its own:
         (output, exit code, whether it was killed after ``wait_s``, the log stream)."""
         log_stream = _log_stream_name()
         proc = subprocess.Popen(
-            [sys.executable, "-I", "-B", "-u", str(INVOKE_SCRIPT), *self._argv(request_id, log_stream, result_file)],
+            [sys.executable, "-I", "-B", "-u", str(BOOTSTRAP_SCRIPT), *self._argv(request_id, log_stream, result_file)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
@@ -254,7 +257,7 @@ class LambdaFunction:
             return out, proc.returncode, True, log_stream
 
     def _argv(self, request_id: str, log_stream: str, result_file: Path) -> list[str]:
-        """``local/invoke.py``'s arguments for one invocation."""
+        """``local/runtime/bootstrap.py``'s arguments for one invocation."""
         return [
             *("--code-dir", str(self.code_dir), "--handler", self.handler, "--timeout-s", repr(self.timeout_s)),
             *("--function-name", self.function_name, "--region", self.region, "--account-id", self.account_id),
@@ -294,7 +297,7 @@ class LambdaFunction:
 
 class _Environment:
     """A warm execution environment: a process forked from this process's fork server, running
-    ``local/invoke.py``'s :func:`serve`, in a session (process group) of its own."""
+    ``local/runtime/bootstrap.py``'s :func:`serve`, in a session (process group) of its own."""
 
     def __init__(self, process: Any, conn: Connection, log_stream: str) -> None:
         self.process = process
@@ -323,7 +326,7 @@ class _Environment:
         log_stream = _log_stream_name()
         ours, theirs = context.Pipe()
         process = context.Process(
-            target=invoke_script.serve,
+            target=bootstrap.serve,
             args=(theirs, function.environment(log_stream_name=log_stream), str(function.code_dir), sys_path),
             name=f"lambda-{function.function_name}",
         )
