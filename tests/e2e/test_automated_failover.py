@@ -15,6 +15,7 @@ from typing import Any
 
 import boto3
 import pytest
+from deploy import failover as command
 
 from local.cloudformation import StackDriver
 from local.emulator import Emulator
@@ -82,18 +83,24 @@ def make_failover(emu: Emulator) -> Iterator[MakeFailover]:
         function.close()
 
 
-def alarm(region: str, state: str = "ALARM") -> dict[str, Any]:
-    """The composite alarm of ``region`` that says the partner is impaired, as EventBridge delivers its change."""
-    event = load_event("alarm_composite", region=region)
-    event["detail"]["alarmName"] = ALARM_IN[region]
-    event["detail"]["state"]["value"] = state
+def alarm(emu: Emulator, region: str, state: str = "ALARM") -> dict[str, Any]:
+    """The composite alarm of ``region`` that says the partner is impaired enters ``state``: the event CloudWatch
+    sends to EventBridge (local/emulator/cloudwatch.py), which the alarm rule delivers to the function."""
+    event = emu.set_alarm_state(region, ALARM_IN[region], state, rule=f'ALARM("{ALARM_IN[region]}-probe")')
+    assert event is not None, "the alarm was already in that state"
     return event
 
 
 def manual(to: str, groups: list[str] | None = None) -> dict[str, Any]:
-    event = load_event("failover_manual", region=to)
-    event["detail"] = {"to": to, "groups": groups or [], "reason": "game day"}
-    return event
+    """What `make failover TO=<to>` puts on the bus (deploy/failover.py), as EventBridge delivers it."""
+    sent = command.entry(to, groups or [], "game day")
+    envelope = load_event("failover_manual", region=to)
+    return {
+        **envelope,
+        "source": sent["Source"],
+        "detail-type": sent["DetailType"],
+        "detail": json.loads(sent["Detail"]),
+    }
 
 
 def lines(invocation: Any, message: str = "Group failover") -> list[dict[str, Any]]:
@@ -122,7 +129,7 @@ def test_home_down_an_alarm_in_the_replica_region_moves_calls_agents_and_sign_in
     emu.reset_calls()
 
     # When the alarm in us-west-2 enters ALARM
-    invocation = failover.invoke(alarm(REPLICA))
+    invocation = failover.invoke(alarm(emu, REPLICA))
 
     # Then both groups moved into us-west-2 with no call to us-east-1, and one log line says so for each
     assert not invocation.failed, invocation.logs
@@ -148,11 +155,12 @@ def test_home_down_an_alarm_in_the_replica_region_moves_calls_agents_and_sign_in
 def test_a_repeated_event_moves_nothing_twice(emu: Emulator, instance: str, make_failover: MakeFailover) -> None:
     (group,) = new_groups(emu, instance, 1)
     failover = make_failover(REPLICA, [group])
-    assert failover.invoke(alarm(REPLICA)).result["Moved"] == 1
+    event = alarm(emu, REPLICA)
+    assert failover.invoke(event).result["Moved"] == 1
     emu.wait_for_status(group, "ACTIVE")
     emu.reset_calls()
 
-    again = failover.invoke(alarm(REPLICA))  # EventBridge's at-least-once delivery, or Lambda's retry
+    again = failover.invoke(event)  # EventBridge's at-least-once delivery, or Lambda's retry
 
     assert again.result == {"Moved": 0, "AlreadyShifted": 1, "HeldByCooldown": 0, "Failed": 0}
     assert [call["operation"] for call in emu.calls(service="connect")] == [GET]
@@ -161,11 +169,11 @@ def test_a_repeated_event_moves_nothing_twice(emu: Emulator, instance: str, make
 def test_an_alarm_back_to_ok_never_fails_back(emu: Emulator, instance: str, make_failover: MakeFailover) -> None:
     (group,) = new_groups(emu, instance, 1)
     failover = make_failover(REPLICA, [group])
-    failover.invoke(alarm(REPLICA))
+    failover.invoke(alarm(emu, REPLICA))
     emu.wait_for_status(group, "ACTIVE")
     emu.reset_calls()
 
-    ok = failover.invoke(alarm(REPLICA, "OK"))
+    ok = failover.invoke(alarm(emu, REPLICA, "OK"))
 
     assert "never fails back by itself" in ok.result["Ignored"]
     assert emu.calls(service="connect") == []
@@ -182,8 +190,9 @@ def test_both_regions_alarming_at_once_no_ping_pong_and_never_zero_in_both(
 
     # When both alarms fire at the same moment, and EventBridge then delivers each once more
     def run(region: str, into: dict[str, Any]) -> None:
-        into[region] = functions[region].invoke(alarm(region))
+        into[region] = functions[region].invoke(events[region])
 
+    events = {region: alarm(emu, region) for region in functions}
     first: dict[str, Any] = {}
     threads = [threading.Thread(target=run, args=(region, first)) for region in functions]
     for thread in threads:
@@ -193,7 +202,7 @@ def test_both_regions_alarming_at_once_no_ping_pong_and_never_zero_in_both(
     for arn in groups:
         emu.wait_for_status(arn, "ACTIVE")
     moves_after_first = len(emu.calls(UPDATE))
-    second = {region: functions[region].invoke(alarm(region)) for region in functions}
+    second = {region: functions[region].invoke(events[region]) for region in functions}
 
     # Then every update sent was 100/0, each group ends 100 % in one region, and the second round moved nothing
     for call in emu.calls(UPDATE):
@@ -220,7 +229,7 @@ def test_the_manual_trigger_moves_within_the_cooldown_and_fails_back(
     emu.wait_for_status(group, "ACTIVE")
 
     # An alarm in us-east-1 a minute later is held: the move was a decision
-    held = east.invoke(alarm(HOME))
+    held = east.invoke(alarm(emu, HOME))
     assert held.result["HeldByCooldown"] == 1
     assert "make failover TO=us-east-1" in lines(held)[0]["Reason"]
 
@@ -248,7 +257,7 @@ def test_a_bare_group_id_fails_the_first_event_with_a_clear_message(
 ) -> None:
     (group,) = new_groups(emu, instance, 1)
 
-    refused = make_failover(REPLICA, [group.rsplit("/", 1)[1]]).invoke(alarm(REPLICA))
+    refused = make_failover(REPLICA, [group.rsplit("/", 1)[1]]).invoke(alarm(emu, REPLICA))
 
     assert refused.failed
     assert "is a bare group id" in lines(refused, "Failover refused")[0]["Reason"]
@@ -266,7 +275,7 @@ def test_twenty_groups_move_under_the_two_requests_a_second_quota(emu: Emulator,
     emu.set_throttle(2.0, burst=5)
     emu.reset_calls()
 
-    invocation = failover.invoke(alarm(REPLICA))
+    invocation = failover.invoke(alarm(emu, REPLICA))
 
     assert not invocation.failed, invocation.logs
     assert invocation.result["Moved"] == 20
@@ -288,7 +297,7 @@ def test_a_failover_then_a_tags_only_update_then_a_failback_by_stack_update(
 
     # 1. us-east-1's Connect goes down; 2. the alarm fires in us-west-2; 3. calls, agents and sign-in move
     emu.set_outage(HOME, "503")
-    moved = make_failover(REPLICA, [group, default]).invoke(alarm(REPLICA))
+    moved = make_failover(REPLICA, [group, default]).invoke(alarm(emu, REPLICA))
     assert moved.result["Moved"] == 2
     emu.set_outage(HOME, None)
     for arn in (group, default):
