@@ -2,9 +2,9 @@
 
 Phase 1 (latency, concurrent threads, mostly asleep): each thread has its own StackDriver and stacks; the
 emulator, the ResponseServer and the Lambda stand-ins are shared. Then, one at a time (:mod:`local.bench.realworld`,
-each with an emulator of its own): many resources at once under the account's quota, and a failover with the
-home region down. Phase 2 (CPU-bound, one at a time): cold start, peak memory, warm work per event, the warm
-failover, package size.
+each with an emulator of its own): many resources at once under the account's quota, a failover with the
+home region down, and the failover function on an alarm (:mod:`local.bench.failover_function`). Phase 2
+(CPU-bound, one at a time): cold start, peak memory, warm work per event, the warm failover, package size.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from local.bench import realworld
+from local.bench import failover_function, realworld
 from local.bench.probes import HANDLER_DIR, ROOT, create_event
 from local.bench.realworld import stats, table, verdict
 from local.cloudformation import ResponseServer, StackDriver
@@ -262,6 +262,7 @@ def render(
     quota: list[Result] | None = None,
     failover_cold: list[Result] | None = None,
     failover_warm: Result | None = None,
+    failover_function_runs: Result | None = None,
 ) -> str:
     out = [
         "# Benchmarks",
@@ -399,6 +400,10 @@ def render(
         section, failover_targets = realworld.render_failover(failover_cold, failover_warm)
         out += section
         extra_targets += failover_targets
+    if failover_function_runs is not None:
+        section, function_targets = failover_function.render(failover_function_runs)
+        out += section
+        extra_targets += function_targets
 
     ready_all = pick(results, "provider", "create_ready_to_answer")
     drawn_median = statistics.median(drawn) if drawn else float("inf")
@@ -498,7 +503,9 @@ def measure() -> Result:
         print(f"quota phase done in {quota_s:.0f} s; failover with the home region down ...", flush=True)
         failover_cold = realworld.phase_failover_cold(server)
         failover_s = time.monotonic() - mark
-        print(f"failover done in {failover_s:.0f} s; phase 2: cold start, memory, work, package ...", flush=True)
+        print(f"failover done in {failover_s:.0f} s; the failover function (about 30 s) ...", flush=True)
+        failover_function_runs = failover_function.phase()
+        print("phase 2: cold start, memory, work, package ...", flush=True)
         cold = phase_cold_start()
         memory = phase_memory(lab)
         warm = run_probe(["warm", str(WARM_RUNS)])
@@ -525,6 +532,7 @@ def measure() -> Result:
         "quota": quota,
         "failover_cold": failover_cold,
         "failover_warm": failover_warm,
+        "failover_function_runs": failover_function_runs,
     }
 
 
