@@ -39,14 +39,17 @@ from properties import (  # noqa: E402
     parse_distribution_properties,
     parse_group_properties,
     parse_group_user_properties,
+    parse_number_flow_properties,
     parse_replica_properties,
+    parse_routing_properties,
 )
-from refs import GroupRef, InstanceRef  # noqa: E402
+from refs import FlowRef, GroupRef, InstanceRef, PhoneNumberRef  # noqa: E402
 
 # The provider's types (resources.TYPES; the tests check they agree).
 GROUP_TYPE, DISTRIBUTION_TYPE = "Custom::TrafficDistributionGroup", "Custom::TrafficDistribution"
 REPLICA_TYPE, USER_TYPE = "Custom::InstanceReplica", "Custom::TrafficDistributionGroupUser"
-PROVIDER_TYPES = [GROUP_TYPE, DISTRIBUTION_TYPE, REPLICA_TYPE, USER_TYPE]
+NUMBER_FLOW_TYPE, ROUTING_TYPE = "Custom::PhoneNumberContactFlowAssociation", "Custom::CrossRegionRouting"
+PROVIDER_TYPES = [GROUP_TYPE, DISTRIBUTION_TYPE, REPLICA_TYPE, USER_TYPE, NUMBER_FLOW_TYPE, ROUTING_TYPE]
 CONFIGS = {"TelephonyConfig": "Percentage", "AgentConfig": "Percentage", "SignInConfig": "Enabled"}
 # The stand-in for an unknown region that need not be the home region; it matches the provider's region rule.
 UNKNOWN_REGION = "zz-unknown-{}"
@@ -56,7 +59,7 @@ Matches = list[RuleMatch]
 
 
 class _ProviderResources(CloudFormationLintRule):  # type: ignore[misc]  # cfn-lint ships no type information
-    """What the four rules share: the resources of the provider's types."""
+    """What the rules share: the resources of the provider's types."""
 
     tags: ClassVar[list[str]] = ["resources", "custom", "connect"]
     source_url = "https://github.com/aws-cloudformation/cfn-lint/blob/main/docs/custom_rules.md"
@@ -74,7 +77,7 @@ class ProviderWouldReject(_ProviderResources):
     id = "E9101"
     shortdesc = "Properties that connect-tdg-provider rejects"
     description = (
-        "Runs the provider's own validation on its four types: unknown properties, invalid values, region pairs, "
+        "Runs the provider's own validation on its types: unknown properties, invalid values, region pairs, "
         "the shape and sums of distributions, SignInConfig on a group"
     )
 
@@ -161,6 +164,8 @@ def rejection(resource_type: str, props: Props) -> str | None:
         DISTRIBUTION_TYPE: lambda: parse_distribution_properties(known),
         REPLICA_TYPE: lambda: parse_replica_properties(known, default_region),
         USER_TYPE: lambda: parse_group_user_properties(known, default_region),
+        NUMBER_FLOW_TYPE: lambda: parse_number_flow_properties(known, default_region),
+        ROUTING_TYPE: lambda: parse_routing_properties(known, default_region),
     }
     try:
         parsers[resource_type]()
@@ -198,7 +203,8 @@ def knowable(props: Props) -> tuple[Props, str, dict[str, str]]:
     - An unknown home region is assumed to be one that every config names or can name; when nothing
       names a region, the first source region of Connect's pairs. An unknown region that is not the
       home region is its partner (regions.py), so that the pair check judges only known regions.
-    - ReplicaRegion, ReplicaAlias, UserId: a valid stand-in (the partner of the home region for the first).
+    - ReplicaRegion, ReplicaAlias, UserId, PhoneNumberId, ContactFlowId, IsolatedAll: a valid stand-in (the
+      partner of the home region for the first). An unknown InstanceId beside a known flow ARN is the flow's instance.
     """
     known: Props = {key: _stringify(value) for key, value in props.items()}
     configs = {name: entries for name in CONFIGS if (entries := _entries(known.get(name), CONFIGS[name])) is not None}
@@ -230,7 +236,13 @@ def knowable(props: Props) -> tuple[Props, str, dict[str, str]]:
         "ReplicaRegion": regions.partner(home) or UNKNOWN_REGION.format(next(counter)),
         "ReplicaAlias": "unknown-alias",
         "UserId": "00000000-0000-0000-0000-000000000000",
+        "PhoneNumberId": "00000000-0000-0000-0000-000000000000",
+        "ContactFlowId": "00000000-0000-0000-0000-000000000000",
+        "IsolatedAll": "true",
     }
+    flow = FlowRef.parse(known["ContactFlowId"]) if isinstance(known.get("ContactFlowId"), str) else None
+    if flow is not None and flow.instance_id is not None:
+        stand_ins["InstanceId"] = flow.instance_id  # the flow's instance: in the flow's region (_known_home)
     for key, stand_in in stand_ins.items():
         if _is_function(known.get(key)):
             if key == "ReplicaRegion":
@@ -250,15 +262,26 @@ def knowable(props: Props) -> tuple[Props, str, dict[str, str]]:
 
 
 def _known_home(props: Props) -> str:
-    """The home region a literal InstanceId ARN or TrafficDistributionGroupId ARN names, else ""."""
+    """The home region a literal InstanceId ARN or TrafficDistributionGroupId ARN names, else the region of a known
+    flow or number (for a bare or unknown InstanceId), else ""."""
     instance, group = props.get("InstanceId"), props.get("TrafficDistributionGroupId")
     if isinstance(instance, str):
         try:
-            return InstanceRef.parse(instance, "").region
+            return InstanceRef.parse(instance, "").region or _region_of_flow_or_number(props)
         except ProviderError:
             return ""  # the provider says why, in rejection()
     ref = GroupRef.parse(group, "") if isinstance(group, str) else None
-    return ref.region if ref else ""
+    return ref.region if ref else _region_of_flow_or_number(props)
+
+
+def _region_of_flow_or_number(props: Props) -> str:
+    """The region a literal ContactFlowId ARN, else PhoneNumberId ARN, names: where a bare InstanceId may be."""
+    flow, number = props.get("ContactFlowId"), props.get("PhoneNumberId")
+    found = FlowRef.parse(flow) if isinstance(flow, str) else None
+    if found is not None and found.region:
+        return found.region
+    claimed = PhoneNumberRef.parse(number) if isinstance(number, str) else None
+    return claimed.region if claimed is not None and claimed.region else ""
 
 
 def _assumed_home(configs: list[list[Any]]) -> str:

@@ -32,8 +32,8 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m local.cli.demo",
         description="The example stacks' whole life against the local Connect emulator (make demo): "
         "create, update, replacement, a rollback, failover and failback, an outage of one region, "
-        "an automated failover on an alarm, "
-        "the whole Global Resiliency setup (replica, numbers, agents), delete.",
+        "an automated failover on an alarm, a number's flow and cross-region routing, the whole Global Resiliency "
+        "setup (replica, numbers, agents), delete.",
     )
     parser.add_argument(
         "--verbose", action="store_true", help="full ARNs, every !GetAtt value after every step, the full timeline"
@@ -60,6 +60,9 @@ def main(argv: list[str] | None = None) -> int:
             emulator,
         )
         problems += run_outage(report, instance_arn, server, emulator)
+        problems += run_stack(
+            report, "connect-number-flow", _number_flow_and_routing_steps(emulator), server, function, emulator
+        )
         problems += run_stack(
             report,
             "connect-automated-failover",
@@ -318,6 +321,7 @@ def _global_resiliency_steps(emulator: Emulator) -> Callable[[StackDriver], list
     template = load_template(ROOT / "examples" / "global-resiliency.yaml")
     source = emulator.add_instance(home_region="us-east-1", replica_region=None, alias="single")
     agents = [emulator.add_user(source), emulator.add_user(source)]
+    flow = emulator.add_contact_flow(source)
     emulator.set_delays(replication=12.0)
 
     def params(active: str) -> dict[str, str]:
@@ -326,6 +330,7 @@ def _global_resiliency_steps(emulator: Emulator) -> Callable[[StackDriver], list
             "ReplicaAlias": "single-west",
             "AgentUserIds": ",".join(agents),
             "ActiveRegion": active,
+            "ContactFlowArn": flow,
         }
 
     def replicated() -> list[str]:
@@ -359,6 +364,99 @@ def _global_resiliency_steps(emulator: Emulator) -> Callable[[StackDriver], list
                 driver.delete_stack,
                 "DELETE_COMPLETE",
                 nothing_but_the_instance,
+            ),
+        ]
+
+    return steps
+
+
+def _number_flow_and_routing_steps(emulator: Emulator) -> Callable[[StackDriver], list[Step]]:
+    """A number claimed to a group and the flow that answers it, set in place when it changes; the regions of an
+    instance with global routing isolated, then routed again; delete, which removes the flow and the isolation."""
+    instance = emulator.add_instance(home_region="us-east-1", replica_region="us-west-2", global_routing=True)
+    greeting, after_hours = emulator.add_contact_flow(instance), emulator.add_contact_flow(instance)
+
+    def token() -> dict[str, Any]:
+        return {"Fn::ImportValue": EXPORT}
+
+    def template(flow: str, isolated: bool) -> dict[str, Any]:
+        return {
+            "Resources": {
+                "Tdg": {
+                    "Type": "Custom::TrafficDistributionGroup",
+                    "Properties": {"ServiceToken": token(), "Name": "numbers", "InstanceId": instance},
+                },
+                "PhoneNumber": {
+                    "Type": "AWS::Connect::PhoneNumber",
+                    "Properties": {"TargetArn": {"Ref": "Tdg"}, "CountryCode": "US", "Type": "DID"},
+                },
+                "NumberFlow": {
+                    "Type": "Custom::PhoneNumberContactFlowAssociation",
+                    "Properties": {
+                        "ServiceToken": token(),
+                        "PhoneNumberId": {"Ref": "PhoneNumber"},
+                        "InstanceId": instance,
+                        "ContactFlowId": flow,
+                    },
+                },
+                "Routing": {
+                    "Type": "Custom::CrossRegionRouting",
+                    "Properties": {"ServiceToken": token(), "InstanceId": instance, "IsolatedAll": isolated},
+                },
+            }
+        }
+
+    def answered_by(flow: str, isolated: bool) -> Callable[[], list[str]]:
+        def check() -> list[str]:
+            numbers = [n for n in emulator.phone_numbers() if n["InstanceId"] == instance.rsplit("/", 1)[-1]]
+            problems = [
+                f"number {n['Number']} has flow {n['ContactFlowId']}"
+                for n in numbers
+                if n["ContactFlowId"] != flow.rsplit("/", 1)[-1]
+            ]
+            problems += [] if numbers else ["no number claimed"]
+            if emulator.instance(instance)["IsolatedAll"] is not isolated:
+                problems.append(f"IsolatedAll is {emulator.instance(instance)['IsolatedAll']}, expected {isolated}")
+            return problems
+
+        return check
+
+    def nothing_isolated_no_number() -> list[str]:
+        left = [n["Number"] for n in emulator.phone_numbers() if n["InstanceId"] == instance.rsplit("/", 1)[-1]]
+        problems = [f"number left: {number}" for number in left]
+        return problems + ["the regions are still isolated"] * emulator.instance(instance)["IsolatedAll"]
+
+    def steps(driver: StackDriver) -> list[Step]:
+        return [
+            Step(
+                "create: a number, its flow, and the regions isolated",
+                lambda: driver.create_stack(template(greeting, True)),
+                "CREATE_COMPLETE",
+                answered_by(greeting, True),
+            ),
+            Step(
+                "another flow (set in place, no disassociation)",
+                lambda: driver.update_stack(template(after_hours, True)),
+                "UPDATE_COMPLETE",
+                answered_by(after_hours, True),
+            ),
+            Step(
+                "route contacts across regions again",
+                lambda: driver.update_stack(template(after_hours, False)),
+                "UPDATE_COMPLETE",
+                answered_by(after_hours, False),
+            ),
+            Step(
+                "isolate again",
+                lambda: driver.update_stack(template(after_hours, True)),
+                "UPDATE_COMPLETE",
+                answered_by(after_hours, True),
+            ),
+            Step(
+                "delete (ends the isolation, removes the flow, releases the number)",
+                driver.delete_stack,
+                "DELETE_COMPLETE",
+                nothing_isolated_no_number,
             ),
         ]
 

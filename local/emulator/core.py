@@ -219,6 +219,7 @@ class Emulator:
         replica_region: str | None = "us-west-2",
         alias: str | None = None,
         default_group_id: str | None = None,
+        global_routing: bool = False,
     ) -> str:
         """Create a Connect instance and return its ARN (in ``home_region``).
 
@@ -226,7 +227,8 @@ class Emulator:
         Region, alias ``<alias>-replica``) is INSTANCE_REPLICATION_COMPLETE and its default group
         (``<alias>-default``, id ``default_group_id`` or a new one) ACTIVE at once. Any pair of
         Regions is accepted here. With ``replica_region=None`` it is not replicated, and
-        ReplicateInstance can replicate it.
+        ReplicateInstance can replicate it. With ``global_routing`` it is enabled for global routing: once
+        replicated, UpdateCrossRegionRouting and GetCrossRegionRouting apply to it.
         """
         with self._lock:
             instance = self._connect.add_instance(
@@ -236,6 +238,7 @@ class Emulator:
                 alias=alias,
                 now=self._clock(),
                 default_group_id=default_group_id,
+                global_routing=global_routing,
             )
             return instance.arn
 
@@ -246,6 +249,13 @@ class Emulator:
         instance."""
         with self._lock:
             return self._connect.add_user(instance, user_id)
+
+    def add_contact_flow(self, instance: str, flow_id: str | None = None) -> str:
+        """Register a flow (its id made up when ``None``) with the instance (id or source ARN) and return its ARN
+        in the home Region. Once an instance has registered flows, AssociatePhoneNumberContactFlow accepts only
+        those; until then any id is a flow. KeyError for an unknown instance."""
+        with self._lock:
+            return self._connect.add_contact_flow(instance, flow_id)
 
     def set_delays(
         self,

@@ -17,10 +17,11 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError, ConnectionError, HTTPClientError
 
+import regions
 from distribution import Distribution
 from errors import ProviderError, error_code, http_status
-from properties import GroupProperties, GroupUserProperties, ReplicaProperties
-from refs import GroupRef, UserRef
+from properties import GroupProperties, GroupUserProperties, NumberFlowProperties, ReplicaProperties
+from refs import GroupRef, InstanceRef, PhoneNumberRef, UserRef
 from waiting import Budget, NoTimeToRetry, OutOfTime, retry
 
 if TYPE_CHECKING:
@@ -378,6 +379,98 @@ def _user_id(listed: str) -> str:
     return user.user_id if user else listed
 
 
+def associate_number_flow(client: ConnectClient, association: NumberFlowProperties, budget: Budget) -> bool:
+    """Set the number's inbound flow, replacing any flow it had; False when Connect does not find the number (not
+    visible yet, or named by its bare id from its group's other region), the instance or the flow."""
+    response = _call_unless(
+        lambda: client.associate_phone_number_contact_flow(
+            PhoneNumberId=association.phone_number.given,
+            InstanceId=association.instance.given,
+            ContactFlowId=association.flow.given,
+        ),
+        budget,
+        missing_ok=True,
+        region=client.meta.region_name,
+    )
+    return response is not None
+
+
+def disassociate_number_flow(client: ConnectClient, association: NumberFlowProperties, budget: Budget) -> bool:
+    """Remove the number's inbound flow; False when Connect does not find the number or its flow (gone already)."""
+    response = _call_unless(
+        lambda: client.disassociate_phone_number_contact_flow(
+            PhoneNumberId=association.phone_number.given, InstanceId=association.instance.given
+        ),
+        budget,
+        missing_ok=True,
+        region=client.meta.region_name,
+    )
+    return response is not None
+
+
+def number_status(client: ConnectClient, number: PhoneNumberRef, budget: Budget) -> str | None:
+    """The number's status (CLAIMED, IN_PROGRESS or FAILED) as ``client``'s region sees it; None when it does not
+    find the number there."""
+    response = _call_unless(
+        lambda: client.describe_phone_number(PhoneNumberId=number.given),
+        budget,
+        missing_ok=True,
+        region=client.meta.region_name,
+    )
+    if response is None:
+        return None
+    return str(response["ClaimedPhoneNumberSummary"].get("PhoneNumberStatus", {}).get("Status", ""))
+
+
+def routing_regions(instance: InstanceRef) -> list[str]:
+    """Where to call for an instance's cross-region routing: the region the template names first, then the other
+    region of the instance, for when the first is down."""
+    other = regions.counterpart(instance.region)
+    return [instance.region] if other is None else [instance.region, other]
+
+
+def _instance_in(instance: InstanceRef, region: str) -> str:
+    """The instance as ``region`` knows it: as the template gave it there, by its id (which the replica shares)
+    elsewhere, since an ARN names one region."""
+    return instance.given if region == instance.region else instance.instance_id
+
+
+def update_cross_region_routing(
+    clients: ConnectClients, instance: InstanceRef, isolated: bool, budget: Budget
+) -> Read[bool]:
+    """Send IsolatedAll in the first of the instance's regions that answers; the value is False when Connect
+    cannot take it now (ResourceConflictException), so the caller waits and sends it again."""
+
+    def send(client: ConnectClient, tries: int) -> bool:
+        region = client.meta.region_name
+        response = _call_unless(
+            lambda: client.update_cross_region_routing(InstanceId=_instance_in(instance, region), IsolatedAll=isolated),
+            budget,
+            conflict_ok=True,
+            attempts=tries,
+            region=region,
+        )
+        return response is not None
+
+    return read_first_answering(clients, routing_regions(instance), send)
+
+
+def isolated_regions(clients: ConnectClients, instance: InstanceRef, budget: Budget) -> Read[list[str]]:
+    """The regions GetCrossRegionRouting reports isolated, read in the first of the instance's regions that answers."""
+
+    def read(client: ConnectClient, tries: int) -> list[str]:
+        region = client.meta.region_name
+        response = _call(
+            lambda: client.get_cross_region_routing(InstanceId=_instance_in(instance, region)),
+            budget,
+            attempts=tries,
+            region=region,
+        )
+        return list(response.get("IsolatedRegions", []))
+
+    return read_first_answering(clients, routing_regions(instance), read)
+
+
 def _next(token: str | None) -> dict[str, str]:
     return {"NextToken": token} if token else {}
 
@@ -537,6 +630,21 @@ _ADVICE: dict[tuple[str, str], str] = {
     ),
     ("AssociateTrafficDistributionGroupUser", "InvalidRequestException"): (
         "Check that UserId is a user of the instance in InstanceId, and that the group belongs to that instance."
+    ),
+    ("AssociatePhoneNumberContactFlow", "InvalidParameterException"): (
+        "Check that PhoneNumberId is a number claimed to the instance in InstanceId or to one of its traffic "
+        "distribution groups, and that ContactFlowId is a flow of that instance."
+    ),
+    ("UpdateCrossRegionRouting", "InvalidRequestException"): (
+        "Cross-region routing can be changed only on an instance enabled for global routing (Connect Global "
+        "Resiliency, a replicated instance). Check the instance, or leave Custom::CrossRegionRouting out for it."
+    ),
+    ("GetCrossRegionRouting", "InvalidRequestException"): (
+        "Cross-region routing exists only on an instance enabled for global routing (Connect Global Resiliency, a "
+        "replicated instance). Check the instance, or leave Custom::CrossRegionRouting out for it."
+    ),
+    ("UpdateCrossRegionRouting", "ResourceNotFoundException"): (
+        "Check InstanceId: give the instance's ARN, or its id in the stack's region."
     ),
 }
 # Codes that mean the same, whatever the operation.

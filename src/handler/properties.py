@@ -16,7 +16,7 @@ from typing import Any
 import regions
 from distribution import Distribution, parse_distribution
 from errors import ProviderError
-from refs import GroupRef, InstanceRef, UserRef, constraint, is_region, max_length
+from refs import FlowRef, GroupRef, InstanceRef, PhoneNumberRef, UserRef, constraint, is_region, max_length
 
 # CloudFormation adds these to every custom resource; they are not ours to validate.
 CLOUDFORMATION_PROPERTIES = frozenset({"ServiceToken", "ServiceTimeout"})
@@ -25,9 +25,11 @@ _TAG_KEY_PUNCTUATION = set("_.:/=+-@")
 MAX_TAGS = 50
 # The operations whose inputs these properties become: Connect's model gives their lengths and patterns.
 _CREATE, _REPLICATE = "CreateTrafficDistributionGroup", "ReplicateInstance"
-# Lengths Connect's model does not give: an ARN of a group is about 110 characters, a user id 36.
+_ASSOCIATE_FLOW, _ROUTING = "AssociatePhoneNumberContactFlow", "UpdateCrossRegionRouting"
+# Lengths Connect's model does not give: an ARN of a group is about 110 characters, a user id 36, a number's ARN 90.
 _GROUP_ID_MAX_LENGTH = 250
 _USER_ID_MAX_LENGTH = 256
+_PHONE_NUMBER_ID_MAX_LENGTH = 250
 
 
 @dataclass(frozen=True)
@@ -197,6 +199,56 @@ GROUP_USER_SCHEMA = Schema(
 )
 
 
+NUMBER_FLOW_SCHEMA = Schema(
+    (
+        Property(
+            "PhoneNumberId",
+            True,
+            "the number's ARN (`!Ref` of an `AWS::Connect::PhoneNumber`) or id. From the other region of the number's "
+            "traffic distribution group only the ARN works; an ARN must name a number claimed in `InstanceId`'s "
+            "region or its partner",
+            "replacement (an id and the ARN of the same number are the same)",
+            _PHONE_NUMBER_ID_MAX_LENGTH,
+        ),
+        Property(
+            "InstanceId",
+            True,
+            "the instance's id or ARN. With an ARN, Connect is called in the ARN's region; with an id, in the "
+            "provider's region",
+            "replacement (the same instance named in its other region is not)",
+            max_length(_ASSOCIATE_FLOW, "InstanceId"),
+        ),
+        Property(
+            "ContactFlowId",
+            True,
+            "the flow's ARN (`!Ref` of an `AWS::Connect::ContactFlow`) or id; an ARN must name a flow of "
+            "`InstanceId`'s instance, in `InstanceId`'s region",
+            "in place (Connect replaces the number's flow; no disassociation first)",
+            max_length(_ASSOCIATE_FLOW, "ContactFlowId"),
+        ),
+    )
+)
+ROUTING_SCHEMA = Schema(
+    (
+        Property(
+            "InstanceId",
+            True,
+            "the id or ARN of an instance enabled for global routing, in either of its regions (Connect's pattern "
+            "for the operation)",
+            "replacement (the same instance named in its other region is not)",
+            max_length(_ROUTING, "InstanceId"),
+        ),
+        Property(
+            "IsolatedAll",
+            True,
+            "`true`: no contact is routed to agents of the other region; `false`: cross-region routing. Anything "
+            "else fails before any call",
+            "in place",
+        ),
+    )
+)
+
+
 @dataclass(frozen=True)
 class GroupProperties:
     """The desired state of one traffic distribution group."""
@@ -331,6 +383,105 @@ def parse_group_user_properties(raw: Mapping[str, Any] | None, default_region: s
             f"{instance.instance_id}. Give the instance the user belongs to."
         )
     return GroupUserProperties(group=group, instance=instance, user=user)
+
+
+@dataclass(frozen=True)
+class NumberFlowProperties:
+    """A claimed number's inbound flow (``Custom::PhoneNumberContactFlowAssociation``)."""
+
+    phone_number: PhoneNumberRef
+    instance: InstanceRef
+    flow: FlowRef
+
+    @property
+    def physical_id(self) -> str:
+        """The number's id and the instance's id: the association is one per number and instance, and Connect mirrors
+        it to both regions, so neither the form the template uses nor the region it calls in changes it."""
+        return f"phone-number/{self.phone_number.phone_number_id}/instance/{self.instance.instance_id}"
+
+
+def parse_number_flow_properties(raw: Mapping[str, Any] | None, default_region: str) -> NumberFlowProperties:
+    """Validate ``ResourceProperties`` of a ``Custom::PhoneNumberContactFlowAssociation``.
+
+    Each identity is kept as the template gave it: a number's ARN must reach Connect as an ARN, which is what
+    Connect needs to find a number of a traffic distribution group from the group's other region."""
+    props = dict(raw or {})
+    NUMBER_FLOW_SCHEMA.reject_unknown(props)
+    number_id = NUMBER_FLOW_SCHEMA.text(props, "PhoneNumberId")
+    instance_id = NUMBER_FLOW_SCHEMA.text(props, "InstanceId")
+    flow_id = NUMBER_FLOW_SCHEMA.text(props, "ContactFlowId")
+    assert number_id is not None and instance_id is not None and flow_id is not None
+    number = PhoneNumberRef.parse(number_id)
+    if number is None:
+        raise ProviderError(
+            f"PhoneNumberId {number_id!r} is neither a phone number id nor a phone number ARN "
+            "(arn:aws:connect:REGION:ACCOUNT:phone-number/ID, what !Ref of an AWS::Connect::PhoneNumber gives)."
+        )
+    instance = InstanceRef.parse(instance_id, default_region)
+    flow = FlowRef.parse(flow_id)
+    if flow is None:
+        raise ProviderError(
+            f"ContactFlowId {flow_id!r} is neither a flow id nor a flow ARN "
+            "(arn:aws:connect:REGION:ACCOUNT:instance/ID/contact-flow/ID, what !Ref of an AWS::Connect::ContactFlow "
+            "gives)."
+        )
+    if flow.instance_id is not None and flow.instance_id != instance.instance_id:
+        raise ProviderError(
+            f"ContactFlowId {flow_id!r} is a flow of instance {flow.instance_id}, but InstanceId names instance "
+            f"{instance.instance_id}. Give a flow of the instance the number is claimed to."
+        )
+    if flow.region is not None and flow.region != instance.region:
+        raise ProviderError(
+            f"ContactFlowId {flow_id!r} is a flow in {flow.region}, but the call is made in {instance.region}, the "
+            f"region of InstanceId. Give the flow's ARN in {instance.region}, or the flow's id alone."
+        )
+    if number.region is not None and number.region not in (instance.region, regions.counterpart(instance.region)):
+        raise ProviderError(
+            f"PhoneNumberId {number_id!r} was claimed in {number.region}, but InstanceId names an instance in "
+            f"{instance.region}: Connect finds a number only in the region it was claimed in and, for a number of a "
+            "traffic distribution group, in the group's other region. Give the instance in one of those regions."
+        )
+    return NumberFlowProperties(phone_number=number, instance=instance, flow=flow)
+
+
+@dataclass(frozen=True)
+class RoutingProperties:
+    """Whether an instance's regions are isolated from each other (``Custom::CrossRegionRouting``)."""
+
+    instance: InstanceRef
+    isolated_all: bool
+
+    @property
+    def physical_id(self) -> str:
+        """The instance's id: the isolation is one per instance, whichever of its two regions the template names."""
+        return f"cross-region-routing/instance/{self.instance.instance_id}"
+
+
+def parse_routing_properties(raw: Mapping[str, Any] | None, default_region: str) -> RoutingProperties:
+    """Validate ``ResourceProperties`` of a ``Custom::CrossRegionRouting``."""
+    props = dict(raw or {})
+    ROUTING_SCHEMA.reject_unknown(props)
+    instance_id = ROUTING_SCHEMA.text(props, "InstanceId")
+    assert instance_id is not None
+    if not constraint(_ROUTING, "InstanceId").allows(instance_id):
+        raise ProviderError(
+            f"InstanceId {instance_id!r} does not match Connect's pattern {constraint(_ROUTING, 'InstanceId').pattern}."
+            " Give the instance's id or its ARN."
+        )
+    instance = InstanceRef.parse(instance_id, default_region)
+    return RoutingProperties(instance=instance, isolated_all=_boolean(props, "IsolatedAll"))
+
+
+def _boolean(props: Mapping[str, Any], key: str) -> bool:
+    """A required boolean: CloudFormation sends a template's true and false as "true" and "false"."""
+    value = props.get(key)
+    if value is None or value == "":
+        raise ProviderError(f"Property {key} is required: give true or false.")
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    raise ProviderError(f"Property {key} must be true or false, not {value!r}.")
 
 
 def _check_pattern(key: str, value: str | None) -> None:

@@ -25,6 +25,11 @@ def partner(region: str) -> str | None:
     return REPLICA_REGION_OF.get(region)
 
 
+def counterpart(region: str) -> str | None:
+    """The other region of a replicated instance at home or replicated in ``region``: its partner either way."""
+    return partner(region) or next((source for source, replica in REPLICA_REGION_OF.items() if replica == region), None)
+
+
 def check_pair(source: str, replica: str, *, what: str) -> None:
     """Fail unless Connect replicates ``source`` to ``replica``; the Reason names the allowed partner."""
     allowed = partner(source)

@@ -27,12 +27,16 @@ GLOBAL_YAML = Path(__file__).resolve().parents[2] / "examples" / "global-resilie
 REPLICATION = "ReplicateInstance"
 
 
+FLOW_ID = "f10f10f1-0000-4000-8000-000000000001"
+
+
 def setup_params(source: str, agents: list[str], **extra: str) -> dict[str, str]:
     return {
         "SourceInstanceArn": source,
         "ReplicaRegion": REPLICA,
         "ReplicaAlias": "contact-center-west",
         "AgentUserIds": ",".join(agents),
+        "ContactFlowArn": f"{source}/contact-flow/{FLOW_ID}",
         **extra,
     }
 
@@ -72,6 +76,7 @@ def test_one_template_from_a_single_instance_to_failover_and_back_to_nothing(
     assert sorted(group["Users"]) == sorted(agents)
     (number,) = emu.phone_numbers()
     assert number["TargetArn"] == group["Arn"] and stack.outputs["PhoneNumberAddress"] == number["Number"]
+    assert number["ContactFlowId"] == FLOW_ID  # the number answers: its flow is set
     assert default["Distribution"]["SignInConfig"]["Distributions"] == [
         {"Region": HOME, "Enabled": True},
         {"Region": REPLICA, "Enabled": True},
@@ -163,3 +168,28 @@ def test_fifty_agents_associated_at_once_under_the_quota(make_driver: MakeDriver
     assert_answered_once(driver)
     assert driver.delete_stack().status == "DELETE_COMPLETE"
     assert emu.group(group_arn)["Users"] == []
+
+
+def test_cross_region_routing_of_an_instance_with_global_routing_is_isolated_then_restored(
+    make_driver: MakeDriver, emu: Emulator
+) -> None:
+    # Given a single instance enabled for global routing, replicated by the stack
+    source = emu.add_instance(home_region=HOME, replica_region=None, alias="global", global_routing=True)
+    driver = make_driver(native_endpoint_url=emu.endpoint_url)
+
+    # When the stack isolates the regions
+    stack = driver.create_stack(GLOBAL_YAML, setup_params(source, [], CrossRegionRouting="Isolated"))
+
+    # Then Connect routes no contact across them, until the stack says Routed, then Unmanaged
+    assert stack.status == "CREATE_COMPLETE", stack.status_reason
+    assert emu.instance(source)["IsolatedAll"] is True
+    routed = driver.update_stack(GLOBAL_YAML, setup_params(source, [], CrossRegionRouting="Routed"))
+    assert routed.status == "UPDATE_COMPLETE" and emu.instance(source)["IsolatedAll"] is False
+    isolated = driver.update_stack(GLOBAL_YAML, setup_params(source, [], CrossRegionRouting="Isolated"))
+    assert isolated.status == "UPDATE_COMPLETE" and emu.instance(source)["IsolatedAll"] is True
+    # Removing the resource ends the isolation
+    unmanaged = driver.update_stack(GLOBAL_YAML, setup_params(source, [], CrossRegionRouting="Unmanaged"))
+    assert unmanaged.status == "UPDATE_COMPLETE" and emu.instance(source)["IsolatedAll"] is False
+    assert ("Delete", "Routing", "SUCCESS") in [(r.request_type, r.logical_id, r.status) for r in driver.requests]
+    assert driver.delete_stack().status == "DELETE_COMPLETE"
+    assert_answered_once(driver)

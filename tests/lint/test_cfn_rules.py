@@ -494,3 +494,58 @@ def test_group_users_get_the_providers_verdict(properties: str, expected: list[s
     messages = [message for _, message in ours(run(text)) if message.startswith("Res:")]
 
     assert len(messages) == len(expected) and all(e in m for e, m in zip(expected, messages, strict=True))
+
+
+NUMBER = "arn:aws:connect:us-east-1:111122223333:phone-number/7c1e3a52-0000-4b3e-9c6e-000000000001"
+FLOW = f"{INSTANCE}/contact-flow/f10f10f1-0000-4000-8000-000000000001"
+
+
+@pytest.mark.parametrize(
+    ("properties", "expected"),
+    [
+        ("PhoneNumberId: !Ref Number\nInstanceId: !Ref Instance\nContactFlowId: !Ref Flow", []),
+        ("PhoneNumberId: {NUMBER}\nInstanceId: {INSTANCE}\nContactFlowId: {FLOW}", []),
+        ("PhoneNumberId: !Ref Number\nInstanceId: !Ref Instance\nContactFlowId: {FLOW}", []),
+        ("PhoneNumberId: {EU_NUMBER}\nInstanceId: !Ref Instance\nContactFlowId: !Ref Flow", []),
+        (
+            "PhoneNumberId: {EU_NUMBER}\nInstanceId: {INSTANCE}\nContactFlowId: !Ref Flow",
+            ["was claimed in eu-west-2, but InstanceId names an instance in us-east-1"],
+        ),
+        (
+            "PhoneNumberId: !Ref Number\nInstanceId: {INSTANCE}\nContactFlowId: {OTHER_FLOW}",
+            ["is a flow of instance other, but InstanceId names instance abcd-1234"],
+        ),
+        ("PhoneNumberId: !Ref Number\nInstanceId: {INSTANCE}", ["Property ContactFlowId is required"]),
+    ],
+)
+def test_number_flows_get_the_providers_verdict(properties: str, expected: list[str]) -> None:
+    literal = properties.format(
+        NUMBER=NUMBER,
+        INSTANCE=INSTANCE,
+        FLOW=FLOW,
+        EU_NUMBER=NUMBER.replace("us-east-1", "eu-west-2"),
+        OTHER_FLOW=FLOW.replace("abcd-1234", "other"),
+    )
+    text = template(BASE, literal, resource_type="Custom::PhoneNumberContactFlowAssociation")
+
+    messages = [message for _, message in ours(run(text)) if message.startswith("Res:")]
+
+    assert len(messages) == len(expected) and all(e in m for e, m in zip(expected, messages, strict=True))
+
+
+@pytest.mark.parametrize(
+    ("properties", "expected"),
+    [
+        ("InstanceId: {INSTANCE}\nIsolatedAll: true", []),
+        ("InstanceId: !Ref Instance\nIsolatedAll: !Ref Isolate", []),
+        ("InstanceId: {INSTANCE}\nIsolatedAll: !If [PrimaryIsActive, true, false]", []),
+        ("InstanceId: {INSTANCE}\nIsolatedAll: sometimes", ["Property IsolatedAll must be true or false"]),
+        ("InstanceId: {INSTANCE}", ["Property IsolatedAll is required"]),
+    ],
+)
+def test_cross_region_routing_gets_the_providers_verdict(properties: str, expected: list[str]) -> None:
+    text = template(BASE, properties.format(INSTANCE=INSTANCE), resource_type="Custom::CrossRegionRouting")
+
+    messages = [message for _, message in ours(run(text)) if message.startswith("Res:")]
+
+    assert len(messages) == len(expected) and all(e in m for e, m in zip(expected, messages, strict=True))

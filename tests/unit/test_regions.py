@@ -31,3 +31,10 @@ def test_a_region_connect_does_not_replicate_from_is_refused_with_every_pair() -
         "The pairs are: us-east-1 -> us-west-2, us-west-2 -> us-east-1, eu-central-1 -> eu-west-2, "
         "eu-west-2 -> eu-central-1, ap-northeast-1 -> ap-northeast-3."
     )
+
+
+def test_the_counterpart_of_a_region_is_its_partner_either_way() -> None:
+    assert regions.counterpart("us-east-1") == "us-west-2"
+    assert regions.counterpart("us-west-2") == "us-east-1"
+    assert regions.counterpart("ap-northeast-3") == "ap-northeast-1"  # replicated to only, never from
+    assert regions.counterpart("eu-west-1") is None

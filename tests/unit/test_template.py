@@ -48,6 +48,10 @@ GROUP_ACTIONS = [
     "connect:UntagResource",
 ]
 USER_ACTIONS = ["connect:AssociateTrafficDistributionGroupUser", "connect:DisassociateTrafficDistributionGroupUser"]
+NUMBER_FLOW_ACTIONS = ["connect:AssociatePhoneNumberContactFlow", "connect:DisassociatePhoneNumberContactFlow"]
+ROUTING_ACTIONS = ["connect:UpdateCrossRegionRouting", "connect:GetCrossRegionRouting"]
+NUMBER_ARN = f"arn:aws:connect:us-west-2:{ACCOUNT}:phone-number/7c1e3a52-0000-4b3e-9c6e-000000000001"
+FLOW_ARN = f"{INSTANCE_ARN}/contact-flow/f10f10f1-0000-4000-8000-000000000001"
 REPLICA_ACTIONS = [
     "connect:ReplicateInstance",
     "connect:DescribeInstance",
@@ -66,6 +70,9 @@ ALL_ACTIONS = {
     *GROUP_ACTIONS,
     *USER_ACTIONS,
     "connect:ListTrafficDistributionGroupUsers",
+    *NUMBER_FLOW_ACTIONS,
+    "connect:DescribePhoneNumber",
+    *ROUTING_ACTIONS,
     *REPLICA_ACTIONS,
     "iam:CreateServiceLinkedRole",
     *POLLING_RULE_ACTIONS,
@@ -305,6 +312,9 @@ def calls_the_function_makes(deployment: Deployment) -> list[Request]:
     ]
     calls += [Request(action, resource) for action in USER_ACTIONS for resource in (GROUP_ARN, INSTANCE_ARN, USER_ARN)]
     calls += [Request("connect:ListTrafficDistributionGroupUsers", GROUP_ARN)]
+    calls += [Request(action, arn) for action in NUMBER_FLOW_ACTIONS for arn in (NUMBER_ARN, FLOW_ARN, INSTANCE_ARN)]
+    calls += [Request("connect:DescribePhoneNumber", NUMBER_ARN)]
+    calls += [Request(action, arn) for action in ROUTING_ACTIONS for arn in (INSTANCE_ARN, OTHER_INSTANCE_ARN)]
     calls += [Request(action, LOG_STREAM_ARN) for action in LOG_ACTIONS]
     if deployment.tracing:
         calls += [Request(action, "*") for action in XRAY_ACTIONS]
@@ -365,6 +375,15 @@ def expected_resources(deployment: Deployment) -> dict[str, set[str]]:
     for action in USER_ACTIONS:
         expected[action] = groups | {f"arn:aws:connect:*:{ACCOUNT}:instance/*"}
     expected["connect:ListTrafficDistributionGroupUsers"] = set(groups)
+    numbers = {f"arn:aws:connect:*:{ACCOUNT}:phone-number/*"}
+    for action in NUMBER_FLOW_ACTIONS:
+        expected[action] = numbers | {
+            f"arn:aws:connect:*:{ACCOUNT}:instance/*/contact-flow/*",
+            f"arn:aws:connect:*:{ACCOUNT}:instance/*",
+        }
+    expected["connect:DescribePhoneNumber"] = set(numbers)
+    for action in ROUTING_ACTIONS:
+        expected[action] = {f"arn:aws:connect:*:{ACCOUNT}:instance/*"}
     if deployment.tracing:
         expected |= {action: {"*"} for action in XRAY_ACTIONS}
     if deployment.replicas:
@@ -458,6 +477,17 @@ def test_xray_is_granted_only_with_tracing(template: Mapping[str, Any]) -> None:
         (Request("connect:DeleteTrafficDistributionGroup", INSTANCE_ARN), "an instance"),
         (Request("connect:TagResource", INSTANCE_ARN), "tagging an instance"),
         (Request("connect:ListTagsForResource", GROUP_ARN), "an action the code does not call"),
+        (
+            Request("connect:AssociatePhoneNumberContactFlow", "arn:aws:connect:us-east-1:444455556666:phone-number/x"),
+            "another account's number",
+        ),
+        (
+            Request("connect:UpdateCrossRegionRouting", "arn:aws:connect:us-east-1:444455556666:instance/x"),
+            "another account's instance",
+        ),
+        (Request("connect:UpdateCrossRegionRouting", GROUP_ARN), "a group"),
+        (Request("connect:DescribePhoneNumber", INSTANCE_ARN), "an instance"),
+        (Request("connect:ReleasePhoneNumber", NUMBER_ARN), "releasing a number"),
     ],
 )
 def test_role_denies_what_the_function_does_not_need(template: Mapping[str, Any], request_: Request, why: str) -> None:

@@ -1,14 +1,14 @@
-"""Amazon Connect instances, their replicas, traffic distribution groups (TDGs), the agents
-associated with TDGs, and claimed phone numbers.
+"""Amazon Connect instances, their replicas and cross-region routing, traffic distribution groups (TDGs), the
+agents associated with TDGs, and claimed phone numbers and their flows.
 
 The rules are those the Connect API documents or that its model implies; where AWS
 leaves a choice open, the stricter reading is taken (a provider that passes here must not
 be relying on leniency), and the choice is said where it is made.
 
 One module per sub-domain, composed by :class:`ConnectBackend`: ``groups`` (the groups, their
-traffic distribution and tags), ``instances`` (instances and replicas), ``users`` (the agents of
-groups) and ``phone_numbers``. ``model`` holds the data and statuses; ``state`` the state they share
-and the lookups more than one of them makes.
+traffic distribution and tags), ``instances`` (instances, replicas and cross-region routing), ``users`` (the
+agents of groups) and ``phone_numbers`` (and their flows). ``model`` holds the data and statuses; ``state`` the
+state they share and the lookups more than one of them makes.
 """
 
 from __future__ import annotations
@@ -47,6 +47,10 @@ class ConnectBackend(GroupOperations, InstanceOperations, UserOperations, PhoneN
             "ClaimPhoneNumber",
             "ReleasePhoneNumber",
             "DescribePhoneNumber",
+            "AssociatePhoneNumberContactFlow",
+            "DisassociatePhoneNumberContactFlow",
+            "UpdateCrossRegionRouting",
+            "GetCrossRegionRouting",
         }
     )
 
@@ -70,6 +74,10 @@ class ConnectBackend(GroupOperations, InstanceOperations, UserOperations, PhoneN
             "ClaimPhoneNumber": self._claim_number,
             "ReleasePhoneNumber": self._release_number,
             "DescribePhoneNumber": self._describe_number,
+            "AssociatePhoneNumberContactFlow": self._associate_flow,
+            "DisassociatePhoneNumberContactFlow": self._disassociate_flow,
+            "UpdateCrossRegionRouting": self._update_cross_region_routing,
+            "GetCrossRegionRouting": self._get_cross_region_routing,
         }
 
     def handle(self, operation: str, params: dict[str, Any], region: str, now: float) -> dict[str, Any]:

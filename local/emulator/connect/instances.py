@@ -1,4 +1,5 @@
-"""Instances and their replicas: ReplicateInstance, DescribeInstance, DeleteInstance."""
+"""Instances and their replicas: ReplicateInstance, DescribeInstance, DeleteInstance; and the cross-region routing of
+instances enabled for global routing: UpdateCrossRegionRouting, GetCrossRegionRouting."""
 
 from __future__ import annotations
 
@@ -53,6 +54,7 @@ class InstanceOperations(ConnectState):
         alias: str | None,
         now: float,
         default_group_id: str | None = None,
+        global_routing: bool = False,
     ) -> Instance:
         instance_id = instance_id or str(uuid.uuid4())
         if not _ID_RE.fullmatch(instance_id):
@@ -69,6 +71,7 @@ class InstanceOperations(ConnectState):
             alias=alias or f"instance-{instance_id[:8]}",
             home_region=home_region,
             created_at=now,
+            global_routing=global_routing,
         )
         self.instances[instance_id] = instance
         if replica_region:
@@ -123,6 +126,9 @@ class InstanceOperations(ConnectState):
             "Replica": replica(current) if current else None,
             "Replicas": [replica(r) for r in instance.replicas if r.requested_at <= now],
             "Users": list(instance.users),
+            "Flows": list(instance.flows),
+            "GlobalRouting": instance.global_routing,
+            "IsolatedAll": instance.isolated,
         }
 
     def _replica_alias(self, instance: Instance, given: str | None) -> str:
@@ -326,3 +332,22 @@ class InstanceOperations(ConnectState):
                 "Groups": [g.arn for g in groups],
             }
         )
+
+    def _routing_instance(self, params: dict[str, Any], region: str, now: float) -> Instance:
+        """The instance of Update/GetCrossRegionRouting, from either of its Regions. The API reference: "available
+        only for Amazon Connect Global Resiliency instances enabled for global routing"; the error for others is
+        InvalidRequestException here (the model lists it; which code Connect gives is unverified)."""
+        instance, _ = self._instance_in(params["InstanceId"], region, now)
+        replica = instance.replica(now)
+        if not instance.global_routing or replica is None or replica.status(now) != REPLICATION_COMPLETE:
+            raise ApiError("InvalidRequestException", f"Instance {instance.id} is not enabled for global routing")
+        return instance
+
+    def _update_cross_region_routing(self, params: dict[str, Any], region: str, now: float) -> dict[str, Any]:
+        self._routing_instance(params, region, now).isolated = bool(params["IsolatedAll"])
+        return {}
+
+    def _get_cross_region_routing(self, params: dict[str, Any], region: str, now: float) -> dict[str, Any]:
+        instance = self._routing_instance(params, region, now)
+        # IsolatedAll isolates "all Regions associated with this instance": both are listed.
+        return {"IsolatedRegions": list(instance.regions) if instance.isolated else []}

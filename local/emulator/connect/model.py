@@ -82,6 +82,9 @@ class Instance:
     identity_management: str = "CONNECT_MANAGED"
     replicas: list[Replica] = field(default_factory=list)
     users: list[str] = field(default_factory=list)  # registered agents; empty: any UUID is an agent
+    flows: list[str] = field(default_factory=list)  # registered flow ids; empty: any id is a flow
+    global_routing: bool = False  # enabled for global routing: UpdateCrossRegionRouting applies
+    isolated: bool = False  # IsolatedAll of the last UpdateCrossRegionRouting
 
     @property
     def replica_region(self) -> str | None:
@@ -119,6 +122,7 @@ class PhoneNumber:
     claimed_at: float
     released_at: float | None = None
     release_token: str | None = None
+    flow_id: str | None = None  # the flow AssociatePhoneNumberContactFlow set (mirrored to both Regions)
 
 
 @dataclass

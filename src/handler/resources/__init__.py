@@ -13,13 +13,22 @@ from errors import ProviderError
 from request import RESTART, RESTARTING, Done, Pending, Progress, Request, Resource, Result
 from waiting import Budget, OutOfTime
 
-from . import instance_replica, traffic_distribution, traffic_distribution_group, traffic_distribution_group_user
+from . import (
+    cross_region_routing,
+    instance_replica,
+    phone_number_contact_flow_association,
+    traffic_distribution,
+    traffic_distribution_group,
+    traffic_distribution_group_user,
+)
 
 TYPES: Mapping[str, Resource] = {
     traffic_distribution_group.TYPE: traffic_distribution_group,
     traffic_distribution.TYPE: traffic_distribution,
     instance_replica.TYPE: instance_replica,
     traffic_distribution_group_user.TYPE: traffic_distribution_group_user,
+    phone_number_contact_flow_association.TYPE: phone_number_contact_flow_association,
+    cross_region_routing.TYPE: cross_region_routing,
 }
 
 

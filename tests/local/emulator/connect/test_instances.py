@@ -365,3 +365,39 @@ def test_deleting_the_source_during_replication_leaves_nothing_behind(frozen: tu
         "ResourceNotFoundException",
         404,
     )
+
+
+# -- cross-region routing ---------------------------------------------------------------------------
+
+
+def test_cross_region_routing_is_isolated_and_restored_from_either_region(emu: Emulator, client: ClientFactory) -> None:
+    instance = emu.add_instance(home_region=HOME, replica_region=REPLICA, global_routing=True)
+    instance_id = instance.rsplit("/", 1)[-1]
+    east, west = client("connect", HOME), client("connect", REPLICA)
+
+    assert east.get_cross_region_routing(InstanceId=instance)["IsolatedRegions"] == []
+    east.update_cross_region_routing(InstanceId=instance, IsolatedAll=True)
+    assert west.get_cross_region_routing(InstanceId=instance_id)["IsolatedRegions"] == [HOME, REPLICA]
+    assert emu.instance(instance)["IsolatedAll"] is True
+    west.update_cross_region_routing(InstanceId=replica_arn_of(instance), IsolatedAll=False)
+    assert east.get_cross_region_routing(InstanceId=instance_id)["IsolatedRegions"] == []
+
+
+def test_an_instance_not_enabled_for_global_routing_is_an_invalid_request(emu: Emulator, client: ClientFactory) -> None:
+    east = client("connect", HOME)
+    plain = emu.add_instance(home_region=HOME, replica_region=REPLICA)
+    unreplicated = emu.add_instance(home_region=HOME, replica_region=None, global_routing=True)
+
+    for instance in (plain, unreplicated):
+        assert outcome(lambda i=instance: east.update_cross_region_routing(InstanceId=i, IsolatedAll=True)) == (
+            "InvalidRequestException",
+            400,
+        )
+        assert outcome(lambda i=instance: east.get_cross_region_routing(InstanceId=i)) == (
+            "InvalidRequestException",
+            400,
+        )
+    assert outcome(lambda: east.get_cross_region_routing(InstanceId="not-an-instance")) == (
+        "ResourceNotFoundException",
+        404,
+    )

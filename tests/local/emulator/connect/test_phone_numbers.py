@@ -140,3 +140,67 @@ def test_claim_phone_number_rules(emu: Emulator, client: ClientFactory, connect:
     assert outcome(lambda: connect.describe_phone_number(PhoneNumberId=first["PhoneNumberArn"]))[0] == (
         "ResourceNotFoundException"
     )
+
+
+# -- a number's flow --------------------------------------------------------------------------------
+
+
+def test_a_numbers_flow_is_set_from_either_region_by_arn_and_replaced_in_place(
+    emu: Emulator, client: ClientFactory, connect: Any, instance: str
+) -> None:
+    group = active_group(emu, connect, instance)
+    number_arn = emu.claim_phone_number(group["Arn"], "+15550100002")
+    number_id = number_arn.rsplit("/", 1)[-1]
+    first, second = emu.add_contact_flow(instance), emu.add_contact_flow(instance)
+    replica = client("connect", REPLICA)
+
+    connect.associate_phone_number_contact_flow(PhoneNumberId=number_id, InstanceId=instance, ContactFlowId=first)
+    assert emu.phone_numbers()[0]["ContactFlowId"] == first.rsplit("/", 1)[-1]
+    # From the group's other Region: the ARN works, the bare id does not (API reference).
+    west_flow = second.replace(f":{HOME}:", f":{REPLICA}:")
+    replica_instance = replica_arn_of(instance)
+    replica.associate_phone_number_contact_flow(
+        PhoneNumberId=number_arn, InstanceId=replica_instance, ContactFlowId=west_flow
+    )
+    assert emu.phone_numbers()[0]["ContactFlowId"] == second.rsplit("/", 1)[-1]
+    assert outcome(
+        lambda: replica.associate_phone_number_contact_flow(
+            PhoneNumberId=number_id, InstanceId=replica_instance, ContactFlowId=west_flow
+        )
+    ) == ("ResourceNotFoundException", 404)
+    # A flow ARN of the other Region, and a flow the instance does not have, are not found.
+    for flow in (west_flow, f"{instance}/contact-flow/not-a-flow"):
+        assert outcome(
+            lambda flow=flow: connect.associate_phone_number_contact_flow(
+                PhoneNumberId=number_arn, InstanceId=instance, ContactFlowId=flow
+            )
+        ) == ("ResourceNotFoundException", 404)
+
+    replica.disassociate_phone_number_contact_flow(PhoneNumberId=number_arn, InstanceId=replica_instance)
+    assert emu.phone_numbers()[0]["ContactFlowId"] is None
+    assert outcome(
+        lambda: connect.disassociate_phone_number_contact_flow(PhoneNumberId=number_arn, InstanceId=instance)
+    ) == ("ResourceNotFoundException", 404)
+
+
+def test_a_released_number_or_another_instances_number_has_no_flow_to_set(
+    emu: Emulator, connect: Any, instance: str
+) -> None:
+    group = active_group(emu, connect, instance)
+    number_arn = emu.claim_phone_number(group["Arn"], "+15550100003")
+    other = emu.add_instance(home_region=HOME, replica_region=REPLICA)
+    flow = emu.add_contact_flow(other)
+
+    assert outcome(
+        lambda: connect.associate_phone_number_contact_flow(
+            PhoneNumberId=number_arn, InstanceId=other, ContactFlowId=flow
+        )
+    ) == ("ResourceNotFoundException", 404)
+    emu.release_phone_numbers(group["Arn"])
+    for call in (
+        lambda: connect.associate_phone_number_contact_flow(
+            PhoneNumberId=number_arn, InstanceId=instance, ContactFlowId="any-flow"
+        ),
+        lambda: connect.disassociate_phone_number_contact_flow(PhoneNumberId=number_arn, InstanceId=instance),
+    ):
+        assert outcome(call) == ("ResourceNotFoundException", 404)
