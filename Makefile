@@ -27,7 +27,7 @@ COMPILED := $(VENV)/.compiled
 PY_SOURCES = $(shell find $(PY_DIRS) -name '*.py' -not -path '*/__pycache__/*')
 
 .PHONY: help install test unit e2e lint lint-template format docs mutate demo local bench status build deploy delete \
-	publish 	stackset-template stackset clean
+	publish stackset-template stackset failover clean
 
 help: ## List the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -130,6 +130,10 @@ stackset: build stackset-template ## deploy/stackset.json and the code zip to up
 	rm -f $(STACKSET_ZIP)
 	cd .aws-sam/build/Function && $(abspath $(BIN))/python -m zipfile -c $(abspath $(STACKSET_ZIP)) *
 	@echo "==> code: $(STACKSET_ZIP) (CodeKey $(notdir $(STACKSET_ZIP))), template: deploy/stackset.json"
+
+failover: $(STAMP) ## Move traffic into TO=<region> now: the manual trigger of its failover function [GROUPS=arn,...] [REASON=...]
+	@test -n "$(TO)" || { echo 'usage: make failover TO=<region> [GROUPS=arn,arn] [REASON="..."] [DRY_RUN=1] (docs/failover.md)'; exit 2; }
+	@$(BIN)/python -m deploy.failover --to "$(TO)" --groups "$(GROUPS)" $(if $(REASON),--reason "$(REASON)") $(if $(DRY_RUN),--dry-run)
 
 clean: ## Remove the virtualenvs and build output
 	rm -rf $(VENV) $(SAM_VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache mutants mutants.log site

@@ -3,7 +3,7 @@
     python -m deploy.stackset          # write deploy/stackset.json from template.yaml
     python -m deploy.stackset --check  # exit 1 if deploy/stackset.json is not what template.yaml gives
 
-The one ``AWS::Serverless::Function`` becomes the ``AWS::Lambda::Function`` and ``AWS::Lambda::EventInvokeConfig``
+Each ``AWS::Serverless::Function`` becomes the ``AWS::Lambda::Function`` and ``AWS::Lambda::EventInvokeConfig``
 SAM would make of it; every other part of template.yaml is kept as it is. What SAM would upload is read
 from S3 instead: ``<CodeBucketPrefix>-<region>/<CodeKey>`` (Lambda reads code only from a bucket in its own
 region), the zip that ``make stackset`` builds. The ServiceToken is exported under ``ServiceTokenExportName``
@@ -25,7 +25,17 @@ SOURCE = ROOT / "template.yaml"
 TARGET = ROOT / "deploy" / "stackset.json"
 EXPORT = "connect-tdg-provider-ServiceToken"
 # The properties of AWS::Serverless::Function that template.yaml uses; any other one must be translated here.
-_COPIED = ("Description", "Handler", "Runtime", "Architectures", "MemorySize", "Timeout", "Role", "Environment")
+_COPIED = (
+    "Description",
+    "Handler",
+    "Runtime",
+    "Architectures",
+    "MemorySize",
+    "Timeout",
+    "ReservedConcurrentExecutions",
+    "Role",
+    "Environment",
+)
 _TRANSLATED = {"CodeUri", "Tracing", "EventInvokeConfig"}
 
 PARAMETERS = {
@@ -87,6 +97,7 @@ def _function(logical_id: str, resource: dict[str, Any]) -> dict[str, Any]:
     translated = {logical_id: {**_attributes(resource), "Type": "AWS::Lambda::Function", "Properties": function}}
     if "EventInvokeConfig" in props:
         translated[f"{logical_id}EventInvokeConfig"] = {
+            **{key: value for key, value in resource.items() if key == "Condition"},  # none without its function
             "Type": "AWS::Lambda::EventInvokeConfig",
             "Properties": {"FunctionName": {"Ref": logical_id}, "Qualifier": "$LATEST", **props["EventInvokeConfig"]},
         }

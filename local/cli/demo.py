@@ -20,7 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from local.cli.report import Report, Step
+from local.cli.report import Report, Step, short
 
 from local.cloudformation import ResponseServer, StackDriver, load_template
 from local.emulator import Emulator
@@ -37,9 +37,9 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m local.cli.demo",
         description="The example stacks' whole life against the local Connect emulator (make demo): "
         "create, update, replacement, a rollback, failover and failback (sign-in moved with the traffic), an "
-        "outage of one region, the status command (make status) before, during and after the outage, a number's "
-        "flow and cross-region routing, an agent made in the stack, the whole Global Resiliency setup (replica, "
-        "numbers, agents), delete.",
+        "outage of one region, the status command (make status) before, during and after the outage, an automated "
+        "failover on an alarm, a number's flow and cross-region routing, an agent made in the stack, the whole "
+        "Global Resiliency setup (replica, numbers, agents), delete.",
     )
     parser.add_argument(
         "--verbose", action="store_true", help="full ARNs, every !GetAtt value after every step, the full timeline"
@@ -73,6 +73,14 @@ def main(argv: list[str] | None = None) -> int:
         emulator.set_user_replica_lag(0)
         problems += run_stack(
             report, "connect-number-flow", _number_flow_and_routing_steps(emulator), server, function, emulator
+        )
+        problems += run_stack(
+            report,
+            "connect-automated-failover",
+            _automated_failover_steps(instance_arn, default_group, emulator),
+            server,
+            function,
+            emulator,
         )
         problems += run_stack(
             report,
@@ -229,6 +237,130 @@ def _agents_steps(emulator: Emulator, instance_arn: str) -> Callable[[StackDrive
                 associated,
             ),
             Step("delete", driver.delete_stack, "DELETE_COMPLETE"),
+        ]
+
+    return steps
+
+
+def _automated_failover_steps(
+    instance_arn: str, default_group: str, emulator: Emulator
+) -> Callable[[StackDriver], list[Step]]:
+    """The failover function (failover_app.py, EnableAutomatedFailover) with examples/failover.yaml: us-east-1's
+    Connect goes down, an alarm fires in us-west-2, its failover function moves calls, agents and sign-in there
+    without a call to us-east-1; a tags-only stack update leaves them there; a stack update of the distribution
+    fails back."""
+    home, replica, alarm = "us-east-1", "us-west-2", "connect-partner-impaired-us-west-2"
+    template = load_template(ROOT / "examples" / "failover.yaml")
+    retagged = copy.deepcopy(template)
+    retagged["Resources"]["FailoverTdg"]["Properties"]["Tags"] = [{"Key": "team", "Value": "voice"}]
+    groups: list[str] = []
+    marks: dict[str, int] = {}
+    said: list[str] = []  # the failover function's log lines, one per group, printed under its step
+
+    def params(active: str) -> dict[str, str]:
+        return {"ConnectInstanceArn": instance_arn, "DefaultTdgArn": default_group, "ActiveRegion": active}
+
+    def create(driver: StackDriver) -> None:
+        stack = driver.create_stack(template, params(home))
+        groups[:] = [stack.outputs.get("FailoverTdgArn", ""), default_group]
+
+    def home_down() -> None:
+        emulator.set_outage(home, "503")
+        marks["outage"] = len(emulator.calls(service="connect"))
+
+    def alarm_fires() -> None:
+        function = LambdaFunction(
+            code_dir=ROOT / "src" / "handler",
+            handler="failover_app.handler",
+            # The demo's earlier stacks moved the default group seconds ago: with the cooldown (10 minutes by
+            # default), the alarm would rightly hold it back (docs/failover.md) and leave the operator to decide.
+            env={
+                "FAILOVER_GROUP_ARNS": ",".join(groups),
+                "FAILOVER_ALARM_NAMES": alarm,
+                "FAILOVER_COOLDOWN_MINUTES": "0",
+            },
+            timeout_s=300,
+            function_name="connect-tdg-failover",
+            region=replica,
+            endpoint_url=emulator.endpoint_url,
+        )
+        event = emulator.set_alarm_state(replica, alarm, "ALARM", rule='ALARM("connect-probe-partner")')
+        assert event is not None
+        invocation = function.invoke(event)  # what the alarm rule of template.yaml delivers
+        for line in invocation.logs.splitlines():
+            record = json.loads(line) if line.startswith("{") else {}
+            if record.get("message") == "Group failover":
+                said.append(f"failover function: {short(record['Group'])} {record['Outcome']} into {record['Into']}")
+        if invocation.failed:
+            said.append(f"failover function FAILED: {invocation.error}")
+
+    def everything_in(region: str) -> Callable[[], list[str]]:
+        def check() -> list[str]:
+            problems = []
+            for arn in groups:
+                distribution = emulator.group(arn)["Distribution"]
+                for config in ("TelephonyConfig", "AgentConfig"):
+                    shares = {d["Region"]: d["Percentage"] for d in distribution[config]["Distributions"]}
+                    if shares.get(region) != 100:
+                        problems.append(f"{short(arn)} {config} is {shares}, expected 100% in {region}")
+            return problems
+
+        return check
+
+    def sign_in_only_in_replica() -> list[str]:
+        sign_in = emulator.group(default_group)["Distribution"]["SignInConfig"]["Distributions"]
+        enabled = {d["Region"]: d["Enabled"] for d in sign_in}
+        return [] if enabled == {replica: True, home: False} else [f"sign-in is {enabled}, expected {replica} only"]
+
+    def moved_by_the_function() -> list[str]:
+        sent = [c for c in emulator.calls(service="connect")[marks["outage"] :] if c["region"] == home]
+        problems = [f"{len(sent)} Connect call(s) went to {home}, which is down"] * bool(sent)
+        for line in said:
+            print(f"    {line}")
+        problems += [line for line in said if "FAILED" in line]
+        return problems + everything_in(replica)() + sign_in_only_in_replica()
+
+    def left_in_replica() -> list[str]:
+        moved = emulator.calls("UpdateTrafficDistribution")[marks["retag"] :]
+        return [f"{len(moved)} UpdateTrafficDistribution call(s) moved traffic"] * bool(moved) + everything_in(
+            replica
+        )()
+
+    def back_up_then_retag(driver: StackDriver) -> None:
+        emulator.set_outage(home, None)
+        marks["retag"] = len(emulator.calls("UpdateTrafficDistribution"))
+        driver.update_stack(retagged, params(home))
+
+    def steps(driver: StackDriver) -> list[Step]:
+        return [
+            Step(f"create: all calls and agents in {home}", lambda: create(driver), "CREATE_COMPLETE"),
+            Step(f"1. OUTAGE: {home}'s Connect API answers 503", home_down, "CREATE_COMPLETE"),
+            Step(
+                f"2. the alarm {alarm} enters ALARM; 3. the failover function in {replica} moves calls, agents "
+                "and sign-in there",
+                alarm_fires,
+                "CREATE_COMPLETE",
+                moved_by_the_function,
+            ),
+            Step(
+                f"4. {home} is back; a tags-only stack update leaves the calls in {replica}",
+                lambda: back_up_then_retag(driver),
+                "UPDATE_COMPLETE",
+                left_in_replica,
+            ),
+            Step(
+                f"5. fail back by stack update: first the stack records where the calls are (ActiveRegion={replica})",
+                lambda: driver.update_stack(retagged, params(replica)),
+                "UPDATE_COMPLETE",
+                everything_in(replica),
+            ),
+            Step(
+                f"   then the distribution moves back (ActiveRegion={home})",
+                lambda: driver.update_stack(retagged, params(home)),
+                "UPDATE_COMPLETE",
+                everything_in(home),
+            ),
+            Step("delete (the default group's traffic stays as it is)", driver.delete_stack, "DELETE_COMPLETE"),
         ]
 
     return steps
@@ -490,9 +622,9 @@ def run_outage(report: Report, instance_arn: str, server: ResponseServer, emulat
 
         return check
 
-    # The examples keep sign-in on in both regions (agents follow the traffic at once): the default group's
-    # drained region is a warning, an outage an error.
-    drained = "sign-in-in-drained-region"
+    # The failover stack before this one left the default group's sign-in only where its traffic is, as the admin
+    # guide recommends for a full shift (update-agents-across-regions): the status has no sign-in warning, and an
+    # outage is an error.
 
     def outage_then_failover() -> None:
         emulator.set_outage(home, "503")
@@ -516,7 +648,7 @@ def run_outage(report: Report, instance_arn: str, server: ResponseServer, emulat
             f"deploy the distribution stack in {replica}",
             lambda: drivers[replica].create_stack(regional, params(home)),
             "CREATE_COMPLETE",
-            show_status(report, instance_arn, emulator, region=home, expect=(0, [drained])),
+            show_status(report, instance_arn, emulator, region=home, expect=(0, [])),
             driver=drivers[replica],
         ),
         Step(
@@ -528,7 +660,7 @@ def run_outage(report: Report, instance_arn: str, server: ResponseServer, emulat
                 instance_arn,
                 emulator,
                 region=replica,
-                expect=(1, ["region-unreachable", drained]),
+                expect=(1, ["region-unreachable"]),
                 then=no_call_to(home, everything_in(replica)),
             ),
             driver=drivers[replica],
@@ -537,7 +669,7 @@ def run_outage(report: Report, instance_arn: str, server: ResponseServer, emulat
             f"{home} is back: fail back with the {home} stack",
             recovered_then_failback,
             "UPDATE_COMPLETE",
-            show_status(report, instance_arn, emulator, region=home, expect=(0, [drained]), then=everything_in(home)),
+            show_status(report, instance_arn, emulator, region=home, expect=(0, []), then=everything_in(home)),
             driver=drivers[home],
         ),
         Step(f"delete the {replica} stack", drivers[replica].delete_stack, "DELETE_COMPLETE", driver=drivers[replica]),

@@ -21,7 +21,8 @@ What can go wrong on AWS is a knob, off by default: lifecycle delays and failure
 Create (``set_visibility_lag``), ``ResourceNotReadyException`` (``fail_create_not_ready``),
 per-call faults (``inject_fault``: throttle, 5xx, dropped connections, concurrent
 modification), Regional outages (``set_outage``), the per-Region request-rate quota
-(``set_throttle``) and EventBridge partial failures (``fail_targets``).
+(``set_throttle``) and EventBridge partial failures (``fail_targets``). CloudWatch alarms change state with
+``set_alarm_state``, which gives the "CloudWatch Alarm State Change" event that the failover function takes.
 """
 
 from local.emulator.core import Emulator

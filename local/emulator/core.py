@@ -25,6 +25,7 @@ from typing import Any, Protocol, Self
 from botocore.model import OperationModel
 
 from local.emulator.awslambda import LambdaBackend
+from local.emulator.cloudwatch import CloudWatchBackend
 from local.emulator.connect import DELETED, ConnectBackend, Delays
 from local.emulator.errors import ApiError
 from local.emulator.events import EventsBackend
@@ -196,6 +197,7 @@ class Emulator:
             )
             self._events = EventsBackend(self.account_id)
             self._lambda = LambdaBackend(self.account_id)
+            self._cloudwatch = CloudWatchBackend(self.account_id)
             self._backends: dict[str, _Backend] = {
                 "connect": self._connect,
                 "events": self._events,
@@ -569,6 +571,22 @@ class Emulator:
         retries 500s, so an end-to-end test should assert this list is empty."""
         with self._lock:
             return list(self._internal_errors)
+
+    def set_alarm_state(
+        self, region: str, name: str, state: str, *, reason: str = "", rule: str = "", description: str = ""
+    ) -> dict[str, Any] | None:
+        """Move the CloudWatch alarm ``name`` of ``region`` to ``state``; returns the "CloudWatch Alarm State Change"
+        event that CloudWatch sends to that Region's default EventBridge bus (local/emulator/cloudwatch.py has its
+        shape and source), or None when the alarm was already in ``state``. ``rule`` makes it a composite alarm.
+        Deliver the event to the rule's target yourself (``LambdaFunction.invoke``), as EventBridge would."""
+        with self._lock:
+            return self._cloudwatch.set_state(
+                region, name, state, self._clock(), reason=reason, rule=rule, description=description
+            )
+
+    def alarm_state(self, region: str, name: str) -> str:
+        with self._lock:
+            return self._cloudwatch.state(region, name)
 
     def reset_calls(self) -> None:
         with self._lock:

@@ -59,12 +59,29 @@ def test_the_function_is_the_one_sam_would_make(sam: Mapping[str, Any], packaged
     }
 
 
+def test_the_failover_function_keeps_its_condition_and_its_concurrency(
+    sam: Mapping[str, Any], packaged: Mapping[str, Any]
+) -> None:
+    source = sam["Resources"]["FailoverFunction"]
+    function = packaged["Resources"]["FailoverFunction"]
+    invoke_config = packaged["Resources"]["FailoverFunctionEventInvokeConfig"]
+
+    assert function["Type"] == "AWS::Lambda::Function"
+    assert function["Condition"] == invoke_config["Condition"] == source["Condition"] == "FailoverEnabled"
+    assert function["Properties"]["ReservedConcurrentExecutions"] == 1
+    assert function["Properties"]["Handler"] == source["Properties"]["Handler"] == "failover_app.handler"
+    assert function["Properties"]["Environment"] == source["Properties"]["Environment"]
+    assert "Condition" not in packaged["Resources"]["FunctionEventInvokeConfig"]
+
+
 def test_everything_else_is_template_yaml(sam: Mapping[str, Any], packaged: Mapping[str, Any]) -> None:
+    functions = {"Function", "FailoverFunction"}
     for logical_id, resource in sam["Resources"].items():
-        if logical_id != "Function":
+        if logical_id not in functions:
             assert packaged["Resources"][logical_id] == resource, logical_id  # the role and policies above all
-    assert set(packaged["Resources"]) == {*sam["Resources"], "FunctionEventInvokeConfig"}
+    assert set(packaged["Resources"]) == {*sam["Resources"], *(f"{name}EventInvokeConfig" for name in functions)}
     assert packaged["Conditions"] == sam["Conditions"]
+    assert packaged["Rules"] == sam["Rules"] and packaged["Mappings"] == sam["Mappings"]
     assert {k: v for k, v in packaged["Parameters"].items() if k in sam["Parameters"]} == sam["Parameters"]
 
 

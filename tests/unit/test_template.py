@@ -34,6 +34,9 @@ INSTANCE_ARN = f"arn:aws:connect:us-east-1:{ACCOUNT}:instance/11111111-2222-3333
 OTHER_INSTANCE_ARN = f"arn:aws:connect:us-west-2:{ACCOUNT}:instance/99999999-2222-3333-4444-555555555555"
 GROUP_ARN = f"arn:aws:connect:us-west-2:{ACCOUNT}:traffic-distribution-group/aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"
 RULE_ARN = f"arn:aws:events:{REGION}:{ACCOUNT}:rule/ConnectTdgPoll-Tdg-ABCDEFGH"
+FAILOVER_NAME = "connect-tdg-provider-FailoverFunction-GhI789jKl012"
+FAILOVER_ARN = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{FAILOVER_NAME}"
+FAILOVER_LOG_GROUP = f"/aws/lambda/{FAILOVER_NAME}"
 
 GROUP_ACTIONS = [
     "connect:CreateTrafficDistributionGroup",
@@ -169,6 +172,9 @@ class Deployment:
     instance_arns: tuple[str, ...] = ()
     tracing: bool = False
     replicas: bool = False
+    failover_groups: tuple[str, ...] = ()  # EnableAutomatedFailover when not empty
+    alarms: tuple[str, ...] = ()
+    topic: str = ""
 
     def resolver(self, template: Mapping[str, Any]) -> Resolver:
         """The local driver's resolver with this deployment's parameters, its resources' ids and the conditions."""
@@ -176,12 +182,21 @@ class Deployment:
             "Function": FUNCTION_NAME,
             "FunctionLogGroup": LOG_GROUP,
             "FunctionRole": "connect-tdg-provider-FunctionRole-XYZ",
+            "FailoverFunction": FAILOVER_NAME,
+            "FailoverLogGroup": FAILOVER_LOG_GROUP,
+            "FailoverRole": "connect-tdg-provider-FailoverRole-XYZ",
         }
+        attributes = {("Function", "Arn"): FUNCTION_ARN, ("FailoverFunction", "Arn"): FAILOVER_ARN}
         resolver = Resolver(
             parameters={
                 "ConnectInstanceArns": list(self.instance_arns) or [""],
                 "EnableTracing": "true" if self.tracing else "false",
                 "EnableInstanceReplicas": "true" if self.replicas else "false",
+                "EnableAutomatedFailover": "true" if self.failover_groups else "false",
+                "FailoverGroupArns": list(self.failover_groups) or [""],
+                "FailoverAlarmNames": list(self.alarms) or [""],
+                "FailoverTopicArn": self.topic,
+                "FailoverCooldownMinutes": "10",
             },
             pseudo={
                 "AWS::Partition": "aws",
@@ -191,7 +206,8 @@ class Deployment:
             },
             resources=physical_ids,
             ref_resource=physical_ids.__getitem__,
-            get_att=lambda resource, attribute: {("Function", "Arn"): FUNCTION_ARN}[(resource, attribute)],
+            get_att=lambda resource, attribute: attributes[(resource, attribute)],
+            mappings=template["Mappings"],
         )
         evaluate_conditions(template, resolver)
         return resolver
@@ -203,23 +219,32 @@ DEPLOYMENTS = [
     pytest.param(Deployment(tracing=True), id="tracing"),
     pytest.param(Deployment(replicas=True), id="replicas"),
     pytest.param(Deployment(instance_arns=(INSTANCE_ARN,), replicas=True), id="pinned-with-replicas"),
+    # The failover function has its own role: the provider's is the same with it.
+    pytest.param(Deployment(failover_groups=(GROUP_ARN,), alarms=("a",), topic="t"), id="with-failover"),
 ]
 
 
-def policy_documents(template: Mapping[str, Any]) -> Iterator[Any]:
-    for role in resources_of_type(template, "AWS::IAM::Role").values():
-        for policy in role["Properties"].get("Policies", []):
-            yield policy["PolicyDocument"]
-        assert not role["Properties"].get("ManagedPolicyArns"), "managed policies are not least privilege"
-    for kind in ("AWS::IAM::RolePolicy", "AWS::IAM::Policy"):
-        for policy in resources_of_type(template, kind).values():
-            yield policy["Properties"]["PolicyDocument"]
+def policy_documents(template: Mapping[str, Any], role: str, resolver: Resolver) -> Iterator[Any]:
+    """The policies of the role ``role`` (a logical id) that this deployment creates: its own, and those attached."""
+    made = {
+        name: r
+        for name, r in template["Resources"].items()
+        if "Condition" not in r or resolver.condition(r["Condition"])
+    }
+    for name, resource in made.items():
+        if resource["Type"] == "AWS::IAM::Role":
+            assert not resource["Properties"].get("ManagedPolicyArns"), "managed policies are not least privilege"
+            if name == role:
+                yield from (policy["PolicyDocument"] for policy in resource["Properties"].get("Policies", []))
+        if resource["Type"] == "AWS::IAM::RolePolicy" and resource["Properties"]["RoleName"] == {"Ref": role}:
+            yield resource["Properties"]["PolicyDocument"]
+        assert resource["Type"] != "AWS::IAM::Policy", "attach policies to a role with AWS::IAM::RolePolicy"
 
 
-def statements(template: Mapping[str, Any], deployment: Deployment) -> list[dict[str, Any]]:
+def statements(template: Mapping[str, Any], deployment: Deployment, role: str = "FunctionRole") -> list[dict[str, Any]]:
     resolver = deployment.resolver(template)
     found: list[dict[str, Any]] = []
-    for document in policy_documents(template):
+    for document in policy_documents(template, role, resolver):
         resolved = resolver.resolve(document)
         found.extend(resolved["Statement"] if isinstance(resolved["Statement"], list) else [resolved["Statement"]])
     return found
@@ -497,6 +522,186 @@ def test_instance_arn_parameter_accepts_arns_and_the_empty_default(template: Map
     assert parameter["Default"] == ""
     assert all(pattern.fullmatch(v) for v in ["", INSTANCE_ARN, OTHER_INSTANCE_ARN])
     assert not any(pattern.fullmatch(v) for v in ["*", " " + INSTANCE_ARN, GROUP_ARN, "arn:aws:connect:*:1:instance/*"])
+
+
+# --- the failover function (EnableAutomatedFailover) --------------------------------------------------------
+
+HOME_GROUP_ARN = f"arn:aws:connect:us-east-1:{ACCOUNT}:traffic-distribution-group/11111111-bbbb-cccc-dddd-eeeeeeeeeeee"
+DEFAULT_GROUP_ARN = (
+    f"arn:aws:connect:us-east-1:{ACCOUNT}:traffic-distribution-group/22222222-bbbb-cccc-dddd-eeeeeeeeeeee"
+)
+TOPIC_ARN = f"arn:aws:sns:{REGION}:{ACCOUNT}:connect-failover"
+FAILOVER = Deployment(failover_groups=(HOME_GROUP_ARN, DEFAULT_GROUP_ARN), alarms=("connect-us-east-1-impaired",))
+FAILOVER_LOG_STREAM = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{FAILOVER_LOG_GROUP}:log-stream:2026/12/06/[$LATEST]a"
+MOVE_ACTIONS = ["connect:GetTrafficDistribution", "connect:UpdateTrafficDistribution"]
+
+
+def in_region(arn: str, region: str) -> str:
+    parts = arn.split(":")
+    return ":".join([*parts[:3], region, *parts[4:]])
+
+
+def made(template: Mapping[str, Any], deployment: Deployment) -> set[str]:
+    resolver = deployment.resolver(template)
+    return {n for n, r in template["Resources"].items() if "Condition" not in r or resolver.condition(r["Condition"])}
+
+
+def test_failover_is_off_by_default_and_makes_nothing(template: Mapping[str, Any]) -> None:
+    parameter = template["Parameters"]["EnableAutomatedFailover"]
+
+    assert parameter["Default"] == "false"
+    assert not {name for name in made(template, Deployment()) if name.startswith("Failover")}
+
+
+def test_failover_makes_its_own_function_rules_and_role(template: Mapping[str, Any]) -> None:
+    failover = {name for name in made(template, FAILOVER) if name.startswith("Failover")}
+
+    assert failover == {
+        "FailoverFunction",
+        "FailoverLogGroup",
+        "FailoverAlarmRule",
+        "FailoverManualRule",
+        "FailoverAlarmPermission",
+        "FailoverManualPermission",
+        "FailoverRole",
+        "FailoverRuntimePolicy",
+    }
+    assert "FailoverAlarmRule" not in made(template, Deployment(failover_groups=(HOME_GROUP_ARN,)))
+
+
+def test_the_failover_function_runs_its_own_entry_one_event_at_a_time(template: Mapping[str, Any]) -> None:
+    props = template["Resources"]["FailoverFunction"]["Properties"]
+    module, function = props["Handler"].rsplit(".", 1)
+    code = (ROOT / props["CodeUri"]).resolve()
+    source = (code / f"{module}.py").read_text()
+
+    assert code == (ROOT / "src" / "handler").resolve() and module != "app"
+    assert re.search(rf"^def {function}\(", source, re.MULTILINE)
+    assert "crhelper" not in source and "import app" not in source
+    assert props["ReservedConcurrentExecutions"] == 1
+    assert props["Role"] == {"Fn::GetAtt": ["FailoverRole", "Arn"]}
+    variables = props["Environment"]["Variables"]
+    assert f'os.environ.get("POWERTOOLS_SERVICE_NAME", "{variables["POWERTOOLS_SERVICE_NAME"]}")' in source
+    config = (code / "failover.py").read_text()
+    read = set(re.findall(r'"(FAILOVER_[A-Z_]+)"', config))
+    assert read == {name for name in variables if name.startswith("FAILOVER_")}
+
+
+def test_the_rules_match_what_the_function_accepts(template: Mapping[str, Any]) -> None:
+    from failover import ALARM_DETAIL_TYPE, ALARM_SOURCE, MANUAL_DETAIL_TYPE, MANUAL_SOURCE
+
+    resolver = FAILOVER.resolver(template)
+    alarm = resolver.resolve(template["Resources"]["FailoverAlarmRule"]["Properties"])
+    manual = resolver.resolve(template["Resources"]["FailoverManualRule"]["Properties"])
+
+    assert alarm["EventPattern"] == {
+        "source": [ALARM_SOURCE],
+        "detail-type": [ALARM_DETAIL_TYPE],
+        "detail": {"alarmName": ["connect-us-east-1-impaired"], "state": {"value": ["ALARM"]}},
+    }
+    assert manual["EventPattern"] == {
+        "source": [MANUAL_SOURCE],
+        "detail-type": [MANUAL_DETAIL_TYPE],
+        "detail": {"to": [REGION]},
+    }
+    for rule, permission in (
+        ("FailoverAlarmRule", "FailoverAlarmPermission"),
+        ("FailoverManualRule", "FailoverManualPermission"),
+    ):
+        props = template["Resources"][permission]["Properties"]
+        assert props["Principal"] == "events.amazonaws.com" and props["Action"] == "lambda:InvokeFunction"
+        assert props["SourceArn"] == {"Fn::GetAtt": [rule, "Arn"]}
+        assert template["Resources"][rule]["Properties"]["Targets"] == [
+            {"Id": "failover", "Arn": {"Fn::GetAtt": ["FailoverFunction", "Arn"]}}
+        ]
+
+
+def test_the_region_pairs_are_those_of_regions_py(template: Mapping[str, Any]) -> None:
+    import regions
+
+    pairs = {region: row["Partner"] for region, row in template["Mappings"]["ConnectRegionPairs"].items()}
+
+    assert pairs == {**regions.REPLICA_REGION_OF, **{b: a for a, b in regions.REPLICA_REGION_OF.items()}}
+
+
+def failover_calls(deployment: Deployment) -> list[Request]:
+    calls = [
+        Request(action, in_region(arn, region))
+        for action in MOVE_ACTIONS
+        for arn in deployment.failover_groups
+        for region in ("us-east-1", "us-west-2")
+    ]
+    calls += [Request(action, FAILOVER_LOG_STREAM) for action in LOG_ACTIONS]
+    if deployment.topic:
+        calls.append(Request("sns:Publish", deployment.topic))
+    if deployment.tracing:
+        calls += [Request(action, "*") for action in XRAY_ACTIONS]
+    return calls
+
+
+FAILOVER_DEPLOYMENTS = [
+    pytest.param(FAILOVER, id="failover"),
+    pytest.param(Deployment(failover_groups=(HOME_GROUP_ARN,), topic=TOPIC_ARN, tracing=True), id="topic-tracing"),
+]
+
+
+@pytest.mark.parametrize("deployment", FAILOVER_DEPLOYMENTS)
+def test_the_failover_role_allows_its_calls_on_the_groups_in_both_regions(
+    template: Mapping[str, Any], deployment: Deployment
+) -> None:
+    policy = statements(template, deployment, "FailoverRole")
+
+    denied = [call for call in failover_calls(deployment) if not allowed(policy, call)]
+
+    assert denied == []
+
+
+@pytest.mark.parametrize("deployment", FAILOVER_DEPLOYMENTS)
+def test_the_failover_role_grants_exactly_the_groups_its_log_and_its_topic(
+    template: Mapping[str, Any], deployment: Deployment
+) -> None:
+    granted: dict[str, set[str]] = {}
+    for statement in statements(template, deployment, "FailoverRole"):
+        for action in as_list(statement["Action"]):
+            granted.setdefault(action, set()).update(as_list(statement["Resource"]))
+
+    groups = {in_region(arn, "*") for arn in deployment.failover_groups}
+    expected = {action: groups for action in MOVE_ACTIONS}
+    expected |= {action: {FAILOVER_LOG_STREAM.rsplit(":", 1)[0] + ":*"} for action in LOG_ACTIONS}
+    if deployment.topic:
+        expected["sns:Publish"] = {deployment.topic}
+    if deployment.tracing:
+        expected |= {action: {"*"} for action in XRAY_ACTIONS}
+    assert granted == expected
+
+
+@pytest.mark.parametrize(
+    ("request_", "why"),
+    [
+        (Request("connect:UpdateTrafficDistribution", GROUP_ARN), "a group not configured"),
+        (
+            Request("connect:UpdateTrafficDistribution", HOME_GROUP_ARN.replace(ACCOUNT, "444455556666")),
+            "another account's group",
+        ),
+        (Request("connect:DeleteTrafficDistributionGroup", HOME_GROUP_ARN), "deleting a group"),
+        (Request("connect:DescribeTrafficDistributionGroup", HOME_GROUP_ARN), "an action the function does not call"),
+        (Request("connect:TagResource", HOME_GROUP_ARN), "tagging"),
+        (Request("sns:Publish", TOPIC_ARN), "no topic configured"),
+        (Request("logs:PutLogEvents", LOG_STREAM_ARN), "the provider's log group"),
+        (Request("events:PutRule", RULE_ARN), "the provider's polling"),
+    ],
+)
+def test_the_failover_role_denies_what_the_function_does_not_need(
+    template: Mapping[str, Any], request_: Request, why: str
+) -> None:
+    assert not allowed(statements(template, FAILOVER, "FailoverRole"), request_), why
+
+
+def test_the_group_parameter_takes_arns_only(template: Mapping[str, Any]) -> None:
+    pattern = re.compile(template["Parameters"]["FailoverGroupArns"]["AllowedPattern"])
+
+    assert all(pattern.fullmatch(v) for v in ["", HOME_GROUP_ARN, GROUP_ARN])
+    assert not any(pattern.fullmatch(v) for v in [HOME_GROUP_ARN.rsplit("/", 1)[1], INSTANCE_ARN, "*"])
 
 
 # --- Serverless Application Repository ---------------------------------------------------------------

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import itertools
 
+import boto3
 import pytest
+from botocore.stub import Stubber
 
-from tests.unit.conftest import FakeClock, FakeContext
-from waiting import Budget, NoTimeToRetry, OutOfTime, poll_until, retry
+from tests.unit.conftest import INSTANCE_ID, FakeClock, FakeContext
+from waiting import Budget, NoTimeToRetry, OutOfTime, Pacer, poll_until, retry
 
 
 def pauses(first: float, count: int, **kwargs: float) -> list[float]:
@@ -187,3 +189,66 @@ class TestRetry:
             retry(call, retryable=retryable, pause=lambda seconds: True, first=0.1, cap=1)
 
         assert len(tries) == 3
+
+
+def test_the_pacer_lets_a_burst_through_then_keeps_to_the_rate(clock: FakeClock, budget: Budget) -> None:
+    pace = Pacer(budget)
+
+    for _ in range(8):
+        pace()
+
+    assert clock.sleeps == [0.5, 0.5, 0.5]
+
+
+def test_the_pacer_refills_while_the_caller_works(clock: FakeClock, budget: Budget) -> None:
+    pace = Pacer(budget, rate=2.0, burst=2)
+    pace()
+    pace()
+    clock.now += 0.75  # a call took 0.75 s: 1.5 tokens came back
+
+    pace()
+    pace()
+
+    assert clock.sleeps == [pytest.approx(0.25)]
+
+
+def test_the_pacer_never_waits_past_the_deadline(clock: FakeClock) -> None:
+    budget = Budget(deadline=clock() + 0.2, clock=clock, sleep=clock.sleep)
+    pace = Pacer(budget, burst=1)
+    pace()
+
+    pace()
+
+    assert clock.sleeps == []
+
+
+def test_the_pacer_lengthens_each_wait_by_up_to_its_jitter_share_of_an_interval(clock: FakeClock) -> None:
+    # Two callers sharing the quota (an operator's status and a deploying stack) must not send in lockstep
+    spans: list[tuple[float, float]] = []
+
+    def jitter(low: float, high: float) -> float:
+        spans.append((low, high))
+        return high
+
+    budget = Budget(deadline=clock() + 60, clock=clock, sleep=clock.sleep, jitter=jitter)
+    pace = Pacer(budget, rate=1.9, burst=5, jitter=0.1)
+    for _ in range(7):
+        pace()
+
+    interval = 1 / 1.9
+    assert clock.sleeps == pytest.approx([interval * 1.1, interval * 1.1])
+    assert [low for low, _ in spans] == [0.0, 0.0]
+    assert [high for _, high in spans] == pytest.approx([interval * 0.1] * 2)
+
+
+def test_every_request_of_a_client_the_pacer_is_attached_to_waits_its_turn(clock: FakeClock) -> None:
+    budget = Budget(deadline=clock() + 60, clock=clock, sleep=clock.sleep)
+    client = Pacer(budget, rate=1.0, burst=1).attach(
+        boto3.client("connect", region_name="us-west-2", aws_access_key_id="t", aws_secret_access_key="t")
+    )
+    with Stubber(client) as stub:
+        for _ in range(3):
+            stub.add_response("get_cross_region_routing", {}, {"InstanceId": INSTANCE_ID})
+            client.get_cross_region_routing(InstanceId=INSTANCE_ID)
+
+    assert clock.sleeps == [1.0, 1.0]

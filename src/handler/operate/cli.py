@@ -21,14 +21,15 @@ import connect
 from errors import ProviderError
 from operate import render
 from operate.findings import findings, has_errors
-from operate.pacing import RATE, Pace
 from operate.reader import BadInput, NothingRead, read_status
-from waiting import Budget, OutOfTime
+from waiting import Budget, OutOfTime, Pacer
 
 OK, ERRORS, FAILED = 0, 1, 2
 TIMEOUT = 600.0  # seconds: throttling is waited out for this long, then the command gives up
 PROGRESS_AFTER = 3.0  # seconds: a shorter run prints no progress
 PROGRESS_EVERY = 5.0
+# Under Connect's ~2 requests/s, which other callers share; each wait lengthened by up to a tenth of an interval.
+RATE, JITTER = 1.9, 0.1
 MAX_RATE = 50.0  # requests/s: a typo such as 200 must not flood the account's quota
 
 
@@ -87,7 +88,7 @@ def rate(text: str) -> float:
     return value
 
 
-def new_clients(pace: Pace, progress: Progress) -> connect.ConnectClients:
+def new_clients(pace: Pacer, progress: Progress) -> connect.ConnectClients:
     """Connect clients whose every request is paced and counted (AWS_ENDPOINT_URL_CONNECT may point them at an
     emulator)."""
 
@@ -114,7 +115,7 @@ def main(
     progress = Progress(err)
     try:
         snapshot = read_status(
-            clients or new_clients(Pace(args.rate), progress),
+            clients or new_clients(Pacer(budget, rate=args.rate, jitter=JITTER), progress),
             args.instance,
             budget,
             first_region=args.region,

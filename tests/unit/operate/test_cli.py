@@ -11,7 +11,6 @@ import pytest
 from botocore.stub import Stubber
 
 from operate import cli
-from operate.pacing import Pace
 from operate.reader import FIRST_FINDINGS, RESOURCE_TYPES
 from tests.unit.conftest import FakeClock, TwoRegions, outage
 from tests.unit.operate.test_reader import (
@@ -28,7 +27,7 @@ from tests.unit.operate.test_reader import (
     sales_reads,
     the_rest,
 )
-from waiting import Budget
+from waiting import Budget, Pacer
 
 
 @pytest.fixture
@@ -237,7 +236,8 @@ class TestProgress:
 
 
 def test_the_commands_clients_pace_and_count_every_request(clock: FakeClock) -> None:
-    pace = Pace(rate=1.0, burst=1, clock=clock, sleep=clock.sleep, jitter=lambda low, high: 0.0)
+    budget = Budget(deadline=clock() + 60, clock=clock, sleep=clock.sleep, jitter=lambda low, high: 0.0)
+    pace = Pacer(budget, rate=1.0, burst=1, jitter=cli.JITTER)
     progress = cli.Progress(io.StringIO(), clock)
     client = cli.new_clients(pace, progress)(WEST)
     with Stubber(client) as stub:
