@@ -96,10 +96,10 @@ bench: $(STAMP) ## Measure latency, cold start and size; writes docs/benchmarks.
 	$(LOCAL_AWS) $(BIN)/python -m local.bench
 
 # Read-only, with the caller's AWS credentials (no LOCAL_AWS): make fails (status 2) whenever the command exits non-zero.
-status: $(STAMP) ## Global Resiliency status of INSTANCE=arn:aws:connect:...:instance/ID [REGION=...] [FORMAT=json]
-	@test -n "$(INSTANCE)" || { echo "usage: make status INSTANCE=arn:aws:connect:REGION:ACCOUNT:instance/ID [REGION=region-to-read-first] [FORMAT=json]" >&2; exit 2; }
+status: $(STAMP) ## Global Resiliency status of INSTANCE=arn:aws:connect:...:instance/ID [REGION=...] [FORMAT=json] [RATE=1.9]
+	@test -n "$(INSTANCE)" || { echo "usage: make status INSTANCE=arn:aws:connect:REGION:ACCOUNT:instance/ID [REGION=region-to-read-first] [FORMAT=json] [RATE=requests-a-second]" >&2; exit 2; }
 	@PYTHONPATH=src/handler $(BIN)/python -m operate status --instance "$(INSTANCE)" $(if $(REGION),--region "$(REGION)") \
-		$(if $(FORMAT),--format "$(FORMAT)")
+		$(if $(FORMAT),--format "$(FORMAT)") $(if $(RATE),--rate "$(RATE)")
 
 $(SAM): requirements-sam.txt
 	$(PYTHON) -m venv $(SAM_VENV)

@@ -30,9 +30,11 @@ MARKS = {
 LONGEST_FIRST = (
     "tests/e2e/test_global_resiliency.py::test_fifty_agents_associated_at_once_under_the_quota",
     "tests/e2e/test_real_world.py::TestTheSharedQuota::test_sixteen_groups_created_at_once_under_two_requests_a_second",
+    "tests/e2e/test_status.py::test_nothing_answering_exits_2_with_a_message",
     "tests/e2e/test_global_resiliency.py::test_one_template_from_a_single_instance_to_failover_and_back_to_nothing",
     "tests/e2e/test_resilience.py::test_creation_slower_than_an_invocation_is_finished_by_polling",
     "tests/e2e/test_automated_failover.py::test_twenty_groups_move_under_the_two_requests_a_second_quota",
+    "tests/e2e/test_status.py::test_throttling_under_the_quota_never_fails_the_read",
     "tests/e2e/test_real_world.py::TestPollingSetup::test_a_target_eventbridge_did_not_apply_is_put_again",
     "tests/e2e/test_real_world.py::TestPollingSetup::test_concurrent_modification_while_setting_up_polling_is_retried",
     "tests/e2e/test_real_world.py::TestPollingSetup::test_a_permission_whose_answer_was_lost_is_kept",
