@@ -99,6 +99,30 @@ class Progress:
     replacing: bool = False
 
 
+# A wait across polls ends this long before CloudFormation stops waiting for the answer (ServiceTimeout): a poll
+# fires every minute and runs at most 45 s, so the one that gives up still answers in time.
+ANSWER_MARGIN = 120.0
+
+
+@dataclass(frozen=True)
+class WaitingSince(PollingState):
+    """A request that waits on Connect across polls (``phase`` names what for), and when it began, in seconds
+    since the epoch: it gives up when the resource's ServiceTimeout is nearly spent."""
+
+    phase: str
+    since: float
+
+    def to_data(self) -> dict[str, str]:
+        return {"Phase": self.phase, "Since": f"{self.since:.3f}"}
+
+    @classmethod
+    def from_data(cls, data: Mapping[str, str]) -> WaitingSince:
+        return cls(data["Phase"], float(data["Since"]))
+
+    def give_up_at(self, request: Request) -> float:
+        return self.since + max(0.0, request.service_timeout - ANSWER_MARGIN)
+
+
 class Resource(Protocol):
     """What every resource type's module provides (``resources.TYPES`` lists them): the schema of its properties
     (which the reference docs show), and the entry points.

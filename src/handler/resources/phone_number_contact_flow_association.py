@@ -15,14 +15,13 @@ No API returns a number's flow, so the association is never read back.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 import connect
 import regions
 from connect import ConnectClients
 from errors import ProviderError
 from properties import NUMBER_FLOW_SCHEMA, NumberFlowProperties, parse_number_flow_properties
-from request import Done, PollingState, Progress, Request, Result
+from request import Done, Progress, Request, Result, WaitingSince
 from waiting import Budget, poll_until
 
 TYPE = "Custom::PhoneNumberContactFlowAssociation"
@@ -35,25 +34,12 @@ ANSWER_MARGIN = 120.0
 CLAIMED_PATIENCE = 120.0
 # A claim takes seconds to minutes: poll every 10 s at most, to leave the account's quota to others.
 SETTLE_INTERVAL = 10.0
+ASSOCIATING = "associate-flow"  # the phase of the wait, as the polling rule carries it
 CLAIMED, IN_PROGRESS, FAILED = "CLAIMED", "IN_PROGRESS", "FAILED"
 
 
-@dataclass(frozen=True)
-class NumberFlowState(PollingState):
-    """An association refused so far: when the first attempt was made (seconds since the epoch)."""
-
-    since: float
-
-    def to_data(self) -> dict[str, str]:
-        return {"Phase": "associate-flow", "Since": f"{self.since:.3f}"}
-
-    @classmethod
-    def from_data(cls, data: Mapping[str, str]) -> NumberFlowState:
-        return cls(float(data["Since"]))
-
-
 def create(request: Request, clients: ConnectClients, budget: Budget, progress: Progress) -> Result:
-    return _associate(request, clients, budget, since=budget.wall())
+    return _associate(request, clients, budget, WaitingSince(ASSOCIATING, budget.wall()))
 
 
 # A new ContactFlowId is set in place: AssociatePhoneNumberContactFlow replaces the flow, and the physical id stays.
@@ -64,13 +50,13 @@ update = create
 def resume(
     request: Request, state: Mapping[str, str], clients: ConnectClients, budget: Budget, progress: Progress
 ) -> Result:
-    return _associate(request, clients, budget, since=NumberFlowState.from_data(state).since)
+    return _associate(request, clients, budget, WaitingSince.from_data(state))
 
 
-def _associate(request: Request, clients: ConnectClients, budget: Budget, *, since: float) -> Result:
+def _associate(request: Request, clients: ConnectClients, budget: Budget, waiting: WaitingSince) -> Result:
     association = parse_number_flow_properties(request.properties, request.region)
     client = clients(association.instance.region)
-    give_up_at = since + max(0.0, request.service_timeout - ANSWER_MARGIN)
+    give_up_at = waiting.give_up_at(request)
 
     def step() -> Done | None:
         refused: ProviderError | None = None
@@ -84,7 +70,7 @@ def _associate(request: Request, clients: ConnectClients, budget: Budget, *, sin
         status = connect.number_status(client, association.phone_number, budget)
         if refused is not None and status != IN_PROGRESS:
             raise refused  # not documented for a number not CLAIMED yet: only that is waited out
-        waited = budget.wall() - since
+        waited = budget.wall() - waiting.since
         if status == FAILED:
             raise ProviderError(_claim_failed(association), code="ClaimFailed")
         if status == CLAIMED and waited >= CLAIMED_PATIENCE:
@@ -95,7 +81,7 @@ def _associate(request: Request, clients: ConnectClients, budget: Budget, *, sin
             raise ProviderError(_not_found(association, status, waited), code="ResourceNotFoundException")
         return None
 
-    return poll_until(step, budget, settle=SETTLE_INTERVAL) or NumberFlowState(since).pending()
+    return poll_until(step, budget, settle=SETTLE_INTERVAL) or waiting.pending()
 
 
 def _refuse_a_bare_id_known_elsewhere(

@@ -11,41 +11,24 @@ polls, until the resource's ServiceTimeout is nearly spent.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 import connect
 from connect import ConnectClients
 from errors import ProviderError
 from properties import GROUP_USER_SCHEMA, GroupUserProperties, parse_group_user_properties
 from refs import GroupRef, InstanceRef, UserRef
-from request import Done, PollingState, Progress, Request, Result
+from request import Done, Progress, Request, Result, WaitingSince
 from waiting import Budget, poll_until
 
 TYPE = "Custom::TrafficDistributionGroupUser"
 SCHEMA = GROUP_USER_SCHEMA
-# The wait for a user ends this long before CloudFormation stops waiting for the answer (ServiceTimeout): a poll
-# fires every minute and runs at most 45 s, so the one that gives up still answers in time.
-ANSWER_MARGIN = 120.0
 # Waiting for replication takes minutes: poll every 10 s at most, to leave the account's quota to others.
 SETTLE_INTERVAL = 10.0
-
-
-@dataclass(frozen=True)
-class UserState(PollingState):
-    """An association still refused: when the first attempt was made (seconds since the epoch)."""
-
-    since: float
-
-    def to_data(self) -> dict[str, str]:
-        return {"Phase": "associate", "Since": f"{self.since:.3f}"}
-
-    @classmethod
-    def from_data(cls, data: Mapping[str, str]) -> UserState:
-        return cls(float(data["Since"]))
+ASSOCIATING = "associate"  # the phase of the wait, as the polling rule carries it
 
 
 def create(request: Request, clients: ConnectClients, budget: Budget, progress: Progress) -> Result:
-    return _associate(request, clients, budget, since=budget.wall())
+    return _associate(request, clients, budget, WaitingSince(ASSOCIATING, budget.wall()))
 
 
 update = create
@@ -54,16 +37,16 @@ update = create
 def resume(
     request: Request, state: Mapping[str, str], clients: ConnectClients, budget: Budget, progress: Progress
 ) -> Result:
-    return _associate(request, clients, budget, since=UserState.from_data(state).since)
+    return _associate(request, clients, budget, WaitingSince.from_data(state))
 
 
-def _associate(request: Request, clients: ConnectClients, budget: Budget, *, since: float) -> Result:
+def _associate(request: Request, clients: ConnectClients, budget: Budget, waiting: WaitingSince) -> Result:
     """Associate, or find the association made already. Connect refuses (ResourceNotFoundException or
     ResourceConflictException) while the user has not replicated to the group's other region, and while the
     group is not ACTIVE: wait through both, across polls, until the resource's ServiceTimeout is nearly spent."""
     user = parse_group_user_properties(request.properties, request.region)
     client = clients(user.group.region)
-    give_up_at = since + max(0.0, request.service_timeout - ANSWER_MARGIN)
+    give_up_at = waiting.give_up_at(request)
 
     def step() -> Done | None:
         if connect.associate_user(client, user, budget):
@@ -72,10 +55,10 @@ def _associate(request: Request, clients: ConnectClients, budget: Budget, *, sin
         if users is not None and user.user_id in users:
             return _done(user)
         if budget.wall() >= give_up_at:
-            raise ProviderError(_refused(user, budget.wall() - since), code="AssociationRefused")
+            raise ProviderError(_refused(user, budget.wall() - waiting.since), code="AssociationRefused")
         return None
 
-    return poll_until(step, budget, settle=SETTLE_INTERVAL) or UserState(since).pending()
+    return poll_until(step, budget, settle=SETTLE_INTERVAL) or waiting.pending()
 
 
 def _refused(user: GroupUserProperties, waited: float) -> str:
