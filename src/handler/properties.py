@@ -35,13 +35,24 @@ _PHONE_NUMBER_ID_MAX_LENGTH = 250
 @dataclass(frozen=True)
 class Property:
     """One property of a resource type: its parser checks presence and length by it, and the reference docs show it
-    (``Schema.table``), so that the two cannot drift apart."""
+    (``Schema.table``), so that the two cannot drift apart.
+
+    ``limit`` is a string property's longest length: a number, or the Connect (operation, parameter) whose model
+    gives it, read on first use (importing the handler must not read the model before its client does). ``rules``
+    may say ``{max}`` where that length goes."""
 
     name: str
     required: bool
     rules: str
     on_change: str
-    max_length: int | None = None  # of a string property; the parser refuses one character more
+    limit: int | tuple[str, str] | None = None
+
+    @property
+    def max_length(self) -> int | None:
+        return max_length(*self.limit) if isinstance(self.limit, tuple) else self.limit
+
+    def described(self) -> str:
+        return self.rules.replace("{max}", str(self.max_length))
 
 
 @dataclass(frozen=True)
@@ -65,7 +76,7 @@ class Schema:
     def table(self) -> str:
         """The reference docs' table of these properties, in Markdown."""
         rows = [
-            f"| `{prop.name}` | {'yes' if prop.required else 'no'} | {prop.rules} | {prop.on_change} |"
+            f"| `{prop.name}` | {'yes' if prop.required else 'no'} | {prop.described()} | {prop.on_change} |"
             for prop in self.properties
         ]
         own = ", ".join(f"`{name}`" for name in sorted(CLOUDFORMATION_PROPERTIES))
@@ -89,9 +100,9 @@ GROUP_SCHEMA = Schema(
         Property(
             "Name",
             True,
-            f"1 to {max_length(_CREATE, 'Name')} characters {_ONE_LINE}; unique per instance",
+            f"1 to {{max}} characters {_ONE_LINE}; unique per instance",
             "replacement",
-            max_length(_CREATE, "Name"),
+            (_CREATE, "Name"),
         ),
         Property(
             "InstanceId",
@@ -99,14 +110,14 @@ GROUP_SCHEMA = Schema(
             "the replicated instance's id or ARN. With an ARN, Connect is called in the ARN's region (the instance's "
             "home region); with an id, in the provider's region",
             "replacement (an id and the ARN of the same instance are the same)",
-            max_length(_CREATE, "InstanceId"),
+            (_CREATE, "InstanceId"),
         ),
         Property(
             "Description",
             False,
-            f"1 to {max_length(_CREATE, 'Description')} characters {_ONE_LINE}",
+            f"1 to {{max}} characters {_ONE_LINE}",
             "replacement",
-            max_length(_CREATE, "Description"),
+            (_CREATE, "Description"),
         ),
         Property(
             "Tags",
@@ -151,7 +162,7 @@ REPLICA_SCHEMA = Schema(
             True,
             "the source instance's id or ARN; with an ARN, Connect is called in the ARN's region",
             "refused",
-            max_length(_REPLICATE, "InstanceId"),
+            (_REPLICATE, "InstanceId"),
         ),
         Property(
             "ReplicaRegion",
@@ -159,15 +170,14 @@ REPLICA_SCHEMA = Schema(
             f"the partner of the instance's region ({regions.pairs()}, from Connect's admin guide). Any other region "
             "fails before any call, naming the partner",
             "refused",
-            max_length(_REPLICATE, "ReplicaRegion"),
+            (_REPLICATE, "ReplicaRegion"),
         ),
         Property(
             "ReplicaAlias",
             True,
-            f"1 to {max_length(_REPLICATE, 'ReplicaAlias')} letters, digits and hyphens, not starting with `d-` "
-            "(Connect's pattern)",
+            "1 to {max} letters, digits and hyphens, not starting with `d-` (Connect's pattern)",
             "refused",
-            max_length(_REPLICATE, "ReplicaAlias"),
+            (_REPLICATE, "ReplicaAlias"),
         ),
     )
 )
@@ -185,7 +195,7 @@ GROUP_USER_SCHEMA = Schema(
             True,
             "the instance's id or ARN",
             "replacement",
-            max_length(_CREATE, "InstanceId"),
+            (_CREATE, "InstanceId"),
         ),
         Property(
             "UserId",
@@ -216,7 +226,7 @@ NUMBER_FLOW_SCHEMA = Schema(
             "the instance's id or ARN. With an ARN, Connect is called in the ARN's region; with an id, in the "
             "provider's region",
             "replacement (the same instance named in its other region is not)",
-            max_length(_ASSOCIATE_FLOW, "InstanceId"),
+            (_ASSOCIATE_FLOW, "InstanceId"),
         ),
         Property(
             "ContactFlowId",
@@ -224,7 +234,7 @@ NUMBER_FLOW_SCHEMA = Schema(
             "the flow's ARN (`!Ref` of an `AWS::Connect::ContactFlow`) or id; an ARN must name a flow of "
             "`InstanceId`'s instance, in `InstanceId`'s region",
             "in place (Connect replaces the number's flow; no disassociation first)",
-            max_length(_ASSOCIATE_FLOW, "ContactFlowId"),
+            (_ASSOCIATE_FLOW, "ContactFlowId"),
         ),
     )
 )
@@ -236,7 +246,7 @@ ROUTING_SCHEMA = Schema(
             "the id or ARN of an instance enabled for global routing, in either of its regions (Connect's pattern "
             "for the operation)",
             "replacement (the same instance named in its other region is not)",
-            max_length(_ROUTING, "InstanceId"),
+            (_ROUTING, "InstanceId"),
         ),
         Property(
             "IsolatedAll",
