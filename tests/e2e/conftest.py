@@ -193,3 +193,32 @@ def assert_no_secret_in_logs(driver: StackDriver, server: ResponseServer) -> Non
             for secret in secrets:
                 assert secret not in inv.logs
             assert "X-Amz-Signature" not in inv.logs
+
+
+def group_and_default_template(instance: str, default_group_arn: str, *, team: str, home: int) -> dict[str, Any]:
+    """A group of the stack's own and the default group's distribution, both all in one region."""
+    service = {"ServiceToken": {"Fn::ImportValue": EXPORT}}
+    return {
+        "Resources": {
+            "Tdg": {
+                "Type": "Custom::TrafficDistributionGroup",
+                "Properties": {
+                    **service,
+                    "Name": "calls",
+                    "InstanceId": instance,
+                    "Tags": [{"Key": "team", "Value": team}],
+                    "TelephonyConfig": split(home, 100 - home),
+                    "AgentConfig": split(home, 100 - home),
+                },
+            },
+            "Default": {
+                "Type": "Custom::TrafficDistribution",
+                "Properties": {
+                    **service,
+                    "TrafficDistributionGroupId": default_group_arn,
+                    "TelephonyConfig": split(home, 100 - home),
+                    "AgentConfig": split(home, 100 - home),
+                },
+            },
+        }
+    }

@@ -20,7 +20,7 @@ from deploy import failover as command
 from local.cloudformation import StackDriver
 from local.emulator import Emulator
 from local.runtime import LambdaFunction
-from tests.e2e.conftest import EXPORT, HANDLER_DIR, HOME, REPLICA, default_group
+from tests.e2e.conftest import HANDLER_DIR, HOME, REPLICA, default_group, group_and_default_template
 from tests.unit.conftest import load_event
 
 ALARM_IN = {REPLICA: "connect-us-east-1-impaired", HOME: "connect-us-west-2-impaired"}
@@ -291,7 +291,7 @@ def test_a_failover_then_a_tags_only_update_then_a_failback_by_stack_update(
     # Given a stack whose group and default group take all calls in us-east-1
     default = default_group(emu)["Arn"]
     driver = make_driver()
-    stack = driver.create_stack(template(instance, default, team="cc", home=100))
+    stack = driver.create_stack(group_and_default_template(instance, default, team="cc", home=100))
     assert stack.status == "CREATE_COMPLETE"
     group = driver.requests[0].physical_id
 
@@ -305,44 +305,16 @@ def test_a_failover_then_a_tags_only_update_then_a_failback_by_stack_update(
 
     # 4. a tags-only stack update leaves them there
     emu.reset_calls()
-    assert driver.update_stack(template(instance, default, team="contact-center", home=100)).status == (
-        "UPDATE_COMPLETE"
-    )
+    assert driver.update_stack(
+        group_and_default_template(instance, default, team="contact-center", home=100)
+    ).status == ("UPDATE_COMPLETE")
     assert emu.calls(UPDATE) == []
     assert where(emu, group)["TelephonyConfig"] == split(0, 100)
     assert where(emu, default)["TelephonyConfig"] == split(0, 100)
 
     # 5. a stack update of the distribution fails back
-    assert driver.update_stack(template(instance, default, team="contact-center", home=90)).status == (
-        "UPDATE_COMPLETE"
-    )
+    assert driver.update_stack(
+        group_and_default_template(instance, default, team="contact-center", home=90)
+    ).status == ("UPDATE_COMPLETE")
     assert where(emu, group)["TelephonyConfig"] == split(90, 10)
     assert where(emu, default)["TelephonyConfig"] == split(90, 10)
-
-
-def template(instance: str, default_group_arn: str, *, team: str, home: int) -> dict[str, Any]:
-    service = {"ServiceToken": {"Fn::ImportValue": EXPORT}}
-    return {
-        "Resources": {
-            "Tdg": {
-                "Type": "Custom::TrafficDistributionGroup",
-                "Properties": {
-                    **service,
-                    "Name": "calls",
-                    "InstanceId": instance,
-                    "Tags": [{"Key": "team", "Value": team}],
-                    "TelephonyConfig": split(home, 100 - home),
-                    "AgentConfig": split(home, 100 - home),
-                },
-            },
-            "Default": {
-                "Type": "Custom::TrafficDistribution",
-                "Properties": {
-                    **service,
-                    "TrafficDistributionGroupId": default_group_arn,
-                    "TelephonyConfig": split(home, 100 - home),
-                    "AgentConfig": split(home, 100 - home),
-                },
-            },
-        }
-    }

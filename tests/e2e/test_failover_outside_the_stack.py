@@ -8,38 +8,17 @@ from typing import Any
 import boto3
 
 from local.emulator import Emulator
-from tests.e2e.conftest import EXPORT, HOME, REPLICA, MakeDriver, assert_answered_once, default_group, split
+from tests.e2e.conftest import (
+    HOME,
+    REPLICA,
+    MakeDriver,
+    assert_answered_once,
+    default_group,
+    group_and_default_template,
+    split,
+)
 
 UPDATE = "UpdateTrafficDistribution"
-
-
-def template(instance: str, default_group_arn: str, *, team: str, home: int) -> dict[str, Any]:
-    """A group of the stack's own and the default group's distribution, both all in one region."""
-    service = {"ServiceToken": {"Fn::ImportValue": EXPORT}}
-    return {
-        "Resources": {
-            "Tdg": {
-                "Type": "Custom::TrafficDistributionGroup",
-                "Properties": {
-                    **service,
-                    "Name": "calls",
-                    "InstanceId": instance,
-                    "Tags": [{"Key": "team", "Value": team}],
-                    "TelephonyConfig": split(home, 100 - home),
-                    "AgentConfig": split(home, 100 - home),
-                },
-            },
-            "Default": {
-                "Type": "Custom::TrafficDistribution",
-                "Properties": {
-                    **service,
-                    "TrafficDistributionGroupId": default_group_arn,
-                    "TelephonyConfig": split(home, 100 - home),
-                    "AgentConfig": split(home, 100 - home),
-                },
-            },
-        }
-    }
 
 
 def fail_over_outside_the_stack(emu: Emulator, arn: str) -> None:
@@ -66,14 +45,17 @@ def test_a_tags_only_update_after_a_failover_leaves_the_calls_in_the_surviving_r
     # Given a stack with all calls in the home region, which an automated failover then moved to the replica region
     default = default_group(emu)["Arn"]
     driver = make_driver()
-    assert driver.create_stack(template(instance, default, team="cc", home=100)).status == "CREATE_COMPLETE"
+    assert (
+        driver.create_stack(group_and_default_template(instance, default, team="cc", home=100)).status
+        == "CREATE_COMPLETE"
+    )
     group = driver.requests[0].physical_id
     for arn in (group, default):
         fail_over_outside_the_stack(emu, arn)
     emu.reset_calls()
 
     # When the stack is updated with a change of a tag only
-    stack = driver.update_stack(template(instance, default, team="contact-center", home=100))
+    stack = driver.update_stack(group_and_default_template(instance, default, team="contact-center", home=100))
 
     # Then the update succeeds, sends no distribution, and the calls stay in the surviving region
     assert stack.status == "UPDATE_COMPLETE"
@@ -87,7 +69,7 @@ def test_a_tags_only_update_after_a_failover_leaves_the_calls_in_the_surviving_r
 
     # And when the template's distribution changes (the failback, reviewed as a stack update), it is applied
     emu.reset_calls()
-    stack = driver.update_stack(template(instance, default, team="contact-center", home=90))
+    stack = driver.update_stack(group_and_default_template(instance, default, team="contact-center", home=90))
 
     assert stack.status == "UPDATE_COMPLETE"
     assert sorted(call["params"]["Id"] for call in emu.calls(UPDATE)) == sorted([group, default])
