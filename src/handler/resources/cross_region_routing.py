@@ -11,34 +11,18 @@ other reads and updates do: isolating the regions is what an outage may call for
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 import connect
 from connect import ConnectClients
 from errors import ProviderError
 from properties import ROUTING_SCHEMA, RoutingProperties, parse_routing_properties
-from request import Done, PollingState, Progress, Request, Result
+from request import Done, Progress, Request, Result, WaitingSince
 from waiting import Budget, poll_until
 
 TYPE = "Custom::CrossRegionRouting"
 SCHEMA = ROUTING_SCHEMA
-# The wait for the read-back ends this long before CloudFormation stops waiting for the answer (ServiceTimeout).
-ANSWER_MARGIN = 120.0
-
-
-@dataclass(frozen=True)
-class RoutingState(PollingState):
-    """A change Connect has not reported yet: the IsolatedAll sent, and when the first attempt was made."""
-
-    isolated: bool
-    since: float
-
-    def to_data(self) -> dict[str, str]:
-        return {"Phase": "isolate" if self.isolated else "restore", "Since": f"{self.since:.3f}"}
-
-    @classmethod
-    def from_data(cls, data: Mapping[str, str]) -> RoutingState:
-        return cls(data["Phase"] == "isolate", float(data["Since"]))
+# The phase of a change Connect has not reported yet, as the polling rule carries it with when the wait began.
+ISOLATING, RESTORING = "isolate", "restore"
 
 
 def create(request: Request, clients: ConnectClients, budget: Budget, progress: Progress) -> Result:
@@ -56,7 +40,7 @@ def delete(request: Request, clients: ConnectClients, budget: Budget, progress: 
 def resume(
     request: Request, state: Mapping[str, str], clients: ConnectClients, budget: Budget, progress: Progress
 ) -> Result:
-    since = RoutingState.from_data(state).since
+    since = WaitingSince.from_data(state).since
     if request.request_type == "Delete":
         return _restore(request, clients, budget, since=since)
     routing = parse_routing_properties(request.properties, request.region)
@@ -98,7 +82,8 @@ def _converge(
 ) -> Result:
     """Send IsolatedAll once per invocation, then read back until Connect reports it, across polls, until the
     resource's ServiceTimeout is nearly spent. Safe to run again from the start: the update is idempotent."""
-    give_up_at = since + max(0.0, request.service_timeout - ANSWER_MARGIN)
+    waiting = WaitingSince(ISOLATING if isolated else RESTORING, since)
+    give_up_at = waiting.give_up_at(request)
     sent = False
     # Once Connect may have taken the change, a failure carries the resource's own physical id, so that the
     # rollback's Delete restores the routing; before, crhelper's invented id tells Delete there is nothing to undo.
@@ -118,7 +103,7 @@ def _converge(
         return None
 
     try:
-        return poll_until(step, budget) or RoutingState(isolated, since).pending()
+        return poll_until(step, budget) or waiting.pending()
     except ProviderError as error:
         if not maybe_changed:
             raise
