@@ -474,18 +474,24 @@ def update_cross_region_routing(
 
 def isolated_regions(clients: ConnectClients, instance: InstanceRef, budget: Budget) -> Read[list[str]]:
     """The regions GetCrossRegionRouting reports isolated, read in the first of the instance's regions that answers."""
+    return read_first_answering(
+        clients,
+        routing_regions(instance),
+        lambda client, tries: _isolated_in(
+            client, _instance_in(instance, client.meta.region_name), budget, attempts=tries
+        ),
+    )
 
-    def read(client: ConnectClient, tries: int) -> list[str]:
-        region = client.meta.region_name
-        response = _call(
-            lambda: client.get_cross_region_routing(InstanceId=_instance_in(instance, region)),
-            budget,
-            attempts=tries,
-            region=region,
-        )
-        return list(response.get("IsolatedRegions", []))
 
-    return read_first_answering(clients, routing_regions(instance), read)
+def _isolated_in(client: ConnectClient, instance: str, budget: Budget, *, attempts: int = 0) -> list[str]:
+    """GetCrossRegionRouting in ``client``'s region: the regions whose cross-region routing is off."""
+    response = _call(
+        lambda: client.get_cross_region_routing(InstanceId=instance),
+        budget,
+        attempts=attempts,
+        region=client.meta.region_name,
+    )
+    return list(response.get("IsolatedRegions", []))
 
 
 def list_groups(
@@ -544,18 +550,11 @@ def routing_isolation(client: ConnectClient, instance: str, budget: Budget, *, a
     global routing: the API reference says the call is only for instances enabled for it, and Connect's answer
     otherwise is taken to be InvalidRequestException or ResourceNotFoundException (not verified in an account)."""
     try:
-        response = _call_unless(
-            lambda: client.get_cross_region_routing(InstanceId=instance),
-            budget,
-            missing_ok=True,
-            attempts=attempts,
-            region=client.meta.region_name,
-        )
+        return _isolated_in(client, instance, budget, attempts=attempts)
     except ProviderError as error:
-        if error.code == "InvalidRequestException":
+        if error.code in ("InvalidRequestException", "ResourceNotFoundException"):
             return None
         raise
-    return None if response is None else list(response.get("IsolatedRegions", []))
 
 
 def _next(token: str | None) -> dict[str, str]:
