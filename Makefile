@@ -14,7 +14,9 @@ export SAM_CLI_TELEMETRY := 0
 export TEMPLATE PARAMS UPDATE_PARAMS REGION USER_REPLICA_LAG
 # make test and make e2e run on WORKERS pytest-xdist processes; most e2e time is spent waiting (emulated delays,
 # backoff, the 2/s quota), so more workers than cores pays. worksteal keeps the long tests from queueing.
-WORKERS ?= 8
+# 10: with the status, failover and agent e2e tests (mostly waiting on the 2/s quota), 8 workers took 90-95 s
+# and 10 took 81 s on this 2-core machine.
+WORKERS ?= 10
 XDIST = -n $(WORKERS) --dist worksteal
 LOCAL_AWS := AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_DEFAULT_REGION=us-east-1 AWS_REGION=us-east-1
 # The tests start a dozen pytest processes and hundreds of Lambda processes that import the same modules: they are
